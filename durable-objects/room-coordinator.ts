@@ -1,0 +1,361 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  activeAdmissions,
+  admittedLastMinute,
+  frontierSteps,
+  observedRatePerSecond,
+  pruneLog,
+  type TickRecord,
+} from "../src/admission/admission-log";
+import { EMPTY_BUDGET, type BudgetState } from "../src/admission/budget";
+import { ORIGIN, secondOf, shardOf, type OrderKey } from "../src/admission/order-key";
+import type { RoomSnapshot } from "../src/admission/snapshot";
+import { planTick, runTick } from "../src/admission/tick";
+import { addCount, toHistogram, type SecondCounts } from "../src/admission/waiting-histogram";
+import { DEFAULT_ROOM_CONFIG, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
+import { defaultRooms, intVar, type Env } from "../src/config/env";
+import { clock } from "../src/lib/clock";
+import type { SyncReport } from "./queue-shard";
+
+/**
+ * RoomCoordinator: the one object per room that decides who is admitted.
+ *
+ * It is off the hot path by design: joins go to queue shards, polls are answered at the edge from a
+ * snapshot. The coordinator is asked for a snapshot about once a second per isolate, for admin calls,
+ * and runs an alarm every ADMISSION_TICK_MS that syncs with every shard, moves the frontier (pure logic
+ * in src/admission/) and persists the outcome in one transaction.
+ *
+ * Storage schema (SQLite):
+ * | table           | rows                       | holds                                               |
+ * |-----------------|----------------------------|-----------------------------------------------------|
+ * | room            | exactly one                | name, config (JSON), frontier, log baseline, token  |
+ * |                 |                            | bucket, admitted_total                              |
+ * | waiting_seconds | one per second with people | people waiting behind the frontier, by order second |
+ * | ticks           | one per tick, TTL window   | admitted, frontier after, saturated: the admission  |
+ * |                 |                            | log that caps, TTL release and estimates derive from |
+ * | shards          | one per queue shard        | sync cursor, tickets stored, admitted from it       |
+ */
+interface ShardCursor {
+  cursor: number;
+  total: number;
+  admitted: number;
+}
+
+interface RoomRow {
+  name: string;
+  config: string;
+  frontier_a: number;
+  frontier_b: number;
+  baseline_a: number;
+  baseline_b: number;
+  tokens: number;
+  last_refill: number | null;
+  admitted_total: number;
+  [key: string]: SqlStorageValue;
+}
+
+interface Loaded {
+  name: string;
+  config: RoomConfig;
+  frontier: OrderKey;
+  baseline: OrderKey;
+  budget: BudgetState;
+  admittedTotal: number;
+  log: TickRecord[];
+  counts: SecondCounts;
+  shards: ShardCursor[];
+  lastTickError: string | null;
+}
+
+export interface RoomStats {
+  readonly room: string;
+  readonly config: RoomConfig;
+  readonly waiting: number;
+  readonly admitted_total: number;
+  readonly active: number;
+  readonly admitted_last_minute: number;
+  readonly observed_admissions_per_second: number | null;
+  readonly oldest_waiting_age_seconds: number | null;
+  readonly frontier: { a: number; b: number };
+  readonly shards: { shard: number; tickets: number; admitted: number; waiting: number }[];
+  readonly last_tick_error: string | null;
+}
+
+export class RoomCoordinator extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private room: Loaded | null = null;
+  private snapshotCache: RoomSnapshot | null = null;
+  private ticking = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS room (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        frontier_a INTEGER NOT NULL, frontier_b INTEGER NOT NULL,
+        baseline_a INTEGER NOT NULL, baseline_b INTEGER NOT NULL,
+        tokens REAL NOT NULL, last_refill INTEGER,
+        admitted_total INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS waiting_seconds (second INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS ticks (
+        at INTEGER PRIMARY KEY, span INTEGER NOT NULL, admitted INTEGER NOT NULL,
+        frontier_a INTEGER NOT NULL, frontier_b INTEGER NOT NULL, saturated INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS shards (shard INTEGER PRIMARY KEY, cursor INTEGER NOT NULL, total INTEGER NOT NULL, admitted INTEGER NOT NULL);
+    `);
+    this.room = this.load();
+  }
+
+  private load(): Loaded | null {
+    const row = this.sql.exec<RoomRow>("SELECT * FROM room WHERE id = 1").toArray()[0];
+    if (!row) return null;
+    const config = { ...DEFAULT_ROOM_CONFIG, ...(JSON.parse(row.config) as Partial<RoomConfig>) };
+    const counts: SecondCounts = new Map();
+    for (const r of this.sql.exec<{ second: number; n: number }>("SELECT second, n FROM waiting_seconds")) counts.set(r.second, r.n);
+    const log = this.sql
+      .exec<{ at: number; span: number; admitted: number; frontier_a: number; frontier_b: number; saturated: number }>(
+        "SELECT * FROM ticks ORDER BY at",
+      )
+      .toArray()
+      .map((t) => ({ at: t.at, span: t.span, admitted: t.admitted, frontier: { a: t.frontier_a, b: t.frontier_b }, saturated: t.saturated === 1 }));
+    const shards: ShardCursor[] = Array.from({ length: config.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
+    for (const s of this.sql.exec<{ shard: number; cursor: number; total: number; admitted: number }>("SELECT * FROM shards")) {
+      if (s.shard < shards.length) shards[s.shard] = { cursor: s.cursor, total: s.total, admitted: s.admitted };
+    }
+    return {
+      name: row.name,
+      config,
+      frontier: { a: row.frontier_a, b: row.frontier_b },
+      baseline: { a: row.baseline_a, b: row.baseline_b },
+      budget: { tokens: row.tokens, lastRefillAt: row.last_refill },
+      admittedTotal: row.admitted_total,
+      log,
+      counts,
+      shards,
+      lastTickError: null,
+    };
+  }
+
+  private tickMs(): number {
+    return intVar(this.env.ADMISSION_TICK_MS, 1_000);
+  }
+
+  private create(name: string, config: RoomConfig): Loaded {
+    this.sql.exec(
+      `INSERT INTO room (id, name, config, frontier_a, frontier_b, baseline_a, baseline_b, tokens, last_refill, admitted_total)
+       VALUES (1, ?, ?, ?, ?, ?, ?, 0, NULL, 0)`,
+      name,
+      JSON.stringify(config),
+      ORIGIN.a,
+      ORIGIN.b,
+      ORIGIN.a,
+      ORIGIN.b,
+    );
+    this.room = this.load()!;
+    return this.room;
+  }
+
+  /** The room, creating it with defaults if it is one of DEFAULT_ROOMS; null if it does not exist. */
+  private async ensure(name: string): Promise<Loaded | null> {
+    if (this.room) return this.room;
+    if (!defaultRooms(this.env).includes(name)) return null;
+    const room = this.create(name, DEFAULT_ROOM_CONFIG);
+    await this.ensureAlarm();
+    return room;
+  }
+
+  private async ensureAlarm(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.tickMs());
+  }
+
+  private shardStub(name: string, shard: number) {
+    return this.env.QUEUE_SHARD.get(this.env.QUEUE_SHARD.idFromName(`${name}#${shard}`));
+  }
+
+  // ---- RPC ----------------------------------------------------------------------------------------
+
+  /** What the edge caches: null for a room that does not exist. */
+  async snapshot(name: string): Promise<RoomSnapshot | null> {
+    const room = await this.ensure(name);
+    if (!room) return null;
+    this.snapshotCache ??= this.buildSnapshot(room, clock.now());
+    return this.snapshotCache;
+  }
+
+  /** Create the room or change its configuration; returns whether it was created. */
+  async configure(name: string, patch: RoomConfigPatch): Promise<{ created: boolean; config: RoomConfig } | { conflict: string }> {
+    const existing = await this.ensure(name);
+    const base = existing?.config ?? DEFAULT_ROOM_CONFIG;
+    const next: RoomConfig = { ...base, ...patch };
+    if (existing && next.shards !== existing.config.shards) {
+      // Devices are routed to a shard by their key: re-sharding a room that has tickets would give a
+      // returning device a second place. Only an empty room may change its shard count.
+      const totals = await Promise.all(existing.shards.map((_, i) => this.shardStub(name, i).sync(this.probe(i))));
+      if (totals.some((t) => t.total > 0)) return { conflict: "the shard count of a room cannot change once anyone has joined it" };
+    }
+    if (!existing) {
+      this.create(name, next);
+      await this.ensureAlarm();
+      return { created: true, config: next };
+    }
+    existing.config = next;
+    if (existing.shards.length !== next.shards) {
+      existing.shards = Array.from({ length: next.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
+      this.sql.exec("DELETE FROM shards");
+    }
+    this.sql.exec("UPDATE room SET config = ? WHERE id = 1", JSON.stringify(next));
+    this.snapshotCache = null;
+    return { created: false, config: next };
+  }
+
+  async stats(name: string): Promise<RoomStats | null> {
+    const room = await this.ensure(name);
+    if (!room) return null;
+    const now = clock.now();
+    let waiting = 0;
+    let oldestSecond = Number.POSITIVE_INFINITY;
+    for (const [second, n] of room.counts) {
+      waiting += n;
+      oldestSecond = Math.min(oldestSecond, second);
+    }
+    return {
+      room: room.name,
+      config: room.config,
+      waiting,
+      admitted_total: room.admittedTotal,
+      active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),
+      admitted_last_minute: admittedLastMinute(room.log, now),
+      observed_admissions_per_second: observedRatePerSecond(room.log, now),
+      oldest_waiting_age_seconds: waiting > 0 ? Math.max(0, Math.floor(now / 1000) - oldestSecond) : null,
+      frontier: { a: room.frontier.a, b: room.frontier.b },
+      shards: room.shards.map((s, shard) => ({ shard, tickets: s.total, admitted: s.admitted, waiting: s.total - s.admitted })),
+      last_tick_error: room.lastTickError,
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    try {
+      await this.tick();
+    } finally {
+      // Keep ticking even when a tick failed: the next one retries the same work from stored state.
+      if (this.room) await this.ctx.storage.setAlarm(Date.now() + this.tickMs());
+    }
+  }
+
+  // ---- the admission tick -----------------------------------------------------------------------
+
+  private probe(shard: number) {
+    return { shard, after: { a: Number.MAX_SAFE_INTEGER, b: 0 }, limit: 0, eligibleBefore: 0, since: Number.MAX_SAFE_INTEGER };
+  }
+
+  /**
+   * Sync every shard, admit, persist. All-or-nothing: if any shard fails to answer, nobody is admitted
+   * this tick (the global order is unknown without every shard's heads) and nothing is written.
+   */
+  async tick(): Promise<void> {
+    const room = this.room;
+    if (!room || this.ticking) return;
+    const now = clock.now();
+    const last = room.log[room.log.length - 1];
+    if (last && now <= last.at) return;
+    this.ticking = true;
+    try {
+      const input = { config: room.config, now, frontier: room.frontier, budget: room.budget, log: room.log };
+      const plan = planTick(input);
+      let reports: SyncReport[];
+      try {
+        reports = await Promise.all(
+          room.shards.map((s, shard) =>
+            this.shardStub(room.name, shard).sync({ shard, after: room.frontier, limit: plan.allowance + 1, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
+          ),
+        );
+      } catch (e) {
+        room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
+        console.error(JSON.stringify({ event: "tick_failed", room: room.name, error: room.lastTickError }));
+        return;
+      }
+      room.lastTickError = null;
+      const outcome = runTick(input, plan, reports.map((r) => r.heads));
+      this.apply(room, reports, outcome);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private apply(room: Loaded, reports: SyncReport[], outcome: ReturnType<typeof runTick>): void {
+    const now = outcome.record.at;
+    const touched = new Set<number>();
+    reports.forEach((r, shard) => {
+      for (const { second, count } of r.arrivals) {
+        addCount(room.counts, second, count);
+        touched.add(second);
+      }
+      room.shards[shard] = { cursor: r.cursor, total: r.total, admitted: room.shards[shard]!.admitted };
+    });
+    for (const key of outcome.admitted) {
+      addCount(room.counts, secondOf(key), -1);
+      touched.add(secondOf(key));
+      room.shards[shardOf(key)]!.admitted++;
+    }
+    room.frontier = outcome.record.frontier;
+    room.budget = outcome.budget;
+    room.admittedTotal += outcome.admitted.length;
+    const pruned = pruneLog([...room.log, outcome.record], room.baseline, now, room.config.admission_ttl_seconds * 1000);
+    room.log = pruned.log;
+    room.baseline = pruned.baseline;
+
+    this.ctx.storage.transactionSync(() => {
+      for (const second of touched) {
+        const n = room.counts.get(second);
+        if (n === undefined) this.sql.exec("DELETE FROM waiting_seconds WHERE second = ?", second);
+        else this.sql.exec("INSERT OR REPLACE INTO waiting_seconds (second, n) VALUES (?, ?)", second, n);
+      }
+      const r = outcome.record;
+      this.sql.exec(
+        "INSERT OR REPLACE INTO ticks (at, span, admitted, frontier_a, frontier_b, saturated) VALUES (?, ?, ?, ?, ?, ?)",
+        r.at,
+        r.span,
+        r.admitted,
+        r.frontier.a,
+        r.frontier.b,
+        r.saturated ? 1 : 0,
+      );
+      this.sql.exec("DELETE FROM ticks WHERE at < ?", room.log[0]?.at ?? now);
+      room.shards.forEach((s, shard) =>
+        this.sql.exec("INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)", shard, s.cursor, s.total, s.admitted),
+      );
+      this.sql.exec(
+        `UPDATE room SET frontier_a = ?, frontier_b = ?, baseline_a = ?, baseline_b = ?, tokens = ?, last_refill = ?, admitted_total = ? WHERE id = 1`,
+        room.frontier.a,
+        room.frontier.b,
+        room.baseline.a,
+        room.baseline.b,
+        room.budget.tokens,
+        room.budget.lastRefillAt,
+        room.admittedTotal,
+      );
+    });
+    this.snapshotCache = null;
+  }
+
+  private buildSnapshot(room: Loaded, now: number): RoomSnapshot {
+    return {
+      room: room.name,
+      generatedAt: now,
+      config: room.config,
+      frontier: room.frontier,
+      baseline: room.baseline,
+      steps: frontierSteps(room.log),
+      histogram: toHistogram(room.counts),
+      ratePerSecond: observedRatePerSecond(room.log, now) ?? room.config.new_users_per_minute / 60,
+      admittedLastMinute: admittedLastMinute(room.log, now),
+      admittedTotal: room.admittedTotal,
+      active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),
+      everJoined: room.shards.some((s) => s.total > 0),
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import type { RoomConfig } from "../config/room-config";
+import type { FrontierStep } from "./admission-log";
+import type { OrderKey } from "./order-key";
+import { totalWaiting, type WaitingHistogram } from "./waiting-histogram";
+
+/**
+ * Everything the edge needs to answer a poll, a join or a public room query without asking a Durable
+ * Object: the coordinator builds one after every tick and isolates cache it for about a second.
+ * It is internal (it carries the whole config); the public room view is derived from it.
+ */
+export interface RoomSnapshot {
+  readonly room: string;
+  readonly generatedAt: number;
+  readonly config: RoomConfig;
+  readonly frontier: OrderKey;
+  readonly baseline: OrderKey;
+  readonly steps: FrontierStep[];
+  readonly histogram: WaitingHistogram;
+  /** Admissions per second used for estimates (achieved while saturated, else the configured rate). */
+  readonly ratePerSecond: number;
+  readonly admittedLastMinute: number;
+  readonly admittedTotal: number;
+  readonly active: number;
+  /** Whether anyone has ever joined: the shard count cannot change after that. */
+  readonly everJoined: boolean;
+}
+
+export type RoomState = "open" | "queueing" | "paused" | "closed";
+
+export function waitingCount(s: RoomSnapshot): number {
+  return totalWaiting(s.histogram);
+}
+
+/** A newcomer would have to wait: people are in line, or the active cap is full. */
+export function wouldQueue(s: RoomSnapshot): boolean {
+  return waitingCount(s) > 0 || s.active >= s.config.total_active_users;
+}
+
+export function roomState(s: RoomSnapshot): RoomState {
+  if (s.config.paused) return "paused";
+  if (s.config.queueing_method === "passthrough") return "open";
+  if (s.config.queueing_method === "reject" && wouldQueue(s)) return "closed";
+  return waitingCount(s) > 0 ? "queueing" : "open";
+}

@@ -1,0 +1,68 @@
+import type { RoomConfig } from "../config/room-config";
+import { activeAdmissions, admittedLastMinute, type TickRecord } from "./admission-log";
+import { computeBudget, spend, type BudgetState } from "./budget";
+import { advanceFrontier } from "./frontier";
+import type { OrderKey } from "./order-key";
+
+/**
+ * One admission tick, as a pure function of what the coordinator knows and what the shards reported.
+ *
+ * `eligibleBefore` closes a race between shards: a shard answers the sync at its own moment and goes
+ * on stamping arrivals, so a key from a shard that answered late could be later than a key another
+ * shard stamps just after answering. Admitting only keys stamped at least `SETTLE_MS` before the tick
+ * began guarantees every shard has already stored everything the frontier passes over (clocks on
+ * Cloudflare agree far better than that). In `random` rooms only closed lottery windows are eligible.
+ */
+export const SETTLE_MS = 500;
+
+export function eligibleBefore(config: RoomConfig, tickStart: number): number {
+  const settled = tickStart - SETTLE_MS;
+  if (config.queueing_method !== "random") return settled;
+  const windowMs = config.random_window_seconds * 1000;
+  return Math.min(settled, Math.floor(tickStart / windowMs) * windowMs);
+}
+
+export interface TickInput {
+  readonly config: RoomConfig;
+  readonly now: number;
+  readonly frontier: OrderKey;
+  readonly budget: BudgetState;
+  readonly log: readonly TickRecord[];
+}
+
+export interface TickPlan {
+  /** People to admit at most this tick; ask each shard for this many keys plus one. */
+  readonly allowance: number;
+  readonly eligibleBefore: number;
+  readonly budget: BudgetState;
+}
+
+export function planTick({ config, now, budget, log }: TickInput): TickPlan {
+  const computed = computeBudget({
+    config,
+    state: budget,
+    now,
+    admittedLastMinute: admittedLastMinute(log, now),
+    active: activeAdmissions(log, now, config.admission_ttl_seconds * 1000),
+  });
+  return { allowance: computed.allowance, eligibleBefore: eligibleBefore(config, now), budget: computed.state };
+}
+
+export interface TickOutcome {
+  readonly admitted: OrderKey[];
+  readonly record: TickRecord;
+  readonly budget: BudgetState;
+}
+
+/** Given each shard's sorted heads (keys after the frontier), decide who crosses. */
+export function runTick(input: TickInput, plan: TickPlan, heads: readonly (readonly OrderKey[])[]): TickOutcome {
+  const move = advanceFrontier(input.frontier, heads, plan.allowance, plan.eligibleBefore);
+  const previous = input.log[input.log.length - 1];
+  // A tick after a long gap (start-up, a stalled alarm) says nothing about a second's throughput.
+  const span = previous ? Math.min(5_000, Math.max(1, input.now - previous.at)) : 1_000;
+  return {
+    admitted: move.admitted,
+    record: { at: input.now, span, admitted: move.admitted.length, frontier: move.frontier, saturated: move.saturated },
+    budget: spend(plan.budget, move.admitted.length),
+  };
+}

@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./http/app-env";
+import { onError, onNotFound } from "./http/errors";
+import { ApiError } from "./http/problem";
+import { admin } from "./routes/admin";
+import { rooms } from "./routes/rooms";
+import { tickets } from "./routes/tickets";
+import { wellKnown } from "./routes/well-known";
+
+/** No request this API accepts comes near this; anything larger is refused before it is read. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.route("/.well-known", wellKnown);
+  app.route("/v1/rooms", tickets);
+  app.route("/v1/rooms", rooms);
+  app.route("/v1/admin", admin);
+  app.notFound(onNotFound);
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,21 @@
+/**
+ * Development-only secrets, used only when ENVIRONMENT is "development" (what `npm start` and the tests
+ * set). They are public by being in this repository: a deployed Worker never reads them, and refuses to
+ * sign or to open its admin API until real secrets are put with `wrangler secret put` (README, Deploy).
+ */
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+
+/** HMAC keys for queue tickets: `[{kid, k}]`, k base64url (32 random bytes). */
+export const DEV_TICKET_KEYS = JSON.stringify([{ kid: "dev-ticket-1", k: "gpjj7LylSJ7aPO4vvLtAWmlQXxDMmT0knN8D0fHDElM" }]);
+
+/** ES256 private JWKs for admission tokens the protected backend can verify through the JWKS. */
+export const DEV_SIGNING_KEYS = JSON.stringify([
+  {
+    kid: "dev-signing-1",
+    kty: "EC",
+    crv: "P-256",
+    x: "sRGkxCLnriWh-rQfeoQdCmMdMp_EDCnjb8mzHrhYaZo",
+    y: "buZv6wTP7_ZO62NX5-PpHBLzPCuigTx46YKb1EaE5s4",
+    d: "99e1B_kECHwitXUMVxtjCK1xnlCk-JDnLm3nQVaeOLo",
+  },
+]);

@@ -1,0 +1,22 @@
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, problemResponse } from "./problem";
+
+/**
+ * The single place where anything thrown while handling a request becomes a response.
+ * An ApiError maps to its own problem document; Hono's own HTTPExceptions keep their status; anything
+ * else is our bug, logged with its stack and answered as an opaque 500 (never the message: it might
+ * carry internals).
+ */
+export const onError: ErrorHandler = (err) => {
+  if (err instanceof ApiError) return problemResponse(err);
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return problemResponse(new ApiError("payload_too_large", "the request body is larger than this endpoint accepts"));
+    return problemResponse(new ApiError(err.status >= 500 ? "internal" : "bad_request", err.message || "request refused"));
+  }
+  console.error(JSON.stringify({ event: "unhandled_error", error: err instanceof Error ? err.stack : String(err) }));
+  return problemResponse(new ApiError("internal", "an unexpected error occurred; it has been logged"));
+};
+
+export const onNotFound: NotFoundHandler = (c) =>
+  problemResponse(new ApiError("not_found", `no resource at ${c.req.method} ${new URL(c.req.url).pathname}`));

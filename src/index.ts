@@ -1,0 +1,11 @@
+import { createApp } from "./app";
+import type { Env } from "./config/env";
+
+export { QueueShard } from "../durable-objects/queue-shard";
+export { RoomCoordinator } from "../durable-objects/room-coordinator";
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import { RoomConfigPatchSchema } from "../config/room-config";
+import { requireAdmin } from "../http/admin-auth";
+import type { AppEnv } from "../http/app-env";
+import { ApiError } from "../http/problem";
+import { noRoom, readJson, roomParam } from "../http/request";
+import { clearSnapshotCache } from "../edge/snapshot-cache";
+
+/** Operators' API: create and tune rooms, read live statistics. Always fresh from the coordinator. */
+export const admin = new Hono<AppEnv>();
+
+admin.use("*", requireAdmin);
+
+admin.put("/rooms/:room", async (c) => {
+  const room = roomParam(c);
+  const patch = await readJson(c, RoomConfigPatchSchema);
+  const stub = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room));
+  const result = await stub.configure(room, patch);
+  if ("conflict" in result) throw new ApiError("conflict", result.conflict);
+  // This isolate sees its own change at once; others within a snapshot TTL.
+  clearSnapshotCache();
+  c.header("cache-control", "no-store");
+  return c.json({ room, config: result.config }, result.created ? 201 : 200);
+});
+
+admin.get("/rooms/:room", async (c) => {
+  const room = roomParam(c);
+  const stub = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room));
+  const stats = await stub.stats(room);
+  if (!stats) throw noRoom(room);
+  c.header("cache-control", "no-store");
+  return c.json(stats);
+});

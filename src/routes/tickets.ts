@@ -1,0 +1,130 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { wouldQueue, type RoomSnapshot } from "../admission/snapshot";
+import { ticketStatus, type TicketStatus } from "../admission/ticket-status";
+import { verifyDpopProof } from "../auth/dpop";
+import { secret } from "../config/env";
+import { roomSnapshot } from "../edge/snapshot-cache";
+import { shardFor } from "../edge/shard-for";
+import type { AppEnv } from "../http/app-env";
+import { ApiError } from "../http/problem";
+import { bearerToken, noRoom, readJson, roomParam } from "../http/request";
+import { clock } from "../lib/clock";
+import { signAdmissionToken } from "../tickets/admission-token";
+import { ecKeyring, hmacKeyring } from "../tickets/keyring";
+import { lotteryRank } from "../tickets/lottery-rank";
+import { signTicket, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
+import type { JoinRequest } from "../../durable-objects/queue-shard";
+
+/**
+ * Joining the queue and polling one's place.
+ *
+ * The join goes to one queue shard (chosen by device key); the poll touches no Durable Object: it
+ * verifies the ticket's MAC and reads the isolate's cached room snapshot.
+ */
+export const tickets = new Hono<AppEnv>();
+
+/** The body is optional for now; unknown members are refused so typos do not pass silently. */
+const JoinBodySchema = z.object({}).strict();
+
+tickets.post("/:room/tickets", async (c) => {
+  const room = roomParam(c);
+  await readJson(c, JoinBodySchema, { optional: true });
+  const now = clock.now();
+  const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now);
+  if (!proof.ok) {
+    throw new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${proof.reason.replaceAll("_", " ")})`, {
+      extras: { reason: proof.reason },
+      headers: { "www-authenticate": 'DPoP algs="ES256"' },
+    });
+  }
+  const snapshot = await roomSnapshot(c.env, room);
+  if (!snapshot) throw noRoom(room);
+  const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
+  const config = snapshot.config;
+  const shard = shardFor(proof.jkt, config.shards);
+  const stub = c.env.QUEUE_SHARD.get(c.env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
+
+  if (config.queueing_method === "reject" && wouldQueue(snapshot)) {
+    // A closed room turns newcomers away but never takes a place from someone who already has one.
+    const held = await stub.lookup(shard, proof.jkt);
+    if (!held) {
+      throw new ApiError("room_closed", "the room is full and not queueing new arrivals; try again later", {
+        headers: { "retry-after": "60" },
+      });
+    }
+  }
+
+  let stamp: JoinRequest["stamp"] = { kind: "fifo" };
+  if (config.queueing_method === "random") {
+    const windowMs = config.random_window_seconds * 1000;
+    stamp = { kind: "lottery", windowMs, rank: await lotteryRank(keys, room, Math.floor(now / windowMs) * windowMs, proof.jkt) };
+  }
+  const request: JoinRequest = { shard, jkt: proof.jkt, stamp };
+  let held = await stub.join(request);
+  let status = ticketStatus(snapshot, held.key, now, Math.random());
+  if (!held.created && status.status === "expired") {
+    // The place was used (admitted, then left unused past its TTL): a new place at the back.
+    held = await stub.requeue(request, held.seq);
+    status = ticketStatus(snapshot, held.key, now, Math.random());
+  }
+  const claims: TicketClaims = { room, ticketId: `${shard}.${held.seq}`, key: held.key, jkt: proof.jkt, issuedAt: held.joinedAt };
+  const ticket = await signTicket(keys, claims, now);
+  return respond(c, claims, snapshot, status, held.created ? 201 : 200, { ticket });
+});
+
+tickets.get("/:room/tickets/current", async (c) => {
+  const room = roomParam(c);
+  const token = bearerToken(c);
+  if (!token) throw invalidTicket("missing_bearer_token");
+  const now = clock.now();
+  const verified = await verifyTicket(await hmacKeyring(secret(c.env, "TICKET_KEYS")), token, room, now);
+  if (!verified.ok) throw invalidTicket(verified.reason);
+  const snapshot = await roomSnapshot(c.env, room);
+  if (!snapshot) throw noRoom(room);
+  return respond(c, verified.ticket, snapshot, ticketStatus(snapshot, verified.ticket.key, now, Math.random()), 200, {});
+});
+
+function invalidTicket(reason: string): ApiError {
+  return new ApiError("invalid_ticket", `the queue ticket was refused (${reason.replaceAll("_", " ")})`, {
+    extras: { reason },
+    headers: { "www-authenticate": 'Bearer realm="antichambre", error="invalid_token"' },
+  });
+}
+
+async function respond(
+  c: Context<AppEnv>,
+  claims: TicketClaims,
+  snapshot: RoomSnapshot,
+  status: TicketStatus,
+  code: 200 | 201,
+  extra: { ticket?: string },
+): Promise<Response> {
+  c.header("cache-control", "no-store");
+  if (status.status === "waiting") {
+    c.header("retry-after", String(status.poll_after_seconds));
+    return c.json({ ...extra, ...status }, code);
+  }
+  if (status.status === "expired") return c.json({ ...extra, status: "expired" }, code);
+  const ec = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
+  const admissionToken = await signAdmissionToken(ec, new URL(c.req.url).origin, {
+    room: snapshot.room,
+    ticketId: claims.ticketId,
+    jkt: claims.jkt,
+    admittedAt: status.admitted_at,
+    expiresAt: status.admission_expires_at,
+  });
+  return c.json(
+    {
+      ...extra,
+      status: "admitted",
+      admission: { admission_token: admissionToken, admitted_at: iso(status.admitted_at) },
+      admission_expires_at: iso(status.admission_expires_at),
+    },
+    code,
+  );
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,91 @@
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import type { OrderKey } from "../admission/order-key";
+import type { HmacKeyring } from "./keyring";
+
+/**
+ * The queue ticket: a compact JWS the device holds and presents on every poll.
+ *
+ * HS256, chosen by measurement (README, Benchmarks): only this service ever verifies a ticket, and the
+ * poll path runs an order of magnitude more often than anything else, where an ES256 verify would cost
+ * about two whole hello-world requests and an HMAC about half of one. Keys carry a `kid` so they rotate.
+ *
+ * Claims: `sub` ticket id, `ord` the order key [a, b] (the holder's place), `cnf.jkt` the device key's
+ * JWK thumbprint (RFC 7638), `room` and `aud` binding it to one room, `iat`/`exp`.
+ */
+export const TICKET_ISSUER = "antichambre";
+export const TICKET_TYPE = "antichambre-ticket+jwt";
+export const TICKET_LIFETIME_SECONDS = 24 * 3600;
+
+export function ticketAudience(room: string): string {
+  return `antichambre:room:${room}`;
+}
+
+export interface TicketClaims {
+  readonly room: string;
+  readonly ticketId: string;
+  readonly key: OrderKey;
+  readonly jkt: string;
+  readonly issuedAt: number;
+}
+
+export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt })
+    .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
+    .setIssuer(TICKET_ISSUER)
+    .setAudience(ticketAudience(t.room))
+    .setSubject(t.ticketId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + TICKET_LIFETIME_SECONDS)
+    .sign(keys.signing.key);
+}
+
+/** Why a ticket was refused; every reason is a 401 to the client, the reason goes to logs and tests. */
+export type TicketFailure = "malformed" | "bad_signature" | "unknown_key" | "expired" | "wrong_room" | "bad_claims";
+
+export type TicketResult = { ok: true; ticket: TicketClaims } | { ok: false; reason: TicketFailure };
+
+const ORD = (v: unknown): v is [number, number] =>
+  Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
+
+export async function verifyTicket(keys: HmacKeyring, token: string, room: string, nowMs: number): Promise<TicketResult> {
+  let unknownKid = false;
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      (header: JWTHeaderParameters) => {
+        const key = header.kid === undefined ? undefined : keys.byKid.get(header.kid);
+        if (!key) {
+          unknownKid = true;
+          throw new errors.JWKSNoMatchingKey();
+        }
+        return key;
+      },
+      {
+        algorithms: ["HS256"],
+        issuer: TICKET_ISSUER,
+        audience: ticketAudience(room),
+        typ: TICKET_TYPE,
+        currentDate: new Date(nowMs),
+        requiredClaims: ["sub", "iat", "exp"],
+      },
+    );
+    const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if (payload.room !== room) return { ok: false, reason: "wrong_room" };
+    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number") {
+      return { ok: false, reason: "bad_claims" };
+    }
+    return {
+      ok: true,
+      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja },
+    };
+  } catch (e) {
+    if (unknownKid) return { ok: false, reason: "unknown_key" };
+    if (e instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
+    if (e instanceof errors.JWTClaimValidationFailed) {
+      return { ok: false, reason: e.claim === "aud" ? "wrong_room" : "bad_claims" };
+    }
+    if (e instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: "bad_signature" };
+    return { ok: false, reason: "malformed" };
+  }
+}

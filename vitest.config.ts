@@ -1,0 +1,21 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd, against the Worker and Durable Objects declared in wrangler.toml.
+// ENVIRONMENT=development turns on the embedded dev keys; the admission alarm is set far out so that
+// tests drive every tick themselves (runDurableObjectAlarm) on a manual clock.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        cf: false,
+        bindings: { ENVIRONMENT: "development", ADMISSION_TICK_MS: "3600000", DEFAULT_ROOMS: "permis" },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
+});
