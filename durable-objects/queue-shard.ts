@@ -33,6 +33,11 @@ export interface ShardTicket {
   readonly joinedAt: number;
   /** False when the device already held a ticket in this room: the same place is returned. */
   readonly created: boolean;
+  /**
+   * Tickets of this shard ahead of this one that the coordinator has not synced yet (they are missing
+   * from the snapshot's histogram for up to one tick; the edge adds an estimate of them).
+   */
+  readonly unsyncedAhead: number;
 }
 
 export interface SyncRequest {
@@ -63,6 +68,8 @@ export class QueueShard extends DurableObject<Env> {
   /** Kept in memory so a sync never counts the whole table. */
   private total = 0;
   private maxSeq = 0;
+  /** Highest seq handed to the coordinator by a sync (after a restart, assume all were). */
+  private syncedSeq = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +88,7 @@ export class QueueShard extends DurableObject<Env> {
       .one();
     this.lastStamp = row.a ?? 0;
     this.maxSeq = row.seq ?? 0;
+    this.syncedSeq = this.maxSeq;
     this.total = row.n;
   }
 
@@ -94,7 +102,9 @@ export class QueueShard extends DurableObject<Env> {
     const row = this.sql
       .exec<{ seq: number; a: number; joined_at: number }>("SELECT seq, a, joined_at FROM tickets WHERE jkt = ?", jkt)
       .toArray()[0];
-    return row ? { seq: row.seq, key: { a: row.a, b: tieBreaker(shard, row.seq) }, joinedAt: row.joined_at, created: false } : null;
+    if (!row) return null;
+    const unsyncedAhead = Math.max(0, row.seq - this.syncedSeq - 1);
+    return { seq: row.seq, key: { a: row.a, b: tieBreaker(shard, row.seq) }, joinedAt: row.joined_at, created: false, unsyncedAhead };
   }
 
   /**
@@ -128,8 +138,9 @@ export class QueueShard extends DurableObject<Env> {
       .exec<{ seq: number }>("INSERT INTO tickets (jkt, a, joined_at) VALUES (?, ?, ?) RETURNING seq", req.jkt, a, now)
       .one();
     this.total++;
+    const unsyncedAhead = Math.max(0, this.maxSeq - this.syncedSeq);
     this.maxSeq = seq;
-    return { seq, key: { a, b: tieBreaker(req.shard, seq) }, joinedAt: now, created: true };
+    return { seq, key: { a, b: tieBreaker(req.shard, seq) }, joinedAt: now, created: true, unsyncedAhead };
   }
 
   sync(req: SyncRequest): SyncReport {
@@ -149,6 +160,7 @@ export class QueueShard extends DurableObject<Env> {
       .exec<{ s: number; n: number }>("SELECT a / 1000 AS s, count(*) AS n FROM tickets WHERE seq > ? GROUP BY s", req.since)
       .toArray()
       .map((r) => ({ second: r.s, count: r.n }));
+    this.syncedSeq = this.maxSeq;
     return { heads, arrivals, cursor: this.maxSeq, total: this.total };
   }
 }

@@ -7,7 +7,8 @@ import {
   pruneLog,
   type TickRecord,
 } from "../src/admission/admission-log";
-import { EMPTY_BUDGET, type BudgetState } from "../src/admission/budget";
+import type { BudgetState } from "../src/admission/budget";
+import type { ExactFront } from "../src/admission/frontier";
 import { ORIGIN, secondOf, shardOf, type OrderKey } from "../src/admission/order-key";
 import type { RoomSnapshot } from "../src/admission/snapshot";
 import { planTick, runTick } from "../src/admission/tick";
@@ -63,6 +64,8 @@ interface Loaded {
   admittedTotal: number;
   log: TickRecord[];
   counts: SecondCounts;
+  /** Exact front of the line from the last tick (memory only: rebuilt by the first tick after a restart). */
+  front: ExactFront;
   shards: ShardCursor[];
   lastTickError: string | null;
 }
@@ -135,6 +138,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       admittedTotal: row.admitted_total,
       log,
       counts,
+      front: { keys: [], completeUntil: ORIGIN },
       shards,
       lastTickError: null,
     };
@@ -270,7 +274,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       try {
         reports = await Promise.all(
           room.shards.map((s, shard) =>
-            this.shardStub(room.name, shard).sync({ shard, after: room.frontier, limit: plan.allowance + 1, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
+            this.shardStub(room.name, shard).sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
           ),
         );
       } catch (e) {
@@ -302,6 +306,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       room.shards[shardOf(key)]!.admitted++;
     }
     room.frontier = outcome.record.frontier;
+    room.front = outcome.front;
     room.budget = outcome.budget;
     room.admittedTotal += outcome.admitted.length;
     const pruned = pruneLog([...room.log, outcome.record], room.baseline, now, room.config.admission_ttl_seconds * 1000);
@@ -351,6 +356,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       baseline: room.baseline,
       steps: frontierSteps(room.log),
       histogram: toHistogram(room.counts),
+      front: room.front,
       ratePerSecond: observedRatePerSecond(room.log, now) ?? room.config.new_users_per_minute / 60,
       admittedLastMinute: admittedLastMinute(room.log, now),
       admittedTotal: room.admittedTotal,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the Worker on 127.0.0.1:$PORT (default 8787) under `wrangler dev`, fully offline, with the
-// embedded development defaults (ENVIRONMENT=development) and state persisted under .wrangler/state.
+// embedded development defaults (ENVIRONMENT=development) and state persisted under .wrangler/state
+// (or $PERSIST_TO: wrangler refuses a second --persist-to, so tests cannot override it by argument).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -18,7 +19,7 @@ const args = [
   "--ip", "127.0.0.1",
   "--port", port,
   "--var", "ENVIRONMENT:development",
-  "--persist-to", ".wrangler/state",
+  "--persist-to", process.env.PERSIST_TO || ".wrangler/state",
   "--show-interactive-dev-session=false",
   ...process.argv.slice(2),
 ];

@@ -15,6 +15,40 @@ export interface FrontierMove {
   readonly saturated: boolean;
 }
 
+/**
+ * The front of the line, exactly: the merged heads left after admission, up to `max` keys, and the
+ * key up to which that list is complete (a shard that returned a full page may hold more keys after
+ * its last one, so completeness ends at the earliest such last key, and never past `eligibleBefore`).
+ * Positions near the front, where people watch them most closely, are then counted, not estimated.
+ */
+export interface ExactFront {
+  readonly keys: OrderKey[];
+  readonly completeUntil: OrderKey;
+}
+
+export function exactFront(
+  frontier: OrderKey,
+  heads: readonly (readonly OrderKey[])[],
+  pageSize: number,
+  eligibleBefore: number,
+  max: number,
+): ExactFront {
+  let completeUntil: OrderKey = { a: eligibleBefore, b: -1 };
+  for (const page of heads) {
+    const last = page[page.length - 1];
+    if (page.length >= pageSize && last && compareKeys(last, completeUntil) < 0) completeUntil = last;
+  }
+  const keys = heads
+    .flat()
+    .filter((k) => compareKeys(k, frontier) > 0 && compareKeys(k, completeUntil) <= 0)
+    .sort(compareKeys);
+  if (keys.length > max) {
+    keys.length = max;
+    completeUntil = keys[max - 1]!;
+  }
+  return { keys, completeUntil };
+}
+
 export function advanceFrontier(
   frontier: OrderKey,
   heads: readonly (readonly OrderKey[])[],

@@ -1,5 +1,6 @@
 import type { RoomConfig } from "../config/room-config";
 import type { FrontierStep } from "./admission-log";
+import type { ExactFront } from "./frontier";
 import type { OrderKey } from "./order-key";
 import { totalWaiting, type WaitingHistogram } from "./waiting-histogram";
 
@@ -16,6 +17,8 @@ export interface RoomSnapshot {
   readonly baseline: OrderKey;
   readonly steps: FrontierStep[];
   readonly histogram: WaitingHistogram;
+  /** The next people in line, exactly, as of the last tick. */
+  readonly front: ExactFront;
   /** Admissions per second used for estimates (achieved while saturated, else the configured rate). */
   readonly ratePerSecond: number;
   readonly admittedLastMinute: number;

@@ -1,7 +1,7 @@
 import type { RoomConfig } from "../config/room-config";
 import { activeAdmissions, admittedLastMinute, type TickRecord } from "./admission-log";
 import { computeBudget, spend, type BudgetState } from "./budget";
-import { advanceFrontier } from "./frontier";
+import { advanceFrontier, exactFront, type ExactFront } from "./frontier";
 import type { OrderKey } from "./order-key";
 
 /**
@@ -14,6 +14,11 @@ import type { OrderKey } from "./order-key";
  * Cloudflare agree far better than that). In `random` rooms only closed lottery windows are eligible.
  */
 export const SETTLE_MS = 500;
+
+/** Each shard reports at least this many keys per sync, so the front of the line is known exactly. */
+export const FRONT_PAGE = 32;
+/** At most this many exact front keys travel in a snapshot. */
+export const FRONT_MAX = 256;
 
 export function eligibleBefore(config: RoomConfig, tickStart: number): number {
   const settled = tickStart - SETTLE_MS;
@@ -31,8 +36,10 @@ export interface TickInput {
 }
 
 export interface TickPlan {
-  /** People to admit at most this tick; ask each shard for this many keys plus one. */
+  /** People to admit at most this tick. */
   readonly allowance: number;
+  /** Keys to ask each shard for: enough to admit, to tell saturation, and to know the front exactly. */
+  readonly pageSize: number;
   readonly eligibleBefore: number;
   readonly budget: BudgetState;
 }
@@ -45,11 +52,17 @@ export function planTick({ config, now, budget, log }: TickInput): TickPlan {
     admittedLastMinute: admittedLastMinute(log, now),
     active: activeAdmissions(log, now, config.admission_ttl_seconds * 1000),
   });
-  return { allowance: computed.allowance, eligibleBefore: eligibleBefore(config, now), budget: computed.state };
+  return {
+    allowance: computed.allowance,
+    pageSize: Math.max(computed.allowance + 1, FRONT_PAGE),
+    eligibleBefore: eligibleBefore(config, now),
+    budget: computed.state,
+  };
 }
 
 export interface TickOutcome {
   readonly admitted: OrderKey[];
+  readonly front: ExactFront;
   readonly record: TickRecord;
   readonly budget: BudgetState;
 }
@@ -62,6 +75,7 @@ export function runTick(input: TickInput, plan: TickPlan, heads: readonly (reado
   const span = previous ? Math.min(5_000, Math.max(1, input.now - previous.at)) : 1_000;
   return {
     admitted: move.admitted,
+    front: exactFront(move.frontier, heads, plan.pageSize, plan.eligibleBefore, FRONT_MAX),
     record: { at: input.now, span, admitted: move.admitted.length, frontier: move.frontier, saturated: move.saturated },
     budget: spend(plan.budget, move.admitted.length),
   };

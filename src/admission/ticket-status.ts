@@ -21,14 +21,18 @@ export type TicketStatus =
   | { readonly status: "admitted"; readonly admitted_at: number; readonly admission_expires_at: number }
   | { readonly status: "expired" };
 
-export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number, random01: number): TicketStatus {
+/**
+ * `unsyncedAhead`: people ahead who joined after the snapshot's last shard sync (known only at join
+ * time, from the joining shard; zero on polls, whose snapshot catches up within a tick).
+ */
+export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number, random01: number, unsyncedAhead = 0): TicketStatus {
   if (compareKeys(key, snapshot.frontier) <= 0) {
     const at = admittedAt(snapshot.baseline, snapshot.steps, key);
     const ttlMs = snapshot.config.admission_ttl_seconds * 1000;
     if (at === null || at + ttlMs <= now) return { status: "expired" };
     return { status: "admitted", admitted_at: at, admission_expires_at: at + ttlMs };
   }
-  const position = peopleAhead(snapshot.histogram, key) + 1;
+  const position = aheadOf(snapshot, key) + unsyncedAhead + 1;
   const wait = snapshot.config.paused ? null : estimateWaitSeconds(position, snapshot.ratePerSecond);
   return {
     status: "waiting",
@@ -36,4 +40,18 @@ export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number,
     estimated_wait_seconds: wait,
     poll_after_seconds: pollAfterSeconds(wait ?? Number.POSITIVE_INFINITY, random01),
   };
+}
+
+/** People waiting ahead of `key`: counted exactly near the front, estimated from the histogram beyond. */
+export function aheadOf(snapshot: RoomSnapshot, key: OrderKey): number {
+  const { keys, completeUntil } = snapshot.front;
+  if (keys.length === 0 || compareKeys(key, completeUntil) > 0) return peopleAhead(snapshot.histogram, key);
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -62,15 +62,18 @@ tickets.post("/:room/tickets", async (c) => {
   }
   const request: JoinRequest = { shard, jkt: proof.jkt, stamp };
   let held = await stub.join(request);
-  let status = ticketStatus(snapshot, held.key, now, Math.random());
-  if (!held.created && status.status === "expired") {
+  // Arrivals since the last sync are not in the snapshot yet: this shard's are counted exactly, the
+  // other shards' are estimated as the same number each (devices spread evenly over shards).
+  const status = () => ticketStatus(snapshot, held.key, now, Math.random(), held.unsyncedAhead * config.shards);
+  let current = status();
+  if (!held.created && current.status === "expired") {
     // The place was used (admitted, then left unused past its TTL): a new place at the back.
     held = await stub.requeue(request, held.seq);
-    status = ticketStatus(snapshot, held.key, now, Math.random());
+    current = status();
   }
   const claims: TicketClaims = { room, ticketId: `${shard}.${held.seq}`, key: held.key, jkt: proof.jkt, issuedAt: held.joinedAt };
   const ticket = await signTicket(keys, claims, now);
-  return respond(c, claims, snapshot, status, held.created ? 201 : 200, { ticket });
+  return respond(c, claims, snapshot, current, held.created ? 201 : 200, { ticket });
 });
 
 tickets.get("/:room/tickets/current", async (c) => {

@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { clock } from "../../src/lib/clock";
 
 /** A phone: a P-256 key pair that signs DPoP proofs, as the mobile app does with its secure element. */
 export interface Device {
@@ -26,9 +27,9 @@ export async function newDevice(): Promise<Device> {
     privateKey,
     publicJwk,
     proof(method, url, o = {}) {
-      return new SignJWT({ htm: o.htm ?? method, htu: o.htu ?? url, jti: o.jti ?? `jti-${Date.now()}-${counter++}-${Math.random()}` })
+      return new SignJWT({ htm: o.htm ?? method, htu: o.htu ?? url, jti: o.jti ?? `jti-${clock.now()}-${counter++}-${Math.random()}` })
         .setProtectedHeader({ alg: "ES256", typ: o.typ ?? "dpop+jwt", jwk: publicJwk })
-        .setIssuedAt(o.iat ?? Math.floor(Date.now() / 1000))
+        .setIssuedAt(o.iat ?? Math.floor(clock.now() / 1000))
         .sign(o.signWith ?? privateKey);
     },
   };

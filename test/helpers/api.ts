@@ -1,0 +1,92 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
+import { ManualClock, useClock } from "../../src/lib/clock";
+import type { RoomConfigPatch } from "../../src/config/room-config";
+import { newDevice, type Device, type DpopOptions } from "./device";
+
+/**
+ * Driving the Worker the way the mobile app and operators do: over HTTP, into the real Worker and
+ * Durable Objects in workerd. Time is a manual clock shared by tests, Worker and Durable Objects (one
+ * isolate); admission ticks are run explicitly through the coordinator's alarm.
+ */
+export const ORIGIN = "http://antichambre.test";
+export const ADMIN_TOKEN = "dev-admin-token";
+
+export const testClock = new ManualClock(Date.UTC(2026, 10, 27, 8, 0, 0));
+useClock(testClock);
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(`${ORIGIN}${path}`, init);
+}
+
+let roomCounter = 0;
+
+/** A fresh room per test, so tests never see each other's queues. */
+export async function createRoom(config: RoomConfigPatch = {}): Promise<string> {
+  const room = `t${Date.now().toString(36)}-${roomCounter++}`;
+  const res = await adminPut(room, { new_users_per_minute: 60, shards: 4, ...config });
+  expect(res.status).toBe(201);
+  return room;
+}
+
+export function adminPut(room: string, body: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
+  return call(`/v1/admin/rooms/${room}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+export async function adminGet(room: string): Promise<Record<string, any>> {
+  const res = await call(`/v1/admin/rooms/${room}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+export interface Joined {
+  device: Device;
+  status: number;
+  body: Record<string, any>;
+  ticket: string;
+  headers: Headers;
+}
+
+export async function join(room: string, device?: Device, proof: DpopOptions = {}, init: RequestInit = {}): Promise<Joined> {
+  const d = device ?? (await newDevice());
+  const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
+  const res = await exports.default.fetch(url, {
+    method: "POST",
+    ...init,
+    headers: { dpop: await d.proof("POST", url, proof), ...(init.headers ?? {}) },
+  });
+  const body = (await res.json()) as Record<string, any>;
+  return { device: d, status: res.status, body, ticket: body.ticket, headers: res.headers };
+}
+
+export async function poll(room: string, ticket: string): Promise<{ status: number; body: Record<string, any>; res: Response }> {
+  const res = await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, any>, res };
+}
+
+/** Move time on, run one admission tick, and let the edge see its result at once. */
+export async function tick(room: string, advanceMs = 1_000): Promise<void> {
+  testClock.advance(advanceMs);
+  const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+  clearSnapshotCache();
+}
+
+export async function expectProblem(res: Response, status: number, kind?: string): Promise<Record<string, any>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as Record<string, any>;
+  expect(body.status).toBe(status);
+  expect(typeof body.title).toBe("string");
+  expect(typeof body.detail).toBe("string");
+  if (kind) expect(body.type).toBe(`urn:antichambre:problem:${kind}`);
+  return body;
+}
+
+export { newDevice };
