@@ -16,6 +16,9 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The JSON report is what .ci/run counts from (scripts/test-summary.mjs).
+    reporters: ["default", "json"],
+    outputFile: { json: "reports/vitest.json" },
     testTimeout: 30_000,
   },
 });

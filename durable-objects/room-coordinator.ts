@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   activeAdmissions,
   admittedLastMinute,
+  estimationRatePerSecond,
   frontierSteps,
   observedRatePerSecond,
   pruneLog,
@@ -357,7 +358,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       steps: frontierSteps(room.log),
       histogram: toHistogram(room.counts),
       front: room.front,
-      ratePerSecond: observedRatePerSecond(room.log, now) ?? room.config.new_users_per_minute / 60,
+      ratePerSecond: estimationRatePerSecond(room.log, now, room.config.new_users_per_minute / 60),
       admittedLastMinute: admittedLastMinute(room.log, now),
       admittedTotal: room.admittedTotal,
       active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),

@@ -59,6 +59,27 @@ export function observedRatePerSecond(log: readonly TickRecord[], now: number): 
   return span > 0 ? (admitted * 1000) / span : null;
 }
 
+/** Seconds of the configured rate blended into the estimate, so a short or empty history stays sane. */
+export const PRIOR_SECONDS = 5;
+
+/**
+ * The admission rate to quote waits from: what the room achieved over the last minute of saturated
+ * ticks, blended with `PRIOR_SECONDS` worth of the configured rate. With a minute of history the prior
+ * weighs 5/65; with none (a fresh or idle room) the configured rate is all there is.
+ */
+export function estimationRatePerSecond(log: readonly TickRecord[], now: number, configuredPerSecond: number): number {
+  let admitted = 0;
+  let spanMs = 0;
+  for (let i = log.length - 1; i >= 0; i--) {
+    const t = log[i]!;
+    if (t.at <= now - MINUTE_MS) break;
+    if (!t.saturated) continue;
+    admitted += t.admitted;
+    spanMs += t.span;
+  }
+  return (admitted + configuredPerSecond * PRIOR_SECONDS) / (spanMs / 1000 + PRIOR_SECONDS);
+}
+
 /**
  * Drop records no query can need any more. `baseline` is the frontier as it stood before the oldest
  * record kept: anyone at or behind it was admitted longer ago than any TTL the log covers.

@@ -22,6 +22,12 @@ interface Entry {
 }
 
 const entries = new Map<string, Entry>();
+let fetches = 0;
+
+/** Coordinator round trips this isolate has made for snapshots (for metrics and tests). */
+export function snapshotFetchCount(): number {
+  return fetches;
+}
 
 /** Forget every cached snapshot (tests that restart Durable Objects call this too). */
 export function clearSnapshotCache(): void {
@@ -41,6 +47,7 @@ export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot
   }
   const e = entry;
   const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+  fetches++;
   e.pending = stub.snapshot(room).then(
     (snapshot) => {
       e.fetchedAt = clock.now();

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { snapshotFetchCount } from "../../src/edge/snapshot-cache";
 import { adminGet, call, createRoom, join, poll, testClock, tick, type Joined } from "../helpers/api";
 
 /** Join `n` devices one after another, `gapMs` apart. */
@@ -94,6 +95,36 @@ describe("join → wait → admitted", () => {
     expect(after.slice(2).map((b) => b.position)).toEqual([1, 2, 3, 4, 5, 6]);
     const room_ = (await (await call(`/v1/rooms/${room}`)).json()) as Record<string, unknown>;
     expect(room_).toMatchObject({ room, state: "queueing", waiting: 6 });
+  });
+});
+
+describe("the poll path", () => {
+  it("answers polls from the cached snapshot: no Durable Object call per poll", async () => {
+    const room = await createRoom({ new_users_per_minute: 60, shards: 2 });
+    const joined = await joinMany(room, 5);
+    await tick(room);
+    await poll(room, joined[0]!.ticket); // warms this isolate's snapshot
+    const before = snapshotFetchCount();
+    for (let round = 0; round < 20; round++) for (const j of joined) expect((await poll(room, j.ticket)).status).toBe(200);
+    expect(snapshotFetchCount()).toBe(before);
+    // Once the snapshot is older than SNAPSHOT_TTL_MS, the next poll refreshes it: one call, not one per poll.
+    testClock.advance(1_001);
+    for (const j of joined) await poll(room, j.ticket);
+    expect(snapshotFetchCount()).toBe(before + 1);
+  });
+
+  it("tells people far back in line to poll less often than those near the front", async () => {
+    const room = await createRoom({ new_users_per_minute: 6, shards: 1, paused: true });
+    const joined = await joinMany(room, 120, 1_000);
+    await adminPutOk(room, { paused: false });
+    await tick(room);
+    const front = await poll(room, joined[1]!.ticket);
+    const back = await poll(room, joined[119]!.ticket);
+    expect(front.body.poll_after_seconds).toBeLessThanOrEqual(3);
+    // 119 ahead at 6/min: about 20 minutes away, so polling once every ~minute (jittered) is plenty.
+    expect(back.body.estimated_wait_seconds).toBeGreaterThan(1_000);
+    expect(back.body.poll_after_seconds).toBeGreaterThanOrEqual(48);
+    expect(back.res.headers.get("retry-after")).toBe(String(back.body.poll_after_seconds));
   });
 });
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `npm test`: type-check, every vitest suite inside workerd, then the end-to-end run against a real
+// `npm start` (test/e2e/run.mjs). Every stage runs even if an earlier one failed, so one red test does
+// not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+mkdirSync(`${root}reports`, { recursive: true });
+
+function run(name, command, args) {
+  console.log(`\n== ${name}: ${command} ${args.join(" ")}`);
+  const r = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
+  return r.status === 0;
+}
+
+const typecheck = run("typecheck", "npx", ["tsc", "-p", "."]);
+writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
+const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
+const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
+const summary = spawnSync("node", ["scripts/test-summary.mjs"], { cwd: root, encoding: "utf8" });
+process.stdout.write(summary.stdout);
+process.exit(typecheck && unitAndHttp && e2e ? 0 : 1);
