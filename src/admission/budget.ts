@@ -4,15 +4,16 @@ import type { RoomConfig } from "../config/room-config";
  * How many people one admission tick may let through.
  *
  * Two limits on the rate, one on concurrency:
- * - a token bucket filled at `new_users_per_minute / 60` per second and capped at one second's worth,
- *   so admissions are spread over the minute instead of arriving as a burst when a tick is late or the
- *   queue refills after a lull;
+ * - a token bucket filled at `new_users_per_minute / 60` per second and capped just under one second's
+ *   worth plus one, so admissions are spread over the minute (a tick never admits more than
+ *   ceil(rate/60), even after a lull or a late tick) while the fraction a 1 s tick cannot use carries
+ *   over instead of being lost (a cap of exactly one second's worth turned 100/min into 60/min);
  * - a hard sliding-window check: admissions in the last 60 s never exceed `new_users_per_minute`;
  * - `total_active_users` minus those currently active.
  * Pure: the coordinator, the tests and the launch-day simulator all call it with their own clock.
  */
 export interface BudgetState {
-  /** Fractional admissions saved up, at most one second's worth. */
+  /** Fractional admissions saved up, at most just under one second's worth plus one. */
   readonly tokens: number;
   /** When tokens were last topped up; null before the first tick. */
   readonly lastRefillAt: number | null;
@@ -47,13 +48,14 @@ export function computeBudget({ config, state, now, admittedLastMinute, active }
     return { allowance: MAX_ADMISSIONS_PER_TICK, state: { tokens: 0, lastRefillAt: now } };
   }
   const perMs = config.new_users_per_minute / 60_000;
-  const cap = Math.max(1, config.new_users_per_minute / 60);
+  const cap = Math.max(1, config.new_users_per_minute / 60) + 1 - 1e-6;
   const elapsed = state.lastRefillAt === null ? 1_000 : Math.max(0, now - state.lastRefillAt);
   const tokens = Math.min(cap, state.tokens + elapsed * perMs);
   const allowance = Math.max(
     0,
     Math.min(
-      Math.floor(tokens),
+      // The epsilon absorbs float error: six top-ups of 1/6 must make one admission, not 0.9999….
+      Math.floor(tokens + 1e-9),
       config.new_users_per_minute - admittedLastMinute,
       config.total_active_users - active,
       MAX_ADMISSIONS_PER_TICK,

@@ -61,8 +61,10 @@ export function advanceFrontier(
   for (;;) {
     let best = -1;
     for (let s = 0; s < heads.length; s++) {
+      // A head at or behind the frontier (already admitted) must not block the rest of its shard.
+      while (heads[s]![cursors[s]!] !== undefined && compareKeys(heads[s]![cursors[s]!]!, next) <= 0) cursors[s]!++;
       const key = heads[s]![cursors[s]!];
-      if (key === undefined || key.a >= eligibleBefore || compareKeys(key, next) <= 0) continue;
+      if (key === undefined || key.a >= eligibleBefore) continue;
       if (best < 0 || compareKeys(key, heads[best]![cursors[best]!]!) < 0) best = s;
     }
     if (best < 0) return { admitted, frontier: next, saturated: false };

@@ -11,7 +11,9 @@ import type { OrderKey } from "./order-key";
  * on stamping arrivals, so a key from a shard that answered late could be later than a key another
  * shard stamps just after answering. Admitting only keys stamped at least `SETTLE_MS` before the tick
  * began guarantees every shard has already stored everything the frontier passes over (clocks on
- * Cloudflare agree far better than that). In `random` rooms only closed lottery windows are eligible.
+ * Cloudflare agree far better than that). In `random` rooms only whole lottery windows that closed at
+ * least `SETTLE_MS` ago are eligible: a draw may land anywhere in its window, so a window is admitted
+ * only when no shard can still be stamping into it.
  */
 export const SETTLE_MS = 500;
 
@@ -24,7 +26,7 @@ export function eligibleBefore(config: RoomConfig, tickStart: number): number {
   const settled = tickStart - SETTLE_MS;
   if (config.queueing_method !== "random") return settled;
   const windowMs = config.random_window_seconds * 1000;
-  return Math.min(settled, Math.floor(tickStart / windowMs) * windowMs);
+  return Math.floor(settled / windowMs) * windowMs;
 }
 
 export interface TickInput {

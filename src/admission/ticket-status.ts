@@ -45,7 +45,8 @@ export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number,
 /** People waiting ahead of `key`: counted exactly near the front, estimated from the histogram beyond. */
 export function aheadOf(snapshot: RoomSnapshot, key: OrderKey): number {
   const { keys, completeUntil } = snapshot.front;
-  if (keys.length === 0 || compareKeys(key, completeUntil) > 0) return peopleAhead(snapshot.histogram, key);
+  // Past the exact front, everyone in it is ahead too: never report fewer (positions stay in order).
+  if (keys.length === 0 || compareKeys(key, completeUntil) > 0) return Math.max(keys.length, peopleAhead(snapshot.histogram, key));
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
