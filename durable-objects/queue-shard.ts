@@ -23,6 +23,8 @@ import { clock } from "../src/lib/clock";
 export interface JoinRequest {
   readonly shard: number;
   readonly jkt: string;
+  /** This shard's highest seq the caller's snapshot already counts. */
+  readonly syncedSeq: number;
   /** How to stamp a newcomer: FIFO (arrival time) or a lottery point inside the current window. */
   readonly stamp: { readonly kind: "fifo" } | { readonly kind: "lottery"; readonly windowMs: number; readonly rank: number };
 }
@@ -34,8 +36,8 @@ export interface ShardTicket {
   /** False when the device already held a ticket in this room: the same place is returned. */
   readonly created: boolean;
   /**
-   * Tickets of this shard ahead of this one that the coordinator has not synced yet (they are missing
-   * from the snapshot's histogram for up to one tick; the edge adds an estimate of them).
+   * Tickets of this shard ahead of this one and after `syncedSeq`: people the caller's snapshot does
+   * not count yet (the edge adds them, and estimates the other shards' likewise).
    */
   readonly unsyncedAhead: number;
 }
@@ -68,8 +70,6 @@ export class QueueShard extends DurableObject<Env> {
   /** Kept in memory so a sync never counts the whole table. */
   private total = 0;
   private maxSeq = 0;
-  /** Highest seq handed to the coordinator by a sync (after a restart, assume all were). */
-  private syncedSeq = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -88,22 +88,21 @@ export class QueueShard extends DurableObject<Env> {
       .one();
     this.lastStamp = row.a ?? 0;
     this.maxSeq = row.seq ?? 0;
-    this.syncedSeq = this.maxSeq;
     this.total = row.n;
   }
 
   /** Idempotent per device: a device that already holds a ticket gets the same one back. */
   join(req: JoinRequest): ShardTicket {
-    return this.lookup(req.shard, req.jkt) ?? this.insert(req);
+    return this.lookup(req.shard, req.jkt, req.syncedSeq) ?? this.insert(req);
   }
 
   /** The device's ticket, if it holds one; never creates. */
-  lookup(shard: number, jkt: string): ShardTicket | null {
+  lookup(shard: number, jkt: string, syncedSeq: number): ShardTicket | null {
     const row = this.sql
       .exec<{ seq: number; a: number; joined_at: number }>("SELECT seq, a, joined_at FROM tickets WHERE jkt = ?", jkt)
       .toArray()[0];
     if (!row) return null;
-    const unsyncedAhead = Math.max(0, row.seq - this.syncedSeq - 1);
+    const unsyncedAhead = this.countBetween(syncedSeq, row.seq);
     return { seq: row.seq, key: { a: row.a, b: tieBreaker(shard, row.seq) }, joinedAt: row.joined_at, created: false, unsyncedAhead };
   }
 
@@ -115,6 +114,7 @@ export class QueueShard extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => {
       const current = this.sql.exec<{ seq: number }>("SELECT seq FROM tickets WHERE jkt = ?", req.jkt).toArray()[0];
       if (current && current.seq !== expiredSeq) return this.join(req);
+      // (The old row was admitted long ago, so removing it changes no one's count of people ahead.)
       if (current) {
         this.sql.exec("DELETE FROM tickets WHERE jkt = ?", req.jkt);
         this.total--;
@@ -138,9 +138,15 @@ export class QueueShard extends DurableObject<Env> {
       .exec<{ seq: number }>("INSERT INTO tickets (jkt, a, joined_at) VALUES (?, ?, ?) RETURNING seq", req.jkt, a, now)
       .one();
     this.total++;
-    const unsyncedAhead = Math.max(0, this.maxSeq - this.syncedSeq);
     this.maxSeq = seq;
+    const unsyncedAhead = this.countBetween(req.syncedSeq, seq);
     return { seq, key: { a, b: tieBreaker(req.shard, seq) }, joinedAt: now, created: true, unsyncedAhead };
+  }
+
+  /** Tickets with seq strictly between `after` and `before` (an index range count, usually tiny). */
+  private countBetween(after: number, before: number): number {
+    if (before - after <= 1) return 0;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tickets WHERE seq > ? AND seq < ?", after, before).one().n;
   }
 
   sync(req: SyncRequest): SyncReport {
@@ -160,7 +166,6 @@ export class QueueShard extends DurableObject<Env> {
       .exec<{ s: number; n: number }>("SELECT a / 1000 AS s, count(*) AS n FROM tickets WHERE seq > ? GROUP BY s", req.since)
       .toArray()
       .map((r) => ({ second: r.s, count: r.n }));
-    this.syncedSeq = this.maxSeq;
     return { heads, arrivals, cursor: this.maxSeq, total: this.total };
   }
 }

@@ -362,6 +362,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       admittedLastMinute: admittedLastMinute(room.log, now),
       admittedTotal: room.admittedTotal,
       active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),
+      syncedSeqs: room.shards.map((s) => s.cursor),
       everJoined: room.shards.some((s) => s.total > 0),
     };
   }

@@ -24,6 +24,8 @@ export interface RoomSnapshot {
   readonly admittedLastMinute: number;
   readonly admittedTotal: number;
   readonly active: number;
+  /** Per shard, the highest ticket seq this snapshot counts (the coordinator's sync cursors). */
+  readonly syncedSeqs: number[];
   /** Whether anyone has ever joined: the shard count cannot change after that. */
   readonly everJoined: boolean;
 }

@@ -19,6 +19,7 @@ function snap(cfg: Partial<RoomConfig>, waiting: number, active: number): RoomSn
     admittedLastMinute: 0,
     admittedTotal: 0,
     active,
+    syncedSeqs: [],
     everJoined: waiting > 0,
   };
 }

@@ -37,6 +37,7 @@ function snapshot(patch: Partial<RoomSnapshot> = {}): RoomSnapshot {
     admittedLastMinute: 0,
     admittedTotal: 0,
     active: 0,
+    syncedSeqs: [],
     everJoined: true,
     ...patch,
   };

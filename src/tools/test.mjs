@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 mkdirSync(`${root}reports`, { recursive: true });
 
@@ -20,6 +20,6 @@ const typecheck = run("typecheck", "npx", ["tsc", "-p", "."]);
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
-const summary = spawnSync("node", ["scripts/test-summary.mjs"], { cwd: root, encoding: "utf8" });
+const summary = spawnSync("node", ["src/tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
 process.stdout.write(summary.stdout);
 process.exit(typecheck && unitAndHttp && e2e ? 0 : 1);

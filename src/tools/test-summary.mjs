@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const reports = fileURLToPath(new URL("../reports/", import.meta.url));
+const reports = fileURLToPath(new URL("../../reports/", import.meta.url));
 let passed = 0;
 let failed = 0;
 

@@ -1,0 +1,765 @@
+#!/usr/bin/env node
+// End-to-end test: the real Worker under `wrangler dev` (src/tools/start.mjs), driven over HTTP the way
+// phones and operators drive it. Unlike the vitest suites (one workerd isolate, manual clock, ticks run
+// by hand) this exercises the real alarm-driven admission ticks, on-disk persistence across a restart,
+// and the production bundle.
+//
+//   node test/e2e/run.mjs          (from the repository root; about 1-2 minutes)
+//
+// Plain Node ESM on purpose: no TypeScript step and no test framework, so it runs anywhere `npm ci` ran.
+// Each check is a named async function; a failed check is recorded and the run goes on, so one report
+// shows everything that is wrong. Results go to stdout and to reports/e2e.json; exit code 1 on failure.
+// The server's own output is kept in reports/e2e-server.log (the bundle build's in e2e-bundle.log).
+//
+// Environment: E2E_IN_PLACE=1 serves the repository itself instead of a snapshot of it (see
+// snapshotTree); E2E_KEEP=1 keeps the temporary directory (state, snapshot, bundle) even on success.
+
+import { spawn } from "node:child_process";
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const REPORTS = join(REPO, "reports");
+/** Where the server and the bundle build run from: a snapshot of REPO (see snapshotTree), or REPO itself. */
+let ROOT = REPO;
+const ADMIN_TOKEN = "dev-admin-token"; // the embedded development default (src/config/dev-defaults.ts)
+const DEFAULT_ROOM = "permis"; // DEFAULT_ROOMS in wrangler.toml
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+/** 60/min admits one person a second: 20 people take about 20 s; leave room for a slow machine. */
+const ADMISSION_DEADLINE_MS = 60_000;
+/** Cap on the wait between polling rounds, whatever poll_after_seconds says (it can be up to 60 s). */
+const MAX_POLL_WAIT_MS = 2_000;
+const WORKERS_FREE_GZIP_LIMIT = 3 * 1024 * 1024;
+const JOINERS = 20;
+const PAUSED_JOINERS = 5;
+const SHARDS = 4;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const rand = () => Math.random().toString(36).slice(2, 8);
+const log = (msg) => process.stdout.write(`  · ${msg}\n`);
+
+class CheckError extends Error {}
+function assert(cond, message) {
+  if (!cond) throw new CheckError(message);
+}
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  assert(a === e, `${what}: expected ${e}, got ${a}`);
+}
+
+// ---- source snapshot -----------------------------------------------------------------------------------
+
+/**
+ * `wrangler dev` watches the sources and reloads the Worker on every change, with no switch to stop it;
+ * an edit (or an editor's autosave) during the run would restart the Worker mid-request ("Your worker
+ * restarted mid-request") and drop in-memory state. So the run uses a copy of the tree as it was when
+ * it started, with the real node_modules linked in. E2E_IN_PLACE=1 runs in the repository instead.
+ */
+const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "reports", "dist", "test"]);
+function snapshotTree(workDir) {
+  const dest = join(workDir, "tree");
+  mkdirSync(dest);
+  for (const name of readdirSync(REPO)) {
+    if (NOT_COPIED.has(name)) continue;
+    cpSync(join(REPO, name), join(dest, name), { recursive: true });
+  }
+  symlinkSync(join(REPO, "node_modules"), join(dest, "node_modules"), "dir");
+  return dest;
+}
+
+// ---- server lifecycle --------------------------------------------------------------------------------
+
+/** Ask the kernel for a free port (bind to 0), so parallel runs and a developer's `npm start` never clash. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * PIDs still alive in a process group. On Linux /proc is read so that zombies (exited, not yet reaped by
+ * an init that may not reap) do not count as "still running"; elsewhere kill(-pgid, 0) is the test.
+ */
+function livePidsInGroup(pgid) {
+  if (existsSync("/proc/self/stat")) {
+    const pids = [];
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        // Fields after the parenthesised command: state, ppid, pgrp, ...
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(pgrp) === pgid && state !== "Z") pids.push(Number(name));
+      } catch {
+        // Process vanished while reading: not alive.
+      }
+    }
+    return pids;
+  }
+  try {
+    process.kill(-pgid, 0);
+    return [pgid];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One `node src/tools/start.mjs` (npx → wrangler → two workerd processes). Spawned detached, so it leads a
+ * process group of its own: stopping it signals the whole group, and no workerd is left behind holding
+ * the port or the SQLite files when the next server starts on the same state.
+ */
+class Server {
+  constructor({ port, persistDir, logPath }) {
+    this.port = port;
+    this.persistDir = persistDir;
+    this.logPath = logPath;
+    this.base = `http://127.0.0.1:${port}`;
+    this.child = null;
+    this.exited = null;
+  }
+
+  async start() {
+    const out = createWriteStream(this.logPath, { flags: "a" });
+    out.write(`\n===== start ${new Date().toISOString()} port ${this.port} persist ${this.persistDir}\n`);
+    const child = spawn(process.execPath, ["src/tools/start.mjs"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PORT: String(this.port),
+        PERSIST_TO: this.persistDir,
+        // Keep wrangler's own debug logs with this run rather than in the repository's .wrangler/.
+        WRANGLER_LOG_PATH: join(this.persistDir, "..", "wrangler-logs"),
+        // No colour codes in the log file.
+        FORCE_COLOR: "0",
+        NO_COLOR: "1",
+      },
+    });
+    this.child = child;
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    this.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    this.exited.then(() => setTimeout(() => out.end(), 200));
+    await this.waitReady();
+  }
+
+  /** Ready when the default room answers (the Worker and its Durable Objects are up), not merely the port. */
+  async waitReady() {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let dead = null;
+    this.exited.then((e) => (dead = e));
+    while (Date.now() < deadline) {
+      if (dead) throw new Error(`server exited before it was ready (${JSON.stringify(dead)}); see ${this.logPath}`);
+      try {
+        const res = await fetch(`${this.base}/v1/rooms/${DEFAULT_ROOM}`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(250);
+    }
+    throw new Error(`server not ready within ${READY_TIMEOUT_MS / 1000} s; see ${this.logPath}`);
+  }
+
+  /** SIGTERM the group (wrangler shuts workerd down), SIGKILL whatever is left after a grace period. */
+  async stop() {
+    if (!this.child) return { leftovers: [] };
+    const pgid = this.child.pid;
+    this.child = null;
+    signalGroup(pgid, "SIGTERM");
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (livePidsInGroup(pgid).length > 0 && Date.now() < deadline) await sleep(100);
+    const leftovers = livePidsInGroup(pgid);
+    if (leftovers.length > 0) {
+      signalGroup(pgid, "SIGKILL");
+      const killDeadline = Date.now() + 3_000;
+      while (livePidsInGroup(pgid).length > 0 && Date.now() < killDeadline) await sleep(100);
+    }
+    return { leftovers };
+  }
+
+  /** Last resort from exit and signal handlers: synchronous, no waiting. */
+  killNow() {
+    if (this.child) signalGroup(this.child.pid, "SIGKILL");
+    this.child = null;
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+// ---- HTTP ----------------------------------------------------------------------------------------------
+
+/** One request; the body is parsed as JSON when the response says it is JSON (incl. problem+json). */
+async function http(base, method, path, { headers = {}, body, token } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload = body;
+  if (body !== undefined && typeof body !== "string" && !(body instanceof ReadableStream)) {
+    payload = JSON.stringify(body);
+    h["content-type"] ??= "application/json";
+  }
+  const init = { method, headers: h, body: payload, signal: AbortSignal.timeout(15_000) };
+  if (payload instanceof ReadableStream) init.duplex = "half";
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  const type = res.headers.get("content-type") ?? "";
+  let json = null;
+  if (/json/.test(type) && text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Reported by the check that looks at it.
+    }
+  }
+  return { status: res.status, headers: res.headers, type, text, json, describe: () => `${method} ${path} → ${res.status} ${type} ${text.slice(0, 300)}` };
+}
+
+function expectProblem(res, status, what) {
+  assert(res.status === status, `${what}: expected ${status}, got ${res.describe()}`);
+  assert(res.type.startsWith("application/problem+json"), `${what}: expected application/problem+json, got ${res.describe()}`);
+  assert(res.json && res.json.status === status && typeof res.json.type === "string", `${what}: not a problem document: ${res.text.slice(0, 300)}`);
+}
+
+function admin(base) {
+  return {
+    put: (room, patch, token = ADMIN_TOKEN) => http(base, "PUT", `/v1/admin/rooms/${room}`, { body: patch, token }),
+    get: (room, token = ADMIN_TOKEN) => http(base, "GET", `/v1/admin/rooms/${room}`, { token }),
+  };
+}
+
+// ---- devices -------------------------------------------------------------------------------------------
+
+/**
+ * A phone: a P-256 key pair that proves possession with a DPoP proof (RFC 9449) on each join. The proof
+ * binds method and URL (htu is the full URL without query), so it is signed for the exact request.
+ */
+class Device {
+  static async create(label) {
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwk = await exportJWK(publicKey);
+    return new Device(label, privateKey, jwk, await calculateJwkThumbprint(jwk, "sha256"));
+  }
+
+  constructor(label, privateKey, jwk, jkt) {
+    this.label = label;
+    this.privateKey = privateKey;
+    this.jwk = jwk;
+    this.jkt = jkt;
+    this.ticket = null;
+  }
+
+  proof(method, url) {
+    return new SignJWT({ htm: method, htu: url, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: this.jwk })
+      .setIssuedAt()
+      .sign(this.privateKey);
+  }
+
+  async join(base, room, body = {}) {
+    const path = `/v1/rooms/${room}/tickets`;
+    const res = await http(base, "POST", path, { body, headers: { dpop: await this.proof("POST", `${base}${path}`) } });
+    if ((res.status === 200 || res.status === 201) && res.json?.ticket) this.ticket = res.json.ticket;
+    return res;
+  }
+
+  poll(base, room) {
+    return http(base, "GET", `/v1/rooms/${room}/tickets/current`, { token: this.ticket });
+  }
+
+  /** The ticket's place in line, [a, b]: its `ord` claim (readable, though only the service can sign it). */
+  get place() {
+    return decodeJwt(this.ticket).ord;
+  }
+
+  get ticketId() {
+    return decodeJwt(this.ticket).sub;
+  }
+}
+
+async function joinAll(base, room, devices) {
+  const results = [];
+  for (const d of devices) {
+    const res = await d.join(base, room);
+    results.push(res);
+  }
+  return results;
+}
+
+// ---- checks --------------------------------------------------------------------------------------------
+
+const results = [];
+/** Shared state between checks; a check that needs something an earlier one failed to produce says so. */
+const ctx = {};
+
+function need(...keys) {
+  const missing = keys.filter((k) => ctx[k] === undefined);
+  if (missing.length) throw new CheckError(`not run: prerequisite failed (${missing.join(", ")})`);
+}
+
+async function check(name, fn) {
+  const started = Date.now();
+  let entry;
+  try {
+    // A check may return a one-line detail, or { detail, data } to put numbers in the JSON report too.
+    const result = await fn();
+    const { detail, data } = typeof result === "object" && result !== null ? result : { detail: result };
+    entry = { name, ok: true, ms: Date.now() - started, ...(detail ? { detail } : {}), ...(data ? { data } : {}) };
+    console.log(`ok  ${name}${detail ? ` (${detail})` : ""}`);
+  } catch (e) {
+    // A CheckError is a failed expectation and says it all; anything else (a refused connection, a bug
+    // in this script) gets its cause on the line and its stack in the JSON report.
+    const unexpected = !(e instanceof CheckError);
+    const message = unexpected ? `${e?.name ?? "Error"}: ${e?.message ?? e}${e?.cause ? ` (${e.cause.message ?? e.cause})` : ""}` : e.message;
+    entry = { name, ok: false, ms: Date.now() - started, error: message, ...(unexpected && e?.stack ? { stack: e.stack } : {}) };
+    console.log(`FAIL ${name}: ${message}`);
+  }
+  results.push(entry);
+  return entry.ok;
+}
+
+/**
+ * Poll every device each round until all are admitted or the deadline passes. Records the round at which
+ * each was first seen admitted. Several can be admitted between two rounds, so the order test is: after
+ * every round, the admitted set is exactly a prefix of the join order (nobody overtakes, nobody falls back).
+ */
+async function pollUntilAdmitted(base, room, devices, deadlineMs) {
+  const firstAdmittedRound = new Array(devices.length).fill(null);
+  const lastBody = new Array(devices.length).fill(null);
+  const deadline = Date.now() + deadlineMs;
+  for (let round = 0; ; round++) {
+    const responses = await Promise.all(devices.map((d) => d.poll(base, room)));
+    let pollAfter = Infinity;
+    responses.forEach((res, i) => {
+      assert(res.status === 200, `poll of ${devices[i].label} in round ${round}: ${res.describe()}`);
+      const s = res.json.status;
+      assert(s === "waiting" || s === "admitted", `${devices[i].label} in round ${round} is ${s}: ${res.text.slice(0, 200)}`);
+      if (s === "admitted" && firstAdmittedRound[i] === null) firstAdmittedRound[i] = round;
+      if (s === "waiting") {
+        assert(firstAdmittedRound[i] === null, `${devices[i].label} was admitted in round ${firstAdmittedRound[i]} but is waiting again in round ${round}`);
+        pollAfter = Math.min(pollAfter, res.json.poll_after_seconds * 1000);
+      }
+      lastBody[i] = res.json;
+    });
+    const admitted = responses.map((r) => r.json.status === "admitted");
+    const k = admitted.filter(Boolean).length;
+    assert(
+      admitted.every((a, i) => a === i < k),
+      `round ${round}: admitted set is not a prefix of the join order: ${admitted.map((a) => (a ? "A" : ".")).join("")}`,
+    );
+    if (k === devices.length) return { rounds: round + 1, firstAdmittedRound, lastBody };
+    if (Date.now() > deadline) throw new CheckError(`only ${k}/${devices.length} admitted after ${deadlineMs / 1000} s`);
+    await sleep(Math.max(250, Math.min(pollAfter, MAX_POLL_WAIT_MS)));
+  }
+}
+
+/** Admin stats, asserting 200. */
+async function stats(base, room) {
+  const res = await admin(base).get(room);
+  assert(res.status === 200, `admin GET ${room}: ${res.describe()}`);
+  return res.json;
+}
+
+/** Poll until a paused room's positions have settled: the coordinator has synced every arrival. */
+async function settledPositions(base, room, devices, expectedWaiting) {
+  const deadline = Date.now() + 15_000;
+  let previous = null;
+  for (;;) {
+    const s = await stats(base, room);
+    const responses = await Promise.all(devices.map((d) => d.poll(base, room)));
+    for (const [i, res] of responses.entries()) {
+      assert(res.status === 200 && res.json.status === "waiting", `${devices[i].label}: ${res.describe()}`);
+    }
+    const positions = responses.map((r) => r.json.position);
+    if (s.waiting === expectedWaiting && previous && JSON.stringify(previous) === JSON.stringify(positions)) return positions;
+    if (Date.now() > deadline) throw new CheckError(`positions did not settle: waiting=${s.waiting}, positions ${JSON.stringify(positions)}`);
+    previous = positions;
+    await sleep(1_200);
+  }
+}
+
+// ---- bundle --------------------------------------------------------------------------------------------
+
+/** The running bundle build, if any: the exit handler kills it along with the server. */
+let bundleChild = null;
+
+function run(cmd, args, env, logPath) {
+  return new Promise((resolve) => {
+    const out = createWriteStream(logPath);
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    bundleChild = child;
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    child.on("exit", (code, signal) => {
+      bundleChild = null;
+      out.end(() => resolve({ code, signal }));
+    });
+  });
+}
+
+/** Files under dir, recursively. */
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+async function buildBundle(workDir) {
+  const outdir = join(workDir, "bundle");
+  const logPath = join(REPORTS, "e2e-bundle.log");
+  const { code, signal } = await run(
+    "npx",
+    ["wrangler", "deploy", "--dry-run", "--outdir", outdir],
+    { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"), NO_COLOR: "1" },
+    logPath,
+  );
+  return { code, signal, outdir, logPath };
+}
+
+// ---- the run -------------------------------------------------------------------------------------------
+
+async function main() {
+  mkdirSync(REPORTS, { recursive: true });
+  const workDir = mkdtempSync(join(tmpdir(), "antichambre-e2e-"));
+  const persistDir = join(workDir, "state");
+  mkdirSync(persistDir);
+  const serverLog = join(REPORTS, "e2e-server.log");
+  writeFileSync(serverLog, "");
+  const port = await freePort();
+  const server = new Server({ port, persistDir, logPath: serverLog });
+  currentServer = server;
+  const base = server.base;
+  const t0 = Date.now();
+  if (!process.env.E2E_IN_PLACE) ROOT = snapshotTree(workDir);
+  log(`work dir ${workDir}, port ${port}, server log ${serverLog}`);
+
+  try {
+    const up = await check("server starts and answers", async () => {
+      await server.start();
+      return `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    });
+    if (!up) return;
+
+    await check("default room permis exists", async () => {
+      const res = await http(base, "GET", `/v1/rooms/${DEFAULT_ROOM}`);
+      assert(res.status === 200, res.describe());
+      assertEqual(res.json.room, DEFAULT_ROOM, "room");
+      assert(["open", "queueing", "paused", "closed"].includes(res.json.state), `unexpected state: ${res.text}`);
+      assert(typeof res.json.waiting === "number", `no waiting count: ${res.text}`);
+    });
+
+    const room = `e2e-${rand()}`;
+    await check("admin PUT creates a room (201)", async () => {
+      const patch = { new_users_per_minute: 60, shards: SHARDS, admission_ttl_seconds: 300 };
+      const res = await admin(base).put(room, patch);
+      assert(res.status === 201, res.describe());
+      assertEqual(res.json.room, room, "room");
+      for (const [k, v] of Object.entries(patch)) assertEqual(res.json.config[k], v, `config.${k}`);
+      // The public view sees it at once (the admin call cleared this isolate's snapshot cache).
+      const pub = await http(base, "GET", `/v1/rooms/${room}`);
+      assert(pub.status === 200, `public view of the new room: ${pub.describe()}`);
+      ctx.room = room;
+    });
+
+    await check("admin API refuses wrong or missing token (401 problem+json)", async () => {
+      const other = `e2e-${rand()}`;
+      expectProblem(await admin(base).put(other, { paused: true }, "not-the-token"), 401, "PUT with wrong token");
+      expectProblem(await admin(base).put(other, { paused: true }, null), 401, "PUT without token");
+      expectProblem(await admin(base).get(room, "not-the-token"), 401, "GET with wrong token");
+      // The refused PUT must not have created anything.
+      const res = await admin(base).get(other);
+      assert(res.status === 404, `room from a refused PUT: ${res.describe()}`);
+    });
+
+    await check(`${JOINERS} devices join in sequence (201, places in join order)`, async () => {
+      need("room");
+      const devices = await Promise.all(Array.from({ length: JOINERS }, (_, i) => Device.create(`device#${i}`)));
+      const responses = await joinAll(base, room, devices);
+      responses.forEach((res, i) => {
+        assert(res.status === 201, `join of ${devices[i].label}: ${res.describe()}`);
+        assert(typeof res.json.ticket === "string", `join of ${devices[i].label}: no ticket`);
+        assertEqual(res.json.status, "waiting", `status of ${devices[i].label}`);
+        for (const f of ["position", "estimated_wait_seconds", "poll_after_seconds"]) {
+          assert(typeof res.json[f] === "number", `join of ${devices[i].label}: ${f} missing: ${res.text}`);
+        }
+      });
+      // Places are distinct and follow the join order: it is the order admission must keep.
+      for (let i = 1; i < devices.length; i++) {
+        const [p, q] = [devices[i - 1].place, devices[i].place];
+        assert(p[0] < q[0] || (p[0] === q[0] && p[1] < q[1]), `place of ${devices[i].label} ${JSON.stringify(q)} not after ${JSON.stringify(p)}`);
+      }
+      ctx.devices = devices;
+      ctx.joinPositions = responses.map((r) => r.json.position);
+    });
+
+    // Separate from the join check so that a wrong position does not stop the admission checks.
+    // A join's position counts everyone the room's snapshot has synced plus the arrivals of the joining
+    // shard since then, and estimates the other shards' as the same number each (README, Architecture):
+    // an estimate for the first second, exact from the next poll on (checked in the paused room below).
+    await check("join positions are sane estimates", async () => {
+      need("joinPositions");
+      const positions = ctx.joinPositions;
+      assert(positions[0] === 1, `the first to join was told ${positions[0]}`);
+      positions.forEach((p, i) =>
+        assert(Number.isInteger(p) && p >= 1 && p <= i * SHARDS + 1, `join #${i} told position ${p}: ${JSON.stringify(positions)}`),
+      );
+      return `positions ${positions.join(",")}`;
+    });
+
+    await check("rejoin returns 200 with the same place", async () => {
+      need("devices");
+      const d = ctx.devices[JOINERS - 1]; // the last in line: still waiting for a good while
+      const before = { place: d.place, id: d.ticketId };
+      const res = await d.join(base, room);
+      assert(res.status === 200, `rejoin: ${res.describe()}`);
+      assertEqual(decodeJwt(res.json.ticket).ord, before.place, "place (ord) after rejoin");
+      assertEqual(decodeJwt(res.json.ticket).sub, before.id, "ticket id (sub) after rejoin");
+      if (res.json.status === "waiting") {
+        // Admissions may have happened since the join: a place only ever moves forward, and nobody
+        // can have more people ahead than joined before them.
+        assert(res.json.position <= ctx.joinPositions[JOINERS - 1], `position went back: ${ctx.joinPositions[JOINERS - 1]} → ${res.json.position}`);
+      }
+      return `status ${res.json.status}, position ${res.json.position ?? "-"}`;
+    });
+
+    // The bundle build needs no server; run it while the admission below mostly waits on the clock.
+    const bundlePromise = buildBundle(workDir);
+
+    await check(`all ${JOINERS} admitted in join order`, async () => {
+      need("devices");
+      const started = Date.now();
+      const { rounds, firstAdmittedRound, lastBody } = await pollUntilAdmitted(base, room, ctx.devices, ADMISSION_DEADLINE_MS);
+      for (let i = 1; i < JOINERS; i++) {
+        assert(firstAdmittedRound[i] >= firstAdmittedRound[i - 1], `admission order: ${JSON.stringify(firstAdmittedRound)}`);
+      }
+      ctx.admitted = lastBody;
+      return `${((Date.now() - started) / 1000).toFixed(1)} s, ${rounds} polling rounds`;
+    });
+
+    await check("admission tokens verify against /.well-known/jwks.json", async () => {
+      need("admitted");
+      const res = await http(base, "GET", "/.well-known/jwks.json");
+      assert(res.status === 200 && Array.isArray(res.json?.keys) && res.json.keys.length > 0, `JWKS: ${res.describe()}`);
+      for (const k of res.json.keys) assert(!("d" in k), `JWKS publishes a private key (kid ${k.kid})`);
+      const jwks = createLocalJWKSet(res.json);
+      for (const [i, body] of ctx.admitted.entries()) {
+        const d = ctx.devices[i];
+        const token = body.admission?.admission_token;
+        assert(typeof token === "string", `${d.label}: no admission_token in ${JSON.stringify(body)}`);
+        const { payload } = await jwtVerify(token, jwks, { algorithms: ["ES256"], issuer: base }).catch((e) => {
+          throw new CheckError(`${d.label}: admission token refused: ${e.code ?? ""} ${e.message}`);
+        });
+        assertEqual(payload.room, room, `${d.label} token room`);
+        assertEqual(payload.cnf?.jkt, d.jkt, `${d.label} token cnf.jkt (bound to the device key)`);
+        assertEqual(payload.sub, d.ticketId, `${d.label} token sub`);
+        assert(Date.parse(body.admission_expires_at) > Date.now(), `${d.label}: admission already expired: ${body.admission_expires_at}`);
+      }
+    });
+
+    await check("bad ticket gets 401 problem+json", async () => {
+      expectProblem(await http(base, "GET", `/v1/rooms/${room}/tickets/current`, { token: "not.a.ticket" }), 401, "garbage ticket");
+      expectProblem(await http(base, "GET", `/v1/rooms/${room}/tickets/current`), 401, "no ticket");
+      if (ctx.devices) {
+        // A real ticket with one payload character changed: the MAC must catch it.
+        const [h, p, s] = ctx.devices[0].ticket.split(".");
+        const forged = `${h}.${p.slice(0, 10)}${p[10] === "A" ? "B" : "A"}${p.slice(11)}.${s}`;
+        expectProblem(await http(base, "GET", `/v1/rooms/${room}/tickets/current`, { token: forged }), 401, "tampered ticket");
+        // A valid ticket presented to another room.
+        expectProblem(await http(base, "GET", `/v1/rooms/${DEFAULT_ROOM}/tickets/current`, { token: ctx.devices[0].ticket }), 401, "ticket of another room");
+      }
+    });
+
+    await check("oversized body (20 KiB) gets 413 problem+json", async () => {
+      const d = await Device.create("oversized");
+      const body = JSON.stringify({ padding: "x".repeat(20 * 1024) });
+      const path = `/v1/rooms/${room}/tickets`;
+      // With Content-Length (what fetch sends for a string body): refused before the body is read.
+      const res = await http(base, "POST", path, { body, headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) } });
+      expectProblem(res, 413, "20 KiB body");
+    });
+
+    // ---- restart: state on disk must carry every ticket, place and admission across a process restart.
+
+    const pausedRoom = `e2e-paused-${rand()}`;
+    await check(`${PAUSED_JOINERS} devices join a paused room`, async () => {
+      // 600/min so that, once resumed after the restart, everyone goes through in a tick or two.
+      const put = await admin(base).put(pausedRoom, { paused: true, shards: 4, new_users_per_minute: 600, admission_ttl_seconds: 300 });
+      assert(put.status === 201, `create paused room: ${put.describe()}`);
+      const devices = await Promise.all(Array.from({ length: PAUSED_JOINERS }, (_, i) => Device.create(`paused#${i}`)));
+      const responses = await joinAll(base, pausedRoom, devices);
+      responses.forEach((res, i) => {
+        assert(res.status === 201, `join of ${devices[i].label}: ${res.describe()}`);
+        assertEqual(res.json.status, "waiting", `status of ${devices[i].label}`);
+        assertEqual(res.json.estimated_wait_seconds, null, `estimate of ${devices[i].label} in a paused room`);
+      });
+      // Positions come from the coordinator's histogram, exact once a tick has synced the arrivals.
+      const positions = await settledPositions(base, pausedRoom, devices, PAUSED_JOINERS);
+      for (let i = 1; i < positions.length; i++) assert(positions[i] >= positions[i - 1], `positions decrease: ${JSON.stringify(positions)}`);
+      ctx.pausedDevices = devices;
+      ctx.pausedPositions = positions;
+      return `positions ${positions.join(",")}`;
+    });
+
+    await check("state recorded before restart", async () => {
+      need("admitted");
+      const s = await stats(base, room);
+      assertEqual(s.admitted_total, JOINERS, "admitted_total");
+      ctx.admittedTotalBefore = s.admitted_total;
+      ctx.admittedAtBefore = ctx.admitted.map((b) => b.admission.admitted_at);
+      if (ctx.pausedDevices) ctx.pausedStatsBefore = await stats(base, pausedRoom);
+    });
+
+    await check("server stops with no process left behind", async () => {
+      const { leftovers } = await server.stop();
+      assert(leftovers.length === 0, `still running ${STOP_TIMEOUT_MS / 1000} s after SIGTERM (killed): pids ${leftovers.join(",")}`);
+    });
+
+    const restarted = await check("server restarts on the same state", async () => {
+      const t = Date.now();
+      await server.start();
+      return `${((Date.now() - t) / 1000).toFixed(1)} s`;
+    });
+
+    if (restarted) {
+      await check("admitted tickets still admitted after restart", async () => {
+        need("admitted", "admittedAtBefore");
+        const responses = await Promise.all(ctx.devices.map((d) => d.poll(base, room)));
+        responses.forEach((res, i) => {
+          assert(res.status === 200, `poll of ${ctx.devices[i].label}: ${res.describe()}`);
+          assertEqual(res.json.status, "admitted", `${ctx.devices[i].label} status (admission_ttl_seconds is 300)`);
+          assertEqual(res.json.admission.admitted_at, ctx.admittedAtBefore[i], `${ctx.devices[i].label} admitted_at`);
+        });
+      });
+
+      await check("paused-room tickets keep their positions after restart", async () => {
+        need("pausedDevices");
+        const responses = await Promise.all(ctx.pausedDevices.map((d) => d.poll(base, pausedRoom)));
+        responses.forEach((res, i) => assert(res.status === 200 && res.json.status === "waiting", `${ctx.pausedDevices[i].label}: ${res.describe()}`));
+        assertEqual(responses.map((r) => r.json.position), ctx.pausedPositions, "positions");
+      });
+
+      await check("rejoin after restart returns 200 with the same place", async () => {
+        need("pausedDevices");
+        const d = ctx.pausedDevices[2];
+        const before = { place: d.place, id: d.ticketId };
+        const res = await d.join(base, pausedRoom);
+        assert(res.status === 200, `rejoin: ${res.describe()}`);
+        assertEqual(decodeJwt(res.json.ticket).ord, before.place, "place (ord)");
+        assertEqual(decodeJwt(res.json.ticket).sub, before.id, "ticket id (sub)");
+        assertEqual(res.json.position, ctx.pausedPositions[2], "position");
+      });
+
+      await check("admin stats survive restart", async () => {
+        need("admittedTotalBefore");
+        const s = await stats(base, room);
+        assertEqual(s.admitted_total, ctx.admittedTotalBefore, `${room} admitted_total`);
+        if (ctx.pausedStatsBefore) {
+          const p = await stats(base, pausedRoom);
+          assertEqual(p.waiting, ctx.pausedStatsBefore.waiting, `${pausedRoom} waiting`);
+          assertEqual(p.config, ctx.pausedStatsBefore.config, `${pausedRoom} config`);
+        }
+      });
+
+      // Admission ticks are Durable Object alarms: they must survive the restart too, or a room freezes.
+      await check("resumed room admits its queue in order after restart", async () => {
+        need("pausedDevices");
+        const put = await admin(base).put(pausedRoom, { paused: false });
+        assert(put.status === 200, `resume: ${put.describe()}`);
+        await pollUntilAdmitted(base, pausedRoom, ctx.pausedDevices, 20_000);
+      });
+    }
+
+    // Last request of the run, on purpose: under `wrangler dev`, after a chunked body the Worker refused
+    // before reading it all, the dev proxy (not the Worker) fails the next non-GET request with a 503
+    // "Your worker restarted mid-request". Going last, that cannot disturb the other checks.
+    await check("oversized chunked body (no Content-Length) gets 413 problem+json", async () => {
+      const d = await Device.create("oversized-chunked");
+      const bytes = new TextEncoder().encode(JSON.stringify({ padding: "x".repeat(20 * 1024) }));
+      const stream = new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.slice(i, i + 4096));
+          controller.close();
+        },
+      });
+      const path = `/v1/rooms/${room}/tickets`;
+      const res = await http(base, "POST", path, { body: stream, headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) } });
+      expectProblem(res, 413, "20 KiB chunked body");
+    });
+
+    await check("bundle builds and fits the Workers free plan (gzip < 3 MiB)", async () => {
+      const { code, signal, outdir, logPath } = await bundlePromise;
+      assert(code === 0, `wrangler deploy --dry-run exited ${code ?? signal}; see ${logPath}`);
+      const js = walk(outdir).filter((f) => /\.m?js$/.test(f));
+      assert(js.length > 0, `no .js in ${outdir}`);
+      let raw = 0;
+      let gz = 0;
+      for (const f of js) {
+        raw += statSync(f).size;
+        gz += gzipSync(readFileSync(f), { level: 9 }).length;
+      }
+      assert(gz < WORKERS_FREE_GZIP_LIMIT, `gzip size ${gz} bytes ≥ ${WORKERS_FREE_GZIP_LIMIT}`);
+      const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+      return { detail: `${js.length} file(s), raw ${kib(raw)}, gzip ${kib(gz)}`, data: { files: js.length, raw_bytes: raw, gzip_bytes: gz } };
+    });
+  } finally {
+    const { leftovers } = await server.stop();
+    if (leftovers.length) console.log(`warning: server processes needed SIGKILL: ${leftovers.join(",")}`);
+    const failed = results.filter((r) => !r.ok).length;
+    // Keep the state for diagnosis when something failed.
+    if (failed === 0 && !process.env.E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
+    else log(`kept ${workDir} for diagnosis`);
+    log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+let currentServer = null;
+
+function report() {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  mkdirSync(REPORTS, { recursive: true });
+  writeFileSync(join(REPORTS, "e2e.json"), `${JSON.stringify({ passed, failed, checks: results }, null, 2)}\n`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed;
+}
+
+// Never leave a wrangler/workerd behind, whatever ends this process.
+process.on("exit", () => {
+  currentServer?.killNow();
+  if (bundleChild) signalGroup(bundleChild.pid, "SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    console.log(`\ninterrupted by ${signal}`);
+    results.push({ name: "run interrupted", ok: false, error: signal });
+    report();
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  results.push({ name: "e2e runner", ok: false, error: `${e?.stack ?? e}` });
+  console.log(`FAIL e2e runner: ${e?.stack ?? e}`);
+}
+process.exit(report() > 0 ? 1 : 0);
