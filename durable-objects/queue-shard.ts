@@ -11,17 +11,20 @@ import { clock } from "../src/lib/clock";
  * admission. Every tick the room's coordinator asks each shard (`sync`) for the first keys after the
  * frontier and for the arrivals it has not seen yet, counted per second.
  *
- * Storage schema (SQLite):
- * | table   | row                         | written when                       |
- * |---------|-----------------------------|------------------------------------|
- * | tickets | seq (autoincrement), jkt    | a device joins, or re-joins after  |
- * |         | (unique), a (order stamp),  | its admission expired (old row     |
- * |         | joined_at                   | replaced)                          |
+ * Storage schema (SQLite, versioned in table schema_version; see MIGRATIONS):
+ * | table   | row                                   | written when                              |
+ * |---------|---------------------------------------|-------------------------------------------|
+ * | tickets | seq (autoincrement), person (unique   | a person joins, or re-joins after their   |
+ * |         | pseudonym), jkt (first device), a     | admission expired (old row replaced)      |
+ * |         | (order stamp), joined_at              |                                           |
  * Index tickets_by_order (a, seq) serves `sync`'s "first keys after the frontier" as a range scan.
- * About 130 bytes per waiting person (measured: README, Benchmarks).
+ * One place per person: the same person from a second device gets the same row back.
  */
 export interface JoinRequest {
   readonly shard: number;
+  /** The person's pseudonym (src/identity/pseudonym.ts): the line holds one place per person. */
+  readonly person: string;
+  /** The joining device's key thumbprint. */
   readonly jkt: string;
   /** This shard's highest seq the caller's snapshot already counts. */
   readonly syncedSeq: number;
@@ -63,6 +66,42 @@ export interface SyncReport {
 
 const SHARD_STRIDE = 2 ** 32;
 
+/** Schema steps, applied in order once each; table schema_version records how many ran. */
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS tickets (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     jkt TEXT NOT NULL UNIQUE,
+     a INTEGER NOT NULL,
+     joined_at INTEGER NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS tickets_by_order ON tickets (a, seq);`,
+  // v2: one place per person instead of per device. Rows from v1 (device-only) keep their jkt as
+  // their person key, so nobody's place is lost.
+  `CREATE TABLE tickets_v2 (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     person TEXT NOT NULL UNIQUE,
+     jkt TEXT NOT NULL,
+     a INTEGER NOT NULL,
+     joined_at INTEGER NOT NULL
+   );
+   INSERT INTO tickets_v2 (seq, person, jkt, a, joined_at) SELECT seq, jkt, jkt, a, joined_at FROM tickets;
+   DROP TABLE tickets;
+   ALTER TABLE tickets_v2 RENAME TO tickets;
+   CREATE INDEX IF NOT EXISTS tickets_by_order ON tickets (a, seq);`,
+];
+
+// (Durable Objects' SQLite refuses PRAGMA user_version, hence a table.)
+function migrate(storage: DurableObjectStorage): void {
+  storage.sql.exec("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+  const row = storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  const version = row?.version ?? 0;
+  if (version >= MIGRATIONS.length) return;
+  storage.transactionSync(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) storage.sql.exec(MIGRATIONS[v]!);
+    storage.sql.exec("INSERT OR REPLACE INTO schema_version (id, version) VALUES (1, ?)", MIGRATIONS.length);
+  });
+}
+
 export class QueueShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** Arrival stamps never go backwards within a shard, so seq order is order-key order here. */
@@ -74,15 +113,7 @@ export class QueueShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS tickets (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        jkt TEXT NOT NULL UNIQUE,
-        a INTEGER NOT NULL,
-        joined_at INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS tickets_by_order ON tickets (a, seq);
-    `);
+    migrate(ctx.storage);
     const row = this.sql
       .exec<{ a: number | null; seq: number | null; n: number }>("SELECT max(a) AS a, max(seq) AS seq, count(*) AS n FROM tickets")
       .one();
@@ -91,15 +122,15 @@ export class QueueShard extends DurableObject<Env> {
     this.total = row.n;
   }
 
-  /** Idempotent per device: a device that already holds a ticket gets the same one back. */
+  /** Idempotent per person: someone who already holds a place gets the same one back, from any device. */
   join(req: JoinRequest): ShardTicket {
-    return this.lookup(req.shard, req.jkt, req.syncedSeq) ?? this.insert(req);
+    return this.lookup(req.shard, req.person, req.syncedSeq) ?? this.insert(req);
   }
 
-  /** The device's ticket, if it holds one; never creates. */
-  lookup(shard: number, jkt: string, syncedSeq: number): ShardTicket | null {
+  /** The person's ticket, if they hold one; never creates. */
+  lookup(shard: number, person: string, syncedSeq: number): ShardTicket | null {
     const row = this.sql
-      .exec<{ seq: number; a: number; joined_at: number }>("SELECT seq, a, joined_at FROM tickets WHERE jkt = ?", jkt)
+      .exec<{ seq: number; a: number; joined_at: number }>("SELECT seq, a, joined_at FROM tickets WHERE person = ?", person)
       .toArray()[0];
     if (!row) return null;
     const unsyncedAhead = this.countBetween(syncedSeq, row.seq);
@@ -112,11 +143,11 @@ export class QueueShard extends DurableObject<Env> {
    */
   requeue(req: JoinRequest, expiredSeq: number): ShardTicket {
     return this.ctx.storage.transactionSync(() => {
-      const current = this.sql.exec<{ seq: number }>("SELECT seq FROM tickets WHERE jkt = ?", req.jkt).toArray()[0];
+      const current = this.sql.exec<{ seq: number }>("SELECT seq FROM tickets WHERE person = ?", req.person).toArray()[0];
       if (current && current.seq !== expiredSeq) return this.join(req);
       // (The old row was admitted long ago, so removing it changes no one's count of people ahead.)
       if (current) {
-        this.sql.exec("DELETE FROM tickets WHERE jkt = ?", req.jkt);
+        this.sql.exec("DELETE FROM tickets WHERE person = ?", req.person);
         this.total--;
       }
       return this.insert(req);
@@ -135,7 +166,7 @@ export class QueueShard extends DurableObject<Env> {
       this.lastStamp = Math.max(this.lastStamp, a);
     }
     const { seq } = this.sql
-      .exec<{ seq: number }>("INSERT INTO tickets (jkt, a, joined_at) VALUES (?, ?, ?) RETURNING seq", req.jkt, a, now)
+      .exec<{ seq: number }>("INSERT INTO tickets (person, jkt, a, joined_at) VALUES (?, ?, ?, ?) RETURNING seq", req.person, req.jkt, a, now)
       .one();
     this.total++;
     this.maxSeq = seq;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
-  activeAdmissions,
+  admittedAt,
   admittedLastMinute,
   estimationRatePerSecond,
   frontierSteps,
@@ -10,7 +10,8 @@ import {
 } from "../src/admission/admission-log";
 import type { BudgetState } from "../src/admission/budget";
 import type { ExactFront } from "../src/admission/frontier";
-import { ORIGIN, secondOf, shardOf, type OrderKey } from "../src/admission/order-key";
+import { compareKeys, ORIGIN, secondOf, shardOf, type OrderKey } from "../src/admission/order-key";
+import { activeCount, sessionExpired, type SessionRecord } from "../src/admission/sessions";
 import type { RoomSnapshot } from "../src/admission/snapshot";
 import { planTick, runTick } from "../src/admission/tick";
 import { addCount, toHistogram, type SecondCounts } from "../src/admission/waiting-histogram";
@@ -36,6 +37,8 @@ import type { SyncReport } from "./queue-shard";
  * | ticks           | one per tick, TTL window   | admitted, frontier after, saturated: the admission  |
  * |                 |                            | log that caps, TTL release and estimates derive from |
  * | shards          | one per queue shard        | sync cursor, tickets stored, admitted from it       |
+ * | sessions        | one per redeemed admission | ticket id (unique: a pre-authorized code is single  |
+ * |                 | while it still counts      | use), admitted_at, started_at, ends_at, ended_at    |
  */
 interface ShardCursor {
   cursor: number;
@@ -67,6 +70,7 @@ interface Loaded {
   counts: SecondCounts;
   /** Exact front of the line from the last tick (memory only: rebuilt by the first tick after a restart). */
   front: ExactFront;
+  sessions: Map<string, SessionRecord>;
   shards: ShardCursor[];
   lastTickError: string | null;
 }
@@ -77,6 +81,7 @@ export interface RoomStats {
   readonly waiting: number;
   readonly admitted_total: number;
   readonly active: number;
+  readonly sessions_open: number;
   readonly admitted_last_minute: number;
   readonly observed_admissions_per_second: number | null;
   readonly oldest_waiting_age_seconds: number | null;
@@ -110,6 +115,10 @@ export class RoomCoordinator extends DurableObject<Env> {
         frontier_a INTEGER NOT NULL, frontier_b INTEGER NOT NULL, saturated INTEGER NOT NULL
       );
       CREATE TABLE IF NOT EXISTS shards (shard INTEGER PRIMARY KEY, cursor INTEGER NOT NULL, total INTEGER NOT NULL, admitted INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS sessions (
+        ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL, ended_at INTEGER
+      );
     `);
     this.room = this.load();
   }
@@ -130,7 +139,14 @@ export class RoomCoordinator extends DurableObject<Env> {
     for (const s of this.sql.exec<{ shard: number; cursor: number; total: number; admitted: number }>("SELECT * FROM shards")) {
       if (s.shard < shards.length) shards[s.shard] = { cursor: s.cursor, total: s.total, admitted: s.admitted };
     }
+    const sessions = new Map<string, SessionRecord>();
+    for (const r of this.sql.exec<{ ticket_id: string; admitted_at: number; started_at: number; ends_at: number; ended_at: number | null }>(
+      "SELECT * FROM sessions",
+    )) {
+      sessions.set(r.ticket_id, { ticketId: r.ticket_id, admittedAt: r.admitted_at, startedAt: r.started_at, endsAt: r.ends_at, endedAt: r.ended_at });
+    }
     return {
+      sessions,
       name: row.name,
       config,
       frontier: { a: row.frontier_a, b: row.frontier_b },
@@ -232,7 +248,8 @@ export class RoomCoordinator extends DurableObject<Env> {
       config: room.config,
       waiting,
       admitted_total: room.admittedTotal,
-      active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),
+      active: this.active(room, now),
+      sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length,
       admitted_last_minute: admittedLastMinute(room.log, now),
       observed_admissions_per_second: observedRatePerSecond(room.log, now),
       oldest_waiting_age_seconds: waiting > 0 ? Math.max(0, Math.floor(now / 1000) - oldestSecond) : null,
@@ -240,6 +257,58 @@ export class RoomCoordinator extends DurableObject<Env> {
       shards: room.shards.map((s, shard) => ({ shard, tickets: s.total, admitted: s.admitted, waiting: s.total - s.admitted })),
       last_tick_error: room.lastTickError,
     };
+  }
+
+  /**
+   * Redeem an admission (the token endpoint): single use per ticket, and only while the admission is
+   * valid. The session then counts as active until it ends or runs past `session_duration_seconds`.
+   */
+  async startSession(
+    name: string,
+    ticket: { ticketId: string; key: OrderKey },
+  ): Promise<{ ok: true; endsAt: number } | { ok: false; reason: "no_room" | "not_admitted" | "expired" | "already_used" }> {
+    const room = await this.ensure(name);
+    if (!room) return { ok: false, reason: "no_room" };
+    const now = clock.now();
+    if (room.sessions.has(ticket.ticketId)) return { ok: false, reason: "already_used" };
+    if (compareKeys(ticket.key, room.frontier) > 0) return { ok: false, reason: "not_admitted" };
+    const at = admittedAt(room.baseline, frontierSteps(room.log), ticket.key);
+    if (at === null || at + room.config.admission_ttl_seconds * 1000 <= now) return { ok: false, reason: "expired" };
+    const session: SessionRecord = {
+      ticketId: ticket.ticketId,
+      admittedAt: at,
+      startedAt: now,
+      endsAt: now + room.config.session_duration_seconds * 1000,
+      endedAt: null,
+    };
+    room.sessions.set(session.ticketId, session);
+    this.sql.exec(
+      "INSERT INTO sessions (ticket_id, admitted_at, started_at, ends_at, ended_at) VALUES (?, ?, ?, ?, NULL)",
+      session.ticketId,
+      session.admittedAt,
+      session.startedAt,
+      session.endsAt,
+    );
+    this.snapshotCache = null;
+    return { ok: true, endsAt: session.endsAt };
+  }
+
+  /** Close a session (issuance accepted or failed): its capacity is free at once. Idempotent. */
+  async endSession(name: string, ticketId: string): Promise<boolean> {
+    const room = await this.ensure(name);
+    const session = room?.sessions.get(ticketId);
+    if (!room || !session) return false;
+    if (session.endedAt === null) {
+      const endedAt = clock.now();
+      room.sessions.set(ticketId, { ...session, endedAt });
+      this.sql.exec("UPDATE sessions SET ended_at = ? WHERE ticket_id = ?", endedAt, ticketId);
+      this.snapshotCache = null;
+    }
+    return true;
+  }
+
+  private active(room: Loaded, now: number): number {
+    return activeCount(room.log, room.sessions.values(), now, room.config.admission_ttl_seconds * 1000);
   }
 
   override async alarm(): Promise<void> {
@@ -269,7 +338,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (last && now <= last.at) return;
     this.ticking = true;
     try {
-      const input = { config: room.config, now, frontier: room.frontier, budget: room.budget, log: room.log };
+      const input = { config: room.config, now, frontier: room.frontier, budget: room.budget, log: room.log, active: this.active(room, now) };
       const plan = planTick(input);
       let reports: SyncReport[];
       try {
@@ -313,6 +382,9 @@ export class RoomCoordinator extends DurableObject<Env> {
     const pruned = pruneLog([...room.log, outcome.record], room.baseline, now, room.config.admission_ttl_seconds * 1000);
     room.log = pruned.log;
     room.baseline = pruned.baseline;
+    const ttlMs = room.config.admission_ttl_seconds * 1000;
+    const finished = [...room.sessions.values()].filter((s) => sessionExpired(s, now, ttlMs)).map((s) => s.ticketId);
+    for (const id of finished) room.sessions.delete(id);
 
     this.ctx.storage.transactionSync(() => {
       for (const second of touched) {
@@ -331,6 +403,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         r.saturated ? 1 : 0,
       );
       this.sql.exec("DELETE FROM ticks WHERE at < ?", room.log[0]?.at ?? now);
+      for (const id of finished) this.sql.exec("DELETE FROM sessions WHERE ticket_id = ?", id);
       room.shards.forEach((s, shard) =>
         this.sql.exec("INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)", shard, s.cursor, s.total, s.admitted),
       );
@@ -361,7 +434,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       ratePerSecond: estimationRatePerSecond(room.log, now, room.config.new_users_per_minute / 60),
       admittedLastMinute: admittedLastMinute(room.log, now),
       admittedTotal: room.admittedTotal,
-      active: activeAdmissions(room.log, now, room.config.admission_ttl_seconds * 1000),
+      active: this.active(room, now),
       syncedSeqs: room.shards.map((s) => s.cursor),
       everJoined: room.shards.some((s) => s.total > 0),
     };

@@ -4,6 +4,7 @@ import type { AppEnv } from "./http/app-env";
 import { onError, onNotFound } from "./http/errors";
 import { ApiError } from "./http/problem";
 import { admin } from "./routes/admin";
+import { dev } from "./routes/dev";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
 import { wellKnown } from "./routes/well-known";
@@ -26,6 +27,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/rooms", tickets);
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
+  app.route("/v1/dev", dev);
   app.notFound(onNotFound);
   app.onError(onError);
   return app;

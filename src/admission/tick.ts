@@ -1,5 +1,5 @@
 import type { RoomConfig } from "../config/room-config";
-import { activeAdmissions, admittedLastMinute, type TickRecord } from "./admission-log";
+import { admittedLastMinute, type TickRecord } from "./admission-log";
 import { computeBudget, spend, type BudgetState } from "./budget";
 import { advanceFrontier, exactFront, type ExactFront } from "./frontier";
 import type { OrderKey } from "./order-key";
@@ -35,6 +35,8 @@ export interface TickInput {
   readonly frontier: OrderKey;
   readonly budget: BudgetState;
   readonly log: readonly TickRecord[];
+  /** Active users now (sessions.ts: unredeemed admissions inside their TTL plus open sessions). */
+  readonly active: number;
 }
 
 export interface TickPlan {
@@ -46,13 +48,13 @@ export interface TickPlan {
   readonly budget: BudgetState;
 }
 
-export function planTick({ config, now, budget, log }: TickInput): TickPlan {
+export function planTick({ config, now, budget, log, active }: TickInput): TickPlan {
   const computed = computeBudget({
     config,
     state: budget,
     now,
     admittedLastMinute: admittedLastMinute(log, now),
-    active: activeAdmissions(log, now, config.admission_ttl_seconds * 1000),
+    active,
   });
   return {
     allowance: computed.allowance,

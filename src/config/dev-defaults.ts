@@ -19,3 +19,20 @@ export const DEV_SIGNING_KEYS = JSON.stringify([
     d: "99e1B_kECHwitXUMVxtjCK1xnlCk-JDnLm3nQVaeOLo",
   },
 ]);
+
+/**
+ * The development identity service's key pair (stands in for the national identity provider, which in
+ * a deployment publishes its JWKS: IDENTITY_JWKS). `POST /v1/dev/identity-assertions` signs with it.
+ */
+export const DEV_IDENTITY_ISSUER = "https://identite.dev.antichambre.invalid";
+export const DEV_IDENTITY_KEY = {
+  kid: "dev-identity-1",
+  kty: "EC",
+  crv: "P-256",
+  x: "ZBWQKOt1CBa2cpfVXfHlUA4D8Rh9TGIFklm50KpDrsA",
+  y: "L1cnQe7-kJXwhWH6ii1EzqNQYqotU_gML8imQh-hFdE",
+  d: "ofP7iYorUAIKYcfwEQbZxta7iw5vIG63WnfXlwYzam0",
+} as const;
+
+/** Keys the pseudonyms of people in queue storage (HMAC); see src/identity/pseudonym.ts. */
+export const DEV_PSEUDONYM_KEY = "zw0Rwh3WlfEbYgOCkiaCffL1i8SzYiwByM1JCB6ygzs";

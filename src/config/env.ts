@@ -1,6 +1,14 @@
 import type { QueueShard } from "../../durable-objects/queue-shard";
 import type { RoomCoordinator } from "../../durable-objects/room-coordinator";
-import { DEV_ADMIN_TOKEN, DEV_SIGNING_KEYS, DEV_TICKET_KEYS } from "./dev-defaults";
+import { ApiError } from "../http/problem";
+import {
+  DEV_ADMIN_TOKEN,
+  DEV_IDENTITY_ISSUER,
+  DEV_IDENTITY_KEY,
+  DEV_PSEUDONYM_KEY,
+  DEV_SIGNING_KEYS,
+  DEV_TICKET_KEYS,
+} from "./dev-defaults";
 
 /** The Worker's bindings, as declared in wrangler.toml (vars) and by `wrangler secret put` (secrets). */
 export interface Env {
@@ -12,22 +20,57 @@ export interface Env {
   DEFAULT_ROOMS: string;
   ADMISSION_TICK_MS: string;
   SNAPSHOT_TTL_MS: string;
+  /** The national licence register (D1); read only through src/register/register.ts. */
+  REGISTER: D1Database;
+  /** Register reads in flight at once per isolate (default 8). */
+  REGISTER_MAX_CONCURRENCY?: string;
+  /** Simulated latency per register read, in ms; applied only in development (default 40). */
+  REGISTER_LATENCY_MS?: string;
+  /** How long a register read may wait for a slot before RegisterBusyError, in ms (default 250). */
+  REGISTER_QUEUE_TIMEOUT_MS?: string;
   /** Secrets. */
   ADMIN_TOKEN?: string;
   TICKET_KEYS?: string;
   SIGNING_KEYS?: string;
+  PSEUDONYM_KEY?: string;
+  /** The national identity service: its JWKS (JSON), issuer and the audience it mints for us. */
+  IDENTITY_JWKS?: string;
+  IDENTITY_ISSUER?: string;
+  IDENTITY_AUDIENCE?: string;
 }
+
+export type SecretName = "ADMIN_TOKEN" | "TICKET_KEYS" | "SIGNING_KEYS" | "PSEUDONYM_KEY" | "IDENTITY_JWKS" | "IDENTITY_ISSUER";
+
+const DEV_SECRETS: Record<SecretName, string> = {
+  ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+  TICKET_KEYS: DEV_TICKET_KEYS,
+  SIGNING_KEYS: DEV_SIGNING_KEYS,
+  PSEUDONYM_KEY: DEV_PSEUDONYM_KEY,
+  IDENTITY_JWKS: JSON.stringify({ keys: [{ kid: DEV_IDENTITY_KEY.kid, kty: "EC", crv: "P-256", x: DEV_IDENTITY_KEY.x, y: DEV_IDENTITY_KEY.y }] }),
+  IDENTITY_ISSUER: DEV_IDENTITY_ISSUER,
+};
 
 export function isDevelopment(env: Env): boolean {
   return env.ENVIRONMENT === "development";
 }
 
 /** A secret, or in development its embedded default; undefined when a deployment lacks it. */
-export function secret(env: Env, name: "ADMIN_TOKEN" | "TICKET_KEYS" | "SIGNING_KEYS"): string | undefined {
+export function secret(env: Env, name: SecretName): string | undefined {
   const value = env[name];
   if (value) return value;
-  if (!isDevelopment(env)) return undefined;
-  return { ADMIN_TOKEN: DEV_ADMIN_TOKEN, TICKET_KEYS: DEV_TICKET_KEYS, SIGNING_KEYS: DEV_SIGNING_KEYS }[name];
+  return isDevelopment(env) ? DEV_SECRETS[name] : undefined;
+}
+
+/** A secret this request cannot do without: a deployment lacking it answers 503 not-configured. */
+export function required(env: Env, name: SecretName): string {
+  const value = secret(env, name);
+  if (!value) throw new ApiError("not_configured", `${name} is not configured on this deployment`);
+  return value;
+}
+
+/** The audience identity assertions must be minted for. */
+export function identityAudience(env: Env): string {
+  return env.IDENTITY_AUDIENCE || "antichambre";
 }
 
 export function intVar(value: string | undefined, fallback: number): number {

@@ -13,6 +13,7 @@ export type ProblemKind =
   | "payload_too_large"
   | "invalid_dpop_proof"
   | "invalid_ticket"
+  | "invalid_identity_assertion"
   | "unauthorized"
   | "admin_disabled"
   | "not_found"
@@ -36,6 +37,7 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   payload_too_large: { status: 413, title: "Request body too large" },
   invalid_dpop_proof: { status: 401, title: "Invalid DPoP proof" },
   invalid_ticket: { status: 401, title: "Invalid queue ticket" },
+  invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },
   unauthorized: { status: 401, title: "Missing or wrong credentials" },
   admin_disabled: { status: 403, title: "Admin API disabled" },
   not_found: { status: 404, title: "Not found" },

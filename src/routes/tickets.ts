@@ -3,7 +3,7 @@ import { z } from "zod";
 import { wouldQueue, type RoomSnapshot } from "../admission/snapshot";
 import { ticketStatus, type TicketStatus } from "../admission/ticket-status";
 import { verifyDpopProof } from "../auth/dpop";
-import { secret } from "../config/env";
+import { identityAudience, required, secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
 import type { AppEnv } from "../http/app-env";
@@ -13,7 +13,10 @@ import { clock } from "../lib/clock";
 import { signAdmissionToken } from "../tickets/admission-token";
 import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { lotteryRank } from "../tickets/lottery-rank";
-import { signTicket, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
+import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
+import { seal } from "../tickets/sealed";
+import { verifyIdentityAssertion } from "../identity/identity-assertion";
+import { personPseudonym } from "../identity/pseudonym";
 import type { JoinRequest } from "../../durable-objects/queue-shard";
 
 /**
@@ -24,12 +27,17 @@ import type { JoinRequest } from "../../durable-objects/queue-shard";
  */
 export const tickets = new Hono<AppEnv>();
 
-/** The body is optional for now; unknown members are refused so typos do not pass silently. */
-const JoinBodySchema = z.object({}).strict();
+/** Unknown members are refused so typos do not pass silently. */
+const JoinBodySchema = z
+  .object({
+    /** From the national identity service: who is joining (one place per person). */
+    identity_assertion: z.string().min(1).max(4096),
+  })
+  .strict();
 
 tickets.post("/:room/tickets", async (c) => {
   const room = roomParam(c);
-  await readJson(c, JoinBodySchema, { optional: true });
+  const body = await readJson(c, JoinBodySchema);
   const now = clock.now();
   const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now);
   if (!proof.ok) {
@@ -38,16 +46,28 @@ tickets.post("/:room/tickets", async (c) => {
       headers: { "www-authenticate": 'DPoP algs="ES256"' },
     });
   }
+  const identity = await verifyIdentityAssertion(
+    body.identity_assertion,
+    { jwks: required(c.env, "IDENTITY_JWKS"), issuer: required(c.env, "IDENTITY_ISSUER"), audience: identityAudience(c.env) },
+    now,
+  );
+  if (!identity.ok) {
+    throw new ApiError("invalid_identity_assertion", `the identity assertion was refused (${identity.reason.replaceAll("_", " ")})`, {
+      extras: { reason: identity.reason },
+    });
+  }
   const snapshot = await roomSnapshot(c.env, room);
   if (!snapshot) throw noRoom(room);
   const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
+  const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
   const config = snapshot.config;
-  const shard = shardFor(proof.jkt, config.shards);
+  // Routed by person, not device: the same person from any device reaches the shard holding their place.
+  const shard = shardFor(person, config.shards);
   const stub = c.env.QUEUE_SHARD.get(c.env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
 
   if (config.queueing_method === "reject" && wouldQueue(snapshot)) {
     // A closed room turns newcomers away but never takes a place from someone who already has one.
-    const held = await stub.lookup(shard, proof.jkt, Number.MAX_SAFE_INTEGER);
+    const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
     if (!held) {
       throw new ApiError("room_closed", "the room is full and not queueing new arrivals; try again later", {
         headers: { "retry-after": "60" },
@@ -58,9 +78,9 @@ tickets.post("/:room/tickets", async (c) => {
   let stamp: JoinRequest["stamp"] = { kind: "fifo" };
   if (config.queueing_method === "random") {
     const windowMs = config.random_window_seconds * 1000;
-    stamp = { kind: "lottery", windowMs, rank: await lotteryRank(keys, room, Math.floor(now / windowMs) * windowMs, proof.jkt) };
+    stamp = { kind: "lottery", windowMs, rank: await lotteryRank(keys, room, Math.floor(now / windowMs) * windowMs, person) };
   }
-  const request: JoinRequest = { shard, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
+  const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
   let held = await stub.join(request);
   // Arrivals after the snapshot's sync are not in it yet: this shard's are counted exactly, the other
   // shards' are estimated as the same number each (devices hash evenly over shards). Unbiased, and
@@ -72,7 +92,15 @@ tickets.post("/:room/tickets", async (c) => {
     held = await stub.requeue(request, held.seq);
     current = status();
   }
-  const claims: TicketClaims = { room, ticketId: `${shard}.${held.seq}`, key: held.key, jkt: proof.jkt, issuedAt: held.joinedAt };
+  const claims: TicketClaims = {
+    room,
+    ticketId: `${shard}.${held.seq}`,
+    key: held.key,
+    jkt: proof.jkt,
+    issuedAt: held.joinedAt,
+    // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
+    person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
+  };
   const ticket = await signTicket(keys, claims, now);
   return respond(c, claims, snapshot, current, held.created ? 201 : 200, { ticket });
 });

@@ -21,6 +21,8 @@ const EcPrivateJwkSchema = z.object({
 export interface HmacKeyring {
   readonly signing: { kid: string; key: CryptoKey };
   readonly byKid: ReadonlyMap<string, CryptoKey>;
+  /** HKDF base keys from the same secrets, for deriving per-purpose encryption keys (sealed.ts). */
+  readonly hkdfByKid: ReadonlyMap<string, CryptoKey>;
 }
 
 export interface EcKeyring {
@@ -61,10 +63,13 @@ export function hmacKeyring(raw: string | undefined, what = "TICKET_KEYS"): Prom
     const keys = parseArray(raw, HmacKeySchema, what);
     ring = (async () => {
       const byKid = new Map<string, CryptoKey>();
+      const hkdfByKid = new Map<string, CryptoKey>();
       for (const { kid, k } of keys) {
-        byKid.set(kid, await crypto.subtle.importKey("raw", base64urlToBytes(k), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+        const bytes = base64urlToBytes(k);
+        byKid.set(kid, await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+        hkdfByKid.set(kid, await crypto.subtle.importKey("raw", bytes, "HKDF", false, ["deriveKey"]));
       }
-      return { signing: { kid: keys[0]!.kid, key: byKid.get(keys[0]!.kid)! }, byKid };
+      return { signing: { kid: keys[0]!.kid, key: byKid.get(keys[0]!.kid)! }, byKid, hkdfByKid };
     })();
     hmacCache.set(raw, ring);
   }

@@ -26,11 +26,13 @@ export interface TicketClaims {
   readonly key: OrderKey;
   readonly jkt: string;
   readonly issuedAt: number;
+  /** The person identifier, sealed (sealed.ts): opened only to mint the credential offer. */
+  readonly person: string;
 }
 
 export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt })
+  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
     .setAudience(ticketAudience(t.room))
@@ -72,12 +74,12 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     );
     const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (payload.room !== room) return { ok: false, reason: "wrong_room" };
-    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number") {
+    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string") {
       return { ok: false, reason: "bad_claims" };
     }
     return {
       ok: true,
-      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja },
+      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja, person: payload.psn },
     };
   } catch (e) {
     if (unknownKid) return { ok: false, reason: "unknown_key" };

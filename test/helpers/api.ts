@@ -51,18 +51,51 @@ export interface Joined {
   body: Record<string, any>;
   ticket: string;
   headers: Headers;
+  personId: string;
 }
 
-export async function join(room: string, device?: Device, proof: DpopOptions = {}, init: RequestInit = {}): Promise<Joined> {
-  const d = device ?? (await newDevice());
+let personCounter = 0;
+
+/** A demo person id no other test uses (the seeded register holds FR-000001 … FR-010000). */
+export function newPersonId(): string {
+  return `FR-T${Date.now().toString(36)}${personCounter++}`;
+}
+
+/** An identity assertion from the development identity service, over HTTP. */
+export async function identityAssertion(personId: string): Promise<string> {
+  const res = await call("/v1/dev/identity-assertions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ person_id: personId }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { identity_assertion: string }).identity_assertion;
+}
+
+export interface JoinOptions {
+  device?: Device;
+  /** Who joins: a fresh person unless given. */
+  personId?: string;
+  proof?: DpopOptions;
+  /** Replaces the whole request init (body and headers), for malformed-request tests. */
+  init?: RequestInit;
+}
+
+export async function join(room: string, options: JoinOptions = {}): Promise<Joined> {
+  const d = options.device ?? (await newDevice());
+  const personId = options.personId ?? newPersonId();
   const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
+  const init = options.init ?? {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ identity_assertion: await identityAssertion(personId) }),
+  };
   const res = await exports.default.fetch(url, {
     method: "POST",
     ...init,
-    headers: { dpop: await d.proof("POST", url, proof), ...(init.headers ?? {}) },
+    headers: { dpop: await d.proof("POST", url, options.proof ?? {}), ...(init.headers ?? {}) },
   });
   const body = (await res.json()) as Record<string, any>;
-  return { device: d, status: res.status, body, ticket: body.ticket, headers: res.headers };
+  return { device: d, personId, status: res.status, body, ticket: body.ticket, headers: res.headers };
 }
 
 export async function poll(room: string, ticket: string): Promise<{ status: number; body: Record<string, any>; res: Response }> {

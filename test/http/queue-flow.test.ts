@@ -73,7 +73,7 @@ describe("join → wait → admitted", () => {
     const room = await createRoom({ shards: 1 });
     const [a, b] = await joinMany(room, 2);
     testClock.advance(5_000);
-    const again = await join(room, b!.device);
+    const again = await join(room, { device: b!.device, personId: b!.personId });
     expect(again.status).toBe(200);
     expect(again.body.position).toBe(2);
     expect(decodeJwt(again.ticket).ord).toEqual(decodeJwt(b!.ticket).ord);
@@ -82,6 +82,23 @@ describe("join → wait → admitted", () => {
     await tick(room);
     expect((await adminGet(room)).shards.reduce((n: number, s: { tickets: number }) => n + s.tickets, 0)).toBe(2);
     expect((await poll(room, a!.ticket)).body.status).toBe("admitted");
+  });
+
+  it("keeps one place per person: the same person on a second device gets the same place, bound to that device", async () => {
+    const room = await createRoom({ shards: 3 });
+    const [a, b] = await joinMany(room, 2);
+    const phone2 = await join(room, { personId: b!.personId });
+    expect(phone2.status).toBe(200);
+    expect(decodeJwt(phone2.ticket).ord).toEqual(decodeJwt(b!.ticket).ord);
+    // Each device's ticket is bound to that device's own key.
+    expect((decodeJwt(phone2.ticket).cnf as { jkt: string }).jkt).not.toBe((decodeJwt(b!.ticket).cnf as { jkt: string }).jkt);
+    await tick(room);
+    expect((await adminGet(room)).shards.reduce((n: number, s: { tickets: number }) => n + s.tickets, 0)).toBe(2);
+    expect((await poll(room, phone2.ticket)).body.position).toBe(1);
+    expect((await poll(room, a!.ticket)).body.status).toBe("admitted");
+    // The ticket does not reveal the person identifier.
+    expect(phone2.ticket).not.toContain(b!.personId);
+    expect(JSON.stringify(decodeJwt(phone2.ticket))).not.toContain(b!.personId);
   });
 
   it("counts only the people still ahead: positions fall as the line moves", async () => {
@@ -207,7 +224,7 @@ describe("fairness and limits", () => {
     for (let s = 0; s < 11; s++) await tick(room);
     expect((await poll(room, a!.ticket)).body.status).toBe("expired");
     const c = await join(room);
-    const again = await join(room, a!.device);
+    const again = await join(room, { device: a!.device, personId: a!.personId });
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ status: "waiting", position: 2 });
     expect(decodeJwt(again.ticket).sub).not.toBe(decodeJwt(a!.ticket).sub);
@@ -247,7 +264,7 @@ describe("queueing methods and pause", () => {
     expect(refused.status).toBe(503);
     expect(refused.body.type).toBe("urn:antichambre:problem:room-closed");
     expect(refused.headers.get("retry-after")).toBe("60");
-    const kept = await join(room, b!.device);
+    const kept = await join(room, { device: b!.device, personId: b!.personId });
     expect(kept.status).toBe(200);
     expect(kept.body.position).toBe(1);
     expect((await poll(room, a!.ticket)).body.status).toBe("admitted");

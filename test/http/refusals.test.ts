@@ -3,7 +3,22 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { ADMIN_TOKEN, ORIGIN, adminGet, adminPut, call, createRoom, expectProblem, join, newDevice, poll, testClock, tick } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  ORIGIN,
+  adminGet,
+  adminPut,
+  call,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  join,
+  newDevice,
+  newPersonId,
+  poll,
+  testClock,
+  tick,
+} from "../helpers/api";
 
 const b64url = (s: string) => btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
@@ -97,7 +112,8 @@ describe("bad DPoP proofs on join are refused with 401 and change nothing", asyn
   ];
   for (const [name, headers, reason] of cases) {
     it(name, async () => {
-      const res = await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: await headers() });
+      const body = JSON.stringify({ identity_assertion: await identityAssertion(newPersonId()) });
+      const res = await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json", ...(await headers()) }, body });
       expect((await expectProblem(res, 401, "invalid-dpop-proof")).reason).toBe(reason);
     });
   }
@@ -120,18 +136,22 @@ describe("bad requests get the right problem+json", () => {
 
   it("bad JSON, wrong content type, unknown members and oversized bodies on join", async () => {
     const room = await createRoom({ shards: 1 });
-    const bad = await join(room, undefined, {}, { body: "{not json", headers: { "content-type": "application/json" } });
+    const bad = await join(room, { init: { body: "{not json", headers: { "content-type": "application/json" } } });
     expect(bad.status).toBe(400);
     expect(bad.body.type).toBe("urn:antichambre:problem:invalid-json");
-    const wrongType = await join(room, undefined, {}, { body: "{}", headers: { "content-type": "text/plain" } });
+    const wrongType = await join(room, { init: { body: "{}", headers: { "content-type": "text/plain" } } });
     expect(wrongType.status).toBe(415);
-    const unknown = await join(room, undefined, {}, { body: JSON.stringify({ vip: true }), headers: { "content-type": "application/json" } });
+    const unknown = await join(room, { init: { body: JSON.stringify({ vip: true }), headers: { "content-type": "application/json" } } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors.length).toBeGreaterThan(0);
-    const huge = await join(room, undefined, {}, { body: JSON.stringify({ pad: "x".repeat(20_000) }), headers: { "content-type": "application/json" } });
+    const huge = await join(room, { init: { body: JSON.stringify({ pad: "x".repeat(20_000) }), headers: { "content-type": "application/json" } } });
     expect(huge.status).toBe(413);
     expect(huge.body.type).toBe("urn:antichambre:problem:payload-too-large");
-    const ok = await join(room, undefined, {}, { body: "{}", headers: { "content-type": "application/json" } });
+    const missing = await join(room, { init: { body: "{}", headers: { "content-type": "application/json" } } });
+    expect(missing.status).toBe(422);
+    const noBody = await join(room, { init: {} });
+    expect(noBody.status).toBe(415);
+    const ok = await join(room);
     expect(ok.status).toBe(201);
     expect(ok.body.position).toBe(1); // none of the refused requests took a place
   });
@@ -184,5 +204,64 @@ describe("bad requests get the right problem+json", () => {
     expect(ok.status).toBe(200);
     const dev = await app.fetch(new Request(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), deployed, createExecutionContext());
     await expectProblem(dev, 401, "unauthorized");
+  });
+});
+
+describe("bad identity assertions on join are refused with 401 and take no place", async () => {
+  const { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY } = await import("../../src/config/dev-defaults");
+  const { importJWK } = await import("jose");
+  const devKey = (await importJWK({ ...DEV_IDENTITY_KEY, alg: "ES256" }, "ES256")) as CryptoKey;
+  const room = await createRoom({ shards: 1, paused: true });
+  const now = () => Math.floor(testClock.now() / 1000);
+
+  const assertion = (o: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; sub?: string | null; iat?: number; exp?: number } = {}) => {
+    const jwt = new SignJWT(o.sub === null ? {} : { sub: o.sub ?? newPersonId() })
+      .setProtectedHeader({ alg: "ES256", kid: o.kid ?? DEV_IDENTITY_KEY.kid })
+      .setIssuer(o.iss ?? DEV_IDENTITY_ISSUER)
+      .setAudience(o.aud ?? "antichambre")
+      .setIssuedAt(o.iat ?? now())
+      .setExpirationTime(o.exp ?? now() + 300);
+    return jwt.sign(o.key ?? devKey);
+  };
+
+  it("accepts a well-formed assertion signed by the identity service (the control)", async () => {
+    const res = await join(room, { init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await assertion() }) } });
+    expect(res.status).toBe(201);
+  });
+
+  const cases: [string, () => Promise<string>, string][] = [
+    ["signed by another key under the service's kid", async () => assertion({ key: (await generateKeyPair("ES256")).privateKey }), "bad_signature"],
+    ["signed by an unknown kid", async () => assertion({ key: (await generateKeyPair("ES256")).privateKey, kid: "rogue" }), "unknown_key"],
+    ["another issuer", async () => assertion({ iss: "https://evil.example" }), "wrong_issuer"],
+    ["another audience", async () => assertion({ aud: "someone-else" }), "wrong_audience"],
+    ["expired", async () => assertion({ iat: now() - 900, exp: now() - 600 }), "expired"],
+    ["without a subject", async () => assertion({ sub: null }), "bad_claims"],
+    ["not a JWT", async () => "nope", "malformed"],
+  ];
+  for (const [name, make, reason] of cases) {
+    it(name, async () => {
+      const res = await join(room, { init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await make() }) } });
+      expect(res.status).toBe(401);
+      expect(res.body.type).toBe("urn:antichambre:problem:invalid-identity-assertion");
+      expect(res.body.reason).toBe(reason);
+    });
+  }
+
+  it("left only the control's place behind", async () => {
+    await tick(room);
+    expect((await adminGet(room)).shards[0].tickets).toBe(1);
+  });
+});
+
+describe("the development identity service", () => {
+  it("is absent outside development", async () => {
+    const app = createApp();
+    const production = { ...env, ENVIRONMENT: "production" };
+    const res = await app.fetch(
+      new Request(`${ORIGIN}/v1/dev/identity-assertions`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"person_id":"FR-000001"}' }),
+      production,
+      createExecutionContext(),
+    );
+    await expectProblem(res, 404, "not-found");
   });
 });

@@ -33,7 +33,7 @@ it("keeps every ticket, place and admission across a restart, and goes on admitt
   expect(statsAfter.shards).toEqual(statsBefore.shards);
 
   // Re-joining after the restart returns the same places, and admission resumes in arrival order.
-  const again = await join(room, joined[5]!.device);
+  const again = await join(room, { device: joined[5]!.device, personId: joined[5]!.personId });
   expect(again.status).toBe(200);
   expect(again.body.position).toBe(before[5]!.position);
   await tick(room);

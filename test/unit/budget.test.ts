@@ -1,3 +1,4 @@
+import { activeCount } from "../../src/admission/sessions";
 import { describe, expect, it } from "vitest";
 import type { TickRecord } from "../../src/admission/admission-log";
 import { computeBudget, EMPTY_BUDGET, MAX_ADMISSIONS_PER_TICK, spend, type BudgetState } from "../../src/admission/budget";
@@ -134,7 +135,7 @@ function simulate(cfg: RoomConfig, ticks: number, stepMs = 1_000): { at: number;
   const out: { at: number; admitted: number }[] = [];
   for (let t = 0; t < ticks; t++) {
     const now = T0 + t * stepMs;
-    const input = { config: cfg, now, frontier, budget, log };
+    const input = { config: cfg, now, frontier, budget, log, active: activeCount(log, [], now, cfg.admission_ttl_seconds * 1000) };
     const plan = planTick(input);
     const heads: OrderKey[][] = [];
     for (let s = 0; s < SHARDS; s++) {

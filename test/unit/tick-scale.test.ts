@@ -1,3 +1,4 @@
+import { activeCount } from "../../src/admission/sessions";
 import { describe, expect, it } from "vitest";
 import { pruneLog, type TickRecord } from "../../src/admission/admission-log";
 import { EMPTY_BUDGET } from "../../src/admission/budget";
@@ -46,7 +47,7 @@ describe("one simulated launch hour", () => {
 
     for (let t = 0; admittedTotal < PEOPLE && t < 2 * 3_600; t++) {
       const now = T0 + t * 1_000;
-      const input: TickInput = { config: cfg, now, frontier, budget, log };
+      const input: TickInput = { config: cfg, now, frontier, budget, log, active: activeCount(log, [], now, cfg.admission_ttl_seconds * 1000) };
       const plan = planTick(input);
       // Sync reports: a page of keys after the frontier that the shard has stored by now.
       // (The real shard also filters by eligibleBefore; not doing so here makes the merge do it.)

@@ -1,3 +1,4 @@
+import { activeCount } from "../../src/admission/sessions";
 import { describe, expect, it } from "vitest";
 import type { TickRecord } from "../../src/admission/admission-log";
 import { EMPTY_BUDGET } from "../../src/admission/budget";
@@ -49,14 +50,18 @@ function rec(at: number, admitted: number): TickRecord {
 }
 
 describe("planTick", () => {
-  const input = (patch: Partial<TickInput>): TickInput => ({
-    config: config({ new_users_per_minute: 600, total_active_users: 1_000, admission_ttl_seconds: 100 }),
-    now: T0,
-    frontier: ORIGIN,
-    budget: EMPTY_BUDGET,
-    log: [],
-    ...patch,
-  });
+  // Active users as the coordinator counts them: here nobody has redeemed, so it is the log's TTL window.
+  const input = (patch: Partial<TickInput>): TickInput => {
+    const base = {
+      config: config({ new_users_per_minute: 600, total_active_users: 1_000, admission_ttl_seconds: 100 }),
+      now: T0,
+      frontier: ORIGIN,
+      budget: EMPTY_BUDGET,
+      log: [] as TickRecord[],
+      ...patch,
+    };
+    return { ...base, active: patch.active ?? activeCount(base.log, [], base.now, base.config.admission_ttl_seconds * 1000) };
+  };
 
   it("takes the minute cap from the log", () => {
     const log = [rec(T0 - 61_000, 300), rec(T0 - 30_000, 595)]; // 895 active, under the 1,000 cap
@@ -94,7 +99,7 @@ describe("runTick", () => {
   ];
 
   it("admits in global order and records the tick", () => {
-    const input: TickInput = { config: cfg, now: T0, frontier: ORIGIN, budget: EMPTY_BUDGET, log: [rec(T0 - 2_000, 0)] };
+    const input: TickInput = { config: cfg, now: T0, frontier: ORIGIN, budget: EMPTY_BUDGET, log: [rec(T0 - 2_000, 0)], active: 0 };
     const plan = planTick(input);
     const out = runTick(input, plan, heads);
     expect(out.admitted).toEqual([heads[0]![0], heads[1]![0], heads[0]![1]]);
@@ -105,7 +110,7 @@ describe("runTick", () => {
   });
 
   it("marks the tick saturated when the allowance ran out with eligible people left", () => {
-    const input: TickInput = { config: cfg, now: T0, frontier: ORIGIN, budget: EMPTY_BUDGET, log: [] };
+    const input: TickInput = { config: cfg, now: T0, frontier: ORIGIN, budget: EMPTY_BUDGET, log: [], active: 0 };
     const plan = { ...planTick(input), allowance: 2 };
     const out = runTick(input, plan, heads);
     expect(out.admitted).toHaveLength(2);
@@ -117,7 +122,7 @@ describe("runTick", () => {
 
   it("bounds the span used for rate estimates", () => {
     const at = (log: TickRecord[], now: number) => {
-      const input: TickInput = { config: cfg, now, frontier: ORIGIN, budget: EMPTY_BUDGET, log };
+      const input: TickInput = { config: cfg, now, frontier: ORIGIN, budget: EMPTY_BUDGET, log, active: 0 };
       return runTick(input, planTick(input), []).record.span;
     };
     expect(at([], T0)).toBe(1_000); // first tick ever
@@ -128,7 +133,7 @@ describe("runTick", () => {
 
   it("leaves the frontier alone when nobody is eligible", () => {
     const from = key(T0 - 10_000, 3, 3);
-    const input: TickInput = { config: cfg, now: T0, frontier: from, budget: EMPTY_BUDGET, log: [] };
+    const input: TickInput = { config: cfg, now: T0, frontier: from, budget: EMPTY_BUDGET, log: [], active: 0 };
     const out = runTick(input, planTick(input), [[key(T0 - 200, 0, 0)]]);
     expect(out.admitted).toEqual([]);
     expect(out.record).toMatchObject({ admitted: 0, frontier: from, saturated: false });

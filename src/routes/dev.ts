@@ -1,0 +1,29 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { identityAudience, isDevelopment } from "../config/env";
+import type { AppEnv } from "../http/app-env";
+import { ApiError } from "../http/problem";
+import { readJson } from "../http/request";
+import { mintDevIdentityAssertion } from "../identity/dev-identity";
+import { clock } from "../lib/clock";
+
+/**
+ * Development-only helpers: a stand-in national identity service (and, with the register, seeding).
+ * Outside ENVIRONMENT=development every path here is a plain 404, as if it did not exist.
+ */
+export const dev = new Hono<AppEnv>();
+
+dev.use("*", async function developmentOnly(c, next) {
+  if (!isDevelopment(c.env)) throw new ApiError("not_found", `no resource at ${c.req.method} ${new URL(c.req.url).pathname}`);
+  await next();
+});
+
+const AssertionRequestSchema = z.object({ person_id: z.string().min(1).max(128) }).strict();
+
+dev.post("/identity-assertions", async (c) => {
+  const { person_id } = await readJson(c, AssertionRequestSchema);
+  const lifetime = 300;
+  const assertion = await mintDevIdentityAssertion(person_id, identityAudience(c.env), clock.now(), lifetime);
+  c.header("cache-control", "no-store");
+  return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
+});
