@@ -7,7 +7,8 @@ import { admin } from "./routes/admin";
 import { dev } from "./routes/dev";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
-import { wellKnown } from "./routes/well-known";
+import { oid4vci } from "./routes/oid4vci";
+import { trustAnchors, wellKnown } from "./routes/well-known";
 
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -28,6 +29,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
   app.route("/v1/dev", dev);
+  app.route("/", oid4vci);
+  app.route("/", trustAnchors);
   app.notFound(onNotFound);
   app.onError(onError);
   return app;

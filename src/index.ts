@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Env } from "./config/env";
 
 export { QueueShard } from "../durable-objects/queue-shard";
+export { ReplayGuard } from "../durable-objects/replay-guard";
 export { RoomCoordinator } from "../durable-objects/room-coordinator";
 
 const app = createApp();

@@ -4,6 +4,6 @@ declare namespace Cloudflare {
   interface Env extends AntichambreEnv {}
   interface GlobalProps {
     mainModule: typeof import("../src/index");
-    durableNamespaces: "RoomCoordinator" | "QueueShard";
+    durableNamespaces: "RoomCoordinator" | "QueueShard" | "ReplayGuard";
   }
 }

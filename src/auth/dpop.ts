@@ -22,7 +22,8 @@ export type DpopFailure =
   | "stale"
   | "wrong_method"
   | "wrong_url"
-  | "missing_claims";
+  | "missing_claims"
+  | "wrong_access_token_hash";
 
 export type DpopResult = { ok: true; jkt: string; jwk: JWK; jti: string; iat: number } | { ok: false; reason: DpopFailure };
 
@@ -36,10 +37,20 @@ export function normalizeHtu(url: string): string | null {
   }
 }
 
+/** base64url(SHA-256(access token)): the `ath` a proof must carry when it accompanies that token. */
+export async function accessTokenHash(token: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  let bin = "";
+  for (const b of digest) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** `accessToken`: when the proof accompanies an access token, its `ath` must be that token's hash. */
 export async function verifyDpopProof(
   proof: string | undefined,
   request: { method: string; url: string },
   nowMs: number,
+  accessToken?: string,
 ): Promise<DpopResult> {
   if (!proof) return { ok: false, reason: "missing" };
   if (proof.length > MAX_PROOF_LENGTH) return { ok: false, reason: "too_large" };
@@ -60,6 +71,9 @@ export async function verifyDpopProof(
     }
     if (typeof payload.jti !== "string" || payload.jti.length < 8 || payload.jti.length > 256) {
       return { ok: false, reason: "missing_claims" };
+    }
+    if (accessToken !== undefined && payload.ath !== (await accessTokenHash(accessToken))) {
+      return { ok: false, reason: "wrong_access_token_hash" };
     }
     const publicJwk: JWK = { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y };
     return { ok: true, jkt: await calculateJwkThumbprint(publicJwk, "sha256"), jwk: publicJwk, jti: payload.jti, iat: payload.iat! };

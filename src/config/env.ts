@@ -1,6 +1,8 @@
 import type { QueueShard } from "../../durable-objects/queue-shard";
+import type { ReplayGuard } from "../../durable-objects/replay-guard";
 import type { RoomCoordinator } from "../../durable-objects/room-coordinator";
 import { ApiError } from "../http/problem";
+import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "./dev-credentials";
 import {
   DEV_ADMIN_TOKEN,
   DEV_IDENTITY_ISSUER,
@@ -14,6 +16,11 @@ import {
 export interface Env {
   ROOM_COORDINATOR: DurableObjectNamespace<RoomCoordinator>;
   QUEUE_SHARD: DurableObjectNamespace<QueueShard>;
+  REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  /** Public origin of the service (the OpenID4VCI credential_issuer); defaults to the request's. */
+  PUBLIC_ORIGIN?: string;
+  /** Most credentials one credential request may ask for (one per key proof). */
+  CREDENTIAL_BATCH_SIZE?: string;
   /** "development" switches on the embedded dev defaults; anything else is a deployment. */
   ENVIRONMENT: string;
   /** Comma-separated rooms that exist before any admin call. */
@@ -37,9 +44,22 @@ export interface Env {
   IDENTITY_JWKS?: string;
   IDENTITY_ISSUER?: string;
   IDENTITY_AUDIENCE?: string;
+  /** mdoc Document Signer: private JWK (with kid) and certificate (PEM); the IACA root (PEM, published). */
+  MDOC_DS_KEY?: string;
+  MDOC_DS_CERT?: string;
+  IACA_CERT?: string;
 }
 
-export type SecretName = "ADMIN_TOKEN" | "TICKET_KEYS" | "SIGNING_KEYS" | "PSEUDONYM_KEY" | "IDENTITY_JWKS" | "IDENTITY_ISSUER";
+export type SecretName =
+  | "ADMIN_TOKEN"
+  | "TICKET_KEYS"
+  | "SIGNING_KEYS"
+  | "PSEUDONYM_KEY"
+  | "IDENTITY_JWKS"
+  | "IDENTITY_ISSUER"
+  | "MDOC_DS_KEY"
+  | "MDOC_DS_CERT"
+  | "IACA_CERT";
 
 const DEV_SECRETS: Record<SecretName, string> = {
   ADMIN_TOKEN: DEV_ADMIN_TOKEN,
@@ -48,6 +68,9 @@ const DEV_SECRETS: Record<SecretName, string> = {
   PSEUDONYM_KEY: DEV_PSEUDONYM_KEY,
   IDENTITY_JWKS: JSON.stringify({ keys: [{ kid: DEV_IDENTITY_KEY.kid, kty: "EC", crv: "P-256", x: DEV_IDENTITY_KEY.x, y: DEV_IDENTITY_KEY.y }] }),
   IDENTITY_ISSUER: DEV_IDENTITY_ISSUER,
+  MDOC_DS_KEY: DEV_MDOC_DS_KEY,
+  MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,
+  IACA_CERT: DEV_IACA_CERT_PEM,
 };
 
 export function isDevelopment(env: Env): boolean {

@@ -1,5 +1,6 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { RegisterBusyError, RegisterUnavailableError } from "../register/register";
 import { ApiError, problemResponse } from "./problem";
 
 /**
@@ -10,6 +11,14 @@ import { ApiError, problemResponse } from "./problem";
  */
 export const onError: ErrorHandler = (err) => {
   if (err instanceof ApiError) return problemResponse(err);
+  // The protected backend at capacity or failing: retryable, never a 500.
+  if (err instanceof RegisterBusyError || err instanceof RegisterUnavailableError) {
+    return problemResponse(
+      new ApiError("temporarily_unavailable", "the licence register is at capacity; retry shortly", {
+        headers: { "retry-after": String(err.retryAfterSeconds) },
+      }),
+    );
+  }
   if (err instanceof HTTPException) {
     if (err.status === 413) return problemResponse(new ApiError("payload_too_large", "the request body is larger than this endpoint accepts"));
     return problemResponse(new ApiError(err.status >= 500 ? "internal" : "bad_request", err.message || "request refused"));

@@ -22,11 +22,26 @@ export type ProblemKind =
   | "room_closed"
   | "not_configured"
   | "temporarily_unavailable"
-  | "internal";
+  | "internal"
+  // OAuth 2.0 / RFC 9449 / OpenID4VCI error codes: their problem documents also carry the `error` and
+  // `error_description` members those specs define, so OAuth clients and wallets read them as usual.
+  | "invalid_request"
+  | "invalid_grant"
+  | "unsupported_grant_type"
+  | "invalid_token"
+  | "invalid_proof"
+  | "invalid_nonce"
+  | "unknown_credential_configuration"
+  | "invalid_credential_request"
+  | "credential_request_denied"
+  | "invalid_notification_id"
+  | "invalid_notification_request";
 
 interface KindInfo {
   status: number;
   title: string;
+  /** An OAuth-family error: add `error` / `error_description`. */
+  oauth?: true;
 }
 
 const KINDS: Record<ProblemKind, KindInfo> = {
@@ -47,6 +62,17 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   not_configured: { status: 503, title: "Service not configured" },
   temporarily_unavailable: { status: 503, title: "Temporarily unavailable" },
   internal: { status: 500, title: "Internal error" },
+  invalid_request: { status: 400, title: "Invalid request", oauth: true },
+  invalid_grant: { status: 400, title: "Invalid grant", oauth: true },
+  unsupported_grant_type: { status: 400, title: "Unsupported grant type", oauth: true },
+  invalid_token: { status: 401, title: "Invalid access token", oauth: true },
+  invalid_proof: { status: 400, title: "Invalid key proof", oauth: true },
+  invalid_nonce: { status: 400, title: "Invalid or used nonce", oauth: true },
+  unknown_credential_configuration: { status: 400, title: "Unknown credential configuration", oauth: true },
+  invalid_credential_request: { status: 400, title: "Invalid credential request", oauth: true },
+  credential_request_denied: { status: 400, title: "Credential request denied", oauth: true },
+  invalid_notification_id: { status: 400, title: "Invalid notification id", oauth: true },
+  invalid_notification_request: { status: 400, title: "Invalid notification request", oauth: true },
 };
 
 export interface ProblemExtras {
@@ -60,29 +86,36 @@ export class ApiError extends Error {
   readonly extras: ProblemExtras;
   readonly headers: Record<string, string>;
 
-  constructor(kind: ProblemKind, detail: string, options: { extras?: ProblemExtras; headers?: Record<string, string> } = {}) {
+  constructor(
+    kind: ProblemKind,
+    detail: string,
+    options: { extras?: ProblemExtras; headers?: Record<string, string>; status?: number } = {},
+  ) {
     super(detail);
     this.name = "ApiError";
     this.kind = kind;
-    this.status = KINDS[kind].status;
+    // An override exists for the few codes whose status depends on where they occur (RFC 9449:
+    // invalid_dpop_proof is 400 at a token endpoint, 401 at a resource).
+    this.status = options.status ?? KINDS[kind].status;
     this.extras = options.extras ?? {};
     this.headers = options.headers ?? {};
   }
 }
 
-export function problemBody(kind: ProblemKind, detail: string, extras: ProblemExtras = {}): Record<string, unknown> {
+export function problemBody(kind: ProblemKind, detail: string, extras: ProblemExtras = {}, status = KINDS[kind].status): Record<string, unknown> {
   const info = KINDS[kind];
   return {
     type: `urn:antichambre:problem:${kind.replaceAll("_", "-")}`,
     title: info.title,
-    status: info.status,
+    status,
     detail,
+    ...(info.oauth || kind === "invalid_dpop_proof" ? { error: kind, error_description: detail } : {}),
     ...extras,
   };
 }
 
 export function problemResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(problemBody(error.kind, error.message, error.extras)), {
+  return new Response(JSON.stringify(problemBody(error.kind, error.message, error.extras, error.status)), {
     status: error.status,
     headers: { "content-type": "application/problem+json", "cache-control": "no-store", ...error.headers },
   });

@@ -6,9 +6,10 @@ import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
 import { mintDevIdentityAssertion } from "../identity/dev-identity";
 import { clock } from "../lib/clock";
+import { ensureRegisterSchema, seedRegister } from "../register/seed";
 
 /**
- * Development-only helpers: a stand-in national identity service (and, with the register, seeding).
+ * Development-only helpers: a stand-in national identity service, and seeding the synthetic register.
  * Outside ENVIRONMENT=development every path here is a plain 404, as if it did not exist.
  */
 export const dev = new Hono<AppEnv>();
@@ -26,4 +27,10 @@ dev.post("/identity-assertions", async (c) => {
   const assertion = await mintDevIdentityAssertion(person_id, identityAudience(c.env), clock.now(), lifetime);
   c.header("cache-control", "no-store");
   return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
+});
+
+/** Create and fill the synthetic licence register (idempotent: `npm start` calls it on every start). */
+dev.post("/register/seed", async (c) => {
+  await ensureRegisterSchema(c.env.REGISTER);
+  return c.json(await seedRegister(c.env.REGISTER));
 });

@@ -14,7 +14,9 @@ import { signAdmissionToken } from "../tickets/admission-token";
 import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { lotteryRank } from "../tickets/lottery-rank";
 import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
-import { seal } from "../tickets/sealed";
+import { open, seal } from "../tickets/sealed";
+import { credentialOffer, credentialOfferLink } from "../issuance/offer";
+import { issuerOrigin } from "../issuance/issuer-url";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import type { JoinRequest } from "../../durable-objects/queue-shard";
@@ -138,8 +140,22 @@ async function respond(
     return c.json({ ...extra, ...status }, code);
   }
   if (status.status === "expired") return c.json({ ...extra, status: "expired" }, code);
+  const issuer = issuerOrigin(c.env, c.req.url);
   const ec = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
-  const admissionToken = await signAdmissionToken(ec, new URL(c.req.url).origin, {
+  const ring = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
+  const person = await open(ring, "ticket-person", claims.person, clock.now());
+  if (!person.ok || typeof person.claims.pid !== "string") throw invalidTicket("bad_claims");
+  // The pre-authorized code: single use (the coordinator records its redemption), valid as long as the
+  // admission, bound to this device's key and to the person, sealed so its holder cannot read or alter it.
+  const preAuthorizedCode = await seal(
+    ring,
+    "pre-authorized-code",
+    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, jkt: claims.jkt },
+    clock.now(),
+    status.admission_expires_at,
+  );
+  const offer = credentialOffer(issuer, preAuthorizedCode);
+  const admissionToken = await signAdmissionToken(ec, issuer, {
     room: snapshot.room,
     ticketId: claims.ticketId,
     jkt: claims.jkt,
@@ -150,7 +166,12 @@ async function respond(
     {
       ...extra,
       status: "admitted",
-      admission: { admission_token: admissionToken, admitted_at: iso(status.admitted_at) },
+      admission: {
+        admitted_at: iso(status.admitted_at),
+        credential_offer: offer,
+        credential_offer_uri: credentialOfferLink(offer),
+        admission_token: admissionToken,
+      },
       admission_expires_at: iso(status.admission_expires_at),
     },
     code,

@@ -1,13 +1,80 @@
 import { Hono } from "hono";
-import { secret } from "../config/env";
+import { required, secret } from "../config/env";
+import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
+import { credentialConfigurationsSupported } from "../issuance/configurations";
+import { issuerOrigin } from "../issuance/issuer-url";
 import { ecKeyring } from "../tickets/keyring";
 
-/** Public keys of the service's ES256 signers (admission tokens), each with its `kid`. */
+/**
+ * Discovery: the service's public keys and its OpenID4VCI / OAuth metadata, plus the IACA root a
+ * verifier needs to trust issued mdocs. All public and cacheable.
+ */
 export const wellKnown = new Hono<AppEnv>();
+export const trustAnchors = new Hono<AppEnv>();
 
+const PUBLIC_CACHE = "public, max-age=300";
+
+/** Public keys of the service's ES256 signers (admission tokens, SD-JWT VCs), each with its `kid`. */
 wellKnown.get("/jwks.json", async (c) => {
   const keys = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
-  c.header("cache-control", "public, max-age=300");
+  c.header("cache-control", PUBLIC_CACHE);
   return c.json({ keys: keys.publicJwks });
+});
+
+wellKnown.get("/openid-credential-issuer", async (c) => {
+  const issuer = issuerOrigin(c.env, c.req.url);
+  const batchSize = Math.max(1, Number(c.env.CREDENTIAL_BATCH_SIZE) || 1);
+  c.header("cache-control", PUBLIC_CACHE);
+  return c.json({
+    credential_issuer: issuer,
+    authorization_servers: [issuer],
+    credential_endpoint: `${issuer}/credential`,
+    nonce_endpoint: `${issuer}/nonce`,
+    notification_endpoint: `${issuer}/notification`,
+    batch_credential_issuance: { batch_size: batchSize },
+    // Where wallets and verifiers fetch the IACA root that anchors every issued mdoc.
+    mdoc_iacas_uri: `${issuer}/iacas`,
+    iaca_certificate_pem_uri: `${issuer}/iaca.pem`,
+    display: [
+      { name: "Antichambre — permis de conduire numérique", locale: "fr-FR" },
+      { name: "Antichambre — digital driving licence", locale: "en-US" },
+    ],
+    credential_configurations_supported: credentialConfigurationsSupported(),
+  });
+});
+
+wellKnown.get("/oauth-authorization-server", (c) => {
+  const issuer = issuerOrigin(c.env, c.req.url);
+  c.header("cache-control", PUBLIC_CACHE);
+  return c.json({
+    issuer,
+    token_endpoint: `${issuer}/token`,
+    grant_types_supported: ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
+    "pre-authorized_grant_anonymous_access_supported": true,
+    token_endpoint_auth_methods_supported: ["none"],
+    dpop_signing_alg_values_supported: ["ES256"],
+    response_types_supported: [],
+  });
+});
+
+/** SD-JWT VC issuer metadata (draft-ietf-oauth-sd-jwt-vc section 5): how verifiers find our keys. */
+wellKnown.get("/jwt-vc-issuer", async (c) => {
+  const keys = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
+  c.header("cache-control", PUBLIC_CACHE);
+  return c.json({ issuer: issuerOrigin(c.env, c.req.url), jwks: { keys: keys.publicJwks } });
+});
+
+trustAnchors.get("/iaca.pem", (c) => {
+  c.header("cache-control", PUBLIC_CACHE);
+  return c.body(required(c.env, "IACA_CERT"), 200, { "content-type": "application/x-pem-file" });
+});
+
+/** The shape wallets using `mdoc_iacas_uri` expect: base64 DER certificates. */
+trustAnchors.get("/iacas", (c) => {
+  const der = pemToDer(required(c.env, "IACA_CERT"));
+  let bin = "";
+  for (const b of der) bin += String.fromCharCode(b);
+  c.header("cache-control", PUBLIC_CACHE);
+  return c.json({ iacas: [{ certificate: btoa(bin) }] });
 });

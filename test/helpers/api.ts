@@ -14,7 +14,8 @@ import { newDevice, type Device, type DpopOptions } from "./device";
 export const ORIGIN = "http://antichambre.test";
 export const ADMIN_TOKEN = "dev-admin-token";
 
-export const testClock = new ManualClock(Date.UTC(2026, 10, 27, 8, 0, 0));
+// Inside the validity of the development Document Signer certificate (src/config/dev-credentials.ts).
+export const testClock = new ManualClock(Date.UTC(2026, 11, 1, 8, 0, 0));
 useClock(testClock);
 
 export function call(path: string, init: RequestInit = {}): Promise<Response> {

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
 import { snapshotFetchCount } from "../../src/edge/snapshot-cache";
 import { adminGet, call, createRoom, join, poll, testClock, tick, type Joined } from "../helpers/api";
 
@@ -190,18 +191,21 @@ describe("fairness and limits", () => {
     const room = await createRoom({ new_users_per_minute: 12, total_active_users: 1000 });
     const joined = await joinMany(room, 40, 5);
     const admittedBy: number[] = [];
-    for (let s = 1; s <= 150; s++) {
+    const coordinator = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+    for (let s = 1; s <= 130; s++) {
       await tick(room);
-      admittedBy.push((await adminGet(room)).admitted_total);
+      // Straight from the coordinator (RPC) rather than the admin API: 130 reads, and the HTTP layer
+      // adds nothing this test is about.
+      admittedBy.push((await coordinator.stats(room))!.admitted_total);
     }
     // Per tick: at most one second's worth (12/min → 0.2/s → never more than 1 at once).
     for (let s = 1; s < admittedBy.length; s++) expect(admittedBy[s]! - admittedBy[s - 1]!).toBeLessThanOrEqual(1);
     // Per sliding minute: at most 12.
     for (let s = 60; s < admittedBy.length; s++) expect(admittedBy[s]! - admittedBy[s - 60]!).toBeLessThanOrEqual(12);
-    // And the rate is actually used: 150 s at 0.2/s.
-    expect(admittedBy[admittedBy.length - 1]).toBeGreaterThanOrEqual(29);
+    // And the rate is actually used: 130 s at 0.2/s.
+    expect(admittedBy[admittedBy.length - 1]).toBeGreaterThanOrEqual(25);
     expect((await poll(room, joined[0]!.ticket)).body.status).toBe("admitted");
-  }, 60_000);
+  });
 
   it("holds total_active_users and releases slots after admission_ttl_seconds", async () => {
     const room = await createRoom({ new_users_per_minute: 600, total_active_users: 3, admission_ttl_seconds: 30 });

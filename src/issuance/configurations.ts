@@ -1,0 +1,74 @@
+import { DRIVING_LICENCE_VCT } from "../credentials/sd-jwt/issue-sd-jwt-vc";
+
+/**
+ * The credentials this issuer offers, and how its metadata describes them (OpenID4VCI 1.0 section 12.2,
+ * appendix A.2 for mso_mdoc, A.3 for dc+sd-jwt). Claim names and display text in French and English.
+ */
+export const MDL_DOCTYPE = "org.iso.18013.5.1.mDL";
+export const MDL_NAMESPACE = "org.iso.18013.5.1";
+
+export const CREDENTIAL_CONFIGURATIONS = {
+  mdl_mso_mdoc: "fr.antichambre.mdl.mso_mdoc",
+  mdl_sd_jwt: "fr.antichambre.mdl.dc_sd_jwt",
+} as const;
+export type CredentialConfigurationId = (typeof CREDENTIAL_CONFIGURATIONS)[keyof typeof CREDENTIAL_CONFIGURATIONS];
+
+export function isCredentialConfigurationId(id: string): id is CredentialConfigurationId {
+  return (Object.values(CREDENTIAL_CONFIGURATIONS) as string[]).includes(id);
+}
+
+/** [claim, French, English] for every element both formats carry. */
+const CLAIMS: readonly [string, string, string][] = [
+  ["family_name", "Nom", "Family name"],
+  ["given_name", "Prénom", "Given name"],
+  ["birth_date", "Date de naissance", "Date of birth"],
+  ["issue_date", "Date de délivrance", "Date of issue"],
+  ["expiry_date", "Date de fin de validité", "Date of expiry"],
+  ["issuing_country", "Pays de délivrance", "Issuing country"],
+  ["issuing_authority", "Autorité de délivrance", "Issuing authority"],
+  ["document_number", "Numéro du permis", "Licence number"],
+  ["portrait", "Photographie", "Portrait"],
+  ["driving_privileges", "Catégories de permis", "Driving privileges"],
+  ["un_distinguishing_sign", "Signe distinctif", "Distinguishing sign"],
+];
+
+const display = (fr: string, en: string) => [
+  { name: fr, locale: "fr-FR" },
+  { name: en, locale: "en-US" },
+];
+
+const CREDENTIAL_DISPLAY = [
+  { name: "Permis de conduire", locale: "fr-FR", description: "Permis de conduire numérique (développement)" },
+  { name: "Driving licence", locale: "en-US", description: "Digital driving licence (development)" },
+];
+
+const PROOF_TYPES = { jwt: { proof_signing_alg_values_supported: ["ES256"] } };
+
+export function credentialConfigurationsSupported(): Record<string, unknown> {
+  return {
+    [CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc]: {
+      format: "mso_mdoc",
+      doctype: MDL_DOCTYPE,
+      scope: "mdl_mso_mdoc",
+      cryptographic_binding_methods_supported: ["cose_key"],
+      credential_signing_alg_values_supported: [-7],
+      proof_types_supported: PROOF_TYPES,
+      credential_metadata: {
+        display: CREDENTIAL_DISPLAY,
+        claims: CLAIMS.map(([name, fr, en]) => ({ path: [MDL_NAMESPACE, name], mandatory: true, display: display(fr, en) })),
+      },
+    },
+    [CREDENTIAL_CONFIGURATIONS.mdl_sd_jwt]: {
+      format: "dc+sd-jwt",
+      vct: DRIVING_LICENCE_VCT,
+      scope: "mdl_dc_sd_jwt",
+      cryptographic_binding_methods_supported: ["jwk"],
+      credential_signing_alg_values_supported: ["ES256"],
+      proof_types_supported: PROOF_TYPES,
+      credential_metadata: {
+        display: CREDENTIAL_DISPLAY,
+        claims: CLAIMS.map(([name, fr, en]) => ({ path: [name], display: display(fr, en) })),
+      },
+    },
+  };
+}

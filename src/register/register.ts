@@ -1,0 +1,438 @@
+/**
+ * The national licence register, as the issuer sees it: the protected backend the waiting room exists to
+ * shield. This is the ONLY module that reads it (D1 binding REGISTER, table licence_holders; schema in
+ * migrations/0001_licence_holders.sql).
+ *
+ * Capacity. The real register answers a bounded number of lookups at once; past that it slows for
+ * everyone. So reads here go through a gate: at most `maxConcurrency` in flight, a caller that cannot
+ * get a slot within `queueTimeoutMs` is refused at once with RegisterBusyError (retryable, with a
+ * Retry-After hint) instead of piling on. Nobody waits longer than the queue timeout for a slot, and a
+ * read that has a slot gives up after `readTimeoutMs` (RegisterUnavailableError).
+ *
+ * Trade-off, deliberately: the gate is per isolate, not global. On Cloudflare a Worker runs in many
+ * isolates across many data centres, each enforcing its own `maxConcurrency`; the register's real load
+ * is the sum. A global semaphore would need a Durable Object round trip on every read, putting a single
+ * point of contention in front of the very backend we protect. The global control is the admission rate
+ * (`new_users_per_minute` of the waiting room): it decides how many people reach issuance at all, and
+ * this gate only shaves per-isolate bursts. Size REGISTER_MAX_CONCURRENCY as (register capacity) ÷
+ * (expected concurrently active isolates), and keep the admission rate below what the register sustains.
+ *
+ * Slots are leases. In workerd a request that is cancelled (client gone) never runs its continuations,
+ * including `finally`; a slot it held would leak and shrink this isolate's capacity for good. So each
+ * slot expires after `leaseMs` even if never released (counted as `leases_expired`); likewise a waiter
+ * whose request died is skipped once its deadline has passed.
+ *
+ * Simulated latency: in development (ENVIRONMENT=development) each read first waits `latencyMs` while
+ * holding its slot, standing in for a slow national backend, so the gate and the waiting room can be
+ * exercised locally. Deployments never add latency.
+ */
+import { z } from "zod";
+import { isDevelopment, type Env } from "../config/env";
+import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
+import { REGISTER_TABLE } from "./schema";
+
+export interface RegisterOptions {
+  /** Reads in flight at once in this isolate. */
+  readonly maxConcurrency: number;
+  /** How long a read may wait for a slot before RegisterBusyError; 0 refuses at once when full. */
+  readonly queueTimeoutMs: number;
+  /** Simulated latency per read (added only when the options come from a development env, or are given). */
+  readonly latencyMs: number;
+  /** A read holding a slot gives up after this long (RegisterUnavailableError). */
+  readonly readTimeoutMs: number;
+  /** A slot never released (cancelled request) is reclaimed after this long. */
+  readonly leaseMs: number;
+}
+
+export const DEFAULT_REGISTER_OPTIONS: RegisterOptions = {
+  maxConcurrency: 8,
+  queueTimeoutMs: 250,
+  latencyMs: 40,
+  readTimeoutMs: 5_000,
+  leaseMs: 30_000,
+};
+
+/** A non-negative integer variable, or the fallback when unset or malformed. */
+function nonNegativeInt(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
+}
+
+/** The options the env asks for: REGISTER_* vars, and latency only in development. */
+export function registerOptionsFromEnv(env: Env): RegisterOptions {
+  const d = DEFAULT_REGISTER_OPTIONS;
+  return {
+    ...d,
+    maxConcurrency: Math.max(1, nonNegativeInt(env.REGISTER_MAX_CONCURRENCY, d.maxConcurrency)),
+    queueTimeoutMs: nonNegativeInt(env.REGISTER_QUEUE_TIMEOUT_MS, d.queueTimeoutMs),
+    latencyMs: isDevelopment(env) ? nonNegativeInt(env.REGISTER_LATENCY_MS, d.latencyMs) : 0,
+  };
+}
+
+// ---- errors --------------------------------------------------------------------------------------------
+
+/** Every slot was taken for the whole queue timeout. Retryable: answer 503 with Retry-After. */
+export class RegisterBusyError extends Error {
+  override readonly name = "RegisterBusyError";
+  readonly retryable = true;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`the licence register is at capacity; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** D1 failed, timed out, or returned a row we cannot read. Retryable: answer 503 with Retry-After. */
+export class RegisterUnavailableError extends Error {
+  override readonly name = "RegisterUnavailableError";
+  readonly retryable = true;
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 2;
+  }
+}
+
+// ---- metrics (per isolate) -----------------------------------------------------------------------------
+
+/** Upper bounds (ms) of the latency histogram's buckets; the last bucket is everything above. */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000] as const;
+/** Weight of the newest sample in the moving averages. */
+const EWMA_ALPHA = 0.2;
+
+export interface RegisterMetrics {
+  /** Reads that reached the register and got an answer (a holder or "no licence"). */
+  readonly reads: number;
+  readonly found: number;
+  readonly not_found: number;
+  /** Reads that failed (D1 error, read timeout, unreadable row): RegisterUnavailableError. */
+  readonly errors: number;
+  /** Reads refused for want of a slot: RegisterBusyError. */
+  readonly busy: number;
+  readonly in_flight: number;
+  readonly max_in_flight: number;
+  /** Callers waiting for a slot right now. */
+  readonly waiting: number;
+  /** Slots reclaimed because their holder never released them (cancelled requests). */
+  readonly leases_expired: number;
+  /** Time holding a slot (simulated latency + D1), per completed or failed read. */
+  readonly latency_ms: {
+    readonly count: number;
+    readonly sum: number;
+    readonly ewma: number | null;
+    readonly max: number;
+    /** Cumulative counts: `le` is the bucket's upper bound in ms (null: +∞). */
+    readonly buckets: readonly { readonly le: number | null; readonly count: number }[];
+  };
+  /** Time waiting for a slot, for reads that got one. */
+  readonly queue_wait_ms_ewma: number | null;
+}
+
+interface MutableMetrics {
+  reads: number;
+  found: number;
+  not_found: number;
+  errors: number;
+  busy: number;
+  max_in_flight: number;
+  leases_expired: number;
+  latencyCount: number;
+  latencySum: number;
+  latencyEwma: number | null;
+  latencyMax: number;
+  /** Per bucket (not cumulative); index LATENCY_BUCKETS_MS.length is the overflow bucket. */
+  latencyBuckets: number[];
+  queueWaitEwma: number | null;
+}
+
+function freshMetrics(): MutableMetrics {
+  return {
+    reads: 0,
+    found: 0,
+    not_found: 0,
+    errors: 0,
+    busy: 0,
+    max_in_flight: gate.leases.size,
+    leases_expired: 0,
+    latencyCount: 0,
+    latencySum: 0,
+    latencyEwma: null,
+    latencyMax: 0,
+    latencyBuckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    queueWaitEwma: null,
+  };
+}
+
+function ewma(previous: number | null, sample: number): number {
+  return previous === null ? sample : previous + EWMA_ALPHA * (sample - previous);
+}
+
+function recordLatency(ms: number): void {
+  m.latencyCount++;
+  m.latencySum += ms;
+  m.latencyMax = Math.max(m.latencyMax, ms);
+  m.latencyEwma = ewma(m.latencyEwma, ms);
+  let i = LATENCY_BUCKETS_MS.findIndex((le) => ms <= le);
+  if (i < 0) i = LATENCY_BUCKETS_MS.length;
+  m.latencyBuckets[i]!++;
+}
+
+/** A snapshot of this isolate's register metrics (a copy; safe to serialise). */
+export function registerMetrics(): RegisterMetrics {
+  reclaimExpired();
+  let cumulative = 0;
+  const buckets = m.latencyBuckets.map((count, i) => {
+    cumulative += count;
+    return { le: LATENCY_BUCKETS_MS[i] ?? null, count: cumulative };
+  });
+  return {
+    reads: m.reads,
+    found: m.found,
+    not_found: m.not_found,
+    errors: m.errors,
+    busy: m.busy,
+    in_flight: gate.leases.size,
+    max_in_flight: m.max_in_flight,
+    waiting: gate.waiters.length,
+    leases_expired: m.leases_expired,
+    latency_ms: { count: m.latencyCount, sum: m.latencySum, ewma: m.latencyEwma, max: m.latencyMax, buckets },
+    queue_wait_ms_ewma: m.queueWaitEwma,
+  };
+}
+
+/** Zeroes the counters (tests). Reads in flight keep their slots; max_in_flight restarts from them. */
+export function resetRegisterMetrics(): void {
+  m = freshMetrics();
+}
+
+// ---- the gate (per isolate) ----------------------------------------------------------------------------
+
+interface Waiter {
+  /** Past this (Date.now() ms) the waiter has given up, or its request is gone: skip it. */
+  readonly deadline: number;
+  readonly wake: () => void;
+}
+
+const gate = {
+  /** Slot id → lease expiry (Date.now() ms). */
+  leases: new Map<number, number>(),
+  nextId: 1,
+  /** First come, first woken. */
+  waiters: [] as Waiter[],
+};
+
+let m: MutableMetrics = freshMetrics();
+
+/**
+ * Real time, never the project's test clock (src/lib/clock.ts): tests freeze that clock, and leases and
+ * queue deadlines must still pass. (In workerd Date.now() advances across I/O and timers, which is all
+ * this needs.)
+ */
+const now = () => Date.now();
+
+/** Drops slots whose lease has run out (their holder will never release them, or took far too long). */
+function reclaimExpired(): void {
+  const t = now();
+  for (const [id, expiry] of gate.leases) {
+    if (expiry <= t) {
+      gate.leases.delete(id);
+      m.leases_expired++;
+    }
+  }
+}
+
+function tryTake(max: number, leaseMs: number): number | null {
+  if (gate.leases.size >= max) reclaimExpired();
+  if (gate.leases.size >= max) return null;
+  const id = gate.nextId++;
+  gate.leases.set(id, now() + leaseMs);
+  m.max_in_flight = Math.max(m.max_in_flight, gate.leases.size);
+  return id;
+}
+
+function release(id: number): void {
+  if (!gate.leases.delete(id)) return; // already reclaimed as expired
+  const t = now();
+  while (gate.waiters.length > 0) {
+    const w = gate.waiters.shift()!;
+    if (w.deadline > t) {
+      w.wake();
+      return;
+    }
+  }
+}
+
+/**
+ * A slot, or RegisterBusyError once `queueTimeoutMs` has passed without one. A free slot goes to whoever
+ * asks first; a released slot wakes the longest waiter, which then takes it (the slot is not handed over:
+ * a waiter whose request was cancelled would otherwise hold it forever). A waiter woken but beaten to the
+ * slot waits again at the head of the line, within the same deadline; at its deadline a waiter tries
+ * once more, so a wake lost to a dead waiter costs at most that waiter's timeout.
+ */
+async function acquire(options: RegisterOptions): Promise<number> {
+  const first = tryTake(options.maxConcurrency, options.leaseMs);
+  if (first !== null) return first;
+  const deadline = now() + options.queueTimeoutMs;
+  let again = false;
+  while (options.queueTimeoutMs > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let waiter: Waiter | undefined;
+    const woken = await new Promise<boolean>((resolve) => {
+      waiter = { deadline, wake: () => resolve(true) };
+      if (again) gate.waiters.unshift(waiter);
+      else gate.waiters.push(waiter);
+      timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
+    });
+    if (timer !== undefined) clearTimeout(timer);
+    const at = gate.waiters.indexOf(waiter!);
+    if (at >= 0) gate.waiters.splice(at, 1);
+    const id = tryTake(options.maxConcurrency, options.leaseMs);
+    if (id !== null) return id;
+    if (!woken) break;
+    again = true;
+  }
+  throw new RegisterBusyError(retryAfterSeconds(options));
+}
+
+/** A hint for Retry-After: the queue ahead drained at the observed latency, at least 1 s, at most 30 s. */
+function retryAfterSeconds(options: RegisterOptions): number {
+  const perRead = m.latencyEwma ?? Math.max(options.latencyMs, 50);
+  const drainMs = ((gate.waiters.length + gate.leases.size) / options.maxConcurrency) * perRead;
+  return Math.min(30, Math.max(1, Math.ceil(drainMs / 1000)));
+}
+
+// ---- reading -------------------------------------------------------------------------------------------
+
+function sleep(ms: number): Promise<void> {
+  const s = (globalThis as { scheduler?: { wait?: (ms: number) => Promise<void> } }).scheduler;
+  if (typeof s?.wait === "function") return s.wait(ms);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+class ReadTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReadTimeout(`register read took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+const SELECT_HOLDER = `SELECT person_id, family_name, given_name, birth_date, issue_date, expiry_date, document_number,
+  issuing_authority, issuing_country, un_distinguishing_sign, portrait, driving_privileges
+  FROM ${REGISTER_TABLE} WHERE person_id = ?`;
+
+interface HolderRow {
+  person_id: string;
+  family_name: string;
+  given_name: string;
+  birth_date: string;
+  issue_date: string;
+  expiry_date: string;
+  document_number: string;
+  issuing_authority: string;
+  issuing_country: string;
+  un_distinguishing_sign: string;
+  /** D1 returns BLOBs as arrays of byte values; accept the binary forms too. */
+  portrait: number[] | ArrayBuffer | Uint8Array;
+  driving_privileges: string;
+}
+
+const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const PrivilegesSchema = z.array(
+  z.object({
+    vehicle_category_code: z.string().min(1),
+    issue_date: IsoDate.optional(),
+    expiry_date: IsoDate.optional(),
+    codes: z.array(z.object({ code: z.string().min(1), sign: z.string().optional(), value: z.string().optional() })).optional(),
+  }),
+);
+
+function bytesOf(value: HolderRow["portrait"]): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (Array.isArray(value)) return Uint8Array.from(value);
+  throw new TypeError("portrait is not a BLOB");
+}
+
+function holderOf(row: HolderRow): LicenceHolder {
+  const privileges: DrivingPrivilege[] = PrivilegesSchema.parse(JSON.parse(row.driving_privileges));
+  return {
+    person_id: row.person_id,
+    family_name: row.family_name,
+    given_name: row.given_name,
+    birth_date: row.birth_date,
+    issue_date: row.issue_date,
+    expiry_date: row.expiry_date,
+    issuing_country: row.issuing_country,
+    issuing_authority: row.issuing_authority,
+    document_number: row.document_number,
+    portrait: bytesOf(row.portrait),
+    driving_privileges: privileges,
+    un_distinguishing_sign: row.un_distinguishing_sign,
+  };
+}
+
+/** Person ids are short; anything else cannot be in the register and is answered without a read. */
+const MAX_PERSON_ID_LENGTH = 64;
+
+/** The register as one request sees it: construct per request (`new LicenceRegister(c.env)`). */
+export class LicenceRegister {
+  readonly options: RegisterOptions;
+  private readonly db: D1Database;
+
+  /** `overrides` replace what the env says (tests; latency given here applies in any environment). */
+  constructor(env: Env, overrides: Partial<RegisterOptions> = {}) {
+    this.db = env.REGISTER;
+    this.options = { ...registerOptionsFromEnv(env), ...overrides };
+  }
+
+  /**
+   * The licence of `personId`, or null if that person holds none. Throws RegisterBusyError when no
+   * slot frees up within the queue timeout, RegisterUnavailableError when the register fails; both are
+   * retryable and carry `retryAfterSeconds`. Never logs the row (personal data).
+   */
+  async findHolder(personId: string): Promise<LicenceHolder | null> {
+    if (typeof personId !== "string" || personId.length === 0 || personId.length > MAX_PERSON_ID_LENGTH) return null;
+    const asked = now();
+    let slot: number;
+    try {
+      slot = await acquire(this.options);
+    } catch (err) {
+      if (err instanceof RegisterBusyError) m.busy++;
+      throw err;
+    }
+    const started = now();
+    m.queueWaitEwma = ewma(m.queueWaitEwma, started - asked);
+    /** The D1 query while it may still be running after a read timeout: the slot is held until it ends. */
+    let outstanding: Promise<unknown> | null = null;
+    try {
+      if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+      const query = this.db.prepare(SELECT_HOLDER).bind(personId).first<HolderRow>();
+      outstanding = query;
+      let row: HolderRow | null;
+      try {
+        row = await withTimeout(query, this.options.readTimeoutMs);
+      } catch (err) {
+        if (!(err instanceof ReadTimeout)) outstanding = null;
+        throw err;
+      }
+      outstanding = null;
+      const holder = row ? holderOf(row) : null;
+      m.reads++;
+      if (holder) m.found++;
+      else m.not_found++;
+      return holder;
+    } catch (err) {
+      m.errors++;
+      const what = err instanceof ReadTimeout ? "timed out" : err instanceof z.ZodError || err instanceof SyntaxError || err instanceof TypeError ? "returned an unreadable row" : "failed";
+      throw new RegisterUnavailableError(`the licence register ${what}`, { cause: err });
+    } finally {
+      recordLatency(now() - started);
+      if (outstanding) outstanding.then(() => release(slot), () => release(slot));
+      else release(slot);
+    }
+  }
+}
