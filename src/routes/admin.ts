@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { noRoom, readJson, roomParam } from "../http/request";
 import { clearSnapshotCache } from "../edge/snapshot-cache";
+import { registerMetrics } from "../register/register";
 
 /** Operators' API: create and tune rooms, read live statistics. Always fresh from the coordinator. */
 export const admin = new Hono<AppEnv>();
@@ -30,4 +31,13 @@ admin.get("/rooms/:room", async (c) => {
   if (!stats) throw noRoom(room);
   c.header("cache-control", "no-store");
   return c.json(stats);
+});
+
+/**
+ * The protected register as this isolate sees it: reads, errors, busy refusals, in-flight and latency.
+ * Per isolate (each enforces its own share of the capacity); a deployment aggregates them in logs.
+ */
+admin.get("/register", (c) => {
+  c.header("cache-control", "no-store");
+  return c.json(registerMetrics());
 });

@@ -236,6 +236,10 @@ async function http(base, method, path, { headers = {}, body, token } = {}) {
   return { status: res.status, headers: res.headers, type, text, json, describe: () => `${method} ${path} → ${res.status} ${type} ${text.slice(0, 300)}` };
 }
 
+async function sha256b64url(text) {
+  return Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toString("base64url");
+}
+
 function expectProblem(res, status, what) {
   assert(res.status === status, `${what}: expected ${status}, got ${res.describe()}`);
   assert(res.type.startsWith("application/problem+json"), `${what}: expected application/problem+json, got ${res.describe()}`);
@@ -256,14 +260,16 @@ function admin(base) {
  * binds method and URL (htu is the full URL without query), so it is signed for the exact request.
  */
 class Device {
-  static async create(label) {
+  /** `personId`: who holds the phone (a fresh synthetic person unless given). */
+  static async create(label, personId = `FR-E2E-${crypto.randomUUID().slice(0, 8)}-${label}`) {
     const { privateKey, publicKey } = await generateKeyPair("ES256");
     const jwk = await exportJWK(publicKey);
-    return new Device(label, privateKey, jwk, await calculateJwkThumbprint(jwk, "sha256"));
+    return new Device(label, privateKey, jwk, await calculateJwkThumbprint(jwk, "sha256"), personId);
   }
 
-  constructor(label, privateKey, jwk, jkt) {
+  constructor(label, privateKey, jwk, jkt, personId) {
     this.label = label;
+    this.personId = personId;
     this.privateKey = privateKey;
     this.jwk = jwk;
     this.jkt = jkt;
@@ -277,8 +283,16 @@ class Device {
       .sign(this.privateKey);
   }
 
-  async join(base, room, body = {}) {
+  /** An identity assertion for this phone's person, from the development identity service. */
+  async identityAssertion(base) {
+    const res = await http(base, "POST", "/v1/dev/identity-assertions", { body: { person_id: this.personId } });
+    if (res.status !== 201) throw new CheckError(`identity assertion: ${res.describe()}`);
+    return res.json.identity_assertion;
+  }
+
+  async join(base, room) {
     const path = `/v1/rooms/${room}/tickets`;
+    const body = { identity_assertion: await this.identityAssertion(base) };
     const res = await http(base, "POST", path, { body, headers: { dpop: await this.proof("POST", `${base}${path}`) } });
     if ((res.status === 200 || res.status === 201) && res.json?.ticket) this.ticket = res.json.ticket;
     return res;
@@ -595,6 +609,72 @@ async function main() {
       // With Content-Length (what fetch sends for a string body): refused before the body is read.
       const res = await http(base, "POST", path, { body, headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) } });
       expectProblem(res, 413, "20 KiB body");
+    });
+
+    // ---- issuance: the whole OpenID4VCI flow against the seeded register, as a wallet does it.
+    await check("issuance: identity → join → admitted → token → nonce → mdoc + SD-JWT VC → notification", async () => {
+      const issueRoom = `e2e-issue-${crypto.randomUUID().slice(0, 8)}`;
+      const put = await admin(base).put(issueRoom, { queueing_method: "passthrough", shards: 2 });
+      assert(put.status === 201, `create issuance room: ${put.describe()}`);
+      // The synthetic register has some expired licences: try the first holders until one is valid.
+      for (let n = 1; n <= 12; n++) {
+        const personId = `FR-${String(n).padStart(6, "0")}`;
+        const phone = await Device.create(`holder-${n}`, personId);
+        const joined = await phone.join(base, issueRoom);
+        assert(joined.status === 201, `join: ${joined.describe()}`);
+        let status;
+        for (let i = 0; i < 20; i++) {
+          status = await phone.poll(base, issueRoom);
+          if (status.json?.status === "admitted") break;
+          await sleep(500);
+        }
+        assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
+        const offer = status.json.admission.credential_offer;
+        const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];
+        const tokenRes = await fetch(`${base}/token`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", dpop: await phone.proof("POST", `${base}/token`) },
+          body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }),
+        });
+        const token = await tokenRes.json();
+        assert(tokenRes.status === 200 && token.token_type === "DPoP", `token: ${tokenRes.status} ${JSON.stringify(token)}`);
+        const withToken = async (path, body) => {
+          const proof = await new SignJWT({ htm: "POST", htu: `${base}${path}`, jti: crypto.randomUUID(), ath: await sha256b64url(token.access_token) })
+            .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: phone.jwk })
+            .setIssuedAt()
+            .sign(phone.privateKey);
+          return http(base, "POST", path, { body, headers: { authorization: `DPoP ${token.access_token}`, dpop: proof } });
+        };
+        const issued = {};
+        for (const configuration of offer.credential_configuration_ids) {
+          const nonceRes = await http(base, "POST", "/nonce", {});
+          const walletKey = await Device.create("wallet-key");
+          const keyProof = await new SignJWT({ nonce: nonceRes.json.c_nonce })
+            .setProtectedHeader({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk: walletKey.jwk })
+            .setAudience(offer.credential_issuer)
+            .setIssuedAt()
+            .sign(walletKey.privateKey);
+          const res = await withToken("/credential", { credential_configuration_id: configuration, proofs: { jwt: [keyProof] } });
+          if (res.json?.error === "credential_request_denied") break; // expired or no licence: next person
+          assert(res.status === 200, `credential ${configuration}: ${res.describe()}`);
+          issued[configuration] = res.json;
+        }
+        if (Object.keys(issued).length === 0) continue;
+        assert(Object.keys(issued).length === 2, `only ${Object.keys(issued).join(", ")} issued`);
+        // mdoc: base64url CBOR IssuerSigned (a map of 2: nameSpaces, issuerAuth). Full verification with an
+        // independent library runs in test/http/issuance.test.ts.
+        const mdoc = Buffer.from(issued["fr.antichambre.mdl.mso_mdoc"].credentials[0].credential, "base64url");
+        assert(mdoc[0] === 0xa2, `mdoc does not start with a CBOR map of two: ${mdoc.subarray(0, 4).toString("hex")}`);
+        // SD-JWT VC: the issuer JWT verifies against the published JWKS.
+        const sdJwt = issued["fr.antichambre.mdl.dc_sd_jwt"].credentials[0].credential;
+        const jwks = createLocalJWKSet((await http(base, "GET", "/.well-known/jwks.json")).json);
+        const { payload } = await jwtVerify(sdJwt.split("~")[0], jwks, { algorithms: ["ES256"], issuer: offer.credential_issuer, typ: "dc+sd-jwt" });
+        assert(payload.vct && payload.cnf?.jwk, "SD-JWT VC lacks vct or cnf");
+        const notified = await withToken("/notification", { notification_id: issued["fr.antichambre.mdl.dc_sd_jwt"].notification_id, event: "credential_accepted" });
+        assert(notified.status === 204, `notification: ${notified.describe()}`);
+        return `${personId}: mdoc ${mdoc.length} B, SD-JWT VC ${sdJwt.length} chars`;
+      }
+      throw new CheckError("no valid licence among the first 12 synthetic holders");
     });
 
     // ---- restart: state on disk must carry every ticket, place and admission across a process restart.

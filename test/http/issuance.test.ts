@@ -165,6 +165,19 @@ describe("refusals", () => {
     const late = await token(b.device, b.code);
     expect(late.body.error).toBe("invalid_grant");
 
+    // A DPoP proof is good for one request: replaying a captured one is refused.
+    const c = await admitted(room, validHolderId(9));
+    const proof = await c.device.proof("POST", `${ORIGIN}/token`);
+    const send = () =>
+      call("/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", dpop: proof },
+        body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": c.code }),
+      });
+    expect((await send()).status).toBe(200);
+    const replayed = (await (await send()).json()) as { error: string; reason: string };
+    expect(replayed).toMatchObject({ error: "invalid_dpop_proof", reason: "replayed" });
+
     const unsupported = await call("/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=password" });
     expect(((await unsupported.json()) as { error: string }).error).toBe("unsupported_grant_type");
     const notForm = await call("/token", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
@@ -245,5 +258,9 @@ describe("refusals", () => {
     }
     // The refusals came back before the slow read finished.
     expect(settled).toEqual(["503", "503", "200"]);
+    // And the register reports them (admin API).
+    const metrics = (await (await call("/v1/admin/register", { headers: { authorization: "Bearer dev-admin-token" } })).json()) as Record<string, number>;
+    expect(metrics.busy).toBeGreaterThanOrEqual(2);
+    expect(metrics.reads).toBeGreaterThanOrEqual(1);
   });
 });
