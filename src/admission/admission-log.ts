@@ -42,21 +42,27 @@ export function activeAdmissions(log: readonly TickRecord[], now: number, ttlMs:
   return admittedSince(log, now - ttlMs);
 }
 
-/**
- * Admissions per second achieved over the last minute's saturated ticks, or null if the queue was never
- * saturated then (in which case the achieved rate says nothing about how fast a queue would drain).
- */
-export function observedRatePerSecond(log: readonly TickRecord[], now: number): number | null {
+/** Admissions and covered time (ms) of the last minute's saturated ticks: what the rate is measured on. */
+function saturatedWindow(log: readonly TickRecord[], now: number): { admitted: number; spanMs: number } {
   let admitted = 0;
-  let span = 0;
+  let spanMs = 0;
   for (let i = log.length - 1; i >= 0; i--) {
     const t = log[i]!;
     if (t.at <= now - MINUTE_MS) break;
     if (!t.saturated) continue;
     admitted += t.admitted;
-    span += t.span;
+    spanMs += t.span;
   }
-  return span > 0 ? (admitted * 1000) / span : null;
+  return { admitted, spanMs };
+}
+
+/**
+ * Admissions per second achieved over the last minute's saturated ticks, or null if the queue was never
+ * saturated then (in which case the achieved rate says nothing about how fast a queue would drain).
+ */
+export function observedRatePerSecond(log: readonly TickRecord[], now: number): number | null {
+  const { admitted, spanMs } = saturatedWindow(log, now);
+  return spanMs > 0 ? (admitted * 1000) / spanMs : null;
 }
 
 /** Seconds of the configured rate blended into the estimate, so a short or empty history stays sane. */
@@ -68,15 +74,7 @@ export const PRIOR_SECONDS = 5;
  * weighs 5/65; with none (a fresh or idle room) the configured rate is all there is.
  */
 export function estimationRatePerSecond(log: readonly TickRecord[], now: number, configuredPerSecond: number): number {
-  let admitted = 0;
-  let spanMs = 0;
-  for (let i = log.length - 1; i >= 0; i--) {
-    const t = log[i]!;
-    if (t.at <= now - MINUTE_MS) break;
-    if (!t.saturated) continue;
-    admitted += t.admitted;
-    spanMs += t.span;
-  }
+  const { admitted, spanMs } = saturatedWindow(log, now);
   return (admitted + configuredPerSecond * PRIOR_SECONDS) / (spanMs / 1000 + PRIOR_SECONDS);
 }
 

@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify, type JWK } from "jose";
+import { base64url, calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify, type JWK } from "jose";
 
 /**
  * DPoP proof verification (RFC 9449 section 4.3), as far as joining the queue needs it.
@@ -39,10 +39,7 @@ export function normalizeHtu(url: string): string | null {
 
 /** base64url(SHA-256(access token)): the `ath` a proof must carry when it accompanies that token. */
 export async function accessTokenHash(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  let bin = "";
-  for (const b of digest) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
 }
 
 /** `accessToken`: when the proof accompanies an access token, its `ath` must be that token's hash. */

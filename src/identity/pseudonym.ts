@@ -1,3 +1,5 @@
+import { base64url } from "jose";
+
 /**
  * What queue storage knows of a person: HMAC-SHA-256(PSEUDONYM_KEY, room, person id), base64url.
  * Enough to keep one place per person per room; useless to anyone reading the storage without the key
@@ -17,7 +19,5 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 export async function personPseudonym(secret: string, room: string, personId: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(`${room}\u0000${personId}`));
-  let bin = "";
-  for (const b of new Uint8Array(mac)) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return base64url.encode(new Uint8Array(mac));
 }

@@ -1,4 +1,4 @@
-import { importJWK, type JWK } from "jose";
+import { base64url, importJWK, type JWK } from "jose";
 import { z } from "zod";
 import { ApiError } from "../http/problem";
 
@@ -50,12 +50,6 @@ function parseArray<T>(raw: string, schema: z.ZodType<T>, what: string): T[] {
   return result.data;
 }
 
-function base64urlToBytes(s: string): Uint8Array {
-  const b64 = s.replaceAll("-", "+").replaceAll("_", "/");
-  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
 export function hmacKeyring(raw: string | undefined, what = "TICKET_KEYS"): Promise<HmacKeyring> {
   if (!raw) throw notConfigured(what);
   let ring = hmacCache.get(raw);
@@ -65,7 +59,7 @@ export function hmacKeyring(raw: string | undefined, what = "TICKET_KEYS"): Prom
       const byKid = new Map<string, CryptoKey>();
       const hkdfByKid = new Map<string, CryptoKey>();
       for (const { kid, k } of keys) {
-        const bytes = base64urlToBytes(k);
+        const bytes = base64url.decode(k);
         byKid.set(kid, await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
         hkdfByKid.set(kid, await crypto.subtle.importKey("raw", bytes, "HKDF", false, ["deriveKey"]));
       }

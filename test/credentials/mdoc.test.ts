@@ -4,6 +4,7 @@ import { loadX509, owfContext, type X509 } from "../helpers/mdoc-verifier";
 let x509: X509;
 import { base64url, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../helpers/seeded-random";
 import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../../src/config/dev-credentials";
 import { decodeCbor, encodeCbor, encodedCbor, fullDate, isFullDate, Tag, tdate, type CborValue } from "../../src/credentials/mdoc/cbor";
 import { coseKeyFromJwk, parseCoseSign1, sigStructure, signCoseSign1, verifyCoseSign1 } from "../../src/credentials/mdoc/cose-sign1";
@@ -90,22 +91,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-/** Deterministic bytes (xorshift32): the same seed gives the same credential. */
-function seededRandom(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
 
 async function sha256(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", data));

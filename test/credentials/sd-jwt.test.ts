@@ -1,6 +1,7 @@
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../helpers/seeded-random";
 import {
   decodeDisclosure,
   disclosureDigest,
@@ -74,22 +75,6 @@ const NOW_S = Math.floor(NOW.getTime() / 1000);
 const EXPIRES = new Date("2026-06-01T10:00:00Z");
 const STATUS = { idx: 7, uri: "https://antichambre.test/status/1" };
 
-/** Deterministic bytes (xorshift32): reproducible salts and decoys, not for production use. */
-function seededRandom(seed: number): RandomBytes {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
 const systemRandom: RandomBytes = (n) => crypto.getRandomValues(new Uint8Array(n));
 
 let issuerKeys: CryptoKeyPair;
