@@ -192,7 +192,7 @@ export function registerMetrics(): RegisterMetrics {
     busy: m.busy,
     in_flight: gate.leases.size,
     max_in_flight: m.max_in_flight,
-    waiting: gate.waiters.length,
+    waiting: gate.waiting,
     leases_expired: m.leases_expired,
     latency_ms: { count: m.latencyCount, sum: m.latencySum, ewma: m.latencyEwma, max: m.latencyMax, buckets },
     queue_wait_ms_ewma: m.queueWaitEwma,
@@ -206,19 +206,16 @@ export function resetRegisterMetrics(): void {
 
 // ---- the gate (per isolate) ----------------------------------------------------------------------------
 
-interface Waiter {
-  /** Past this (Date.now() ms) the waiter has given up, or its request is gone: skip it. */
-  readonly deadline: number;
-  readonly wake: () => void;
-}
-
 const gate = {
   /** Slot id → lease expiry (Date.now() ms). */
   leases: new Map<number, number>(),
   nextId: 1,
-  /** First come, first woken. */
-  waiters: [] as Waiter[],
+  /** Requests currently waiting for a slot (for metrics and the Retry-After hint). */
+  waiting: 0,
 };
+
+/** How often a waiting request looks for a free slot. */
+const POLL_MS = 5;
 
 let m: MutableMetrics = freshMetrics();
 
@@ -250,45 +247,28 @@ function tryTake(max: number, leaseMs: number): number | null {
 }
 
 function release(id: number): void {
-  if (!gate.leases.delete(id)) return; // already reclaimed as expired
-  const t = now();
-  while (gate.waiters.length > 0) {
-    const w = gate.waiters.shift()!;
-    if (w.deadline > t) {
-      w.wake();
-      return;
-    }
-  }
+  gate.leases.delete(id); // (a no-op if it was already reclaimed as expired)
 }
 
 /**
- * A slot, or RegisterBusyError once `queueTimeoutMs` has passed without one. A free slot goes to whoever
- * asks first; a released slot wakes the longest waiter, which then takes it (the slot is not handed over:
- * a waiter whose request was cancelled would otherwise hold it forever). A waiter woken but beaten to the
- * slot waits again at the head of the line, within the same deadline; at its deadline a waiter tries
- * once more, so a wake lost to a dead waiter costs at most that waiter's timeout.
+ * A slot, or RegisterBusyError once `queueTimeoutMs` has passed without one. A waiting request looks
+ * again every POLL_MS on its own timer. It is never woken by the request that frees a slot: in workerd a
+ * request must not wait on a promise another request resolves (the runtime cancels it as hung, a 500),
+ * so the waiters are not served in strict arrival order, only within POLL_MS of it.
  */
 async function acquire(options: RegisterOptions): Promise<number> {
   const first = tryTake(options.maxConcurrency, options.leaseMs);
   if (first !== null) return first;
   const deadline = now() + options.queueTimeoutMs;
-  let again = false;
-  while (options.queueTimeoutMs > 0) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let waiter: Waiter | undefined;
-    const woken = await new Promise<boolean>((resolve) => {
-      waiter = { deadline, wake: () => resolve(true) };
-      if (again) gate.waiters.unshift(waiter);
-      else gate.waiters.push(waiter);
-      timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
-    });
-    if (timer !== undefined) clearTimeout(timer);
-    const at = gate.waiters.indexOf(waiter!);
-    if (at >= 0) gate.waiters.splice(at, 1);
-    const id = tryTake(options.maxConcurrency, options.leaseMs);
-    if (id !== null) return id;
-    if (!woken) break;
-    again = true;
+  gate.waiting++;
+  try {
+    while (now() < deadline) {
+      await sleep(Math.min(POLL_MS, Math.max(1, deadline - now())));
+      const id = tryTake(options.maxConcurrency, options.leaseMs);
+      if (id !== null) return id;
+    }
+  } finally {
+    gate.waiting--;
   }
   throw new RegisterBusyError(retryAfterSeconds(options));
 }
@@ -296,7 +276,7 @@ async function acquire(options: RegisterOptions): Promise<number> {
 /** A hint for Retry-After: the queue ahead drained at the observed latency, at least 1 s, at most 30 s. */
 function retryAfterSeconds(options: RegisterOptions): number {
   const perRead = m.latencyEwma ?? Math.max(options.latencyMs, 50);
-  const drainMs = ((gate.waiters.length + gate.leases.size) / options.maxConcurrency) * perRead;
+  const drainMs = ((gate.waiting + gate.leases.size) / options.maxConcurrency) * perRead;
   return Math.min(30, Math.max(1, Math.ceil(drainMs / 1000)));
 }
 

@@ -1,0 +1,42 @@
+/**
+ * Antichambre client SDK: what the mobile app (or a web page, or a load generator) uses to join the
+ * waiting room, wait, and redeem the admission for a digital driving licence over OpenID4VCI.
+ * Only fetch, WebCrypto and jose; no Node APIs. See antichambre-client.ts for the walkthrough.
+ */
+export { DeviceKey, MemoryKeyPairStore, accessTokenHash, htuOf } from "./device-key";
+export type { DpopProofOptions, KeyPairStore, KeyProofOptions } from "./device-key";
+export {
+  AdmissionExpiredError,
+  AntichambreClient,
+  AntichambreError,
+  CredentialDeniedError,
+  DEFAULT_RETRY_POLICY,
+  MDOC_CONFIGURATION,
+  NetworkError,
+  PRE_AUTHORIZED_GRANT,
+  ProtocolError,
+  SD_JWT_CONFIGURATION,
+  UnavailableError,
+  defaultSleep,
+  parseCredentialOfferUri,
+} from "./antichambre-client";
+export type {
+  AdmittedStatus,
+  AntichambreClientOptions,
+  CredentialOffer,
+  ExpiredStatus,
+  FetchLike,
+  IssuanceSession,
+  IssuedCredential,
+  IssuedCredentials,
+  IssuerEndpoints,
+  JoinResult,
+  NotificationEvent,
+  Problem,
+  RetryInfo,
+  RetryPolicy,
+  RoomInfo,
+  SleepFn,
+  TicketStatus,
+  WaitingStatus,
+} from "./antichambre-client";

@@ -1,0 +1,620 @@
+#!/usr/bin/env node
+// `npm run surge`: a launch-day surge against a running `npm start`, over real HTTP, driven by the client
+// SDK (src/client) exactly as the mobile app would use it.
+//
+//   npm run surge -- --users 200 --concurrency 64            # waiting room in front (fifo)
+//   npm run surge -- --users 200 --concurrency 64 --bypass   # no waiting room: straight to issuance
+//
+// Each of N virtual devices (person ids FR-000001, FR-000002, …) makes a non-extractable device key,
+// gets an identity assertion from the development identity service, joins, polls until admitted (as
+// the service says: poll_after_seconds), redeems the offer (token → nonce → credential: mso_mdoc for even
+// devices, dc+sd-jwt for odd ones) and notifies credential_accepted. About 16 % of the synthetic
+// register's licences have expired: those people are refused with credential_request_denied and counted
+// as "denied", not as errors.
+//
+// The room is fresh (surge-<mode>-<time>, or --room R), created through the admin API:
+//   fifo (default) new_users_per_minute = --rate (default N, within 60…6,000: N people in about a
+//                  minute), far below the register's capacity (REGISTER_MAX_CONCURRENCY 8 reads at
+//                  REGISTER_LATENCY_MS 40 ms ≈ 200 reads/s per isolate), so the register never refuses.
+//   --bypass       queueing_method passthrough with limits at their maximum: everybody is admitted at the
+//                  next tick; then every device gets its token, waits at a barrier, and ALL credential
+//                  requests (nonce + credential) fire at once, outside the concurrency limit, to show
+//                  what the register does without a waiting room: 503 + Retry-After from its capacity
+//                  gate. The SDK retries those (backoff with jitter, honouring Retry-After, at most
+//                  --attempts tries), so each refusal is counted and most people still get through.
+//
+// --concurrency C bounds the HTTP requests in flight at once (the devices' shared "connection pool");
+// the bypass burst is the one deliberate exception. Loopback only; every loop is bounded by --timeout
+// (default: 1.5 × the planned admission time + 2 min). Progress on stderr (a bar on a TTY, a line every
+// 5 s otherwise); summary table on stdout; full report in reports/surge.json.
+//
+// The SDK is bundled with esbuild into node_modules/.cache/antichambre-surge/ at start (TypeScript
+// source, no separate build step) and imported from there: this tool holds no protocol logic of its own.
+import { build } from "esbuild";
+import { setMaxListeners } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ADMIN_TOKEN = process.env.ADMIN_TOKEN || "dev-admin-token";
+const REQUEST_TIMEOUT_MS = 30_000;
+
+// ---- options ---------------------------------------------------------------------------------------
+
+const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL] [--bypass] [--room R]
+                        [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]`;
+
+function options() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        users: { type: "string", default: "200" },
+        concurrency: { type: "string", default: "64" },
+        base: { type: "string", default: "http://127.0.0.1:8787" },
+        bypass: { type: "boolean", default: false },
+        room: { type: "string" },
+        rate: { type: "string" },
+        first: { type: "string", default: "1" },
+        attempts: { type: "string", default: "8" },
+        timeout: { type: "string" },
+        out: { type: "string", default: join(ROOT, "reports", "surge.json") },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    fail(`${e.message}\n${USAGE}`);
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, lo, hi) => {
+    const n = Number(parsed[name]);
+    if (!Number.isInteger(n) || n < lo || n > hi) fail(`--${name} must be an integer in ${lo}…${hi}`);
+    return n;
+  };
+  const users = int("users", 1, 100_000);
+  const base = parsed.base.replace(/\/+$/, "");
+  let url;
+  try {
+    url = new URL(base);
+  } catch {
+    fail(`--base is not a URL: ${base}`);
+  }
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol !== "http:") {
+    fail(`--base must be a loopback http:// URL (this tool only drives a local npm start), not ${base}`);
+  }
+  const rate = parsed.rate === undefined ? Math.min(6_000, Math.max(60, users)) : int("rate", 1, 1_000_000);
+  const plannedSeconds = parsed.bypass ? 10 : (users / rate) * 60;
+  return {
+    users,
+    concurrency: int("concurrency", 1, 10_000),
+    base,
+    bypass: parsed.bypass,
+    room: parsed.room ?? `surge-${parsed.bypass ? "bypass" : "fifo"}-${Date.now().toString(36)}`,
+    roomGiven: parsed.room !== undefined,
+    rate,
+    first: int("first", 1, 1_000_000),
+    attempts: int("attempts", 1, 50),
+    timeoutMs: (parsed.timeout === undefined ? Math.ceil(plannedSeconds * 1.5) + 120 : int("timeout", 5, 86_400)) * 1000,
+    out: parsed.out,
+  };
+}
+
+function fail(message) {
+  console.error(`surge: ${message}`);
+  process.exit(2);
+}
+
+// ---- the SDK, bundled --------------------------------------------------------------------------------
+
+async function loadSdk() {
+  const outfile = join(ROOT, "node_modules", ".cache", "antichambre-surge", "client.mjs");
+  await build({
+    entryPoints: [join(ROOT, "src", "client", "index.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile,
+    logLevel: "warning",
+    legalComments: "none",
+  });
+  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
+}
+
+// ---- measurement ---------------------------------------------------------------------------------------
+
+/** FIFO counting semaphore: requests get a slot in the order they asked. */
+class Semaphore {
+  constructor(size) {
+    this.free = size;
+    this.queue = [];
+  }
+  acquire() {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+  release() {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** Endpoint label of a request: the path with the room and ids generalised. */
+function endpointOf(method, url) {
+  const path = new URL(url).pathname
+    .replace(/^\/v1\/rooms\/[^/]+\/tickets\/current$/, "/v1/rooms/:room/tickets/current")
+    .replace(/^\/v1\/rooms\/[^/]+\/tickets$/, "/v1/rooms/:room/tickets")
+    .replace(/^\/v1\/admin\/rooms\/[^/]+$/, "/v1/admin/rooms/:room")
+    .replace(/^\/v1\/rooms\/[^/]+$/, "/v1/rooms/:room");
+  return `${method} ${path}`;
+}
+
+const stats = {
+  started: 0,
+  requests: 0,
+  /** endpoint → { latencies: ms[], statuses: {status: n} } */
+  endpoints: new Map(),
+  /** "503 temporarily-unavailable @ POST /credential" → n */
+  failures: new Map(),
+  networkErrors: 0,
+  retries: new Map(),
+};
+
+function endpointStats(endpoint) {
+  let s = stats.endpoints.get(endpoint);
+  if (!s) stats.endpoints.set(endpoint, (s = { latencies: [], statuses: {} }));
+  return s;
+}
+
+function count(map, key, n = 1) {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+/**
+ * The devices' fetch: at most `concurrency` requests in flight (except ungated ones), a 30 s timeout,
+ * and every response timed to its last byte and counted by endpoint and status. The body is read here
+ * and handed to the SDK as a fresh Response.
+ */
+function instrumentedFetch(semaphore, ungated = () => false) {
+  return async (url, init = {}) => {
+    const method = (init.method ?? "GET").toUpperCase();
+    const endpoint = endpointOf(method, url);
+    const gated = !ungated(endpoint);
+    if (gated) await semaphore.acquire();
+    const t0 = performance.now();
+    try {
+      const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      let res;
+      let body;
+      try {
+        res = await fetch(url, { ...init, signal });
+        body = await res.arrayBuffer();
+      } catch (e) {
+        stats.networkErrors++;
+        count(stats.failures, `network @ ${endpoint}`);
+        throw e;
+      }
+      const ms = performance.now() - t0;
+      stats.requests++;
+      const s = endpointStats(endpoint);
+      s.latencies.push(ms);
+      s.statuses[res.status] = (s.statuses[res.status] ?? 0) + 1;
+      if (res.status >= 400) {
+        let kind = "";
+        try {
+          const problem = JSON.parse(new TextDecoder().decode(body));
+          kind = problem.error ?? String(problem.type ?? "").replace("urn:antichambre:problem:", "");
+        } catch {
+          // Not JSON: the status alone.
+        }
+        count(stats.failures, `${res.status}${kind ? ` ${kind}` : ""} @ ${endpoint}`);
+      }
+      return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    } finally {
+      if (gated) semaphore.release();
+    }
+  };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Pairs (i < j) with v[i] > v[j], strictly (ties are not out of order), by merge sort: O(n log n). */
+function inversions(values) {
+  const a = [...values];
+  const tmp = new Array(a.length);
+  let total = 0;
+  for (let width = 1; width < a.length; width *= 2) {
+    for (let lo = 0; lo < a.length; lo += 2 * width) {
+      const mid = Math.min(lo + width, a.length);
+      const hi = Math.min(lo + 2 * width, a.length);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        if (a[i] <= a[j]) tmp[k++] = a[i++];
+        else {
+          total += mid - i;
+          tmp[k++] = a[j++];
+        }
+      }
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+      for (let x = lo; x < hi; x++) a[x] = tmp[x];
+    }
+  }
+  return total;
+}
+
+// ---- admin -----------------------------------------------------------------------------------------------
+
+async function adminCall(base, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Reported below.
+  }
+  return { status: res.status, json, text };
+}
+
+// ---- progress ----------------------------------------------------------------------------------------------
+
+function progressReporter(o, counters) {
+  const tty = Boolean(process.stderr.isTTY);
+  const width = 28;
+  let last = "";
+  const line = () => {
+    const c = counters;
+    const done = c.issued + c.denied + c.failed;
+    const elapsed = (performance.now() - stats.started) / 1000;
+    const rps = elapsed > 0 ? stats.requests / elapsed : 0;
+    const filled = Math.round((done / o.users) * width);
+    const bar = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
+    return `[${bar}] ${done}/${o.users} | joined ${c.joined} waiting ${c.waiting} admitted ${c.admitted} issued ${c.issued} denied ${c.denied} failed ${c.failed} | ${rps.toFixed(0)} req/s | ${elapsed.toFixed(0)} s`;
+  };
+  const timer = setInterval(
+    () => {
+      const l = line();
+      if (tty) process.stderr.write(`\r\x1b[2K${l}`);
+      else if (l !== last) process.stderr.write(`${l}\n`);
+      last = l;
+    },
+    tty ? 250 : 5_000,
+  );
+  return () => {
+    clearInterval(timer);
+    const l = line();
+    process.stderr.write(tty ? `\r\x1b[2K${l}\n` : `${l}\n`);
+  };
+}
+
+// ---- the run -------------------------------------------------------------------------------------------------
+
+async function main() {
+  const o = options();
+  const sdk = await loadSdk();
+  const { AntichambreClient, DeviceKey, CredentialDeniedError, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } = sdk;
+
+  // The server, the room, the register's counters before the run.
+  try {
+    await fetch(`${o.base}/.well-known/openid-credential-issuer`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.arrayBuffer());
+  } catch (e) {
+    fail(`no server at ${o.base} (${e.cause?.code ?? e.message}); start one with npm start`);
+  }
+  const roomConfig = o.bypass
+    ? { queueing_method: "passthrough", new_users_per_minute: 1_000_000, total_active_users: 10_000_000, admission_ttl_seconds: 3_600, paused: false }
+    : { queueing_method: "fifo", new_users_per_minute: o.rate, admission_ttl_seconds: 600, paused: false };
+  const put = await adminCall(o.base, "PUT", `/v1/admin/rooms/${encodeURIComponent(o.room)}`, roomConfig);
+  if (put.status !== 201 && put.status !== 200) fail(`creating room ${o.room}: ${put.status} ${put.text.slice(0, 300)}`);
+  if (put.status === 200) console.error(`surge: room ${o.room} already existed (updated); people already in it are ahead of this run`);
+  const registerBefore = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
+
+  const semaphore = new Semaphore(o.concurrency);
+  // Bypass: the credential burst (nonce + credential) is deliberately not limited.
+  const burst = (endpoint) => o.bypass && (endpoint === "POST /credential" || endpoint === "POST /nonce");
+  const deviceFetch = instrumentedFetch(semaphore, burst);
+  const metadataCache = new Map();
+  const abort = new AbortController();
+  // Every device's waits and requests listen on this one signal.
+  setMaxListeners(0, abort.signal);
+  const deadline = setTimeout(() => abort.abort(new Error(`deadline: --timeout ${o.timeoutMs / 1000} s passed`)), o.timeoutMs);
+  let interrupted = false;
+  process.once("SIGINT", () => {
+    interrupted = true;
+    abort.abort(new Error("interrupted (SIGINT)"));
+    process.once("SIGINT", () => process.exit(130));
+  });
+
+  const counters = { joined: 0, waiting: 0, admitted: 0, issued: 0, denied: 0, failed: 0 };
+  const credentials = { [MDOC_CONFIGURATION]: 0, [SD_JWT_CONFIGURATION]: 0 };
+  let notified = 0;
+
+  // Bypass barrier: everyone holds a token before any credential request goes out.
+  let barrierOpen;
+  const barrierOpened = new Promise((resolve) => (barrierOpen = resolve));
+  let atBarrier = 0;
+  const barrierCheck = () => {
+    if (atBarrier >= o.users) barrierOpen();
+  };
+  abort.signal.addEventListener("abort", () => barrierOpen());
+
+  const records = [];
+  stats.started = performance.now();
+  const wallStart = Date.now();
+  const stop = progressReporter(o, counters);
+
+  async function identityAssertion(personId, signal) {
+    for (let attempt = 1; ; attempt++) {
+      const res = await deviceFetch(`${o.base}/v1/dev/identity-assertions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ person_id: personId }),
+        signal,
+      });
+      const body = await res.json().catch(() => null);
+      if (res.status === 201 && typeof body?.identity_assertion === "string") return body.identity_assertion;
+      if (attempt >= 3 || res.status < 500) throw new Error(`identity assertion: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+
+  async function journey(i) {
+    const personId = `FR-${String(o.first + i).padStart(6, "0")}`;
+    const configurationId = i % 2 === 0 ? MDOC_CONFIGURATION : SD_JWT_CONFIGURATION;
+    const rec = { device: i, person: personId, configuration: configurationId, outcome: "unfinished", polls: 0, retries: 0 };
+    records[i] = rec;
+    const signal = abort.signal;
+    let passedBarrier = false;
+    let state = null;
+    const enter = (next) => {
+      if (state) counters[state]--;
+      state = next;
+      if (next) counters[next]++;
+    };
+    try {
+      const device = await DeviceKey.create();
+      const client = new AntichambreClient({
+        baseUrl: o.base,
+        room: o.room,
+        device,
+        fetch: deviceFetch,
+        retry: { maxAttempts: o.attempts },
+        metadataCache,
+        onRetry: (info) => {
+          rec.retries++;
+          count(stats.retries, `${info.operation} after ${info.error.status || "network"}`);
+        },
+      });
+      const assertion = await identityAssertion(personId, signal);
+      const t0 = Date.now();
+      const joined = await client.join(assertion, { signal });
+      rec.joined_at = Date.now();
+      rec.ord = client.place;
+      rec.join_position = joined.position ?? null;
+      counters.joined++;
+      enter("waiting");
+      const admitted =
+        joined.status === "admitted"
+          ? joined
+          : await client.waitUntilAdmitted({
+              signal,
+              onUpdate: (s) => {
+                rec.polls++;
+                if (s.status === "waiting") rec.last_position = s.position;
+              },
+            });
+      rec.first_seen_admitted_at = Date.now();
+      rec.admitted_at = Date.parse(admitted.admission.admitted_at);
+      rec.wait_ms = rec.first_seen_admitted_at - t0;
+      enter("admitted");
+      const offer = admitted.admission.credential_offer;
+      let issued;
+      if (o.bypass) {
+        const session = await client.token(offer, { signal });
+        passedBarrier = true;
+        atBarrier++;
+        barrierCheck();
+        await barrierOpened;
+        if (signal.aborted) throw signal.reason;
+        const t = Date.now();
+        issued = await client.credential(session, { configurationId }, { signal });
+        rec.credential_ms = Date.now() - t;
+      } else {
+        const t = Date.now();
+        issued = await client.redeem(offer, { configurationId, signal });
+        rec.credential_ms = Date.now() - t;
+      }
+      credentials[configurationId] += issued.credentials.length;
+      rec.outcome = "issued";
+      enter(null);
+      counters.issued++;
+      if (issued.notificationId) {
+        await client.notify(issued.notificationId, "credential_accepted", { signal });
+        notified++;
+      }
+    } catch (e) {
+      enter(null);
+      if (e instanceof CredentialDeniedError) {
+        rec.outcome = "denied";
+        counters.denied++;
+      } else if (rec.outcome !== "issued") {
+        rec.outcome = "failed";
+        rec.error = `${e?.name ?? "Error"}${e?.status ? ` ${e.status}` : ""}${e?.kind ? ` ${e.kind}` : ""}: ${e?.message ?? e}`;
+        counters.failed++;
+      } else {
+        rec.notify_error = `${e?.message ?? e}`;
+      }
+    } finally {
+      if (!passedBarrier) {
+        atBarrier++;
+        barrierCheck();
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: o.users }, (_, i) => journey(i)));
+  clearTimeout(deadline);
+  stop();
+  const durationS = (performance.now() - stats.started) / 1000;
+
+  const registerAfter = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
+  const roomAfter = (await adminCall(o.base, "GET", `/v1/admin/rooms/${encodeURIComponent(o.room)}`)).json;
+  const report = buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk });
+  mkdirSync(join(o.out, ".."), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+  printSummary(report, o.out);
+  return report;
+}
+
+function buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }) {
+  const round = (x, d = 1) => (x === null || x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
+  const endpoints = {};
+  for (const [endpoint, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length)) {
+    const sorted = [...s.latencies].sort((a, b) => a - b);
+    endpoints[endpoint] = {
+      requests: sorted.length,
+      p50_ms: round(percentile(sorted, 50)),
+      p99_ms: round(percentile(sorted, 99)),
+      max_ms: round(sorted.at(-1) ?? null),
+      statuses: s.statuses,
+    };
+  }
+  const denialKey = (k) => k.includes("credential_request_denied");
+  const responsesByStatus = {};
+  for (const s of stats.endpoints.values()) for (const [status, n] of Object.entries(s.statuses)) responsesByStatus[status] = (responsesByStatus[status] ?? 0) + n;
+  const errors = Object.fromEntries([...stats.failures.entries()].filter(([k]) => !denialKey(k)).sort((a, b) => b[1] - a[1]));
+  const errorsByStatus = {};
+  for (const [k, n] of Object.entries(errors)) {
+    const status = k.split(" ")[0];
+    errorsByStatus[status] = (errorsByStatus[status] ?? 0) + n;
+  }
+
+  // Fairness: order of joining = the ticket's order key (the service's record of arrival), compared with
+  // the admission time the service stamped (tick granularity: same-tick admissions are ties) and with
+  // the time each device first saw itself admitted (adds each device's polling delay).
+  const admitted = records.filter((r) => r && r.ord && r.admitted_at !== undefined);
+  admitted.sort((x, y) => x.ord[0] - y.ord[0] || x.ord[1] - y.ord[1]);
+  const pairs = (admitted.length * (admitted.length - 1)) / 2;
+  const invServer = inversions(admitted.map((r) => r.admitted_at));
+  const invSeen = inversions(admitted.map((r) => r.first_seen_admitted_at));
+  const admissionTimes = admitted.map((r) => r.admitted_at).sort((a, b) => a - b);
+  const spanS = admissionTimes.length > 1 ? (admissionTimes.at(-1) - admissionTimes[0]) / 1000 : 0;
+  const waits = admitted.map((r) => r.wait_ms / 1000).sort((a, b) => a - b);
+
+  const credentialEndpoint = stats.endpoints.get("POST /credential");
+  const credential503 = credentialEndpoint?.statuses?.[503] ?? 0;
+  const delta = (k) => (registerAfter && registerBefore ? (registerAfter[k] ?? 0) - (registerBefore[k] ?? 0) : null);
+  const issuedTotal = Object.values(credentials).reduce((a, b) => a + b, 0);
+  return {
+    tool: "antichambre surge",
+    mode: o.bypass ? "bypass (passthrough room, credential burst)" : "waiting room (fifo)",
+    base: o.base,
+    room: o.room,
+    room_config: roomConfig,
+    users: o.users,
+    concurrency: o.concurrency,
+    first_person: `FR-${String(o.first).padStart(6, "0")}`,
+    started_at: new Date(wallStart).toISOString(),
+    duration_s: round(durationS),
+    interrupted,
+    outcomes: { issued: counters.issued, denied: counters.denied, failed: counters.failed, unfinished: o.users - counters.issued - counters.denied - counters.failed },
+    credentials_issued: { total: issuedTotal, [sdk.MDOC_CONFIGURATION]: credentials[sdk.MDOC_CONFIGURATION], [sdk.SD_JWT_CONFIGURATION]: credentials[sdk.SD_JWT_CONFIGURATION] },
+    notifications_sent: notified,
+    requests: { total: stats.requests, per_second: round(stats.requests / durationS), network_errors: stats.networkErrors, responses_by_status: responsesByStatus },
+    latency_by_endpoint: endpoints,
+    errors_by_status: errorsByStatus,
+    errors,
+    denials_by_endpoint: Object.fromEntries([...stats.failures.entries()].filter(([k]) => denialKey(k))),
+    client_retries: Object.fromEntries(stats.retries),
+    fairness: {
+      admitted: admitted.length,
+      pairs,
+      out_of_order_pairs_by_admitted_at: invServer,
+      fraction_by_admitted_at: pairs ? invServer / pairs : 0,
+      out_of_order_pairs_by_first_seen: invSeen,
+      fraction_by_first_seen: pairs ? invSeen / pairs : 0,
+      in_join_order: invServer === 0,
+      admission_span_s: round(spanS),
+      admissions_per_minute_observed: spanS > 0 ? round(((admitted.length - 1) / spanS) * 60) : null,
+      wait_s: { p50: round(percentile(waits, 50)), p99: round(percentile(waits, 99)), max: round(waits.at(-1) ?? null) },
+    },
+    backend: {
+      credential_503: credential503,
+      register_busy_refusals: delta("busy"),
+      register_errors: delta("errors"),
+      register_reads: delta("reads"),
+      register_max_in_flight: registerAfter?.max_in_flight ?? null,
+      register_latency_ewma_ms: round(registerAfter?.latency_ms?.ewma ?? null),
+      note: "register counters are the answering isolate's (GET /v1/admin/register), before/after difference",
+    },
+    room_after: roomAfter
+      ? { admitted_total: roomAfter.admitted_total, active: roomAfter.active, waiting: roomAfter.waiting, admitted_last_minute: roomAfter.admitted_last_minute }
+      : null,
+    failures_sample: records.filter((r) => r?.outcome === "failed").slice(0, 10).map((r) => ({ person: r.person, error: r.error })),
+  };
+}
+
+function printSummary(r, out) {
+  const pad = (s, n) => String(s).padEnd(n);
+  const padl = (s, n) => String(s ?? "-").padStart(n);
+  const lines = [];
+  lines.push("");
+  lines.push(`surge: ${r.mode}, room ${r.room}, ${r.users} users, concurrency ${r.concurrency}${r.interrupted ? " (INTERRUPTED)" : ""}`);
+  lines.push(`  duration ${r.duration_s} s, ${r.requests.total} requests, ${r.requests.per_second} req/s, network errors ${r.requests.network_errors}`);
+  lines.push(
+    `  outcomes: issued ${r.outcomes.issued}, denied ${r.outcomes.denied} (no valid licence), failed ${r.outcomes.failed}, unfinished ${r.outcomes.unfinished}; credentials ${r.credentials_issued.total}, notifications ${r.notifications_sent}`,
+  );
+  lines.push("");
+  lines.push(`  ${pad("endpoint", 46)}${padl("requests", 9)}${padl("p50 ms", 9)}${padl("p99 ms", 9)}${padl("max ms", 9)}  statuses`);
+  for (const [e, s] of Object.entries(r.latency_by_endpoint)) {
+    const statuses = Object.entries(s.statuses).map(([k, v]) => `${k}×${v}`).join(" ");
+    lines.push(`  ${pad(e, 46)}${padl(s.requests, 9)}${padl(s.p50_ms, 9)}${padl(s.p99_ms, 9)}${padl(s.max_ms, 9)}  ${statuses}`);
+  }
+  lines.push("");
+  const errs = Object.entries(r.errors);
+  lines.push(`  errors: ${errs.length === 0 ? "none" : ""}`);
+  for (const [k, n] of errs) lines.push(`    ${padl(n, 6)}  ${k}`);
+  const retries = Object.entries(r.client_retries);
+  if (retries.length) lines.push(`  client retries: ${retries.map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+  const f = r.fairness;
+  lines.push(
+    `  fairness: ${f.admitted} admitted over ${f.admission_span_s} s (${f.admissions_per_minute_observed ?? "-"}/min); out-of-order pairs by admitted_at ${f.out_of_order_pairs_by_admitted_at}/${f.pairs} (${(f.fraction_by_admitted_at * 100).toFixed(2)} %)` +
+      `, by first seen ${f.out_of_order_pairs_by_first_seen}/${f.pairs} (${(f.fraction_by_first_seen * 100).toFixed(2)} %); wait p50 ${f.wait_s.p50} s p99 ${f.wait_s.p99} s`,
+  );
+  const b = r.backend;
+  lines.push(
+    `  backend: /credential 503s ${b.credential_503}; register busy refusals ${b.register_busy_refusals ?? "?"}, errors ${b.register_errors ?? "?"}, reads ${b.register_reads ?? "?"}, max in flight ${b.register_max_in_flight ?? "?"}`,
+  );
+  lines.push(`  report: ${out}`);
+  console.log(lines.join("\n"));
+}
+
+main().then(
+  // Failures in bypass mode are what it demonstrates; with the waiting room in front there should be none.
+  (report) => process.exit(report.interrupted || report.outcomes.unfinished > 0 || (!report.mode.startsWith("bypass") && report.outcomes.failed > 0) ? 1 : 0),
+  (e) => {
+    console.error(`surge: ${e?.stack ?? e}`);
+    process.exit(1);
+  },
+);

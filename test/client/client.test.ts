@@ -1,0 +1,310 @@
+import { Holder, IssuerSigned } from "@owf/mdoc";
+import { env, exports } from "cloudflare:workers";
+import { base64url, calculateJwkThumbprint, createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { verifyDpopProof } from "../../src/auth/dpop";
+import {
+  AdmissionExpiredError,
+  AntichambreClient,
+  AntichambreError,
+  CredentialDeniedError,
+  DeviceKey,
+  MDOC_CONFIGURATION,
+  MemoryKeyPairStore,
+  SD_JWT_CONFIGURATION,
+  UnavailableError,
+  parseCredentialOfferUri,
+  type FetchLike,
+  type RetryInfo,
+  type TicketStatus,
+} from "../../src/client";
+import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
+import { pemToDer } from "../../src/credentials/mdoc/pem";
+import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { ORIGIN, adminGet, createRoom, identityAssertion, join, newPersonId, testClock, tick } from "../helpers/api";
+import { loadX509, owfContext } from "../helpers/mdoc-verifier";
+
+/**
+ * The client SDK (src/client) against the REAL Worker and Durable Objects: the SDK's injected fetch is
+ * the Worker's own `exports.default.fetch`, its clock is the tests' manual clock, and its `sleep`
+ * advances that clock and runs an admission tick instead of waiting. No assertion on elapsed time.
+ */
+const SEEDED = 40;
+
+beforeAll(async () => {
+  await ensureRegisterSchema(env.REGISTER);
+  await seedRegister(env.REGISTER, SEEDED);
+  await loadX509();
+});
+
+/** Holders whose licence is valid at the test clock's date. */
+function validHolderId(skip: number): string {
+  const today = new Date(testClock.now()).toISOString().slice(0, 10);
+  const ids: string[] = [];
+  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
+  return ids[skip]!;
+}
+
+const workerFetch: FetchLike = (url, init) => exports.default.fetch(url, init);
+
+interface Harness {
+  client: AntichambreClient;
+  /** Every wait the client asked for, in ms. */
+  sleeps: number[];
+  retries: RetryInfo[];
+}
+
+/** A client whose waits move the manual clock and run one admission tick of `room`. */
+async function harness(room: string, options: { fetch?: FetchLike; maxAttempts?: number; device?: DeviceKey } = {}): Promise<Harness> {
+  const sleeps: number[] = [];
+  const retries: RetryInfo[] = [];
+  const client = new AntichambreClient({
+    baseUrl: ORIGIN,
+    room,
+    device: options.device ?? (await DeviceKey.create()),
+    fetch: options.fetch ?? workerFetch,
+    clock: () => testClock.now(),
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      await tick(room, ms);
+    },
+    retry: { maxAttempts: options.maxAttempts ?? 6 },
+    onRetry: (info) => retries.push(info),
+  });
+  return { client, sleeps, retries };
+}
+
+async function issuerJwks() {
+  const res = await workerFetch(`${ORIGIN}/.well-known/jwks.json`);
+  return createLocalJWKSet((await res.json()) as JSONWebKeySet);
+}
+
+describe("DeviceKey", () => {
+  it("is a non-extractable P-256 key whose DPoP proofs the service accepts (htu without query, ath)", async () => {
+    const key = await DeviceKey.create();
+    expect(key.privateKey.extractable).toBe(false);
+    expect(key.publicJwk).toEqual({ kty: "EC", crv: "P-256", x: key.publicJwk.x, y: key.publicJwk.y });
+    expect(key.thumbprint).toBe(await calculateJwkThumbprint(key.publicJwk, "sha256"));
+
+    const now = testClock.now();
+    const proof = await key.dpopProof({ method: "post", url: `${ORIGIN}/credential?x=1#f`, accessToken: "tok", now });
+    const claims = decodeJwt(proof);
+    expect(claims).toMatchObject({ htm: "POST", htu: `${ORIGIN}/credential`, iat: Math.floor(now / 1000) });
+    expect(typeof claims.jti).toBe("string");
+    const verified = await verifyDpopProof(proof, { method: "POST", url: `${ORIGIN}/credential` }, now, "tok");
+    expect(verified).toMatchObject({ ok: true, jkt: key.thumbprint });
+    // ath binds the proof to that token and no other.
+    expect(await verifyDpopProof(proof, { method: "POST", url: `${ORIGIN}/credential` }, now, "other")).toEqual({ ok: false, reason: "wrong_access_token_hash" });
+  });
+
+  it("loadOrCreate keeps one key pair in its store", async () => {
+    const store = new MemoryKeyPairStore();
+    const first = await DeviceKey.loadOrCreate(store);
+    const again = await DeviceKey.loadOrCreate(store);
+    expect(again.thumbprint).toBe(first.thumbprint);
+    await store.clear();
+    expect((await DeviceKey.loadOrCreate(store)).thumbprint).not.toBe(first.thumbprint);
+  });
+});
+
+describe("AntichambreClient, whole flow", () => {
+  it("joins, waits until admitted over explicit ticks, redeems an mdoc and SD-JWT VCs, notifies", async () => {
+    const room = await createRoom({ new_users_per_minute: 60, shards: 2 });
+    // Two people ahead, so the client really waits.
+    await join(room);
+    await join(room);
+    const personId = validHolderId(0);
+    const { client, sleeps } = await harness(room);
+
+    const joined = await client.join(await identityAssertion(personId));
+    expect(joined.created).toBe(true);
+    expect(joined.status).toBe("waiting");
+    expect(client.ticket).toBe(joined.ticket);
+    expect(client.place).toEqual(decodeJwt(joined.ticket).ord);
+    expect(decodeJwt(joined.ticket).cnf).toEqual({ jkt: client.device.thumbprint });
+    // Joining again holds the same place.
+    const rejoined = await client.join(await identityAssertion(personId));
+    expect(rejoined.created).toBe(false);
+    expect(decodeJwt(rejoined.ticket).sub).toBe(decodeJwt(joined.ticket).sub);
+
+    const updates: TicketStatus[] = [];
+    const admitted = await client.waitUntilAdmitted({ onUpdate: (s) => updates.push(s) });
+    expect(admitted.status).toBe("admitted");
+    expect(updates.at(-1)).toBe(admitted);
+    const waiting = updates.filter((u) => u.status === "waiting");
+    expect(waiting.length).toBeGreaterThan(0);
+    const positions = waiting.map((u) => (u.status === "waiting" ? u.position : 0));
+    expect([...positions].sort((a, b) => b - a)).toEqual(positions); // never moves back
+    // One wait per waiting answer, each honouring poll_after_seconds (≥ 2 s) within the client's ±10 %.
+    expect(sleeps).toHaveLength(waiting.length);
+    waiting.forEach((u, i) => expect(sleeps[i]).toBe(u.status === "waiting" ? u.poll_after_seconds * 1000 : -1));
+
+    const offer = admitted.admission.credential_offer;
+    expect(parseCredentialOfferUri(admitted.admission.credential_offer_uri)).toEqual(offer);
+
+    // mdoc, verified by @owf/mdoc against the IACA, bound to the fresh wallet key the SDK made.
+    const mdl = await client.redeem(offer, { configurationId: MDOC_CONFIGURATION });
+    expect(mdl.credentials).toHaveLength(1);
+    const [{ credential: mdoc, key }] = mdl.credentials as [{ credential: string; key: DeviceKey }];
+    expect(key.privateKey.extractable).toBe(false);
+    const checks: { status: string }[] = [];
+    await Holder.verifyIssuerSigned(
+      { issuerSigned: mdoc, trustedCertificates: [pemToDer(DEV_IACA_CERT_PEM)], now: new Date(testClock.now() + 60_000), verificationCallback: (c) => checks.push(c) },
+      owfContext(),
+    );
+    expect(checks.length).toBeGreaterThan(10);
+    expect(checks.filter((c) => c.status !== "PASSED")).toEqual([]);
+    const deviceKey = IssuerSigned.decode(base64url.decode(mdoc)).issuerAuth.mobileSecurityObject.deviceKeyInfo.deviceKey;
+    expect(base64url.encode(deviceKey.x!)).toBe(key.publicJwk.x);
+
+    // The same offer again, other format: the session is reused (the code is single use), batch of 2.
+    const session = client.session;
+    const sd = await client.redeem(offer, { configurationId: SD_JWT_CONFIGURATION, batch: 2 });
+    expect(client.session).toBe(session);
+    expect(sd.credentials).toHaveLength(2);
+    const jwks = await issuerJwks();
+    const holder = syntheticHolder(Number(personId.slice(3)));
+    for (const c of sd.credentials) {
+      const { payload } = await jwtVerify(c.credential.split("~")[0]!, jwks, { algorithms: ["ES256"], issuer: ORIGIN, typ: "dc+sd-jwt" });
+      expect((payload.cnf as { jwk: { x: string } }).jwk.x).toBe(c.key.publicJwk.x);
+      // Personal claims are all selectively disclosed: the name is in a disclosure, not in the payload.
+      expect(JSON.stringify(payload)).not.toContain(holder.family_name);
+    }
+
+    expect((await adminGet(room)).sessions_open).toBe(1);
+    await client.notify(mdl.notificationId!, "credential_accepted");
+    expect((await adminGet(room)).sessions_open).toBe(0);
+  });
+
+  it("redeems an SD-JWT VC with the wallet's own keys, and reports a person with no licence as CredentialDeniedError", async () => {
+    const room = await createRoom({ queueing_method: "passthrough", shards: 2 });
+    const walletKeys = [await DeviceKey.create(), await DeviceKey.create()];
+    const { client } = await harness(room);
+    await client.join(await identityAssertion(validHolderId(1)));
+    const admitted = await client.waitUntilAdmitted();
+    const issued = await client.redeem(admitted.admission.credential_offer, { configurationId: SD_JWT_CONFIGURATION, walletKeys });
+    expect(issued.credentials.map((c) => c.key)).toEqual(walletKeys);
+    expect(typeof issued.notificationId).toBe("string");
+    await client.notify(issued.notificationId!, "credential_accepted");
+
+    const nobody = (await harness(room)).client;
+    await nobody.join(await identityAssertion(newPersonId()));
+    const offer = (await nobody.waitUntilAdmitted()).admission.credential_offer;
+    const denied = await nobody.redeem(offer, { configurationId: MDOC_CONFIGURATION }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(CredentialDeniedError);
+    expect(denied).toMatchObject({ status: 400, retryable: false, problem: { error: "credential_request_denied" } });
+  });
+});
+
+describe("AntichambreClient, failures", () => {
+  it("backs off on a 503 with Retry-After and on a network error, then carries on", async () => {
+    const room = await createRoom({ queueing_method: "passthrough", shards: 1 });
+    let polls = 0;
+    let credentials = 0;
+    let nonces = 0;
+    const flaky: FetchLike = async (url, init) => {
+      const path = new URL(url).pathname;
+      if (path.endsWith("/tickets/current") && polls++ === 0) {
+        return new Response(JSON.stringify({ type: "urn:antichambre:problem:temporarily-unavailable", title: "Temporarily unavailable", status: 503, detail: "busy" }), {
+          status: 503,
+          headers: { "content-type": "application/problem+json", "retry-after": "3" },
+        });
+      }
+      if (path === "/nonce") nonces++;
+      if (path === "/credential" && credentials++ === 0) throw new TypeError("fetch failed: connection reset");
+      return workerFetch(url, init);
+    };
+    const { client, retries, sleeps } = await harness(room, { fetch: flaky });
+    await client.join(await identityAssertion(validHolderId(2)));
+    const admitted = await client.waitUntilAdmitted();
+    expect(admitted.status).toBe("admitted");
+
+    expect(retries[0]).toMatchObject({ operation: "status", attempt: 1 });
+    const busy = retries[0]!.error;
+    expect(busy).toBeInstanceOf(UnavailableError);
+    expect(busy).toMatchObject({ status: 503, retryable: true, retryAfterSeconds: 3, problem: { type: "urn:antichambre:problem:temporarily-unavailable", detail: "busy" } });
+    expect(busy.kind).toBe("temporarily-unavailable");
+    // Retry-After is a floor for the wait the client asked for (plus jitter on top).
+    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(3_000);
+    expect(sleeps[0]).toBe(retries[0]!.delayMs);
+
+    const issued = await client.redeem(admitted.admission.credential_offer, { configurationId: MDOC_CONFIGURATION });
+    expect(issued.credentials).toHaveLength(1);
+    expect(retries[1]).toMatchObject({ operation: "credential", attempt: 1 });
+    expect(retries[1]!.error.name).toBe("NetworkError");
+    expect(retries[1]!.error.status).toBe(0);
+    // The retry made a new key proof over a new c_nonce (both are single use).
+    expect(credentials).toBe(2);
+    expect(nonces).toBe(2);
+  });
+
+  it("gives up after maxAttempts on a service that stays unavailable, with the last problem", async () => {
+    const room = await createRoom({ shards: 1 });
+    let calls = 0;
+    const down: FetchLike = async () => {
+      calls++;
+      return new Response(JSON.stringify({ type: "urn:antichambre:problem:room-closed", title: "Room not accepting arrivals", status: 503, detail: "full" }), {
+        status: 503,
+        headers: { "content-type": "application/problem+json", "retry-after": "60" },
+      });
+    };
+    const { client, sleeps } = await harness(room, { fetch: down, maxAttempts: 3 });
+    const error = await client.join(await identityAssertion(newPersonId())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({ status: 503, retryable: true, retryAfterSeconds: 60 });
+    expect(calls).toBe(3);
+    expect(sleeps.every((ms) => ms >= 60_000)).toBe(true);
+  });
+
+  it("does not retry what cannot succeed: a bad identity assertion is an AntichambreError with its problem", async () => {
+    const room = await createRoom({ shards: 1 });
+    let calls = 0;
+    const counting: FetchLike = (url, init) => {
+      calls++;
+      return workerFetch(url, init);
+    };
+    const { client, retries } = await harness(room, { fetch: counting });
+    const error = await client.join("not.an.assertion").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AntichambreError);
+    expect(error).toMatchObject({ status: 401, retryable: false, problem: { type: "urn:antichambre:problem:invalid-identity-assertion" } });
+    expect(calls).toBe(1);
+    expect(retries).toEqual([]);
+    await expect(client.status()).rejects.toThrow(/join first/);
+  });
+
+  it("stops with AdmissionExpiredError when the admission lapsed unused", async () => {
+    const room = await createRoom({ admission_ttl_seconds: 10, shards: 1 });
+    const { client } = await harness(room);
+    await client.join(await identityAssertion(newPersonId()));
+    await tick(room);
+    expect((await client.status()).status).toBe("admitted");
+    await tick(room, 11_000);
+    const updates: TicketStatus[] = [];
+    const error = await client.waitUntilAdmitted({ onUpdate: (s) => updates.push(s) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdmissionExpiredError);
+    expect(updates).toEqual([{ status: "expired" }]);
+  });
+
+  it("stops polling when its signal aborts, and resumes from a saved ticket", async () => {
+    const room = await createRoom({ paused: true, shards: 1 });
+    const controller = new AbortController();
+    const device = await DeviceKey.create();
+    const first = new AntichambreClient({
+      baseUrl: ORIGIN,
+      room,
+      device,
+      fetch: workerFetch,
+      clock: () => testClock.now(),
+      sleep: async () => controller.abort(new Error("user left the screen")),
+    });
+    await first.join(await identityAssertion(newPersonId()));
+    await expect(first.waitUntilAdmitted({ signal: controller.signal })).rejects.toThrow("user left the screen");
+
+    // The app restarts with the saved ticket: no join, same place.
+    const resumed = new AntichambreClient({ baseUrl: ORIGIN, room, device, fetch: workerFetch, clock: () => testClock.now(), ticket: first.ticket! });
+    const status = await resumed.status();
+    expect(status).toMatchObject({ status: "waiting", position: 1, estimated_wait_seconds: null });
+    expect(resumed.place).toEqual(first.place);
+  });
+});
