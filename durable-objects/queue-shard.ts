@@ -174,6 +174,16 @@ export class QueueShard extends DurableObject<Env> {
     return { seq, key: { a, b: tieBreaker(req.shard, seq) }, joinedAt: now, created: true, unsyncedAhead };
   }
 
+  /**
+   * Tickets of this shard the caller's snapshot does not count yet (seq > syncedSeq) that stand ahead of
+   * `key`: a primary-key range scan over the unsynced rows only, which are few.
+   */
+  countUnsyncedAhead(syncedSeq: number, key: OrderKey): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM tickets WHERE seq > ? AND a < ?", syncedSeq, key.a)
+      .one().n;
+  }
+
   /** Tickets with seq strictly between `after` and `before` (an index range count, usually tiny). */
   private countBetween(after: number, before: number): number {
     if (before - after <= 1) return 0;

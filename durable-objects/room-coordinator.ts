@@ -71,6 +71,8 @@ interface Loaded {
   /** Exact front of the line from the last tick (memory only: rebuilt by the first tick after a restart). */
   front: ExactFront;
   sessions: Map<string, SessionRecord>;
+  /** [tick time, arrivals synced] over the last minute: how busy joining is (memory only). */
+  arrivals: [number, number][];
   shards: ShardCursor[];
   lastTickError: string | null;
 }
@@ -147,6 +149,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
     return {
       sessions,
+      arrivals: [],
       name: row.name,
       config,
       frontier: { a: row.frontier_a, b: row.frontier_b },
@@ -363,8 +366,10 @@ export class RoomCoordinator extends DurableObject<Env> {
   private apply(room: Loaded, reports: SyncReport[], outcome: ReturnType<typeof runTick>): void {
     const now = outcome.record.at;
     const touched = new Set<number>();
+    let arrived = 0;
     reports.forEach((r, shard) => {
       for (const { second, count } of r.arrivals) {
+        arrived += count;
         addCount(room.counts, second, count);
         touched.add(second);
       }
@@ -377,6 +382,8 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
     room.frontier = outcome.record.frontier;
     room.front = outcome.front;
+    room.arrivals = room.arrivals.filter(([at]) => at > now - 60_000);
+    room.arrivals.push([now, arrived]);
     room.budget = outcome.budget;
     room.admittedTotal += outcome.admitted.length;
     const pruned = pruneLog([...room.log, outcome.record], room.baseline, now, room.config.admission_ttl_seconds * 1000);
@@ -436,6 +443,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       admittedTotal: room.admittedTotal,
       active: this.active(room, now),
       syncedSeqs: room.shards.map((s) => s.cursor),
+      arrivalsPerSecond: room.arrivals.reduce((n, [, count]) => n + count, 0) / 60,
       everJoined: room.shards.some((s) => s.total > 0),
     };
   }

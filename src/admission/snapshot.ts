@@ -26,6 +26,11 @@ export interface RoomSnapshot {
   readonly active: number;
   /** Per shard, the highest ticket seq this snapshot counts (the coordinator's sync cursors). */
   readonly syncedSeqs: number[];
+  /**
+   * Arrivals per second over the last minute of syncs (memory only: 0 after a coordinator restart).
+   * Absent where nobody measures it (the simulator): treated as a quiet room.
+   */
+  readonly arrivalsPerSecond?: number;
   /** Whether anyone has ever joined: the shard count cannot change after that. */
   readonly everJoined: boolean;
 }

@@ -19,7 +19,7 @@ import { credentialOffer, credentialOfferLink } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
-import type { JoinRequest } from "../../durable-objects/queue-shard";
+import type { JoinRequest, ShardTicket } from "../../durable-objects/queue-shard";
 
 /**
  * Joining the queue and polling one's place.
@@ -84,16 +84,12 @@ tickets.post("/:room/tickets", async (c) => {
   }
   const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
   let held = await stub.join(request);
-  // Arrivals after the snapshot's sync are not in it yet: this shard's are counted exactly, the other
-  // shards' are estimated as the same number each (devices hash evenly over shards). Unbiased, and
-  // at launch-day volumes close; at a trickle it can be off by a few, and the first poll is exact.
-  const status = () => ticketStatus(snapshot, held.key, now, Math.random(), held.unsyncedAhead * config.shards);
-  let current = status();
-  if (!held.created && current.status === "expired") {
+  if (!held.created && ticketStatus(snapshot, held.key, now, 0).status === "expired") {
     // The place was used (admitted, then left unused past its TTL): a new place at the back.
     held = await stub.requeue(request, held.seq);
-    current = status();
   }
+  const unsynced = await unsyncedAhead(c.env, room, snapshot, shard, held);
+  const current = ticketStatus(snapshot, held.key, now, Math.random(), unsynced);
   const claims: TicketClaims = {
     room,
     ticketId: `${shard}.${held.seq}`,
@@ -118,6 +114,26 @@ tickets.get("/:room/tickets/current", async (c) => {
   if (!snapshot) throw noRoom(room);
   return respond(c, verified.ticket, snapshot, ticketStatus(snapshot, verified.ticket.key, now, Math.random()), 200, {});
 });
+
+/** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
+export const EXACT_JOIN_POSITION_BELOW = 20;
+
+/**
+ * People ahead of a newcomer who joined after the snapshot's last sync. Its own shard's are counted
+ * exactly. The other shards': while the room is quiet, asked of each (exact, and cheap: few joins); when
+ * it is busy, estimated as the same number per shard (devices hash evenly, so this is unbiased and
+ * close at volume), which keeps a join at one shard call when joins are what the room is flooded with.
+ */
+async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: RoomSnapshot, shard: number, held: ShardTicket): Promise<number> {
+  const shards = snapshot.config.shards;
+  if (shards === 1 || (snapshot.arrivalsPerSecond ?? 0) >= EXACT_JOIN_POSITION_BELOW) return held.unsyncedAhead * shards;
+  const others = await Promise.all(
+    Array.from({ length: shards }, (_, i) => i)
+      .filter((i) => i !== shard)
+      .map((i) => env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${i}`)).countUnsyncedAhead(snapshot.syncedSeqs[i] ?? 0, held.key)),
+  );
+  return others.reduce((n, k) => n + k, held.unsyncedAhead);
+}
 
 function invalidTicket(reason: string): ApiError {
   return new ApiError("invalid_ticket", `the queue ticket was refused (${reason.replaceAll("_", " ")})`, {
