@@ -178,9 +178,11 @@ export class QueueShard extends DurableObject<Env> {
    * Tickets of this shard the caller's snapshot does not count yet (seq > syncedSeq) that stand ahead of
    * `key`: a primary-key range scan over the unsynced rows only, which are few.
    */
-  countUnsyncedAhead(syncedSeq: number, key: OrderKey): number {
+  countUnsyncedAhead(shard: number, syncedSeq: number, key: OrderKey): number {
+    // Ahead means a smaller order key (a, shard·2³² + seq): with equal stamps, a lower shard is ahead.
+    const floor = Math.min(SHARD_STRIDE, Math.max(-1, key.b - shard * SHARD_STRIDE));
     return this.sql
-      .exec<{ n: number }>("SELECT count(*) AS n FROM tickets WHERE seq > ? AND a < ?", syncedSeq, key.a)
+      .exec<{ n: number }>("SELECT count(*) AS n FROM tickets WHERE seq > ? AND (a, seq) < (?, ?)", syncedSeq, key.a, floor)
       .one().n;
   }
 

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { seqOf, shardOf } from "../admission/order-key";
 import { wouldQueue, type RoomSnapshot } from "../admission/snapshot";
 import { ticketStatus, type TicketStatus } from "../admission/ticket-status";
 import { verifyDpopProof } from "../auth/dpop";
@@ -98,6 +99,7 @@ tickets.post("/:room/tickets", async (c) => {
     issuedAt: held.joinedAt,
     // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
     person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
+    unsyncedAhead: unsynced,
   };
   const ticket = await signTicket(keys, claims, now);
   return respond(c, claims, snapshot, current, held.created ? 201 : 200, { ticket });
@@ -112,7 +114,11 @@ tickets.get("/:room/tickets/current", async (c) => {
   if (!verified.ok) throw invalidTicket(verified.reason);
   const snapshot = await roomSnapshot(c.env, room);
   if (!snapshot) throw noRoom(room);
-  return respond(c, verified.ticket, snapshot, ticketStatus(snapshot, verified.ticket.key, now, Math.random()), 200, {});
+  const { key } = verified.ticket;
+  // A ticket this snapshot has not synced yet is missing from it, and so are the people who joined just
+  // before it: add those back (counted at join), so a position never goes up between join and sync.
+  const unsynced = seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? verified.ticket.unsyncedAhead : 0;
+  return respond(c, verified.ticket, snapshot, ticketStatus(snapshot, key, now, Math.random(), unsynced), 200, {});
 });
 
 /** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
@@ -130,7 +136,7 @@ async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: Ro
   const others = await Promise.all(
     Array.from({ length: shards }, (_, i) => i)
       .filter((i) => i !== shard)
-      .map((i) => env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${i}`)).countUnsyncedAhead(snapshot.syncedSeqs[i] ?? 0, held.key)),
+      .map((i) => env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${i}`)).countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, held.key)),
   );
   return others.reduce((n, k) => n + k, held.unsyncedAhead);
 }

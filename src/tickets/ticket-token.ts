@@ -28,11 +28,16 @@ export interface TicketClaims {
   readonly issuedAt: number;
   /** The person identifier, sealed (sealed.ts): opened only to mint the credential offer. */
   readonly person: string;
+  /**
+   * People ahead who were not yet in the room snapshot when the ticket was issued. Until the snapshot
+   * a poll reads has synced this ticket, they are still missing from it, so the poll adds them back.
+   */
+  readonly unsyncedAhead: number;
 }
 
 export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person })
+  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: t.unsyncedAhead })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
     .setAudience(ticketAudience(t.room))
@@ -74,12 +79,12 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     );
     const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (payload.room !== room) return { ok: false, reason: "wrong_room" };
-    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string") {
+    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
       return { ok: false, reason: "bad_claims" };
     }
     return {
       ok: true,
-      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja, person: payload.psn },
+      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja, person: payload.psn, unsyncedAhead: payload.ua as number },
     };
   } catch (e) {
     if (unknownKid) return { ok: false, reason: "unknown_key" };

@@ -141,4 +141,20 @@ describe("positions with several shards", () => {
     const late = await join(room);
     expect(late.body.position).toBe(13);
   });
+
+  it("counts people who joined in the same millisecond on other shards by their order key", async () => {
+    const room = await createRoom({ shards: 4, paused: true });
+    // A frozen clock: every stamp is equal, so only the tie-breaker (shard, seq) orders them.
+    const joined = [];
+    for (let i = 0; i < 12; i++) joined.push(await join(room));
+    await tick(room);
+    const polled = [];
+    for (const j of joined) polled.push((await poll(room, j.ticket)).body.position as number);
+    // At join each was told exactly what the synced snapshot later says.
+    const late = await join(room);
+    await tick(room);
+    expect((await poll(room, late.ticket)).body.position).toBe(late.body.position);
+    expect(new Set(polled).size).toBe(12);
+    expect(late.body.position).toBe(13);
+  });
 });
