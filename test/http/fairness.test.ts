@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { adminPutOk, joinMany, statuses } from "../helpers/queue";
+import { joinMany, statuses } from "../helpers/queue";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { adminGet, createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { adminGet, createRoom, join, poll, tick } from "../helpers/api";
 
 describe("fairness and limits", () => {
   it("admits in arrival order across all shards", async () => {

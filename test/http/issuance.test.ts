@@ -8,7 +8,7 @@ import { createApp } from "../../src/app";
 import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { ORIGIN, adminGet, call, createRoom, expectProblem, join, poll, testClock, tick } from "../helpers/api";
+import { ORIGIN, adminGet, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
 import { MDOC, SD_JWT, admittedOffer, credential, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
 
