@@ -45,6 +45,8 @@ export class SimCoordinator {
   readonly counts: SecondCounts = new Map();
   front: ExactFront = { keys: [], completeUntil: ORIGIN };
   readonly sessions: SessionTable;
+  /** [tick time, arrivals synced] over the last minute: how busy joining is. */
+  arrivals: [number, number][] = [];
   readonly cursors: { cursor: number; total: number; admitted: number }[];
   /**
    * frontierSteps(log), recomputed whenever the log changes. The real startSession derives it per
@@ -106,8 +108,12 @@ export class SimCoordinator {
     const outcome = runTick(input, plan, reports.map((r) => r.heads));
 
     // apply(), as the coordinator does it.
+    let arrived = 0;
     reports.forEach((r, shard) => {
-      for (const { second, count } of r.arrivals) addCount(this.counts, second, count);
+      for (const { second, count } of r.arrivals) {
+        arrived += count;
+        addCount(this.counts, second, count);
+      }
       this.cursors[shard] = { cursor: r.cursor, total: r.total, admitted: this.cursors[shard]!.admitted };
     });
     for (const key of outcome.admitted) {
@@ -116,6 +122,8 @@ export class SimCoordinator {
     }
     this.frontier = outcome.record.frontier;
     this.front = outcome.front;
+    this.arrivals = this.arrivals.filter(([at]) => at > now - 60_000);
+    this.arrivals.push([now, arrived]);
     this.budget = outcome.budget;
     this.admittedTotal += outcome.admitted.length;
     const pruned = pruneLog([...this.log, outcome.record], this.baseline, now, this.ttlMs());
@@ -154,6 +162,7 @@ export class SimCoordinator {
       admittedTotal: this.admittedTotal,
       active,
       syncedSeqs: this.cursors.map((s) => s.cursor),
+      arrivalsPerSecond: this.arrivals.reduce((n, [, count]) => n + count, 0) / 60,
       everJoined: this.cursors.some((s) => s.total > 0),
     };
   }

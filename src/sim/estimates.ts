@@ -1,5 +1,5 @@
 import type { Estimates, RunOutput } from "./run";
-import { quantile, sorted, summary } from "./stats";
+import { quantile, round, sorted, summary } from "./stats";
 
 /**
  * How good the wait estimates were: each estimate a tracked person was told, against the time that
@@ -42,6 +42,7 @@ export function errorStats(e: Estimates, admittedAt: Float64Array, minActualSeco
   return { n: a.n, median: round(a.median, 4), p90: round(a.p90, 4), medianSigned: round(quantile(sorted(signed), 0.5), 4) };
 }
 
+/** The wait chart's data: per join bin, the wait experienced and the first estimate told. */
 export function waitBins(out: RunOutput): WaitBins {
   const actual = new Map<number, number[]>();
   const told = new Map<number, number[]>();
@@ -66,9 +67,4 @@ export function waitBins(out: RunOutput): WaitBins {
     actualP90Minutes: bins.map((b) => round(quantile(sorted(actual.get(b)!), 0.9), 2)),
     firstEstimateMedianMinutes: bins.map((b) => round(quantile(sorted(told.get(b)!), 0.5), 2)),
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

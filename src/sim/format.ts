@@ -59,12 +59,13 @@ export function formatReport(r: SimulationReport): string {
         ["first (at join)", errors(r.estimates.first)],
         ["later (polls)", errors(r.estimates.later)],
         ["later, over a minute away", errors(r.estimates.laterOverAMinute)],
+        ["answers with a position above the previous one", n(r.checks.positionIncreases)],
       ],
     ],
     [
       "Durable Object load (peak per second)",
       [
-        ["busiest queue shard", `${r.durableObjects.peakShardRequestsPerSecond} (joins + 1 sync)`],
+        ["busiest queue shard", `${r.durableObjects.peakShardRequestsPerSecond} (joins, position queries, 1 sync)`],
         [
           "coordinator",
           `${r.durableObjects.peakCoordinatorRequestsPerSecond} (${r.durableObjects.peakCoordinatorSnapshotFetchesPerSecond} snapshot fetches from ${n(r.durableObjects.peakIsolates)} isolates, modeled)`,
@@ -82,7 +83,10 @@ export function formatReport(r: SimulationReport): string {
     [
       `state per person (${r.state.label})`,
       [
-        ["queue shard row + 2 index entries", `${r.state.bytesPerTicket} bytes (row ${r.state.rowBytes}, person index ${r.state.personIndexBytes}, order index ${r.state.orderIndexBytes}, before page fill)`],
+        [
+          "queue shard row + 2 index entries",
+          `${r.state.bytesPerTicket} bytes with page fill (row ${r.state.rowBytes}, person index ${r.state.personIndexBytes}, order index ${r.state.orderIndexBytes}, before it)`,
+        ],
         ["per shard at the peak / all tickets", `${mb(r.state.peakWaitingBytesPerShard)} / ${mb(r.state.allTicketsBytesPerShard)}`],
       ],
     ],

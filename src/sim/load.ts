@@ -3,7 +3,8 @@ import type { EdgeModel } from "./config";
 /**
  * Durable Object requests per second, counted from what the simulation does, not from every request
  * of 3 M people:
- * - a join is one request to its shard; each tick is one sync per shard;
+ * - a join is one request to its shard, plus one to every other shard in a quiet room (the exact
+ *   position, src/sim/edge.ts); each tick is one sync per shard;
  * - a poll is answered at the edge (0 DO requests), but it is edge traffic: the tracked sample's polls,
  *   scaled by population / sample, give the edge's poll rate;
  * - each isolate fetches the coordinator's snapshot once a second (modeled: isolates from edge traffic,
@@ -15,14 +16,16 @@ const SMOOTH = 10;
 export interface TickTraffic {
   /** Length of the interval ending at this tick (ms). */
   readonly intervalMs: number;
-  readonly joinsPerShard: Int32Array;
+  readonly joins: number;
+  /** Joins and position queries each shard received in the interval. */
+  readonly shardRequests: Int32Array;
   readonly trackedPolls: number;
   readonly redemptions: number;
   readonly notifications: number;
 }
 
 export interface PeakLoad {
-  /** Worst shard, one interval: joins + 1 sync. */
+  /** Worst shard, one interval: joins, position queries and 1 sync. */
   shardRequestsPerSecond: number;
   coordinatorRequestsPerSecond: number;
   /** Of which snapshot fetches (isolates × 1/s). */
@@ -52,10 +55,8 @@ export class LoadModel {
 
   onTick(t: TickTraffic): void {
     const seconds = t.intervalMs / 1000;
-    let joins = 0;
-    for (let s = 0; s < t.joinsPerShard.length; s++) {
-      joins += t.joinsPerShard[s]!;
-      this.peak.shardRequestsPerSecond = Math.max(this.peak.shardRequestsPerSecond, (t.joinsPerShard[s]! + 1) / seconds);
+    for (let s = 0; s < t.shardRequests.length; s++) {
+      this.peak.shardRequestsPerSecond = Math.max(this.peak.shardRequestsPerSecond, (t.shardRequests[s]! + 1) / seconds);
     }
     this.recentPolls.push(t.trackedPolls);
     this.recentMs.push(t.intervalMs);
@@ -65,7 +66,7 @@ export class LoadModel {
     }
     const polls = (sum(this.recentPolls) * this.pollScale * 1000) / sum(this.recentMs);
     // Issuance per redemption at the edge: token, nonce, credential; the notification is separate.
-    const edge = joins / seconds + polls + (3 * t.redemptions + t.notifications) / seconds;
+    const edge = t.joins / seconds + polls + (3 * t.redemptions + t.notifications) / seconds;
     const isolates = Math.min(this.edge.maxIsolates, Math.max(this.edge.minIsolates, Math.ceil(edge / this.edge.requestsPerIsolatePerSecond)));
     const coordinator = isolates + (t.redemptions + t.notifications) / seconds + 1 / seconds;
     const p = this.peak;

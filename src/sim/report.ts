@@ -4,7 +4,7 @@ import { NEVER_REDEEM } from "./population";
 import { errorStats, waitBins, type ErrorStats, type WaitBins } from "./estimates";
 import { ADMITTED, DONE, EXPIRED, IN_SESSION, REFUSED, WAITING, type RunOutput } from "./run";
 import { stateSizeModel, type StateSizeModel } from "./state-size";
-import { quantile, sorted } from "./stats";
+import { quantile, round, sorted } from "./stats";
 
 /**
  * The launch-day report: every number computed from one run. Targets are judged here, plainly; the
@@ -36,6 +36,8 @@ export interface SimulationReport {
     inFlight: number;
     lost: number;
     lostBreakdown: Record<string, number>;
+    /** Redemptions the coordinator refused, by reason (each is also counted as lost). */
+    refusals: Record<string, number>;
     /** served + expiredAbandoned + stillWaiting + inFlight + lost === joined */
     consistent: boolean;
   };
@@ -198,6 +200,7 @@ export function buildReport(out: RunOutput): SimulationReport {
       inFlight,
       lost: lostTotal,
       lostBreakdown: lost,
+      refusals: out.refusals,
       consistent: served + expiredAbandoned + stillWaiting + inFlight + lostTotal === joined && admitted === out.checks.coordinatorAdmittedTotal,
     },
     queue: {
@@ -270,9 +273,4 @@ function target(name: string, goal: string, value: number, display: string, met:
 
 function pct(x: number, digits = 2): string {
   return `${(x * 100).toFixed(digits)} %`;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

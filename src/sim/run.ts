@@ -4,6 +4,7 @@ import { ticketStatus } from "../admission/ticket-status";
 import { totalWaiting } from "../admission/waiting-histogram";
 import { ManualClock } from "../lib/clock";
 import { Calendar } from "./calendar";
+import { asksEveryShard, joinUnsyncedAhead, pollUnsyncedAhead } from "./edge";
 import type { SimConfig } from "./config";
 import { SimCoordinator } from "./coordinator";
 import { LoadModel, type PeakLoad } from "./load";
@@ -77,6 +78,8 @@ export interface RunOutput {
     skipped: number;
     /** Polls answered "expired" while the admission was inside its TTL (must be 0). */
     expiredEarly: number;
+    /** Tracked answers whose position was higher than the same person's previous one. */
+    positionIncreases: number;
     coordinatorAdmittedTotal: number;
     coordinatorWaiting: number;
   };
@@ -124,11 +127,16 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   let unredeemed = 0;
   let open = 0;
   const peaks = { waiting: 0, waitingAtMinute: 0, openSessions: 0, active: 0 };
-  const checks = { keyOrderViolations: 0, doubleAdmissions: 0, activeMismatch: 0, skipped: 0, expiredEarly: 0, coordinatorAdmittedTotal: 0, coordinatorWaiting: 0 };
+  const checks = { keyOrderViolations: 0, doubleAdmissions: 0, activeMismatch: 0, skipped: 0, expiredEarly: 0, positionIncreases: 0, coordinatorAdmittedTotal: 0, coordinatorWaiting: 0 };
   let lastAdmitted: OrderKey = ORIGIN;
 
+  // Tracked people: what their ticket carries from the join, and the last position they were told.
+  const countedAtJoin = new Int32Array(pop.trackedCount);
+  const lastPosition = new Float64Array(pop.trackedCount).fill(Number.POSITIVE_INFINITY);
+
   // Per-interval traffic for the load model.
-  const joinsPerShard = new Int32Array(room.shards);
+  const shardRequests = new Int32Array(room.shards);
+  let joins = 0;
   let trackedPolls = 0;
   let redemptions = 0;
   let notifications = 0;
@@ -152,6 +160,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   const told = (p: number, rel: number, book: Estimates, unsyncedAhead: number): void => {
     const status = ticketStatus(snapshot, keyOf(p), at(rel), rand(), unsyncedAhead);
     if (status.status === "waiting") {
+      const t = pop.tracked[p]!;
+      if (status.position > lastPosition[t]!) checks.positionIncreases++;
+      lastPosition[t] = status.position;
       if (status.estimated_wait_seconds !== null) {
         book.person.push(p);
         book.at.push(rel);
@@ -179,12 +190,15 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     seq[p] = ticket.seq;
     state[p] = WAITING;
     waiting++;
-    joinsPerShard[s]!++;
+    joins++;
+    shardRequests[s]!++;
+    // In a quiet room the edge also asks every other shard for its unsynced arrivals.
+    if (asksEveryShard(snapshot)) for (let i = 0; i < room.shards; i++) if (i !== s) shardRequests[i]!++;
     minutes.onJoin(at(rel));
-    if (pop.tracked[p]! >= 0) {
-      // The join response: this shard's unsynced arrivals counted exactly, other shards' extrapolated.
-      const unsynced = Math.max(0, ticket.seq - (snapshot.syncedSeqs[s] ?? 0) - 1);
-      told(p, rel, first, unsynced * room.shards);
+    const t = pop.tracked[p]!;
+    if (t >= 0) {
+      countedAtJoin[t] = joinUnsyncedAhead(snapshot, shards, s, ticket.seq, ticket.key);
+      told(p, rel, first, countedAtJoin[t]!);
     }
   };
 
@@ -197,7 +211,7 @@ export function runSimulation(cfg: SimConfig): RunOutput {
         // Patience is about waiting: someone admitted before it ran out learns it at this poll.
         if (gone[p] || (state[p] === WAITING && gaveUpBy(p, rel))) return;
         trackedPolls++;
-        told(p, rel, later, 0);
+        told(p, rel, later, pollUnsyncedAhead(snapshot, keyOf(p), countedAtJoin[pop.tracked[p]!]!));
         return;
       case REDEEM: {
         redemptions++;
@@ -281,9 +295,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     }
 
     minutes.onTick(tick, { waiting, openSessions: open, quotedRate: snapshot.ratePerSecond });
-    load.onTick({ intervalMs: tickRel - lastTickRel, joinsPerShard, trackedPolls, redemptions, notifications });
-    joinsPerShard.fill(0);
-    trackedPolls = redemptions = notifications = 0;
+    load.onTick({ intervalMs: tickRel - lastTickRel, joins, shardRequests, trackedPolls, redemptions, notifications });
+    shardRequests.fill(0);
+    joins = trackedPolls = redemptions = notifications = 0;
 
     // Done when everyone has arrived and nobody waits or holds an unused admission or a session.
     if (next >= n && waiting === 0 && unredeemed === 0 && open === 0) {

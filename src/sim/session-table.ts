@@ -89,8 +89,8 @@ export class SessionTable implements Iterable<SessionRecord> {
   /**
    * Delete every session `drop` selects; returns how many. Survivors are compacted, ended ones first
    * (each part in insertion order): activeCount's result does not depend on order, but its loop
-   * branches on "still open?", and grouped rows let the CPU predict it (measured on 45,000 sessions:
-   * 0.18 ms grouped, 0.37 ms interleaved).
+   * branches on "still open?", and grouped rows let the CPU predict it (measured on 45,000 sessions
+   * held as objects: 0.18 ms grouped, 0.37 ms interleaved).
    */
   deleteWhere(drop: (s: SessionRecord) => boolean): number {
     const before = this.rows;
@@ -209,7 +209,7 @@ class View implements SessionRecord {
   }
 }
 
-/** Hands out the view row after row. One result object, reused: measured ~35 % faster than a fresh one per step. */
+/** Hands out the view row after row, in one reused result object (measured faster than a fresh one per step). */
 class RowIterator implements Iterator<SessionRecord> {
   private row = 0;
   private readonly result: { value: SessionRecord; done: boolean };

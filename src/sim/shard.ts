@@ -54,6 +54,28 @@ export class SimShard {
     return { a: this.stamps[seq - 1]!, b: tieBreaker(this.index, seq) };
   }
 
+  /**
+   * QueueShard.countUnsyncedAhead: tickets with seq > syncedSeq whose (a, seq) is before `key`'s
+   * (a, floor). Rows are in key order, so it is a binary search, less the rows already synced.
+   */
+  countUnsyncedAhead(shard: number, syncedSeq: number, key: OrderKey): number {
+    const floor = Math.min(SHARD_STRIDE, Math.max(-1, key.b - shard * SHARD_STRIDE));
+    return Math.max(0, this.firstNotBefore(key.a, floor) - syncedSeq);
+  }
+
+  /** Index of the first row whose (a, seq) is not below (a, seq floor): rows before it are ahead. */
+  private firstNotBefore(a: number, floor: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const stamp = this.stamps[mid]!;
+      if (stamp < a || (stamp === a && mid + 1 < floor)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Same contract as QueueShard.sync: heads after the frontier below eligibleBefore, arrivals since. */
   sync(req: SyncRequest): SyncReport {
     // (a, seq) > (after.a, floor), with floor derived from the frontier's b exactly as the shard does.

@@ -17,6 +17,12 @@ export function summary(values: ArrayLike<number>): { n: number; median: number;
   return { n: s.length, median: quantile(s, 0.5), p90: quantile(s, 0.9), max: s.length ? s[s.length - 1]! : Number.NaN };
 }
 
+/** `x` rounded to `digits` decimals, for the report (no float noise in the JSON). */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
 /** A growable column of numbers (a JS array of doubles would box on some pushes; this never does). */
 export class Column {
   private data = new Float64Array(1024);

@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const started = performance.now();
 
 // The run allocates many short-lived objects every tick (shard pages, merge buffers, snapshots): with a
-// young generation of 128 MB they die there instead of being promoted and swept, ~20 % faster.
+// young generation of 128 MB more of them die there instead of being promoted (~10 % faster here).
 const YOUNG_GENERATION = "--max-semi-space-size=128";
 if (!process.execArgv.includes(YOUNG_GENERATION)) {
   const child = spawnSync(process.execPath, [...process.execArgv, YOUNG_GENERATION, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
@@ -95,7 +95,8 @@ try {
   config = sim.simConfig(options);
 } catch (e) {
   // The room is validated by the real RoomConfigSchema: out-of-range settings are refused here.
-  console.error(`invalid configuration: ${e instanceof Error ? e.message : String(e)}`);
+  const issues = e?.issues?.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  console.error(`invalid configuration: ${issues ?? (e instanceof Error ? e.message : String(e))}`);
   process.exit(2);
 }
 console.log(`simulating ${config.arrivals.toLocaleString("en-US")} arrivals over ${config.hours} h …`);
@@ -107,7 +108,7 @@ process.stdout.write(sim.formatReport(report));
 
 const charts = sim.renderCharts(report);
 const runtime = { simulation_seconds: round(simSeconds), total_seconds: round((performance.now() - started) / 1000), node: process.version };
-const json = JSON.stringify({ runtime, ...report }, null, 2) + "\n";
+const json = compactNumberArrays(JSON.stringify({ runtime, ...report }, null, 2)) + "\n";
 const dirs = [args.out ?? join(root, "reports")];
 if (args.publish) dirs.push(join(root, "src/sim/results"));
 for (const dir of dirs) {
@@ -120,6 +121,12 @@ const met = report.targets.filter((t) => t.met).length;
 console.log(`\n${met}/${report.targets.length} targets met`);
 console.log(`wrote simulation.json and ${Object.keys(charts).join(", ")} to ${dirs.join(" and ")}`);
 console.log(`elapsed: simulation ${runtime.simulation_seconds} s, total ${runtime.total_seconds} s`);
+
+/** Indented JSON, but each array of numbers on one line: a few hundred lines instead of thousands. */
+function compactNumberArrays(text) {
+  const numbers = /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g;
+  return text.replace(numbers, (_, list) => `[${list.split(/,\s+/).join(", ")}]`);
+}
 
 function round(x) {
   return Math.round(x * 100) / 100;

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { EXACT_JOIN_POSITION_BELOW } from "../../src/routes/tickets";
 import { simulate, type SimulationReport } from "../../src/sim";
+import { EXACT_JOIN_POSITION_BELOW as SIMULATED_THRESHOLD } from "../../src/sim/edge";
 
 /**
  * A small launch through the simulator (the real admission modules, a simulated clock and crowd):
@@ -51,6 +53,15 @@ describe("launch-day simulation, small", () => {
     // independent count of unused admissions and open sessions at every tick.
     expect(report.backend.activeMismatch).toBe(0);
     expect(report.backend.peakOpenSessions).toBeLessThanOrEqual(report.backend.capacity);
+  });
+
+  it("never tells a tracked person a position higher than the one before", () => {
+    expect(report.checks.positionIncreases).toBe(0);
+    expect(report.checks.expiredEarly).toBe(0);
+  });
+
+  it("mirrors the edge's quiet-room threshold", () => {
+    expect(SIMULATED_THRESHOLD).toBe(EXACT_JOIN_POSITION_BELOW);
   });
 
   it("reports estimates for the tracked sample", () => {
