@@ -16,7 +16,7 @@ import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { lotteryRank } from "../tickets/lottery-rank";
 import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
 import { open, seal } from "../tickets/sealed";
-import { credentialOffer, credentialOfferLink } from "../issuance/offer";
+import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
@@ -102,24 +102,34 @@ tickets.post("/:room/tickets", async (c) => {
     unsyncedAhead: unsynced,
   };
   const ticket = await signTicket(keys, claims, now);
-  return respond(c, claims, snapshot, current, held.created ? 201 : 200, { ticket });
+  const result = await answer(c.env, c.req.url, claims, snapshot, current);
+  return send(c, { ...result, body: { ticket, ...result.body } }, held.created ? 201 : 200);
 });
 
 tickets.get("/:room/tickets/current", async (c) => {
   const room = roomParam(c);
   const token = bearerToken(c);
   if (!token) throw invalidTicket("missing_bearer_token");
+  return send(c, await currentTicket(c.env, room, token, c.req.url), 200);
+});
+
+/**
+ * The poll's whole answer for a ticket: verified, compared with the room snapshot, and (once admitted)
+ * with its credential offer. Throws the ApiError the poll would answer. Exported so the waiting page
+ * renders a cookie-held ticket exactly as the poll endpoint reads it.
+ */
+export async function currentTicket(env: AppEnv["Bindings"], room: string, token: string, requestUrl: string): Promise<TicketAnswer> {
   const now = clock.now();
-  const verified = await verifyTicket(await hmacKeyring(secret(c.env, "TICKET_KEYS")), token, room, now);
+  const verified = await verifyTicket(await hmacKeyring(secret(env, "TICKET_KEYS")), token, room, now);
   if (!verified.ok) throw invalidTicket(verified.reason);
-  const snapshot = await roomSnapshot(c.env, room);
+  const snapshot = await roomSnapshot(env, room);
   if (!snapshot) throw noRoom(room);
   const { key } = verified.ticket;
   // A ticket this snapshot has not synced yet is missing from it, and so are the people who joined just
   // before it: add those back (counted at join), so a position never goes up between join and sync.
   const unsynced = seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? verified.ticket.unsyncedAhead : 0;
-  return respond(c, verified.ticket, snapshot, ticketStatus(snapshot, key, now, Math.random(), unsynced), 200, {});
-});
+  return answer(env, requestUrl, verified.ticket, snapshot, ticketStatus(snapshot, key, now, Math.random(), unsynced));
+}
 
 /** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
 export const EXACT_JOIN_POSITION_BELOW = 20;
@@ -148,23 +158,33 @@ function invalidTicket(reason: string): ApiError {
   });
 }
 
-async function respond(
-  c: Context<AppEnv>,
-  claims: TicketClaims,
-  snapshot: RoomSnapshot,
-  status: TicketStatus,
-  code: 200 | 201,
-  extra: { ticket?: string },
-): Promise<Response> {
+/** What a join or a poll answers: the JSON body, and for a waiting ticket the Retry-After in seconds. */
+export interface TicketAnswer {
+  body: TicketBody;
+  retryAfterSeconds: number | null;
+}
+
+export type TicketBody =
+  | Extract<TicketStatus, { status: "waiting" }>
+  | { status: "expired" }
+  | {
+      status: "admitted";
+      admission: { admitted_at: string; credential_offer: CredentialOffer; credential_offer_uri: string; admission_token: string };
+      admission_expires_at: string;
+    };
+
+function send(c: Context<AppEnv>, result: TicketAnswer & { body: TicketBody & { ticket?: string } }, code: 200 | 201): Response {
   c.header("cache-control", "no-store");
-  if (status.status === "waiting") {
-    c.header("retry-after", String(status.poll_after_seconds));
-    return c.json({ ...extra, ...status }, code);
-  }
-  if (status.status === "expired") return c.json({ ...extra, status: "expired" }, code);
-  const issuer = issuerOrigin(c.env, c.req.url);
-  const ec = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
-  const ring = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
+  if (result.retryAfterSeconds !== null) c.header("retry-after", String(result.retryAfterSeconds));
+  return c.json(result.body, code);
+}
+
+async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus): Promise<TicketAnswer> {
+  if (status.status === "waiting") return { body: status, retryAfterSeconds: status.poll_after_seconds };
+  if (status.status === "expired") return { body: { status: "expired" }, retryAfterSeconds: null };
+  const issuer = issuerOrigin(env, requestUrl);
+  const ec = await ecKeyring(secret(env, "SIGNING_KEYS"));
+  const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const person = await open(ring, "ticket-person", claims.person, clock.now());
   if (!person.ok || typeof person.claims.pid !== "string") throw invalidTicket("bad_claims");
   // The pre-authorized code: single use (the coordinator records its redemption), valid as long as the
@@ -184,9 +204,8 @@ async function respond(
     admittedAt: status.admitted_at,
     expiresAt: status.admission_expires_at,
   });
-  return c.json(
-    {
-      ...extra,
+  return {
+    body: {
       status: "admitted",
       admission: {
         admitted_at: iso(status.admitted_at),
@@ -196,8 +215,8 @@ async function respond(
       },
       admission_expires_at: iso(status.admission_expires_at),
     },
-    code,
-  );
+    retryAfterSeconds: null,
+  };
 }
 
 function iso(ms: number): string {
