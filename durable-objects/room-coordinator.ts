@@ -1,20 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  admittedAt,
-  admittedLastMinute,
-  estimationRatePerSecond,
-  frontierSteps,
-  observedRatePerSecond,
-  pruneLog,
-  type TickRecord,
-} from "../src/admission/admission-log";
-import type { BudgetState } from "../src/admission/budget";
-import type { ExactFront } from "../src/admission/frontier";
-import { compareKeys, ORIGIN, secondOf, shardOf, type OrderKey } from "../src/admission/order-key";
+import { admittedAt, admittedLastMinute, frontierSteps, observedRatePerSecond } from "../src/admission/admission-log";
+import { compareKeys, ORIGIN, type OrderKey } from "../src/admission/order-key";
+import { applyTick, emptyBooks, snapshotOf, type RoomBooks, type ShardBooks } from "../src/admission/room-books";
 import { activeCount, sessionExpired, type SessionRecord } from "../src/admission/sessions";
 import type { RoomSnapshot } from "../src/admission/snapshot";
-import { planTick, runTick } from "../src/admission/tick";
-import { addCount, toHistogram, type SecondCounts } from "../src/admission/waiting-histogram";
+import { planTick, runTick, type TickOutcome } from "../src/admission/tick";
+import type { SecondCounts } from "../src/admission/waiting-histogram";
 import { DEFAULT_ROOM_CONFIG, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
 import { clock } from "../src/lib/clock";
@@ -40,12 +31,6 @@ import type { SyncReport } from "./queue-shard";
  * | sessions        | one per redeemed admission | ticket id (unique: a pre-authorized code is single  |
  * |                 | while it still counts      | use), admitted_at, started_at, ends_at, ended_at    |
  */
-interface ShardCursor {
-  cursor: number;
-  total: number;
-  admitted: number;
-}
-
 interface RoomRow {
   name: string;
   config: string;
@@ -59,21 +44,11 @@ interface RoomRow {
   [key: string]: SqlStorageValue;
 }
 
-interface Loaded {
+/** The room in memory: its books (src/admission/room-books.ts) plus what only the object keeps. */
+interface Loaded extends RoomBooks {
   name: string;
   config: RoomConfig;
-  frontier: OrderKey;
-  baseline: OrderKey;
-  budget: BudgetState;
-  admittedTotal: number;
-  log: TickRecord[];
-  counts: SecondCounts;
-  /** Exact front of the line from the last tick (memory only: rebuilt by the first tick after a restart). */
-  front: ExactFront;
   sessions: Map<string, SessionRecord>;
-  /** [tick time, arrivals synced] over the last minute: how busy joining is (memory only). */
-  arrivals: [number, number][];
-  shards: ShardCursor[];
   lastTickError: string | null;
 }
 
@@ -137,7 +112,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       )
       .toArray()
       .map((t) => ({ at: t.at, span: t.span, admitted: t.admitted, frontier: { a: t.frontier_a, b: t.frontier_b }, saturated: t.saturated === 1 }));
-    const shards: ShardCursor[] = Array.from({ length: config.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
+    const shards: ShardBooks[] = Array.from({ length: config.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
     for (const s of this.sql.exec<{ shard: number; cursor: number; total: number; admitted: number }>("SELECT * FROM shards")) {
       if (s.shard < shards.length) shards[s.shard] = { cursor: s.cursor, total: s.total, admitted: s.admitted };
     }
@@ -228,7 +203,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
     existing.config = next;
     if (existing.shards.length !== next.shards) {
-      existing.shards = Array.from({ length: next.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
+      existing.shards = emptyBooks(next.shards).shards;
       this.sql.exec("DELETE FROM shards");
     }
     this.sql.exec("UPDATE room SET config = ? WHERE id = 1", JSON.stringify(next));
@@ -363,33 +338,10 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
   }
 
-  private apply(room: Loaded, reports: SyncReport[], outcome: ReturnType<typeof runTick>): void {
+  private apply(room: Loaded, reports: SyncReport[], outcome: TickOutcome): void {
     const now = outcome.record.at;
-    const touched = new Set<number>();
-    let arrived = 0;
-    reports.forEach((r, shard) => {
-      for (const { second, count } of r.arrivals) {
-        arrived += count;
-        addCount(room.counts, second, count);
-        touched.add(second);
-      }
-      room.shards[shard] = { cursor: r.cursor, total: r.total, admitted: room.shards[shard]!.admitted };
-    });
-    for (const key of outcome.admitted) {
-      addCount(room.counts, secondOf(key), -1);
-      touched.add(secondOf(key));
-      room.shards[shardOf(key)]!.admitted++;
-    }
-    room.frontier = outcome.record.frontier;
-    room.front = outcome.front;
-    room.arrivals = room.arrivals.filter(([at]) => at > now - 60_000);
-    room.arrivals.push([now, arrived]);
-    room.budget = outcome.budget;
-    room.admittedTotal += outcome.admitted.length;
-    const pruned = pruneLog([...room.log, outcome.record], room.baseline, now, room.config.admission_ttl_seconds * 1000);
-    room.log = pruned.log;
-    room.baseline = pruned.baseline;
     const ttlMs = room.config.admission_ttl_seconds * 1000;
+    const touched = applyTick(room, reports, outcome, ttlMs);
     const finished = [...room.sessions.values()].filter((s) => sessionExpired(s, now, ttlMs)).map((s) => s.ticketId);
     for (const id of finished) room.sessions.delete(id);
 
@@ -429,22 +381,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   private buildSnapshot(room: Loaded, now: number): RoomSnapshot {
-    return {
-      room: room.name,
-      generatedAt: now,
-      config: room.config,
-      frontier: room.frontier,
-      baseline: room.baseline,
-      steps: frontierSteps(room.log),
-      histogram: toHistogram(room.counts),
-      front: room.front,
-      ratePerSecond: estimationRatePerSecond(room.log, now, room.config.new_users_per_minute / 60),
-      admittedLastMinute: admittedLastMinute(room.log, now),
-      admittedTotal: room.admittedTotal,
-      active: this.active(room, now),
-      syncedSeqs: room.shards.map((s) => s.cursor),
-      arrivalsPerSecond: room.arrivals.reduce((n, [, count]) => n + count, 0) / 60,
-      everJoined: room.shards.some((s) => s.total > 0),
-    };
+    return snapshotOf(room.name, room.config, room, now, this.active(room, now));
   }
+
 }

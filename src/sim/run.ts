@@ -310,7 +310,7 @@ export function runSimulation(cfg: SimConfig): RunOutput {
 
   for (let p = 0; p < n; p++) if (state[p] === WAITING && compareKeys(keyOf(p), coordinator.frontier) <= 0) checks.skipped++;
   countGoneWaiting(minutes.minutes, pop, admittedAt);
-  checks.coordinatorAdmittedTotal = coordinator.admittedTotal;
+  checks.coordinatorAdmittedTotal = coordinator.books.admittedTotal;
   checks.coordinatorWaiting = totalWaiting(snapshot.histogram);
 
   return {
