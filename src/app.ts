@@ -3,7 +3,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./http/app-env";
 import { onError, onNotFound } from "./http/errors";
 import { ApiError } from "./http/problem";
+import { requestLog } from "./http/request-log";
 import { admin } from "./routes/admin";
+import { dashboard } from "./routes/dashboard";
 import { dev } from "./routes/dev";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
@@ -15,6 +17,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use("*", requestLog);
   app.use(
     "*",
     bodyLimit({
@@ -29,6 +32,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
   app.route("/v1/dev", dev);
+  app.route("/admin", dashboard);
   app.route("/", oid4vci);
   app.route("/", trustAnchors);
   app.notFound(onNotFound);

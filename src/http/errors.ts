@@ -1,6 +1,8 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { RegisterBusyError, RegisterUnavailableError } from "../register/register";
+import { logger } from "../log/logger";
+import { recordIssuance } from "../metrics/analytics";
 import { ApiError, problemResponse } from "./problem";
 
 /**
@@ -9,10 +11,11 @@ import { ApiError, problemResponse } from "./problem";
  * else is our bug, logged with its stack and answered as an opaque 500 (never the message: it might
  * carry internals).
  */
-export const onError: ErrorHandler = (err) => {
+export const onError: ErrorHandler = (err, c) => {
   if (err instanceof ApiError) return problemResponse(err);
   // The protected backend at capacity or failing: retryable, never a 500.
   if (err instanceof RegisterBusyError || err instanceof RegisterUnavailableError) {
+    recordIssuance(c.env ?? {}, err instanceof RegisterBusyError ? "register_busy" : "register_error");
     return problemResponse(
       new ApiError("temporarily_unavailable", "the licence register is at capacity; retry shortly", {
         headers: { "retry-after": String(err.retryAfterSeconds) },
@@ -23,7 +26,8 @@ export const onError: ErrorHandler = (err) => {
     if (err.status === 413) return problemResponse(new ApiError("payload_too_large", "the request body is larger than this endpoint accepts"));
     return problemResponse(new ApiError(err.status >= 500 ? "internal" : "bad_request", err.message || "request refused"));
   }
-  console.error(JSON.stringify({ event: "unhandled_error", error: err instanceof Error ? err.stack : String(err) }));
+  // The stack says where; the logger redacts anything token-shaped a message might quote.
+  logger.error("unhandled_error", { error: err instanceof Error ? `${err.name}: ${err.message} @ ${err.stack?.split("\n").slice(1, 4).join(" | ") ?? ""}` : String(err) });
   return problemResponse(new ApiError("internal", "an unexpected error occurred; it has been logged"));
 };
 

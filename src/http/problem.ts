@@ -16,6 +16,7 @@ export type ProblemKind =
   | "invalid_identity_assertion"
   | "unauthorized"
   | "admin_disabled"
+  | "forbidden"
   | "not_found"
   | "method_not_allowed"
   | "conflict"
@@ -55,6 +56,7 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },
   unauthorized: { status: 401, title: "Missing or wrong credentials" },
   admin_disabled: { status: 403, title: "Admin API disabled" },
+  forbidden: { status: 403, title: "Forbidden" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -6,6 +6,8 @@ import { ApiError } from "../http/problem";
 import { noRoom, readJson, roomParam } from "../http/request";
 import { clearSnapshotCache } from "../edge/snapshot-cache";
 import { registerMetrics } from "../register/register";
+import { collectMetrics, scrapedRooms } from "../metrics/collect";
+import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus";
 
 /** Operators' API: create and tune rooms, read live statistics. Always fresh from the coordinator. */
 export const admin = new Hono<AppEnv>();
@@ -40,4 +42,13 @@ admin.get("/rooms/:room", async (c) => {
 admin.get("/register", (c) => {
   c.header("cache-control", "no-store");
   return c.json(registerMetrics());
+});
+
+/**
+ * Prometheus scrape: rooms from `?room=` (repeatable) or DEFAULT_ROOMS, plus this isolate's register and
+ * edge counters. Text exposition format 0.0.4.
+ */
+admin.get("/metrics", async (c) => {
+  const body = await collectMetrics(c.env, scrapedRooms(c.env, c.req.queries("room") ?? []));
+  return c.body(body, 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
 });

@@ -13,6 +13,7 @@ import { issuerOrigin } from "../issuance/issuer-url";
 import { verifyKeyProof } from "../issuance/key-proof";
 import { PRE_AUTHORIZED_GRANT } from "../issuance/offer";
 import { clock } from "../lib/clock";
+import { recordIssuance } from "../metrics/analytics";
 import { LicenceRegister } from "../register/register";
 import { hmacKeyring } from "../tickets/keyring";
 import { open, seal } from "../tickets/sealed";
@@ -73,6 +74,7 @@ oid4vci.post("/token", async (c) => {
   const session = await coordinator.startSession(code.room, { ticketId: code.tid, key: { a: ord[0], b: ord[1] } });
   if (!session.ok) throw new ApiError("invalid_grant", `the pre-authorized code cannot be used (${session.reason.replaceAll("_", " ")})`);
 
+  recordIssuance(c.env, "token_issued", { room: code.room });
   const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: code.jkt, room: code.room, tid: code.tid }, now, session.endsAt);
   return c.json({ access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((session.endsAt - now) / 1000) }, 200, noStore);
 });
@@ -105,6 +107,7 @@ const CredentialRequestSchema = z
   .strict();
 
 oid4vci.post("/credential", async (c) => {
+  const started = Date.now(); // wall clock, for the analytics latency (the project clock may be frozen)
   const grant = await requireDpopAccess(c);
   const body = await readJson(c, z.unknown());
   const parsed = CredentialRequestSchema.safeParse(body);
@@ -141,12 +144,14 @@ oid4vci.post("/credential", async (c) => {
 
   // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
   const holder = await new LicenceRegister(c.env).findHolder(grant.personId);
+  if (!holder || Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now) recordIssuance(c.env, "denied", { room: grant.room, latencyMs: Date.now() - started });
   if (!holder) throw new ApiError("credential_request_denied", "no driving licence is registered for this person");
   if (Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now) {
     throw new ApiError("credential_request_denied", "the driving licence registered for this person has expired");
   }
 
   const credentials = await issueCredentials(c.env, issuer, request.credential_configuration_id, holder, keys, now);
+  recordIssuance(c.env, "issued", { room: grant.room, configuration: request.credential_configuration_id, count: credentials.length, latencyMs: Date.now() - started });
   const ring = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
   const notificationId = await seal(ring, "notification", { room: grant.room, tid: grant.ticketId }, now, Math.max(grant.expiresAt, now + 60_000));
   return c.json({ credentials: credentials.map((credential) => ({ credential })), notification_id: notificationId }, 200, noStore);

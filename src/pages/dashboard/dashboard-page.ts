@@ -1,0 +1,118 @@
+import { QueueingMethodSchema } from "../../config/room-config";
+import { escapeHtml, layout } from "./html";
+
+/**
+ * The operator dashboard's markup: a static skeleton the script (client-script.ts) fills in. The room
+ * reaches the script through a data attribute, never through inline code. Each chart is an SVG with
+ * role="img" whose <title> the script keeps current, plus a visible one-line text summary.
+ */
+export function dashboardPage(options: { room: string; rooms: readonly string[] }): string {
+  const room = escapeHtml(options.room);
+  const roomOptions = options.rooms.map((r) => `<option value="${escapeHtml(r)}"></option>`).join("");
+  const methods = QueueingMethodSchema.options.map((m) => `<option value="${m}">${m}</option>`).join("");
+  return layout({
+    title: `Antichambre: ${options.room}`,
+    script: true,
+    bodyAttributes: `data-room="${room}"`,
+    body: `<header>
+<h1>Antichambre operations · <span id="room-name">${room}</span></h1>
+<form id="room-form" method="get" action="/admin">
+<label for="room">Room</label>
+<input id="room" name="room" value="${room}" list="rooms" required pattern="[a-z0-9][a-z0-9\\-]{0,39}" size="14">
+<datalist id="rooms">${roomOptions}</datalist>
+<button type="submit" class="secondary">Show</button>
+</form>
+<form method="post" action="/admin/logout"><button type="submit" class="secondary">Log out</button></form>
+</header>
+<main>
+<div class="status-line">
+<span id="state-badge" class="badge">loading</span>
+<span id="connection" role="status">Connecting…</span>
+<span id="updated"></span>
+</div>
+
+<section aria-labelledby="live-heading">
+<h2 id="live-heading">Live</h2>
+<div class="tiles">
+${tile("waiting", "Queue length", "Queue length", "oldest")}
+${tile("rate", "Admissions per minute", "Admission rate against its limit", "rate-sub", '<p class="legend"><span class="k-series">━ observed</span> · <span class="k-limit">╌ limit</span> · <span class="k-target">┄ adaptive target</span></p>')}
+${tile("active", "Active users", "Active users against the cap", "active-sub")}
+${tile("latency", "Backend latency", "Backend latency", "latency-sub")}
+${tile("drain", "Time to drain", "Estimated time to drain the queue", "drain-sub")}
+</div>
+</section>
+
+<section aria-labelledby="shards-heading">
+<h2 id="shards-heading">Per-shard load</h2>
+<figure class="tile">
+<svg class="bars" data-chart="shards" viewBox="0 0 240 110" preserveAspectRatio="none" role="img"><title>Waiting per shard</title></svg>
+<table>
+<caption class="sr-only">Tickets, admissions and people waiting per queue shard</caption>
+<thead><tr><th scope="col">shard</th><th scope="col">tickets</th><th scope="col">admitted</th><th scope="col">waiting</th></tr></thead>
+<tbody id="shard-rows"></tbody>
+</table>
+</figure>
+</section>
+
+<section aria-labelledby="state-heading">
+<h2 id="state-heading">State</h2>
+<dl class="state">
+<dt>Queueing method</dt><dd data-field="method">–</dd>
+<dt>Outflow</dt><dd data-field="outflow">–</dd>
+<dt>Event</dt><dd data-field="event">–</dd>
+<dt>Lottery</dt><dd data-field="lottery">–</dd>
+<dt>Last tick error</dt><dd data-field="tick-error">–</dd>
+</dl>
+</section>
+
+<section aria-labelledby="controls-heading">
+<h2 id="controls-heading">Controls</h2>
+<div class="controls">
+<form id="pause-form"><fieldset><legend>Admission</legend>
+<p class="hint">Pausing stops admission; nobody loses their place.</p>
+<button type="submit" id="pause-toggle" data-paused="false">Pause admission</button>
+</fieldset><p class="result" role="status"></p></form>
+
+<form id="limits-form"><fieldset><legend>Limits</legend>
+<div class="field"><label for="new_users_per_minute">New users per minute</label>
+<input id="new_users_per_minute" name="new_users_per_minute" type="number" min="1" max="1000000" step="1" required></div>
+<div class="field"><label for="total_active_users">Total active users</label>
+<input id="total_active_users" name="total_active_users" type="number" min="1" max="10000000" step="1" required></div>
+<button type="submit">Apply limits</button>
+</fieldset><p class="result" role="status"></p></form>
+
+<form id="method-form"><fieldset><legend>Queueing method</legend>
+<div class="field"><label for="queueing_method">Method</label>
+<select id="queueing_method" name="queueing_method">${methods}</select></div>
+<button type="submit">Apply method</button>
+</fieldset><p class="result" role="status"></p></form>
+
+<form id="event-form"><fieldset><legend>Schedule an event</legend>
+<p class="hint">Times are in this browser's time zone; they are sent as UTC.</p>
+<div class="field"><label for="prequeue_start">Pre-queue opens</label><input id="prequeue_start" type="datetime-local" step="1" required></div>
+<div class="field"><label for="event_start">Event starts (lottery draw)</label><input id="event_start" type="datetime-local" step="1" required></div>
+<div class="field"><label for="event_end">Event ends (optional)</label><input id="event_end" type="datetime-local" step="1"></div>
+<div class="field"><label for="event_method">Queueing method during the event (optional)</label>
+<select id="event_method"><option value="">unchanged</option>${methods}</select></div>
+<div class="field"><label for="event_rate">New users per minute during the event (optional)</label><input id="event_rate" type="number" min="1" max="1000000" step="1"></div>
+<div class="field"><label for="event_cap">Total active users during the event (optional)</label><input id="event_cap" type="number" min="1" max="10000000" step="1"></div>
+<button type="submit">Schedule event</button>
+</fieldset><p class="result" role="status"></p></form>
+
+<form id="lottery-form"><fieldset><legend>Lottery</legend>
+<p class="hint">Publishes the seed behind the committed hash, so anyone can recompute every pre-queue rank. Only after the event has started.</p>
+<button type="submit">Reveal lottery seed</button>
+</fieldset><p class="result" role="status"></p></form>
+</div>
+</section>
+</main>`,
+  });
+}
+
+function tile(name: string, label: string, chartLabel: string, sub: string, extra = ""): string {
+  return `<figure class="tile">
+<figcaption><span class="label">${label}</span><span class="value" data-field="${name}">–</span><span class="sub" data-field="${sub}"></span></figcaption>
+<svg class="spark" data-chart="${name}" data-label="${chartLabel}" viewBox="0 0 240 60" preserveAspectRatio="none" role="img"><title>${chartLabel}</title></svg>
+${extra}<p class="trend" data-trend="${name}" aria-hidden="true"></p>
+</figure>`;
+}
