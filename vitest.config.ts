@@ -1,5 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { buildPages } from "./src/tools/build-pages.mjs";
+
+// The Worker's static assets (the pages' browser bundles) must exist before workerd starts.
+await buildPages({ quiet: true });
 
 // Tests run inside workerd, against the Worker and Durable Objects declared in wrangler.toml.
 // ENVIRONMENT=development turns on the embedded dev keys; the admission alarm is set far out so that

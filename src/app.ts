@@ -7,6 +7,7 @@ import { requestLog } from "./http/request-log";
 import { admin } from "./routes/admin";
 import { dashboard } from "./routes/dashboard";
 import { dev } from "./routes/dev";
+import { pages } from "./routes/pages";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
 import { oid4vci } from "./routes/oid4vci";
@@ -32,6 +33,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
   app.route("/v1/dev", dev);
+  app.route("/rooms", pages);
   app.route("/admin", dashboard);
   app.route("/", oid4vci);
   app.route("/", trustAnchors);

@@ -39,6 +39,8 @@ export interface Env {
   LOG_REQUESTS?: string;
   /** Workers Analytics Engine dataset (optional): admissions and issuance outcomes (src/metrics/analytics.ts). */
   ANALYTICS?: AnalyticsEngineDataset;
+  /** Workers Static Assets (build/public): the pages' browser bundles, served before the Worker runs. */
+  ASSETS?: Fetcher;
   /** Secrets. */
   ADMIN_TOKEN?: string;
   TICKET_KEYS?: string;

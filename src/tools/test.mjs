@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type-check, every vitest suite inside workerd, then the end-to-end run against a real
-// `npm start` (test/e2e/run.mjs). Every stage runs even if an earlier one failed, so one red test does
+// `npm start` (test/e2e/run.mjs), and the public pages in headless Chromium against another one
+// (test/browser/run.mjs). Every stage runs even if an earlier one failed, so one red test does
 // not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,10 +17,16 @@ function run(name, command, args) {
   return r.status === 0;
 }
 
-const typecheck = run("typecheck", "npx", ["tsc", "-p", "."]);
+// The pages' browser bundles first: the Worker's static assets must exist for everything after.
+const pages = run("pages bundle", "node", ["src/tools/build-pages.mjs"]);
+// The Worker and the browser bundle are type-checked apart (Workers types and DOM types conflict).
+const workerTypes = run("typecheck", "npx", ["tsc", "-p", "."]);
+const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src/pages/browser"]);
+const typecheck = workerTypes && browserTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
+const browser = run("browser (headless Chromium, npm start)", "node", ["test/browser/run.mjs"]);
 const summary = spawnSync("node", ["src/tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
 process.stdout.write(summary.stdout);
-process.exit(typecheck && unitAndHttp && e2e ? 0 : 1);
+process.exit(typecheck && unitAndHttp && e2e && browser ? 0 : 1);

@@ -1,0 +1,267 @@
+import { decodeJwt } from "jose";
+import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../client/index";
+import { setCookieValue, START_COOKIE, TICKET_COOKIE } from "../cookies";
+import { isLang, STRINGS } from "../i18n";
+import { progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";
+import { indexedDbKeyPairStore } from "./key-store";
+
+/**
+ * The waiting page's script (bundled by src/tools/build-pages.mjs, served as /static/waiting-page.js).
+ *
+ * It takes over from the server-rendered page: keeps the device key (IndexedDB, non-extractable),
+ * joins with an identity assertion (from the identity app in the URL fragment, or in development from
+ * the demo form), then polls through the client SDK when the service says to, re-rendering the status
+ * with the same renderer the server used. The ticket goes into a cookie too, so that a reload, or a
+ * browser without JavaScript, gets the same status rendered by the server.
+ */
+
+const PUBLIC_REFRESH_MS = 30_000;
+const RESUME_AFTER_ERROR_MS = 30_000;
+
+const main = document.getElementById("main")!;
+const room = main.dataset.room!;
+const lang = isLang(main.dataset.lang) ? main.dataset.lang : "fr";
+const development = main.dataset.development === "true";
+const t = STRINGS[lang];
+const options = { lang };
+const baseTitle = document.title;
+
+const el = {
+  card: document.getElementById("status-card")!,
+  status: document.getElementById("status")!,
+  progress: document.getElementById("progress")!,
+  updated: document.getElementById("updated")!,
+  waitNote: document.getElementById("wait-note")!,
+  notice: document.getElementById("notice")!,
+  join: document.getElementById("join")!,
+  form: document.getElementById("dev-join") as HTMLFormElement | null,
+  person: document.getElementById("person-id") as HTMLInputElement | null,
+  button: document.getElementById("join-button") as HTMLButtonElement | null,
+};
+
+// ---- ticket and progress storage --------------------------------------------------------------------
+
+function readCookie(name: string): string | null {
+  const entry = document.cookie.split("; ").find((c) => c.startsWith(`${name}=`));
+  return entry ? entry.slice(name.length + 1) || null : null;
+}
+
+function writeCookie(name: string, value: string, maxAgeSeconds: number): void {
+  document.cookie = setCookieValue(name, value, { room, maxAgeSeconds, secure: location.protocol === "https:" });
+}
+
+/** localStorage key of the position at join, per room; the value names the ticket it belongs to. */
+const startKey = `antichambre:${room}:start`;
+
+function ticketId(ticket: string): string {
+  return String(decodeJwt(ticket).sub ?? "");
+}
+
+function loadStart(ticket: string): number | null {
+  try {
+    const saved = JSON.parse(localStorage.getItem(startKey) ?? "null") as { ticket?: string; position?: number } | null;
+    return saved?.ticket === ticketId(ticket) && typeof saved.position === "number" ? saved.position : null;
+  } catch {
+    return null;
+  }
+}
+
+function keepTicket(ticket: string, position: number | null): void {
+  const { exp } = decodeJwt(ticket);
+  const maxAge = typeof exp === "number" ? exp - Math.floor(Date.now() / 1000) : 86_400;
+  writeCookie(TICKET_COOKIE, ticket, maxAge);
+  if (position !== null && loadStart(ticket) === null) {
+    try {
+      localStorage.setItem(startKey, JSON.stringify({ ticket: ticketId(ticket), position }));
+    } catch {
+      // Storage full or forbidden: the progress bar then starts from the current position.
+    }
+    writeCookie(START_COOKIE, String(position), maxAge);
+  }
+}
+
+function forgetTicket(): void {
+  writeCookie(TICKET_COOKIE, "", 0);
+  writeCookie(START_COOKIE, "", 0);
+  try {
+    localStorage.removeItem(startKey);
+  } catch {
+    // Nothing stored.
+  }
+}
+
+// ---- rendering --------------------------------------------------------------------------------------
+
+let shownStatus = "";
+
+/** Re-renders the status. The live region is replaced only when its words change, so a screen reader hears changes, not every poll. */
+function show(view: StatusView, start: number | null): void {
+  const markup = renderStatus(view, options).value;
+  if (markup !== shownStatus) {
+    el.status.innerHTML = markup;
+    el.status.dataset.status = view.status;
+    shownStatus = markup;
+  }
+  el.progress.innerHTML = view.status === "public" ? "" : renderProgress(progressOf(start, view), options).value;
+  el.updated.innerHTML = renderUpdated(Date.now(), options).value;
+  el.card.classList.toggle("admitted", view.status === "admitted");
+  el.waitNote.hidden = view.status === "admitted" || view.status === "expired";
+  el.join.hidden = view.status === "waiting" || view.status === "admitted";
+  if (el.form) el.form.hidden = el.join.hidden;
+  document.title = view.status === "admitted" ? `${t.admittedTitle} – ${baseTitle}` : baseTitle;
+}
+
+function notice(text: string): void {
+  el.notice.textContent = text;
+}
+
+/** After the visitor's own action replaced what they were on (the form), focus goes to the new status. */
+function focusStatus(): void {
+  document.getElementById("status-heading")?.focus();
+}
+
+// ---- the service ------------------------------------------------------------------------------------
+
+let devicePromise: Promise<DeviceKey> | null = null;
+
+/** The device key, kept in IndexedDB; in memory where IndexedDB is unavailable (some private modes). */
+function device(): Promise<DeviceKey> {
+  devicePromise ??= DeviceKey.loadOrCreate(indexedDbKeyPairStore).catch(() => DeviceKey.loadOrCreate(new MemoryKeyPairStore()));
+  return devicePromise;
+}
+
+async function client(ticket?: string): Promise<AntichambreClient> {
+  return new AntichambreClient({
+    baseUrl: location.origin,
+    room,
+    device: await device(),
+    ...(ticket ? { ticket } : {}),
+    retry: { maxAttempts: 8 },
+    onRetry: () => notice(t.reconnecting),
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AntichambreError) return error.problem?.detail ?? error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Waits for admission with the SDK (it polls when told), rendering every answer. */
+async function follow(ticket: string): Promise<void> {
+  const c = await client(ticket);
+  let start = loadStart(ticket);
+  const update = (status: TicketStatus) => {
+    notice("");
+    if (status.status === "waiting" && start === null && status.position !== null) {
+      start = status.position;
+      keepTicket(ticket, start);
+    }
+    show(status, start);
+  };
+  try {
+    await c.waitUntilAdmitted({ onUpdate: update });
+  } catch (error) {
+    if (error instanceof AdmissionExpiredError) {
+      forgetTicket();
+      show({ status: "expired" }, null);
+      offerJoin();
+      return;
+    }
+    if (error instanceof AntichambreError && error.status === 401) {
+      // The ticket is no longer valid here (keys rotated, another room's): start over.
+      forgetTicket();
+      notice(t.joinFailed(describe(error)));
+      offerJoin();
+      return;
+    }
+    notice(t.joinFailed(describe(error)));
+    setTimeout(() => void follow(ticket), RESUME_AFTER_ERROR_MS);
+  }
+}
+
+async function join(identityAssertion: string): Promise<void> {
+  notice(t.joining);
+  const c = await client();
+  const joined = await c.join(identityAssertion);
+  const position = joined.status === "waiting" ? joined.position : null;
+  keepTicket(joined.ticket, position);
+  notice("");
+  show(joined, loadStart(joined.ticket) ?? position);
+  focusStatus();
+  if (joined.status === "waiting") await follow(joined.ticket);
+}
+
+// ---- no ticket: public view and ways to join -----------------------------------------------------------
+
+let publicTimer: ReturnType<typeof setInterval> | null = null;
+
+function offerJoin(): void {
+  el.join.hidden = false;
+  if (el.form && development) el.form.hidden = false;
+  publicTimer ??= setInterval(() => void refreshPublic(), PUBLIC_REFRESH_MS);
+}
+
+async function refreshPublic(): Promise<void> {
+  if (readCookie(TICKET_COOKIE)) return;
+  try {
+    show({ status: "public", room: await (await client()).roomInfo() }, null);
+  } catch {
+    // The next refresh tries again; the page keeps what it shows.
+  }
+}
+
+function stopPublicRefresh(): void {
+  if (publicTimer !== null) clearInterval(publicTimer);
+  publicTimer = null;
+}
+
+async function joinAsDemoPerson(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const personId = el.person?.value.trim() ?? "";
+  if (!personId) return;
+  if (el.button) el.button.disabled = true;
+  try {
+    const res = await fetch("/v1/dev/identity-assertions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ person_id: personId }),
+    });
+    const body = (await res.json()) as { identity_assertion?: string; detail?: string };
+    if (!res.ok || typeof body.identity_assertion !== "string") throw new Error(body.detail ?? `HTTP ${res.status}`);
+    stopPublicRefresh();
+    await join(body.identity_assertion);
+  } catch (error) {
+    notice(t.joinFailed(describe(error)));
+  } finally {
+    if (el.button) el.button.disabled = false;
+  }
+}
+
+/** `#identity_assertion=…` from the identity app, removed from the address at once (it must not linger in history). */
+function takeAssertionFromFragment(): string | null {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const assertion = params.get("identity_assertion");
+  if (assertion) history.replaceState(null, "", location.pathname + location.search);
+  return assertion;
+}
+
+// ---- start --------------------------------------------------------------------------------------------
+
+el.form?.addEventListener("submit", (event) => void joinAsDemoPerson(event));
+
+async function start(): Promise<void> {
+  const assertion = takeAssertionFromFragment();
+  const ticket = readCookie(TICKET_COOKIE);
+  try {
+    if (assertion) return await join(assertion);
+    // Admitted as the server rendered it: nothing will change, and a poll would redraw the QR code
+    // (a freshly sealed offer) under the phone scanning it.
+    if (ticket && el.status.dataset.status === "admitted") return;
+    if (ticket) return await follow(ticket);
+  } catch (error) {
+    notice(t.joinFailed(describe(error)));
+  }
+  offerJoin();
+}
+
+void start();

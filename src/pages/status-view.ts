@@ -1,0 +1,112 @@
+import { html, type Html } from "./html";
+import { formatDateTime, formatNumber, formatTime, formatWaitRange, STRINGS, type Lang, type RoomStateName } from "./i18n";
+import { qrSvg } from "./qr-svg";
+import { waitRange } from "./wait-range";
+
+/**
+ * The status region of the waiting page, rendered from the API's own JSON: the server renders it from
+ * the poll answer of a cookie-held ticket (or the public room view), the browser re-renders it from the
+ * client SDK's answers. One renderer, so JavaScript and no-JavaScript visitors read the same thing.
+ */
+
+/** A ticket's status as the poll endpoint answers it (the fields the page shows). */
+export type TicketView =
+  /** `position` is null for an event's pre-queue entrant until the lottery draw (`lottery_at`). */
+  | { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string }
+  | { status: "admitted"; admission: { credential_offer_uri: string }; admission_expires_at: string }
+  | { status: "expired" };
+
+/** The public room view (`GET /v1/rooms/{room}`), for someone who holds no ticket. */
+export interface RoomView {
+  state: RoomStateName;
+  waiting: number;
+  admitted_per_minute: number;
+  estimated_wait_seconds: number | null;
+  /** A scheduled event (pre-queue and lottery), when the room has one. */
+  event?: { phase: string; prequeue_start: string; event_start: string };
+}
+
+export type StatusView = TicketView | { status: "public"; room: RoomView };
+
+/** `timeZone`: the server renders times for France (it cannot know the visitor's zone); the browser passes none. */
+export interface RenderOptions {
+  lang: Lang;
+  timeZone?: string;
+}
+
+/** The heading every state starts with: focus moves to it when the state changes under the visitor's hands. */
+function heading(text: string): Html {
+  return html`<h2 id="status-heading" tabindex="-1">${text}</h2>`;
+}
+
+export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions): Html {
+  const t = STRINGS[lang];
+  switch (view.status) {
+    case "waiting":
+      if (view.position === null) {
+        const at = view.lottery_at ? formatDateTime(lang, Date.parse(view.lottery_at), timeZone) : "?";
+        return html`${heading(t.prequeueTitle)}
+<p id="prequeue">${t.prequeueText(at)}</p>`;
+      }
+      return html`${heading(t.yourPlace)}
+<p class="position"><span class="position-number" id="position">${formatNumber(lang, view.position)}</span> <span id="position-line">${t.positionLine(view.position)}</span></p>
+<p id="ahead">${t.aheadLine(Math.max(0, view.position - 1))}</p>
+<p class="wait"><span>${t.waitLabel}</span> <strong id="wait">${formatWaitRange(lang, waitRange(view.estimated_wait_seconds))}</strong></p>`;
+    case "admitted": {
+      const until = formatTime(lang, Date.parse(view.admission_expires_at), timeZone);
+      return html`${heading(t.admittedTitle)}
+<p id="admitted-until">${t.admittedUntil(until)}</p>
+<p><a class="button" id="open-app" href="${view.admission.credential_offer_uri}">${t.openApp}</a></p>
+<p class="hint">${t.openAppHint}</p>
+<h3>${t.scanTitle}</h3>
+<figure class="qr-box">${qrSvg(view.admission.credential_offer_uri, { id: "offer-qr", title: t.qrTitle })}</figure>`;
+    }
+    case "expired":
+      return html`${heading(t.expiredTitle)}
+<p>${t.expiredText}</p>`;
+    case "public": {
+      const r = view.room;
+      return html`${heading(t.publicTitle)}
+<p><span>${t.stateLabel}</span> <strong id="room-state">${t.states[r.state]}</strong></p>
+<p id="waiting-count">${t.waitingCount(r.waiting)}</p>
+<p id="admission-rate">${t.rateLine(r.admitted_per_minute)}</p>
+<p class="wait"><span>${t.newcomerWait}</span> <strong id="wait">${formatWaitRange(lang, waitRange(r.estimated_wait_seconds))}</strong></p>
+${eventLine(r, { lang, timeZone })}`;
+    }
+  }
+}
+
+/** Before and during an event's pre-queue, when the draw is: arriving early then gains nothing. */
+function eventLine(r: RoomView, { lang, timeZone }: RenderOptions): Html {
+  const e = r.event;
+  if (!e || (e.phase !== "before" && e.phase !== "prequeue")) return html``;
+  const t = STRINGS[lang];
+  const draw = formatDateTime(lang, Date.parse(e.event_start), timeZone);
+  const text = e.phase === "before" ? t.eventBefore(formatDateTime(lang, Date.parse(e.prequeue_start), timeZone), draw) : t.eventPrequeue(draw);
+  return html`<p id="event">${text}</p>`;
+}
+
+/**
+ * How far the person has come since joining: places moved up out of their position at join. Admitted
+ * is the whole way. Positions only go down, but a larger one (a restarted count) widens the start.
+ */
+export function progressOf(startPosition: number | null, view: TicketView): { moved: number; total: number } | null {
+  if (view.status === "expired" || (view.status === "waiting" && view.position === null)) return null;
+  const position = view.status === "waiting" ? (view.position ?? 0) : 0;
+  const start = Math.max(startPosition ?? position, position, 1);
+  return { moved: start - position, total: start };
+}
+
+export function renderProgress(progress: { moved: number; total: number } | null, { lang }: RenderOptions): Html {
+  if (!progress) return html``;
+  const t = STRINGS[lang];
+  const percent = Math.round((100 * progress.moved) / progress.total);
+  const text = `${t.progressText(progress.moved, progress.total)} (${formatNumber(lang, percent)} %)`;
+  return html`<label for="progress-bar">${t.progressLabel}</label>
+<progress id="progress-bar" max="${progress.total}" value="${progress.moved}">${text}</progress>
+<p class="progress-text" id="progress-text">${text}</p>`;
+}
+
+export function renderUpdated(at: number, { lang, timeZone }: RenderOptions): Html {
+  return html`${STRINGS[lang].updatedLabel} <time id="updated-time" datetime="${new Date(at).toISOString()}">${formatTime(lang, at, timeZone)}</time>`;
+}

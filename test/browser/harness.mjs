@@ -1,0 +1,366 @@
+// Shared machinery for the headless-browser tests (test/browser/run.mjs runs every page file here):
+// the real `npm start` service on a free port with its own fresh state, Debian's Chromium driven by
+// playwright-core, named checks with a JSON report, screenshots, the admin API, and the client SDK
+// bundled for Node so other people can stand in line next to the browser.
+//
+// Plain Node ESM, like test/e2e/run.mjs: no TypeScript step, no test framework. Nothing here ever
+// downloads a browser: Chromium comes from the system (CHROMIUM_PATH, default /usr/bin/chromium;
+// .ci/run installs Debian's package when it is missing).
+
+import { spawn } from "node:child_process";
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
+
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
+export const REPORTS = join(REPO, "reports");
+export const SCREENSHOTS = join(REPORTS, "screenshots");
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+export const ADMIN_TOKEN = "dev-admin-token"; // the embedded development default (src/config/dev-defaults.ts)
+const READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const log = (msg) => process.stdout.write(`  · ${msg}\n`);
+
+// ---- checks ------------------------------------------------------------------------------------------
+
+/** A failed expectation: its message says it all (anything else thrown also gets its stack in the report). */
+export class CheckError extends Error {}
+
+export function assert(cond, message) {
+  if (!cond) throw new CheckError(message);
+}
+
+export function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  assert(a === e, `${what}: expected ${e}, got ${a}`);
+}
+
+/**
+ * Named checks, run in order; a failure is recorded and the run goes on, so one report shows
+ * everything wrong. `need` lets a check say it cannot run because an earlier one failed.
+ */
+export class Checks {
+  constructor(prefix = "") {
+    this.prefix = prefix;
+    this.results = [];
+  }
+
+  /** A scope whose check names start with `prefix: ` and share this report. */
+  scope(prefix) {
+    const scoped = Object.create(this);
+    scoped.prefix = prefix;
+    return scoped;
+  }
+
+  /** Runs `fn`; it may return a one-line detail, or { detail, data } to put numbers in the report too. */
+  async check(name, fn) {
+    const full = this.prefix ? `${this.prefix}: ${name}` : name;
+    const started = Date.now();
+    let entry;
+    try {
+      const result = await fn();
+      const { detail, data } = typeof result === "object" && result !== null ? result : { detail: result };
+      entry = { name: full, ok: true, ms: Date.now() - started, ...(detail ? { detail } : {}), ...(data ? { data } : {}) };
+      console.log(`ok  ${full}${detail ? ` (${detail})` : ""}`);
+    } catch (e) {
+      const unexpected = !(e instanceof CheckError);
+      const message = unexpected ? `${e?.name ?? "Error"}: ${e?.message ?? e}` : e.message;
+      entry = { name: full, ok: false, ms: Date.now() - started, error: message, ...(unexpected && e?.stack ? { stack: e.stack } : {}) };
+      console.log(`FAIL ${full}: ${message}`);
+    }
+    this.results.push(entry);
+    return entry.ok;
+  }
+
+  get passed() {
+    return this.results.filter((r) => r.ok).length;
+  }
+
+  get failed() {
+    return this.results.length - this.passed;
+  }
+}
+
+/** Throws a CheckError naming what is missing when an earlier check did not produce it. */
+export function need(ctx, ...keys) {
+  const missing = keys.filter((k) => ctx[k] === undefined);
+  if (missing.length) throw new CheckError(`not run: prerequisite failed (${missing.join(", ")})`);
+}
+
+// ---- the service ---------------------------------------------------------------------------------------
+
+/** A port nobody holds (bind to 0), so a developer's `npm start` and parallel runs never clash. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `wrangler dev` reloads the Worker when a source file changes, and other people edit this tree while
+ * tests run: the service runs from a copy of the tree as it was at start (node_modules linked in).
+ */
+const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "reports", "dist", "build", "test"]);
+
+function snapshotTree(workDir) {
+  const dest = join(workDir, "tree");
+  mkdirSync(dest);
+  for (const name of readdirSync(REPO)) {
+    if (!NOT_COPIED.has(name)) cpSync(join(REPO, name), join(dest, name), { recursive: true });
+  }
+  symlinkSync(join(REPO, "node_modules"), join(dest, "node_modules"), "dir");
+  return dest;
+}
+
+/** PIDs of a process group still alive (zombies excluded on Linux, where /proc tells them apart). */
+function livePids(pgid) {
+  if (!existsSync("/proc/self/stat")) {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const pids = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") pids.push(Number(name));
+    } catch {
+      // Gone while reading.
+    }
+  }
+  return pids;
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Every service started and not yet stopped: killed on exit whatever ends the process. */
+const running = new Set();
+process.on("exit", () => {
+  for (const s of running) s.killNow();
+});
+
+/**
+ * The real `npm start` (src/tools/start.mjs: migrations, wrangler dev with ENVIRONMENT=development, the
+ * register seed) on a free port, with fresh state in a temporary directory. Detached, so it leads a
+ * process group and stopping it stops wrangler and workerd too.
+ */
+export class Service {
+  constructor({ logPath = join(REPORTS, "browser-server.log"), inPlace = Boolean(process.env.BROWSER_IN_PLACE) } = {}) {
+    this.logPath = logPath;
+    this.inPlace = inPlace;
+    this.child = null;
+    this.workDir = null;
+    this.base = null;
+  }
+
+  async start() {
+    mkdirSync(REPORTS, { recursive: true });
+    this.workDir = mkdtempSync(join(tmpdir(), "antichambre-browser-"));
+    const cwd = this.inPlace ? REPO : snapshotTree(this.workDir);
+    const port = await freePort();
+    this.base = `http://127.0.0.1:${port}`;
+    const out = createWriteStream(this.logPath, { flags: "w" });
+    const child = spawn(process.execPath, ["src/tools/start.mjs"], {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PORT: String(port),
+        PERSIST_TO: join(this.workDir, "state"),
+        WRANGLER_LOG_PATH: join(this.workDir, "wrangler-logs"),
+        FORCE_COLOR: "0",
+        NO_COLOR: "1",
+      },
+    });
+    this.child = child;
+    running.add(this);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    let exited = null;
+    child.on("exit", (code, signal) => (exited = { code, signal }));
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    // Ready when a room answers and the pages' bundle is served (static assets built and mounted).
+    for (;;) {
+      if (exited) throw new Error(`the service exited before it was ready (${JSON.stringify(exited)}); see ${this.logPath}`);
+      if (Date.now() > deadline) throw new Error(`the service was not ready within ${READY_TIMEOUT_MS / 1000} s; see ${this.logPath}`);
+      try {
+        const [room, bundle] = await Promise.all(
+          ["/v1/rooms/permis", "/static/waiting-page.js"].map((p) => fetch(`${this.base}${p}`, { signal: AbortSignal.timeout(2_000) })),
+        );
+        await Promise.all([room.arrayBuffer(), bundle.arrayBuffer()]);
+        if (room.status === 200 && bundle.status === 200) return this;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(250);
+    }
+  }
+
+  /** SIGTERM the group, SIGKILL what is left after a grace period; the state directory goes too unless `keep`. */
+  async stop({ keep = false } = {}) {
+    if (this.child) {
+      const pgid = this.child.pid;
+      this.child = null;
+      signalGroup(pgid, "SIGTERM");
+      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      while (livePids(pgid).length > 0 && Date.now() < deadline) await sleep(100);
+      if (livePids(pgid).length > 0) signalGroup(pgid, "SIGKILL");
+    }
+    running.delete(this);
+    if (this.workDir && !keep) rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  killNow() {
+    if (this.child) signalGroup(this.child.pid, "SIGKILL");
+    this.child = null;
+  }
+}
+
+// ---- HTTP, admin API, identity, client SDK ------------------------------------------------------------------
+
+/** One JSON request (the admin API, the dev identity service): resolves { status, headers, json, text }. */
+export async function http(base, method, path, { body, token, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h["content-type"] ??= "application/json";
+  const res = await fetch(`${base}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not JSON.
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** PUT /v1/admin/rooms/{room} with the development admin token; asserts it was created or updated. */
+export async function putRoom(base, room, config) {
+  const res = await http(base, "PUT", `/v1/admin/rooms/${room}`, { body: config, token: ADMIN_TOKEN });
+  assert(res.status === 201 || res.status === 200, `PUT /v1/admin/rooms/${room}: ${res.status} ${res.text.slice(0, 300)}`);
+  return res.json;
+}
+
+/** An identity assertion for a demo person, from the development identity service. */
+export async function identityAssertion(base, personId) {
+  const res = await http(base, "POST", "/v1/dev/identity-assertions", { body: { person_id: personId } });
+  assert(res.status === 201, `identity assertion for ${personId}: ${res.status} ${res.text.slice(0, 300)}`);
+  return res.json.identity_assertion;
+}
+
+let sdk = null;
+
+/**
+ * The client SDK (src/client, TypeScript) bundled for Node by esbuild and imported: the same code the
+ * page and the mobile app run, so people queued from Node are real clients.
+ */
+export async function clientSdk() {
+  if (sdk) return sdk;
+  const dir = mkdtempSync(join(tmpdir(), "antichambre-sdk-"));
+  const outfile = join(dir, "client.mjs");
+  await build({ absWorkingDir: REPO, entryPoints: ["src/client/index.ts"], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning" });
+  sdk = await import(pathToFileURL(outfile).href);
+  rmSync(dir, { recursive: true, force: true });
+  return sdk;
+}
+
+/** A person in line from Node: a fresh device key, a dev identity assertion, a join. Returns the SDK client. */
+export async function queuePerson(base, room, personId) {
+  const { AntichambreClient, DeviceKey } = await clientSdk();
+  const client = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
+  const joined = await client.join(await identityAssertion(base, personId));
+  return { client, joined };
+}
+
+// ---- the browser ----------------------------------------------------------------------------------------
+
+/** Debian's Chromium through playwright-core (which never downloads anything by itself). */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new CheckError(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`);
+  }
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"], headless: true });
+}
+
+/**
+ * Collects what a page reports going wrong: uncaught exceptions, console errors (a CSP violation is
+ * one), failed requests. `problems()` lists them; pages are expected to end with none.
+ */
+export function watchPage(page) {
+  const seen = [];
+  page.on("pageerror", (e) => seen.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") seen.push(`console error: ${m.text()}`);
+  });
+  page.on("requestfailed", (r) => {
+    // Navigations that replace a page abort its pending polls: not a problem.
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") seen.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  return { problems: () => [...seen] };
+}
+
+/** A full-page PNG in reports/screenshots/<name>.png; returns its path. */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * Every visible element with text on the page, with its WCAG 2.1 contrast ratio against the nearest
+ * opaque background behind it, lowest first. A check asserts `ratio >= 4.5` (AA, normal text).
+ */
+export async function textContrasts(page) {
+  const pairs = await page.evaluate(() => {
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const bg = getComputedStyle(e).backgroundColor;
+        if (bg && !/rgba\(0, 0, 0, 0\)|transparent/.test(bg)) return bg;
+      }
+      return "rgb(255, 255, 255)";
+    };
+    return [...document.querySelectorAll("h1, h2, h3, h4, p, a, label, button, legend, strong, span, time, td, th, li, dt, dd")]
+      .filter((e) => e.offsetParent !== null && e.textContent.trim())
+      .map((e) => ({ what: `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}`, fg: getComputedStyle(e).color, bg: background(e) }));
+  });
+  return pairs.map((p) => ({ ...p, ratio: contrastRatio(p.fg, p.bg) })).sort((a, b) => a.ratio - b.ratio);
+}
+
+/** WCAG 2.1 contrast ratio of two CSS rgb()/rgba() colours (alpha ignored: pages here use opaque colours). */
+export function contrastRatio(fg, bg) {
+  const lum = (css) => {
+    const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}

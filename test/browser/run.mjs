@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Browser tests: the public pages driven in real headless Chromium (Debian's, through playwright-core)
+// against the real `npm start` service, as people would use them.
+//
+//   node test/browser/run.mjs                 (from the repository root; about a minute)
+//   BROWSER_ONLY=waiting-page node test/browser/run.mjs
+//
+// Every other .mjs file in this directory is a page's checks: it exports `title` and
+// `run({ base, browser, checks })` (see waiting-page.mjs); harness.mjs holds the shared machinery. One
+// service and one browser serve all of them; each page uses rooms of its own. Results go to stdout and
+// to reports/browser.json ({passed, failed, checks}), screenshots to reports/screenshots/, the
+// service's output to reports/browser-server.log. Exit code 1 if anything failed.
+//
+// Environment: CHROMIUM_PATH (default /usr/bin/chromium); BROWSER_IN_PLACE=1 serves the repository
+// itself instead of a snapshot of it; BROWSER_KEEP=1 keeps the service's state directory.
+
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Checks, launchBrowser, log, REPORTS, Service } from "./harness.mjs";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const NOT_PAGES = new Set(["run.mjs", "harness.mjs"]);
+
+const checks = new Checks();
+const t0 = Date.now();
+let service = null;
+let browser = null;
+
+function report() {
+  mkdirSync(REPORTS, { recursive: true });
+  const { passed, failed } = checks;
+  writeFileSync(join(REPORTS, "browser.json"), `${JSON.stringify({ passed, failed, duration_ms: Date.now() - t0, checks: checks.results }, null, 2)}\n`);
+  console.log(`browser: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return failed;
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    checks.results.push({ name: "run interrupted", ok: false, error: signal });
+    report();
+    process.exit(130);
+  });
+}
+
+async function main() {
+  const only = process.env.BROWSER_ONLY?.split(",").map((s) => s.trim());
+  const files = readdirSync(HERE)
+    .filter((f) => f.endsWith(".mjs") && !NOT_PAGES.has(f))
+    .filter((f) => !only || only.includes(f.replace(/\.mjs$/, "")))
+    .sort();
+  log(`pages: ${files.join(", ") || "none"}`);
+
+  const up = await checks.check("service starts (npm start, fresh state)", async () => {
+    const t = Date.now();
+    service = await new Service().start();
+    return `${service.base} in ${((Date.now() - t) / 1000).toFixed(1)} s`;
+  });
+  const launched = await checks.check("Chromium launches headless", async () => {
+    browser = await launchBrowser();
+    return `Chromium ${browser.version()}`;
+  });
+  if (!up || !launched) return;
+
+  for (const file of files) {
+    const page = await import(pathToFileURL(join(HERE, file)).href);
+    const scoped = checks.scope(page.title ?? file);
+    const t = Date.now();
+    try {
+      await page.run({ base: service.base, browser, checks: scoped });
+    } catch (e) {
+      // A page's own bug (not a failed check): recorded, and the next page still runs.
+      await scoped.check("runs to the end", () => {
+        throw e;
+      });
+    }
+    log(`${file}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  checks.results.push({ name: "browser runner", ok: false, error: `${e?.stack ?? e}` });
+  console.log(`FAIL browser runner: ${e?.stack ?? e}`);
+} finally {
+  await browser?.close().catch(() => {});
+  const failed = checks.results.some((r) => !r.ok);
+  await service?.stop({ keep: failed || Boolean(process.env.BROWSER_KEEP) });
+  if (failed && service?.workDir) log(`kept ${service.workDir} for diagnosis`);
+}
+process.exit(report() > 0 ? 1 : 0);
