@@ -72,7 +72,11 @@ export async function run({ base, browser, checks }) {
       assertEqual(await page.getAttribute("#status", "aria-live"), "polite", "live region");
       // The script ran: it shows the development form the server rendered hidden.
       await page.locator("#dev-join").waitFor({ state: "visible", timeout: 5_000 });
-      return waiting;
+      const html = (await res.body()).length;
+      const bundle = await fetch(`${base}/static/waiting-page.js`);
+      const js = (await bundle.arrayBuffer()).byteLength;
+      assert(bundle.headers.get("content-type")?.includes("javascript"), `bundle type: ${bundle.headers.get("content-type")}`);
+      return { detail: `${waiting} HTML ${html} B, JS ${js} B`, data: { html_bytes: html, js_bytes: js } };
     });
 
     await check("keyboard: the language switch comes first, focus is visible, the form is labelled", async () => {
@@ -256,14 +260,16 @@ export async function run({ base, browser, checks }) {
       page.on("request", (r) => {
         if (r.url().includes("/tickets/current")) polls++;
       });
-      await page.getByRole("link", { name: "Français" }).click();
+      const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("?lang=fr")), page.getByRole("link", { name: "Français" }).click()]);
       await page.waitForURL(/\?lang=fr$/);
+      const html = (await response.body()).length;
       assertEqual(await text(page, "#status-heading"), "C'est votre tour !", "heading");
       assert(await page.locator("svg#offer-qr").isVisible(), "QR code visible");
       assertEqual(await text(page, "#open-app"), "Ouvrir dans mon application portefeuille", "app link text");
       await page.waitForTimeout(2_500);
       assertEqual(polls, 0, "polls after the admitted page loaded");
       await screenshot(page, "admitted-fr");
+      return { detail: `HTML with the QR code ${html} B`, data: { admitted_html_bytes: html } };
     });
 
     await check("no script error, console error or CSP violation on the way", async () => {
