@@ -16,6 +16,7 @@ const OutflowSchema = z.object({
   floor: finite,
   ceiling: finite,
   latency_target_ms: finite,
+  max_error_rate: finite.optional(),
 });
 
 const BackendSchema = z.object({
@@ -24,25 +25,42 @@ const BackendSchema = z.object({
   samples: count,
 });
 
-/** The event's schedule and phase, in whatever subset the coordinator reports. */
-const EventSchema = z
+/** The lottery's public state: the commitment is public by design; the seed only once revealed. */
+const LotterySchema = z
   .object({
     prequeue_start: z.string().optional(),
     event_start: z.string().optional(),
-    event_end: z.string().nullish(),
-    phase: z.string().max(40).optional(),
-    state: z.string().max(40).optional(),
+    commitment: z.string().max(200).nullish(),
+    seed: z.string().max(200).nullish(),
+    revealed_at: z.string().nullish(),
+    revealed: z.boolean().optional(),
+    entrants: z.object({ total: count }).loose().nullish(),
   })
   .loose();
 
-/** The lottery's public state: the commitment is public by design; a seed only once revealed. */
-const LotterySchema = z
+/** The event as the coordinator reports it: its phase now, and its lottery. */
+const EventStateSchema = z
   .object({
-    commitment: z.string().max(200).nullish(),
-    revealed: z.boolean().optional(),
-    seed: z.string().max(200).nullish(),
+    phase: z.string().max(40).optional(),
+    lottery: LotterySchema.nullish().catch(undefined),
   })
   .loose();
+
+/** The event as configured (config.event): when, and what applies during it. */
+const EventConfigSchema = z
+  .object({
+    prequeue_start: z.string(),
+    event_start: z.string(),
+    event_end: z.string().nullish(),
+  })
+  .loose();
+
+/** The settings in force now: an event's, or an adaptive rate, may differ from the configured ones. */
+const EffectiveSchema = z.object({
+  queueing_method: z.string().max(40),
+  new_users_per_minute: finite,
+  total_active_users: finite,
+});
 
 const optional = <S extends z.ZodType>(schema: S) => schema.optional().catch(undefined);
 
@@ -55,7 +73,7 @@ export const RoomStatsSchema = z.object({
       queueing_method: z.string().max(40),
       paused: z.boolean(),
       shards: count,
-      event: optional(EventSchema.nullable()),
+      event: optional(EventConfigSchema.nullable()),
     })
     .loose(),
   waiting: count,
@@ -69,7 +87,9 @@ export const RoomStatsSchema = z.object({
   last_tick_error: z.string().nullable(),
   outflow: optional(OutflowSchema),
   backend: optional(BackendSchema),
-  event: optional(EventSchema.nullable()),
+  effective: optional(EffectiveSchema),
+  event: optional(EventStateSchema.nullable()),
+  /** Older or alternative placement of the lottery (the coordinator reports it under `event`). */
   lottery: optional(LotterySchema.nullable()),
 });
 export type RoomStatsView = z.infer<typeof RoomStatsSchema>;

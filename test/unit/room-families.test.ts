@@ -57,8 +57,12 @@ describe("room metrics", () => {
       last_tick_error: "shard sync failed",
       outflow: { mode: "adaptive", rate_per_minute: 450, floor: 60, ceiling: 1200, latency_target_ms: 250 },
       backend: { latency_ms: 180, error_rate: 0.02, samples: 500 },
-      event: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", phase: "prequeue" },
-      lottery: { commitment: "abc", revealed: false },
+      config: { ...base.config, event: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", event_end: null, queueing_method: "random" } },
+      effective: { queueing_method: "random", new_users_per_minute: 300, total_active_users: 1000 },
+      event: {
+        phase: "prequeue",
+        lottery: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", commitment: "abc", seed: null, revealed_at: null, entrants: null },
+      },
     });
     expect(sampleValue(m, "antichambre_room_last_tick_error")).toBe(1);
     expect(sampleValue(m, "antichambre_room_outflow_mode", { mode: "adaptive" })).toBe(1);
@@ -71,6 +75,20 @@ describe("room metrics", () => {
     expect(samplesOf(m, "antichambre_room_event_end_timestamp_seconds")).toEqual([]);
     expect(sampleValue(m, "antichambre_room_event_phase", { phase: "prequeue" })).toBe(1);
     expect(sampleValue(m, "antichambre_room_lottery_revealed")).toBe(0);
+    expect(samplesOf(m, "antichambre_room_lottery_entrants")).toEqual([]);
+    // What is in force now: the event's method and limits.
+    expect(sampleValue(m, "antichambre_room_effective_new_users_per_minute")).toBe(300);
+    expect(sampleValue(m, "antichambre_room_queueing_method", { method: "random" })).toBe(1);
+    expect(sampleValue(m, "antichambre_room_queueing_method", { method: "fifo" })).toBe(0);
+    expect(sampleValue(m, "antichambre_room_new_users_per_minute")).toBe(600);
+  });
+
+  it("reports a revealed lottery and its entrants", () => {
+    const lottery = { commitment: "abc", seed: "s33d", revealed_at: "2026-12-01T09:00:01Z", entrants: { total: 1234, ranges: [] } };
+    const m = expose({ ...base, event: { phase: "event", lottery } });
+    expect(sampleValue(m, "antichambre_room_lottery_revealed")).toBe(1);
+    expect(sampleValue(m, "antichambre_room_lottery_entrants")).toBe(1234);
+    expect(sampleValue(m, "antichambre_room_event_phase", { phase: "event" })).toBe(1);
   });
 
   it("drops an optional member of an unexpected shape, not the room", () => {

@@ -19,7 +19,6 @@ export const DASHBOARD_JS = String.raw`"use strict";
   var last = null;
   var lastRegister = null;
   var timer = null;
-  var formsFilledFor = null;
   var nf = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 
   function $(selector) { return document.querySelector(selector); }
@@ -84,7 +83,10 @@ export const DASHBOARD_JS = String.raw`"use strict";
     refs.forEach(function (r) { if (r.value !== null && isFinite(r.value)) all.push(r.value); });
     var max = all.length ? Math.max.apply(null, all) : 1;
     if (max <= 0) max = 1;
-    var n = Math.max(2, HISTORY);
+    // Points are spaced as if the window held at least 30 samples: a fresh history grows from the right
+    // edge instead of one stretched segment, and settles into the full window after HISTORY samples.
+    var longest = Math.max.apply(null, series.map(function (s) { return s.values.length; }));
+    var n = Math.max(30, longest);
     var x = function (i, len) { return W - P - (len - 1 - i) * ((W - 2 * P) / (n - 1)); };
     var y = function (v) { return H - P - (v / max) * (H - 2 * P); };
     var title = svg.querySelector("title");
@@ -164,8 +166,9 @@ export const DASHBOARD_JS = String.raw`"use strict";
 
   // ---- one refresh ----------------------------------------------------------------------------------------
 
+  /** The coordinator's aggregate when it has samples (global); else this isolate's register metrics. */
   function backendOf(stats, register) {
-    if (stats.backend && typeof stats.backend === "object") {
+    if (stats.backend && typeof stats.backend === "object" && stats.backend.samples > 0) {
       return {
         latency: stats.backend.latency_ms,
         errorPct: stats.backend.error_rate === null ? null : stats.backend.error_rate * 100,
@@ -191,13 +194,16 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var cfg = stats.config || {};
     var ratePerMin = stats.observed_admissions_per_second === null ? null : stats.observed_admissions_per_second * 60;
     var outflow = stats.outflow && typeof stats.outflow === "object" ? stats.outflow : null;
-    var target = outflow ? outflow.rate_per_minute : null;
+    var adaptive = outflow && outflow.mode === "adaptive" ? outflow : null;
+    var target = adaptive ? adaptive.rate_per_minute : null;
+    // What applies now (an event's settings replace the room's own while it runs).
+    var eff = stats.effective || { new_users_per_minute: cfg.new_users_per_minute, total_active_users: cfg.total_active_users, queueing_method: cfg.queueing_method };
     var backend = backendOf(stats, register);
     var drainRate = stats.observed_admissions_per_second;
     var drain = stats.waiting === 0 ? 0 : cfg.paused || !drainRate ? null : stats.waiting / drainRate;
     history.push({
-      t: Date.now(), waiting: stats.waiting, rate: ratePerMin, limit: cfg.new_users_per_minute, target: target,
-      active: stats.active, cap: cfg.total_active_users, latency: backend.latency, errorPct: backend.errorPct, drain: drain,
+      t: Date.now(), waiting: stats.waiting, rate: ratePerMin, limit: eff.new_users_per_minute, target: target,
+      active: stats.active, cap: eff.total_active_users, latency: backend.latency, errorPct: backend.errorPct, drain: drain,
     });
     while (history.length > HISTORY) history.shift();
     var col = function (k) { return history.map(function (h) { return h[k]; }); };
@@ -207,41 +213,46 @@ export const DASHBOARD_JS = String.raw`"use strict";
     chart("waiting", [{ values: col("waiting"), cls: "series" }], [], "", fmt);
 
     setText("rate", ratePerMin === null ? "–" : fmt(ratePerMin) + "/min");
-    setText("rate-sub", "limit " + fmt(cfg.new_users_per_minute) + "/min" +
-      (outflow ? " · " + outflow.mode + " target " + fmt(outflow.rate_per_minute) + "/min (floor " + fmt(outflow.floor) + ", ceiling " + fmt(outflow.ceiling) + ")" : "") +
+    setText("rate-sub", "limit " + fmt(eff.new_users_per_minute) + "/min" +
+      (eff.new_users_per_minute !== cfg.new_users_per_minute ? " (configured " + fmt(cfg.new_users_per_minute) + ")" : "") +
+      (adaptive ? " · adaptive target " + fmt(adaptive.rate_per_minute) + "/min (floor " + fmt(adaptive.floor) + ", ceiling " + fmt(adaptive.ceiling) + ")" : "") +
       " · " + fmt(stats.admitted_last_minute) + " admitted in the last minute");
     chart("rate", [{ values: col("rate"), cls: "series" }, { values: col("target"), cls: "target" }],
-      [{ value: cfg.new_users_per_minute, cls: "limit" }], "/min", fmt);
+      [{ value: eff.new_users_per_minute, cls: "limit" }], "/min", fmt);
 
-    setText("active", fmt(stats.active) + " of " + fmt(cfg.total_active_users));
+    setText("active", fmt(stats.active) + " of " + fmt(eff.total_active_users));
     setText("active-sub", fmt(stats.sessions_open) + " sessions open · " + fmt(stats.admitted_total) + " admitted in total");
-    chart("active", [{ values: col("active"), cls: "series" }], [{ value: cfg.total_active_users, cls: "limit" }], "", fmt);
+    chart("active", [{ values: col("active"), cls: "series" }], [{ value: eff.total_active_users, cls: "limit" }], "", fmt);
 
     setText("latency", backend.latency === null || backend.latency === undefined ? "–" : fmt(backend.latency) + " ms");
     setText("latency-sub", "errors " + (backend.errorPct === null ? "–" : fmt(backend.errorPct) + " %") +
-      (outflow ? " · latency target " + fmt(outflow.latency_target_ms) + " ms" : "") + " · " + backend.source);
-    chart("latency", [{ values: col("latency"), cls: "series" }], outflow ? [{ value: outflow.latency_target_ms, cls: "limit" }] : [], " ms", fmt);
+      (adaptive ? " · latency target " + fmt(adaptive.latency_target_ms) + " ms" : "") + " · " + backend.source);
+    chart("latency", [{ values: col("latency"), cls: "series" }], adaptive ? [{ value: adaptive.latency_target_ms, cls: "limit" }] : [], " ms", fmt);
 
     setText("drain", stats.waiting === 0 ? "empty" : drain === null ? "not draining" : "≈ " + duration(drain));
     setText("drain-sub", cfg.paused ? "paused: nobody is admitted" : drainRate ? "waiting ÷ observed rate" : "no admissions observed in the last minute");
-    chart("drain", [{ values: col("drain"), cls: "series" }], [], " s", function (v) { return duration(v); });
+    chart("drain", [{ values: col("drain"), cls: "series" }], [], "", function (v) { return duration(v); });
 
     shardBars(stats.shards || []);
 
     var state = $("#state-badge");
     state.textContent = cfg.paused ? "paused" : "admitting";
     state.className = "badge " + (cfg.paused ? "paused" : "running");
-    setText("method", cfg.queueing_method || "–");
+    setText("method", eff.queueing_method + (eff.queueing_method !== cfg.queueing_method ? " (event; configured " + cfg.queueing_method + ")" : ""));
     setText("tick-error", stats.last_tick_error ? stats.last_tick_error : "none");
     field("tick-error").className = stats.last_tick_error ? "bad" : "";
-    var event = stats.event || cfg.event || null;
-    setText("event", event ? describe(event) : "none scheduled");
-    setText("lottery", stats.lottery ? describe(stats.lottery) : "no lottery reported");
-    setText("outflow", outflow ? outflow.mode + ", " + fmt(outflow.rate_per_minute) + "/min" : "fixed (configured limit)");
+    var phase = stats.event && stats.event.phase ? "phase " + stats.event.phase : null;
+    setText("event", cfg.event ? describe(cfg.event) + (phase ? " · " + phase : "") : "none scheduled");
+    var lottery = (stats.event && stats.event.lottery) || stats.lottery || null;
+    setText("lottery", lottery ? describe({ commitment: lottery.commitment, seed: lottery.seed || "(secret until revealed)", revealed_at: lottery.revealed_at,
+      entrants: lottery.entrants ? lottery.entrants.total : null }) : "none");
+    setText("outflow", outflow ? outflow.mode + ": " + fmt(outflow.rate_per_minute) + "/min" +
+      (adaptive ? " between " + fmt(adaptive.floor) + " and " + fmt(adaptive.ceiling) + ", latency target " + fmt(adaptive.latency_target_ms) + " ms" +
+        (adaptive.last_decision ? " · last decision: " + (typeof adaptive.last_decision === "object" ? describe(adaptive.last_decision) : adaptive.last_decision) : "") : " (pinned)") : "fixed (configured limit)");
     var pause = $("#pause-toggle");
     pause.textContent = cfg.paused ? "Resume admission" : "Pause admission";
     pause.setAttribute("data-paused", cfg.paused ? "true" : "false");
-    if (formsFilledFor !== room) fillForms(cfg);
+    fillForms(cfg);
     $("#updated").textContent = "Updated " + new Date().toLocaleTimeString("en-GB");
   }
 
@@ -250,12 +261,37 @@ export const DASHBOARD_JS = String.raw`"use strict";
       .map(function (k) { var v = obj[k]; return k + ": " + (typeof v === "object" ? JSON.stringify(v) : String(v)); }).join(" · ");
   }
 
-  function fillForms(cfg) {
-    formsFilledFor = room;
-    $("#new_users_per_minute").value = cfg.new_users_per_minute;
-    $("#total_active_users").value = cfg.total_active_users;
-    $("#queueing_method").value = cfg.queueing_method;
+  /**
+   * Keep the controls showing the room's configuration, except a field the operator is editing (focused,
+   * or changed and not yet applied): a refresh must never overwrite what someone is typing.
+   */
+  function put(selector, value) {
+    var input = $(selector);
+    if (input.getAttribute("data-dirty") === "1" || document.activeElement === input) return;
+    input.value = value === undefined || value === null ? "" : value;
   }
+
+  function clean(scope) {
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-dirty]"), function (el) { el.removeAttribute("data-dirty"); });
+  }
+
+  function fillForms(cfg) {
+    put("#new_users_per_minute", cfg.new_users_per_minute);
+    put("#total_active_users", cfg.total_active_users);
+    put("#queueing_method", cfg.queueing_method);
+    var o = cfg.outflow;
+    $("#outflow-form").hidden = !o;
+    if (o) {
+      put("#outflow_mode", o.mode);
+      put("#outflow_floor", o.floor_per_minute);
+      put("#outflow_ceiling", o.ceiling_per_minute);
+      put("#outflow_latency", o.latency_target_ms);
+    }
+  }
+
+  document.addEventListener("input", function (e) {
+    if (e.target && e.target.closest && e.target.closest(".controls")) e.target.setAttribute("data-dirty", "1");
+  });
 
   function refresh() {
     clearTimeout(timer);
@@ -290,7 +326,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     if (button) button.disabled = true;
     return api("PUT", roomPath(), patch).then(function (r) {
       report(form, r, doneText);
-      if (r.ok) { formsFilledFor = null; return refresh(); }
+      if (r.ok) { clean(form); return refresh(); }
     }).finally(function () { if (button) button.disabled = false; });
   }
 
@@ -323,6 +359,16 @@ export const DASHBOARD_JS = String.raw`"use strict";
     change(e.target, { queueing_method: $("#queueing_method").value }, "Queueing method applied.");
   });
 
+  $("#outflow-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var o = { mode: $("#outflow_mode").value };
+    var floor = intOf($("#outflow_floor")), ceiling = intOf($("#outflow_ceiling")), latency = intOf($("#outflow_latency"));
+    if (floor !== undefined) o.floor_per_minute = floor;
+    if (ceiling !== undefined) o.ceiling_per_minute = ceiling;
+    if (latency !== undefined) o.latency_target_ms = latency;
+    change(e.target, { outflow: o }, o.mode === "adaptive" ? "Adaptive outflow on." : "Rate pinned to the configured limit.");
+  });
+
   $("#event-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var ev = { prequeue_start: isoOf($("#prequeue_start")), event_start: isoOf($("#event_start")) };
@@ -353,7 +399,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     room = next;
     history = [];
     lastRegister = null;
-    formsFilledFor = null;
+    clean(document);
     $("#room-name").textContent = room;
     window.history.replaceState(null, "", "/admin?room=" + encodeURIComponent(room));
     refresh();

@@ -87,6 +87,16 @@ ${tile("drain", "Time to drain", "Estimated time to drain the queue", "drain-sub
 <button type="submit">Apply method</button>
 </fieldset><p class="result" role="status"></p></form>
 
+<form id="outflow-form" hidden><fieldset><legend>Outflow</legend>
+<p class="hint">Adaptive: the rate follows the backend's health between floor and ceiling. Fixed: the rate is pinned to the limit above.</p>
+<div class="field"><label for="outflow_mode">Mode</label>
+<select id="outflow_mode"><option value="fixed">fixed (pinned)</option><option value="adaptive">adaptive</option></select></div>
+<div class="field"><label for="outflow_floor">Floor (per minute)</label><input id="outflow_floor" type="number" min="1" max="1000000" step="1"></div>
+<div class="field"><label for="outflow_ceiling">Ceiling (per minute)</label><input id="outflow_ceiling" type="number" min="1" max="1000000" step="1"></div>
+<div class="field"><label for="outflow_latency">Backend latency target (ms)</label><input id="outflow_latency" type="number" min="1" max="60000" step="1"></div>
+<button type="submit">Apply outflow</button>
+</fieldset><p class="result" role="status"></p></form>
+
 <form id="event-form"><fieldset><legend>Schedule an event</legend>
 <p class="hint">Times are in this browser's time zone; they are sent as UTC.</p>
 <div class="field"><label for="prequeue_start">Pre-queue opens</label><input id="prequeue_start" type="datetime-local" step="1" required></div>

@@ -1,7 +1,7 @@
 /**
  * Headers for every dashboard page: a CSP that allows this origin's script and stylesheet only (no
  * inline code, so an injected string cannot run), no framing (clickjacking the pause button), no
- * referrer, no caching of pages that show live operational data.
+ * referrer to other sites, no caching of pages that show live operational data.
  */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
@@ -20,7 +20,9 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-store",
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, and the login, logout
+  // and admin API checks need the real origin. same-origin still sends nothing to other sites.
+  "referrer-policy": "same-origin",
   "cross-origin-opener-policy": "same-origin",
 };
 

@@ -21,7 +21,7 @@ button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-weight: 600; border: 1px solid currentColor; }
 .badge.paused, .bad { color: var(--bad); }
 .badge.running, .good { color: var(--ok); }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .75rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: .75rem; }
 .tile { margin: 0; padding: .75rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }
 .tile figcaption { display: flex; flex-direction: column; }
 .tile .label { color: var(--muted); font-size: .85rem; text-transform: uppercase; letter-spacing: .03em; }
