@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { tieBreaker, type OrderKey } from "../src/admission/order-key";
 import type { Env } from "../src/config/env";
 import { clock } from "../src/lib/clock";
+import { lotteryStamp, type EntrantRange } from "../src/admission/lottery";
 
 /**
  * QueueShard: one slice of a room's line. Joins are spread over a room's shards by a hash of the device
@@ -28,8 +29,15 @@ export interface JoinRequest {
   readonly jkt: string;
   /** This shard's highest seq the caller's snapshot already counts. */
   readonly syncedSeq: number;
-  /** How to stamp a newcomer: FIFO (arrival time) or a lottery point inside the current window. */
-  readonly stamp: { readonly kind: "fifo" } | { readonly kind: "lottery"; readonly windowMs: number; readonly rank: number };
+  /**
+   * How to stamp a newcomer (src/admission/event.ts StampPlan): FIFO (arrival time), a keyed draw
+   * `rank` in [0, 1) placed inside [from, to) (random rooms), or a pre-queue entrant, whose point the
+   * shard draws from the event's lottery seed and the new ticket's id (src/admission/lottery.ts).
+   */
+  readonly stamp:
+    | { readonly kind: "fifo" }
+    | { readonly kind: "lottery"; readonly from: number; readonly to: number; readonly rank: number }
+    | { readonly kind: "prequeue"; readonly from: number; readonly to: number; readonly seed: string };
 }
 
 export interface ShardTicket {
@@ -156,18 +164,25 @@ export class QueueShard extends DurableObject<Env> {
 
   private insert(req: JoinRequest): ShardTicket {
     const now = clock.now();
+    const stamp = req.stamp;
     let a: number;
-    if (req.stamp.kind === "fifo") {
+    if (stamp.kind === "fifo") {
       a = Math.max(now, this.lastStamp);
-      this.lastStamp = a;
+    } else if (stamp.kind === "lottery") {
+      a = stamp.from + Math.floor(stamp.rank * (stamp.to - stamp.from));
     } else {
-      const windowStart = Math.floor(now / req.stamp.windowMs) * req.stamp.windowMs;
-      a = windowStart + Math.floor(req.stamp.rank * req.stamp.windowMs);
-      this.lastStamp = Math.max(this.lastStamp, a);
+      a = stamp.from; // replaced below, once the ticket id (its seq) is known
     }
+    // The insert and the pre-queue stamp's update run without yielding (the draw is synchronous), so no
+    // sync or count ever sees the placeholder.
     const { seq } = this.sql
       .exec<{ seq: number }>("INSERT INTO tickets (person, jkt, a, joined_at) VALUES (?, ?, ?, ?) RETURNING seq", req.person, req.jkt, a, now)
       .one();
+    if (stamp.kind === "prequeue") {
+      a = lotteryStamp(stamp.seed, req.shard, seq, stamp.from, stamp.to);
+      this.sql.exec("UPDATE tickets SET a = ? WHERE seq = ?", a, seq);
+    }
+    this.lastStamp = Math.max(this.lastStamp, a);
     this.total++;
     this.maxSeq = seq;
     const unsyncedAhead = this.countBetween(req.syncedSeq, seq);
@@ -190,6 +205,27 @@ export class QueueShard extends DurableObject<Env> {
   private countBetween(after: number, before: number): number {
     if (before - after <= 1) return 0;
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tickets WHERE seq > ? AND seq < ?", after, before).one().n;
+  }
+
+  /**
+   * The pre-queue's entrants in this shard: tickets stamped inside [from, to), as a seq range and the
+   * seqs inside it that are not entrants (a FIFO join that landed between two late entrants; rare, and
+   * capped). Published with the revealed seed so anyone can recompute the draw.
+   */
+  lotteryEntrants(shard: number, from: number, to: number): EntrantRange & { count: number } {
+    const r = this.sql
+      .exec<{ first: number | null; last: number | null; n: number }>(
+        "SELECT min(seq) AS first, max(seq) AS last, count(*) AS n FROM tickets WHERE a >= ? AND a < ?",
+        from,
+        to,
+      )
+      .one();
+    if (r.first === null || r.last === null) return { shard, first: 1, last: 0, excluded: [], count: 0 };
+    const excluded = this.sql
+      .exec<{ seq: number }>("SELECT seq FROM tickets WHERE seq BETWEEN ? AND ? AND NOT (a >= ? AND a < ?) LIMIT 10000", r.first, r.last, from, to)
+      .toArray()
+      .map((x) => x.seq);
+    return { shard, first: r.first, last: r.last, excluded, count: r.n };
   }
 
   sync(req: SyncRequest): SyncReport {

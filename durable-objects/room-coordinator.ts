@@ -6,7 +6,11 @@ import { activeCount, sessionExpired, type SessionRecord } from "../src/admissio
 import type { RoomSnapshot } from "../src/admission/snapshot";
 import { planTick, runTick, type TickOutcome } from "../src/admission/tick";
 import type { SecondCounts } from "../src/admission/waiting-histogram";
-import { DEFAULT_ROOM_CONFIG, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
+import { DEFAULT_ROOM_CONFIG, patchConfig, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
+import { effectiveConfig, eventPhase, eventWindow, type EventPhase } from "../src/admission/event";
+import { commitment, newSeed, publicLottery, type LotteryRecord, type PublicLottery } from "../src/admission/lottery";
+import { backendHealth, initialOutflow, stepOutflow, WINDOW_MS, type BackendHealth, type HealthSample, type OutflowState } from "../src/admission/outflow";
+import { SETTLE_MS } from "../src/admission/tick";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
 import { clock } from "../src/lib/clock";
 import type { SyncReport } from "./queue-shard";
@@ -30,6 +34,10 @@ import type { SyncReport } from "./queue-shard";
  * | shards          | one per queue shard        | sync cursor, tickets stored, admitted from it       |
  * | sessions        | one per redeemed admission | ticket id (unique: a pre-authorized code is single  |
  * |                 | while it still counts      | use), admitted_at, started_at, ends_at, ended_at    |
+ * | lottery         | at most one: the scheduled | the event's window, seed (secret until revealed),   |
+ * |                 | event's                    | commitment, revealed_at, entrants (JSON ranges)     |
+ * | outflow_state   | at most one                | adaptive admission rate, when last decided, how     |
+ * Backend health reports (reportHealth) are kept in memory only: they matter for seconds.
  */
 interface RoomRow {
   name: string;
@@ -50,6 +58,10 @@ interface Loaded extends RoomBooks {
   config: RoomConfig;
   sessions: Map<string, SessionRecord>;
   lastTickError: string | null;
+  lottery: LotteryRecord | null;
+  outflow: OutflowState;
+  /** Register reads reported by isolates over the last WINDOW_MS (memory only). */
+  health: HealthSample[];
 }
 
 export interface RoomStats {
@@ -65,6 +77,19 @@ export interface RoomStats {
   readonly frontier: { a: number; b: number };
   readonly shards: { shard: number; tickets: number; admitted: number; waiting: number }[];
   readonly last_tick_error: string | null;
+  /** The settings in force now (an event's, an adaptive rate). */
+  readonly effective: { queueing_method: RoomConfig["queueing_method"]; new_users_per_minute: number; total_active_users: number };
+  readonly event: { phase: EventPhase; lottery: PublicLottery | null };
+  readonly outflow: {
+    mode: RoomConfig["outflow"]["mode"];
+    rate_per_minute: number;
+    floor: number;
+    ceiling: number;
+    latency_target_ms: number;
+    max_error_rate: number;
+    last_decision: OutflowState["last"];
+  };
+  readonly backend: { latency_ms: number | null; error_rate: number | null; samples: number };
 }
 
 export class RoomCoordinator extends DurableObject<Env> {
@@ -96,6 +121,14 @@ export class RoomCoordinator extends DurableObject<Env> {
         ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
         ends_at INTEGER NOT NULL, ended_at INTEGER
       );
+      CREATE TABLE IF NOT EXISTS lottery (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        window_from INTEGER NOT NULL, window_to INTEGER NOT NULL, seed TEXT NOT NULL, commitment TEXT NOT NULL,
+        committed_at INTEGER NOT NULL, revealed_at INTEGER, entrants TEXT
+      );
+      CREATE TABLE IF NOT EXISTS outflow_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1), rate INTEGER NOT NULL, decided_at INTEGER, last TEXT NOT NULL
+      );
     `);
     this.room = this.load();
   }
@@ -122,7 +155,30 @@ export class RoomCoordinator extends DurableObject<Env> {
     )) {
       sessions.set(r.ticket_id, { ticketId: r.ticket_id, admittedAt: r.admitted_at, startedAt: r.started_at, endsAt: r.ends_at, endedAt: r.ended_at });
     }
+    const l = this.sql
+      .exec<{ window_from: number; window_to: number; seed: string; commitment: string; committed_at: number; revealed_at: number | null; entrants: string | null }>(
+        "SELECT * FROM lottery WHERE id = 1",
+      )
+      .toArray()[0];
+    const lottery: LotteryRecord | null = l
+      ? {
+          from: l.window_from,
+          to: l.window_to,
+          seed: l.seed,
+          commitment: l.commitment,
+          committedAt: l.committed_at,
+          revealedAt: l.revealed_at,
+          entrants: l.entrants ? (JSON.parse(l.entrants) as LotteryRecord["entrants"]) : null,
+        }
+      : null;
+    const o = this.sql.exec<{ rate: number; decided_at: number | null; last: string }>("SELECT * FROM outflow_state WHERE id = 1").toArray()[0];
+    const outflow: OutflowState = o
+      ? { rate: o.rate, decidedAt: o.decided_at, last: o.last as OutflowState["last"] }
+      : initialOutflow(config.outflow, config.new_users_per_minute);
     return {
+      lottery,
+      outflow,
+      health: [],
       sessions,
       arrivals: [],
       name: row.name,
@@ -186,35 +242,127 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   /** Create the room or change its configuration; returns whether it was created. */
-  async configure(name: string, patch: RoomConfigPatch): Promise<{ created: boolean; config: RoomConfig } | { conflict: string }> {
+  async configure(
+    name: string,
+    patch: RoomConfigPatch,
+  ): Promise<{ created: boolean; config: RoomConfig } | { conflict: string } | { invalid: string }> {
     const existing = await this.ensure(name);
     const base = existing?.config ?? DEFAULT_ROOM_CONFIG;
-    const next: RoomConfig = { ...base, ...patch };
+    const patched = patchConfig(base, patch);
+    if ("invalid" in patched) return patched;
+    const next = patched.config;
+    const now = clock.now();
     if (existing && next.shards !== existing.config.shards) {
       // Devices are routed to a shard by their key: re-sharding a room that has tickets would give a
       // returning device a second place. Only an empty room may change its shard count.
       const totals = await Promise.all(existing.shards.map((_, i) => this.shardStub(name, i).sync(this.probe(i))));
       if (totals.some((t) => t.total > 0)) return { conflict: "the shard count of a room cannot change once anyone has joined it" };
     }
-    if (!existing) {
-      this.create(name, next);
-      await this.ensureAlarm();
-      return { created: true, config: next };
-    }
-    existing.config = next;
-    if (existing.shards.length !== next.shards) {
-      existing.shards = emptyBooks(next.shards).shards;
+    const lotteryChange = this.lotteryChange(base, next, now);
+    if ("conflict" in lotteryChange) return lotteryChange;
+    const room = existing ?? this.create(name, next);
+    room.config = next;
+    if (room.shards.length !== next.shards) {
+      room.shards = emptyBooks(next.shards).shards;
       this.sql.exec("DELETE FROM shards");
     }
+    if (next.outflow.mode === "adaptive" && base.outflow.mode !== "adaptive") {
+      // Switching to adaptive starts from the rate the operator had pinned.
+      this.saveOutflow(room, initialOutflow(next.outflow, next.new_users_per_minute));
+    }
+    if (lotteryChange.lottery !== undefined) this.saveLottery(room, lotteryChange.lottery);
     this.sql.exec("UPDATE room SET config = ? WHERE id = 1", JSON.stringify(next));
     this.snapshotCache = null;
-    return { created: false, config: next };
+    if (!existing) await this.ensureAlarm();
+    return { created: !existing, config: next };
+  }
+
+  /**
+   * What scheduling `next.event` does to the lottery. The commitment must be public before the pre-queue
+   * opens and the draw must not change while it is open: a new or re-timed event needs a pre-queue
+   * that starts in the future, and an event whose pre-queue is open cannot be moved or removed.
+   */
+  private lotteryChange(base: RoomConfig, next: RoomConfig, now: number): { lottery?: LotteryRecord | null } | { conflict: string } {
+    const before = eventWindow(base);
+    const after = eventWindow(next);
+    const sameWindow = !!before && !!after && before.prequeueStart === after.prequeueStart && before.eventStart === after.eventStart;
+    if (sameWindow) return {};
+    if (before && now >= before.prequeueStart && now < before.eventStart) {
+      return { conflict: "the event's pre-queue is open: its lottery is committed and cannot be moved or removed until event_start" };
+    }
+    if (!after) return { lottery: null };
+    if (after.prequeueStart <= now) return { conflict: "prequeue_start must be in the future: the lottery's commitment is published before the pre-queue opens" };
+    const seed = newSeed();
+    return { lottery: { from: after.prequeueStart, to: after.eventStart, seed, commitment: commitment(seed), committedAt: now, revealedAt: null, entrants: null } };
+  }
+
+  private saveLottery(room: Loaded, lottery: LotteryRecord | null): void {
+    room.lottery = lottery;
+    if (!lottery) {
+      this.sql.exec("DELETE FROM lottery");
+      return;
+    }
+    this.sql.exec(
+      `INSERT OR REPLACE INTO lottery (id, window_from, window_to, seed, commitment, committed_at, revealed_at, entrants)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
+      lottery.from,
+      lottery.to,
+      lottery.seed,
+      lottery.commitment,
+      lottery.committedAt,
+      lottery.revealedAt,
+      lottery.entrants ? JSON.stringify(lottery.entrants) : null,
+    );
+  }
+
+  private saveOutflow(room: Loaded, outflow: OutflowState): void {
+    room.outflow = outflow;
+    this.sql.exec("INSERT OR REPLACE INTO outflow_state (id, rate, decided_at, last) VALUES (1, ?, ?, ?)", outflow.rate, outflow.decidedAt, outflow.last);
+  }
+
+  /**
+   * Publish the lottery's seed and entrants. Only once event_start has passed (plus the shards' settle
+   * margin, so every entrant is stored): before that the seed would let anyone predict the draw.
+   * The first tick after that does it by itself; operators may call it (idempotent).
+   */
+  async revealLottery(name: string): Promise<{ lottery: PublicLottery } | { conflict: string } | null> {
+    const room = await this.ensure(name);
+    if (!room) return null;
+    if (!room.lottery) return { conflict: "this room has no scheduled event, so no lottery to reveal" };
+    const now = clock.now();
+    if (now < room.lottery.to + SETTLE_MS) return { conflict: "the lottery is revealed only after event_start" };
+    if (room.lottery.revealedAt === null) await this.reveal(room, now);
+    return { lottery: publicLottery(room.lottery)! };
+  }
+
+  private async reveal(room: Loaded, now: number): Promise<void> {
+    const lottery = room.lottery!;
+    const entrants = await Promise.all(room.shards.map((_, i) => this.shardStub(room.name, i).lotteryEntrants(i, lottery.from, lottery.to)));
+    this.saveLottery(room, { ...lottery, revealedAt: now, entrants });
+    this.snapshotCache = null;
+    console.log(JSON.stringify({ event: "lottery_revealed", room: room.name, entrants: entrants.reduce((n, e) => n + e.count, 0) }));
+  }
+
+  /** An isolate's register reads since its last report (src/edge/backend-health.ts). */
+  async reportHealth(name: string, sample: { reads: number; errors: number; latencySumMs: number }): Promise<boolean> {
+    const room = await this.ensure(name);
+    if (!room) return false;
+    const now = clock.now();
+    room.health = room.health.filter((h) => h.at > now - 2 * WINDOW_MS);
+    room.health.push({ at: now, reads: sample.reads, errors: sample.errors, latencySumMs: sample.latencySumMs });
+    return true;
+  }
+
+  private effective(room: Loaded, now: number): RoomConfig {
+    return effectiveConfig(room.config, now, room.config.outflow.mode === "adaptive" ? room.outflow.rate : null);
   }
 
   async stats(name: string): Promise<RoomStats | null> {
     const room = await this.ensure(name);
     if (!room) return null;
     const now = clock.now();
+    const effective = this.effective(room, now);
+    const health: BackendHealth = backendHealth(room.health, now);
     let waiting = 0;
     let oldestSecond = Number.POSITIVE_INFINITY;
     for (const [second, n] of room.counts) {
@@ -234,6 +382,18 @@ export class RoomCoordinator extends DurableObject<Env> {
       frontier: { a: room.frontier.a, b: room.frontier.b },
       shards: room.shards.map((s, shard) => ({ shard, tickets: s.total, admitted: s.admitted, waiting: s.total - s.admitted })),
       last_tick_error: room.lastTickError,
+      effective: { queueing_method: effective.queueing_method, new_users_per_minute: effective.new_users_per_minute, total_active_users: effective.total_active_users },
+      event: { phase: eventPhase(room.config, now), lottery: publicLottery(room.lottery) },
+      outflow: {
+        mode: room.config.outflow.mode,
+        rate_per_minute: effective.new_users_per_minute,
+        floor: room.config.outflow.floor_per_minute,
+        ceiling: room.config.outflow.ceiling_per_minute,
+        latency_target_ms: room.config.outflow.latency_target_ms,
+        max_error_rate: room.config.outflow.max_error_rate,
+        last_decision: room.outflow.last,
+      },
+      backend: { latency_ms: round1(health.meanLatencyMs), error_rate: health.errorRate, samples: health.reads },
     };
   }
 
@@ -316,7 +476,9 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (last && now <= last.at) return;
     this.ticking = true;
     try {
-      const input = { config: room.config, now, frontier: room.frontier, budget: room.budget, log: room.log, active: this.active(room, now) };
+      if (room.lottery && room.lottery.revealedAt === null && now >= room.lottery.to + SETTLE_MS) await this.reveal(room, now);
+      this.adapt(room, now);
+      const input = { config: this.effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log, active: this.active(room, now) };
       const plan = planTick(input);
       let reports: SyncReport[];
       try {
@@ -336,6 +498,18 @@ export class RoomCoordinator extends DurableObject<Env> {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Adaptive outflow: one controller step per tick (it decides at most every few seconds). */
+  private adapt(room: Loaded, now: number): void {
+    if (room.config.outflow.mode !== "adaptive") return;
+    room.health = room.health.filter((h) => h.at > now - 2 * WINDOW_MS);
+    const next = stepOutflow(room.outflow, room.config.outflow, backendHealth(room.health, now), now, room.counts.size > 0);
+    if (next === room.outflow) return;
+    if (next.rate !== room.outflow.rate) {
+      console.log(JSON.stringify({ event: "outflow_" + next.last, room: room.name, from: room.outflow.rate, to: next.rate }));
+    }
+    this.saveOutflow(room, next);
   }
 
   private apply(room: Loaded, reports: SyncReport[], outcome: TickOutcome): void {
@@ -381,7 +555,17 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   private buildSnapshot(room: Loaded, now: number): RoomSnapshot {
-    return snapshotOf(room.name, room.config, room, now, this.active(room, now));
+    const outflowRate = room.config.outflow.mode === "adaptive" ? room.outflow.rate : null;
+    const lottery = room.lottery;
+    return {
+      ...snapshotOf(room.name, room.config, room, now, this.active(room, now), { configuredPerMinute: this.effective(room, now).new_users_per_minute }),
+      outflowRate,
+      lottery: lottery ? { from: lottery.from, to: lottery.to, seed: lottery.seed, public: publicLottery(lottery)! } : null,
+    };
   }
 
+}
+
+function round1(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
 }

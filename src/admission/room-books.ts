@@ -98,7 +98,8 @@ export function applyTick(books: RoomBooks, reports: readonly SyncedArrivals[], 
 
 /**
  * The snapshot the edge caches. `active` comes from the caller (it needs the sessions); `steps` may be
- * passed when the caller already holds frontierSteps(books.log).
+ * passed when the caller already holds frontierSteps(books.log); `configuredPerMinute` is the rate in
+ * force (an event's or the adaptive one) when it is not the config's own.
  */
 export function snapshotOf(
   name: string,
@@ -106,8 +107,10 @@ export function snapshotOf(
   books: RoomBooks,
   now: number,
   active: number,
-  steps: FrontierStep[] = frontierSteps(books.log),
+  options: { steps?: FrontierStep[]; configuredPerMinute?: number } = {},
 ): RoomSnapshot {
+  const steps = options.steps ?? frontierSteps(books.log);
+  const configured = options.configuredPerMinute ?? config.new_users_per_minute;
   return {
     room: name,
     generatedAt: now,
@@ -117,7 +120,7 @@ export function snapshotOf(
     steps,
     histogram: toHistogram(books.counts),
     front: books.front,
-    ratePerSecond: estimationRatePerSecond(books.log, now, config.new_users_per_minute / 60),
+    ratePerSecond: estimationRatePerSecond(books.log, now, configured / 60),
     admittedLastMinute: admittedLastMinute(books.log, now),
     admittedTotal: books.admittedTotal,
     active,

@@ -1,4 +1,6 @@
 import type { RoomConfig } from "../config/room-config";
+import type { PublicLottery } from "./lottery";
+import { effectiveConfig } from "./event";
 import type { FrontierStep } from "./admission-log";
 import type { ExactFront } from "./frontier";
 import type { OrderKey } from "./order-key";
@@ -33,6 +35,18 @@ export interface RoomSnapshot {
   readonly arrivalsPerSecond?: number;
   /** Whether anyone has ever joined: the shard count cannot change after that. */
   readonly everJoined: boolean;
+  /** The adaptive admission rate per minute, when the room's outflow is adaptive. */
+  readonly outflowRate?: number | null;
+  /**
+   * The scheduled event's lottery. `seed` is SECRET until revealed (the edge passes it to the shard that
+   * stamps a pre-queue entrant); only `public` may be shown to anyone.
+   */
+  readonly lottery?: { readonly from: number; readonly to: number; readonly seed: string; readonly public: PublicLottery } | null;
+}
+
+/** The settings in force at `now` for this snapshot (event, adaptive rate). */
+export function snapshotConfig(s: RoomSnapshot, now: number): RoomConfig {
+  return effectiveConfig(s.config, now, s.outflowRate ?? null);
 }
 
 export type RoomState = "open" | "queueing" | "paused" | "closed";
@@ -42,13 +56,16 @@ export function waitingCount(s: RoomSnapshot): number {
 }
 
 /** A newcomer would have to wait: people are in line, or the active cap is full. */
-export function wouldQueue(s: RoomSnapshot): boolean {
-  return waitingCount(s) > 0 || s.active >= s.config.total_active_users;
+export function wouldQueue(s: RoomSnapshot, now?: number): boolean {
+  const config = now === undefined ? s.config : snapshotConfig(s, now);
+  return waitingCount(s) > 0 || s.active >= config.total_active_users;
 }
 
-export function roomState(s: RoomSnapshot): RoomState {
-  if (s.config.paused) return "paused";
-  if (s.config.queueing_method === "passthrough") return "open";
-  if (s.config.queueing_method === "reject" && wouldQueue(s)) return "closed";
+/** The room's state at `now` (omit it to read the config as stored, without an event's settings). */
+export function roomState(s: RoomSnapshot, now?: number): RoomState {
+  const config = now === undefined ? s.config : snapshotConfig(s, now);
+  if (config.paused) return "paused";
+  if (config.queueing_method === "passthrough") return "open";
+  if (config.queueing_method === "reject" && wouldQueue(s)) return "closed";
   return waitingCount(s) > 0 ? "queueing" : "open";
 }

@@ -1,4 +1,5 @@
 import type { RoomConfig } from "../config/room-config";
+import { clampEligible } from "./event";
 import { admittedLastMinute, type TickRecord } from "./admission-log";
 import { computeBudget, spend, type BudgetState } from "./budget";
 import { advanceFrontier, exactFront, type ExactFront } from "./frontier";
@@ -13,7 +14,8 @@ import type { OrderKey } from "./order-key";
  * began guarantees every shard has already stored everything the frontier passes over (clocks on
  * Cloudflare agree far better than that). In `random` rooms only whole lottery windows that closed at
  * least `SETTLE_MS` ago are eligible: a draw may land anywhere in its window, so a window is admitted
- * only when no shard can still be stamping into it.
+ * only when no shard can still be stamping into it. The same holds for an event's pre-queue, one long
+ * lottery window: its entrants become eligible when event_start is `SETTLE_MS` old.
  */
 export const SETTLE_MS = 500;
 
@@ -24,9 +26,9 @@ export const FRONT_MAX = 256;
 
 export function eligibleBefore(config: RoomConfig, tickStart: number): number {
   const settled = tickStart - SETTLE_MS;
-  if (config.queueing_method !== "random") return settled;
+  if (config.queueing_method !== "random") return clampEligible(config, settled, settled);
   const windowMs = config.random_window_seconds * 1000;
-  return Math.floor(settled / windowMs) * windowMs;
+  return clampEligible(config, settled, Math.floor(settled / windowMs) * windowMs);
 }
 
 export interface TickInput {

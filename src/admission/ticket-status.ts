@@ -12,8 +12,10 @@ import { peopleAhead } from "./waiting-histogram";
 export type TicketStatus =
   | {
       readonly status: "waiting";
-      /** Place in line: 1 is next. People ahead = position - 1. */
-      readonly position: number;
+      /** Place in line: 1 is next. People ahead = position - 1. null for a pre-queue entrant before the draw. */
+      readonly position: number | null;
+      /** A pre-queue entrant: when the lottery places them (ISO 8601). */
+      readonly lottery_at?: string;
       /** null while the room is paused: no honest estimate exists then. */
       readonly estimated_wait_seconds: number | null;
       readonly poll_after_seconds: number;
@@ -31,6 +33,17 @@ export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number,
     const ttlMs = snapshot.config.admission_ttl_seconds * 1000;
     if (at === null || at + ttlMs <= now) return { status: "expired" };
     return { status: "admitted", admitted_at: at, admission_expires_at: at + ttlMs };
+  }
+  const lottery = snapshot.lottery;
+  if (lottery && now < lottery.to && key.a >= lottery.from && key.a < lottery.to) {
+    // Before the draw an entrant has no place yet: every entrant is equal until event_start.
+    return {
+      status: "waiting",
+      position: null,
+      estimated_wait_seconds: null,
+      poll_after_seconds: pollAfterSeconds((lottery.to - now) / 1000, random01),
+      lottery_at: new Date(lottery.to).toISOString(),
+    };
   }
   const position = aheadOf(snapshot, key) + unsyncedAhead + 1;
   const wait = snapshot.config.paused ? null : estimateWaitSeconds(position, snapshot.ratePerSecond);

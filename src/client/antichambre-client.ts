@@ -59,8 +59,10 @@ export interface CredentialOffer {
 
 export interface WaitingStatus {
   status: "waiting";
-  /** 1 is next. */
-  position: number;
+  /** 1 is next. null for an entrant of an event's pre-queue until the lottery is drawn (`lottery_at`). */
+  position: number | null;
+  /** Pre-queue entrants: when the lottery places them (ISO 8601). */
+  lottery_at?: string;
   /** null while the room is paused. */
   estimated_wait_seconds: number | null;
   poll_after_seconds: number;
@@ -657,7 +659,10 @@ function isTicketStatus(body: unknown): body is TicketStatus {
   if (body === null || typeof body !== "object") return false;
   const s = (body as { status?: unknown }).status;
   if (s === "expired") return true;
-  if (s === "waiting") return typeof (body as WaitingStatus).position === "number";
+  if (s === "waiting") {
+    const p = (body as WaitingStatus).position;
+    return typeof p === "number" || (p === null && typeof (body as WaitingStatus).lottery_at === "string");
+  }
   if (s === "admitted") return typeof (body as AdmittedStatus).admission?.credential_offer?.credential_issuer === "string";
   return false;
 }

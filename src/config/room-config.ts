@@ -7,6 +7,47 @@ import { z } from "zod";
 export const QueueingMethodSchema = z.enum(["fifo", "random", "passthrough", "reject"]);
 export type QueueingMethod = z.infer<typeof QueueingMethodSchema>;
 
+/** ISO 8601 with a zone ("2026-12-01T08:00:00Z"); stored as given, compared as epoch ms. */
+const Instant = z.iso.datetime({ offset: true });
+
+/**
+ * A scheduled launch. Everyone who joins in [prequeue_start, event_start) is placed by a provable
+ * lottery at event_start (src/admission/lottery.ts); later arrivals queue behind them. From event_start
+ * until event_end (if given) the event's method and limits replace the room's own.
+ */
+export const RoomEventSchema = z
+  .object({
+    prequeue_start: Instant,
+    event_start: Instant,
+    event_end: Instant.nullable().optional(),
+    queueing_method: z.enum(["fifo", "random", "passthrough", "reject"]).optional(),
+    new_users_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    total_active_users: z.number().int().min(1).max(10_000_000).optional(),
+  })
+  .strict()
+  .refine((e) => Date.parse(e.prequeue_start) < Date.parse(e.event_start), { message: "prequeue_start must come before event_start" })
+  .refine((e) => !e.event_end || Date.parse(e.event_start) < Date.parse(e.event_end), { message: "event_end must come after event_start" });
+export type RoomEvent = z.infer<typeof RoomEventSchema>;
+
+/**
+ * How the admission rate is chosen. `fixed`: `new_users_per_minute`, as the operator pins it.
+ * `adaptive`: the coordinator moves the rate between floor and ceiling from the backend's health as the
+ * edge measures it during issuance (src/admission/outflow.ts): down fast when latency or errors pass
+ * their targets, up slowly when healthy and people are waiting.
+ */
+export const OutflowSchema = z
+  .object({
+    mode: z.enum(["fixed", "adaptive"]),
+    floor_per_minute: z.number().int().min(1).max(1_000_000),
+    ceiling_per_minute: z.number().int().min(1).max(1_000_000),
+    /** Mean register read latency above this is "degraded". */
+    latency_target_ms: z.number().int().min(1).max(60_000),
+    /** Fraction of register reads refused or failed above this is "degraded". */
+    max_error_rate: z.number().min(0).max(1),
+  })
+  .strict();
+export type Outflow = z.infer<typeof OutflowSchema>;
+
 export const RoomConfigSchema = z
   .object({
     /** Admission rate: at most this many people cross the frontier in any 60 s window, spread evenly. */
@@ -24,11 +65,17 @@ export const RoomConfigSchema = z
     shards: z.number().int().min(1).max(64),
     /** In `random` rooms: arrivals within one window are admitted in a lottery order after it closes. */
     random_window_seconds: z.number().int().min(1).max(3_600),
+    /** A scheduled launch with a pre-queue lottery, or null. */
+    event: RoomEventSchema.nullable(),
+    outflow: OutflowSchema,
   })
   .strict();
 export type RoomConfig = z.infer<typeof RoomConfigSchema>;
 
-export const RoomConfigPatchSchema = RoomConfigSchema.partial()
+/** Every setting optional; `outflow` may be given in part (merged into the current one). */
+export const RoomConfigPatchSchema = RoomConfigSchema.omit({ outflow: true })
+  .partial()
+  .extend({ outflow: OutflowSchema.partial().strict().optional() })
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, { message: "give at least one setting to change" });
 export type RoomConfigPatch = z.infer<typeof RoomConfigPatchSchema>;
@@ -42,7 +89,18 @@ export const DEFAULT_ROOM_CONFIG: RoomConfig = {
   paused: false,
   shards: 8,
   random_window_seconds: 60,
+  event: null,
+  outflow: { mode: "fixed", floor_per_minute: 60, ceiling_per_minute: 6_000, latency_target_ms: 250, max_error_rate: 0.05 },
 };
+
+/** A patch applied to a config; null with the reason when the result breaks a rule across settings. */
+export function patchConfig(base: RoomConfig, patch: RoomConfigPatch): { config: RoomConfig } | { invalid: string } {
+  const config: RoomConfig = { ...base, ...patch, outflow: { ...base.outflow, ...patch.outflow } };
+  if (config.outflow.floor_per_minute > config.outflow.ceiling_per_minute) {
+    return { invalid: "outflow.floor_per_minute must not exceed outflow.ceiling_per_minute" };
+  }
+  return { config };
+}
 
 /** Room names are path segments and Durable Object names: keep them short and boring. */
 export const RoomNameSchema = z

@@ -59,6 +59,16 @@ function nonNegativeInt(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
 }
 
+/**
+ * A development drill: the simulated latency set at run time (`PUT /v1/admin/register`), per isolate,
+ * so operators and tests can slow the "backend" mid-surge and watch adaptive outflow react.
+ */
+let latencyDrillMs: number | null = null;
+
+export function setSimulatedLatency(ms: number | null): void {
+  latencyDrillMs = ms;
+}
+
 /** The options the env asks for: REGISTER_* vars, and latency only in development. */
 export function registerOptionsFromEnv(env: Env): RegisterOptions {
   const d = DEFAULT_REGISTER_OPTIONS;
@@ -66,7 +76,7 @@ export function registerOptionsFromEnv(env: Env): RegisterOptions {
     ...d,
     maxConcurrency: Math.max(1, nonNegativeInt(env.REGISTER_MAX_CONCURRENCY, d.maxConcurrency)),
     queueTimeoutMs: nonNegativeInt(env.REGISTER_QUEUE_TIMEOUT_MS, d.queueTimeoutMs),
-    latencyMs: isDevelopment(env) ? nonNegativeInt(env.REGISTER_LATENCY_MS, d.latencyMs) : 0,
+    latencyMs: isDevelopment(env) ? (latencyDrillMs ?? nonNegativeInt(env.REGISTER_LATENCY_MS, d.latencyMs)) : 0,
   };
 }
 

@@ -5,7 +5,9 @@ import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { noRoom, readJson, roomParam } from "../http/request";
 import { clearSnapshotCache } from "../edge/snapshot-cache";
-import { registerMetrics } from "../register/register";
+import { registerMetrics, registerOptionsFromEnv, setSimulatedLatency } from "../register/register";
+import { isDevelopment } from "../config/env";
+import { z } from "zod";
 import { collectMetrics, scrapedRooms } from "../metrics/collect";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus";
 
@@ -20,10 +22,22 @@ admin.put("/rooms/:room", async (c) => {
   const stub = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room));
   const result = await stub.configure(room, patch);
   if ("conflict" in result) throw new ApiError("conflict", result.conflict);
+  if ("invalid" in result) throw new ApiError("validation_failed", result.invalid);
   // This isolate sees its own change at once; others within a snapshot TTL.
   clearSnapshotCache();
   c.header("cache-control", "no-store");
   return c.json({ room, config: result.config }, result.created ? 201 : 200);
+});
+
+/** Publish the event's lottery seed and entrants (409 before event_start; the first tick after does it too). */
+admin.post("/rooms/:room/lottery/reveal", async (c) => {
+  const room = roomParam(c);
+  const result = await c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room)).revealLottery(room);
+  if (!result) throw noRoom(room);
+  if ("conflict" in result) throw new ApiError("conflict", result.conflict);
+  clearSnapshotCache();
+  c.header("cache-control", "no-store");
+  return c.json({ room, lottery: result.lottery });
 });
 
 admin.get("/rooms/:room", async (c) => {
@@ -33,6 +47,17 @@ admin.get("/rooms/:room", async (c) => {
   if (!stats) throw noRoom(room);
   c.header("cache-control", "no-store");
   return c.json(stats);
+});
+
+const RegisterDrillSchema = z.object({ simulated_latency_ms: z.number().int().min(0).max(10_000).nullable() }).strict();
+
+/** Development only: slow this isolate's register reads (null: back to REGISTER_LATENCY_MS). */
+admin.put("/register", async (c) => {
+  if (!isDevelopment(c.env)) throw new ApiError("forbidden", "the register latency drill exists only in development");
+  const body = await readJson(c, RegisterDrillSchema);
+  setSimulatedLatency(body.simulated_latency_ms);
+  c.header("cache-control", "no-store");
+  return c.json({ simulated_latency_ms: registerOptionsFromEnv(c.env).latencyMs });
 });
 
 /**

@@ -15,6 +15,7 @@ import { PRE_AUTHORIZED_GRANT } from "../issuance/offer";
 import { clock } from "../lib/clock";
 import { recordIssuance } from "../metrics/analytics";
 import { LicenceRegister } from "../register/register";
+import { observeBackend } from "../edge/backend-health";
 import { hmacKeyring } from "../tickets/keyring";
 import { open, seal } from "../tickets/sealed";
 
@@ -143,7 +144,7 @@ oid4vci.post("/credential", async (c) => {
   }
 
   // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
-  const holder = await new LicenceRegister(c.env).findHolder(grant.personId);
+  const holder = await observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId));
   if (!holder || Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now) recordIssuance(c.env, "denied", { room: grant.room, latencyMs: Date.now() - started });
   if (!holder) throw new ApiError("credential_request_denied", "no driving licence is registered for this person");
   if (Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now) {

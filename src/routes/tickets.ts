@@ -1,7 +1,8 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { seqOf, shardOf } from "../admission/order-key";
-import { wouldQueue, type RoomSnapshot } from "../admission/snapshot";
+import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
+import { stampPlan } from "../admission/event";
 import { ticketStatus, type TicketStatus } from "../admission/ticket-status";
 import { verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
@@ -63,12 +64,14 @@ tickets.post("/:room/tickets", async (c) => {
   if (!snapshot) throw noRoom(room);
   const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
   const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
-  const config = snapshot.config;
+  // The settings in force now: an event's method and limits while it is live.
+  const config = snapshotConfig(snapshot, now);
   // Routed by person, not device: the same person from any device reaches the shard holding their place.
   const shard = shardFor(person, config.shards);
   const stub = c.env.QUEUE_SHARD.get(c.env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
+  const plan = stampPlan(snapshot.config, now);
 
-  if (config.queueing_method === "reject" && wouldQueue(snapshot)) {
+  if (config.queueing_method === "reject" && plan.kind !== "prequeue" && wouldQueue(snapshot, now)) {
     // A closed room turns newcomers away but never takes a place from someone who already has one.
     const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
     if (!held) {
@@ -79,9 +82,11 @@ tickets.post("/:room/tickets", async (c) => {
   }
 
   let stamp: JoinRequest["stamp"] = { kind: "fifo" };
-  if (config.queueing_method === "random") {
-    const windowMs = config.random_window_seconds * 1000;
-    stamp = { kind: "lottery", windowMs, rank: await lotteryRank(keys, room, Math.floor(now / windowMs) * windowMs, person) };
+  if (plan.kind === "lottery") {
+    stamp = { kind: "lottery", from: plan.from, to: plan.to, rank: await lotteryRank(keys, room, plan.from, person) };
+  } else if (plan.kind === "prequeue") {
+    if (!snapshot.lottery) throw new ApiError("temporarily_unavailable", "the event's lottery is not ready yet; try again in a moment", { headers: { "retry-after": "2" } });
+    stamp = { kind: "prequeue", from: plan.from, to: plan.to, seed: snapshot.lottery.seed };
   }
   const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
   let held = await stub.join(request);

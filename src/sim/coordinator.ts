@@ -112,7 +112,7 @@ export class SimCoordinator {
    */
   buildSnapshot(now: number, tick?: SimTick, verify = false): RoomSnapshot {
     const active = tick && !verify ? tick.input.active + tick.outcome.admitted.length : this.active(now);
-    return snapshotOf(this.name, this.config, this.books, now, active, this.steps);
+    return snapshotOf(this.name, this.config, this.books, now, active, { steps: this.steps });
   }
 }
 

@@ -159,7 +159,8 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   /** A tracked person hears their status, as the edge would answer it, and acts on it. */
   const told = (p: number, rel: number, book: Estimates, unsyncedAhead: number): void => {
     const status = ticketStatus(snapshot, keyOf(p), at(rel), rand(), unsyncedAhead);
-    if (status.status === "waiting") {
+    // (The simulated launch has no pre-queue event, so a waiting answer always carries a position.)
+    if (status.status === "waiting" && status.position !== null) {
       const t = pop.tracked[p]!;
       if (status.position > lastPosition[t]!) checks.positionIncreases++;
       lastPosition[t] = status.position;

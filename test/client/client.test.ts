@@ -134,7 +134,7 @@ describe("AntichambreClient, whole flow", () => {
     expect(updates.at(-1)).toBe(admitted);
     const waiting = updates.filter((u) => u.status === "waiting");
     expect(waiting.length).toBeGreaterThan(0);
-    const positions = waiting.map((u) => (u.status === "waiting" ? u.position : 0));
+    const positions = waiting.map((u) => (u.status === "waiting" ? (u.position ?? 0) : 0));
     expect([...positions].sort((a, b) => b - a)).toEqual(positions); // never moves back
     // One wait per waiting answer, each honouring poll_after_seconds (≥ 2 s) within the client's ±10 %.
     expect(sleeps).toHaveLength(waiting.length);
