@@ -63,7 +63,8 @@ const ROOM_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** Three dot-separated base64url runs (JWS) or five (JWE); any base64url run of 32+ characters. */
 const TOKEN_LIKE = /[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){2,4}|[A-Za-z0-9_-]{32,}/g;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
-const IPV6 = /\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b/gi;
+/** Full IPv6 (three or more colons), or compressed with "::" (fe80::1, 2001:db8::77); not clock times. */
+const IPV6 = /\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?/gi;
 
 /** A string safe to log: personal-looking runs replaced, length capped. Exported for tests. */
 export function scrub(value: string): string {

@@ -19,6 +19,7 @@ describe("structured logs", () => {
   it("redacts token-shaped strings and IP addresses in free text, and refuses a room that is not a room name", () => {
     const jws = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     expect(scrub(`bad ticket ${jws} from 203.0.113.9 or 2001:db8:0:0:0:0:0:1`)).toBe("bad ticket [redacted] from [redacted] or [redacted]");
+    expect(scrub("from 2001:db8::77 and fe80::1 at 13:44:30")).toBe("from [redacted] and [redacted] at 13:44:30");
     expect(scrub("x".repeat(500)).length).toBeLessThanOrEqual(301 + "[redacted]".length);
     expect(JSON.parse(formatLogLine("info", "e", { room: "FR-000123 Dupont" })).room).toBe("[invalid]");
     expect(JSON.parse(formatLogLine("info", "e", { error: `opening ${jws}` })).error).toBe("opening [redacted]");
