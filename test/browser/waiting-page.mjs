@@ -6,7 +6,7 @@
 // English, go to reports/screenshots/waiting-*.png.
 
 import qrcode from "qrcode-generator";
-import { assert, assertEqual, need, putRoom, queuePerson, screenshot, textContrasts, watchPage } from "./harness.mjs";
+import { assert, assertEqual, identityAssertion, need, putRoom, queuePerson, screenshot, textContrasts, watchPage } from "./harness.mjs";
 
 export const title = "waiting page";
 
@@ -183,6 +183,24 @@ export async function run({ base, browser, checks }) {
         return `position ${position}, refreshed after ${seconds} s`;
       } finally {
         await nojs.close();
+      }
+    });
+
+    await check("joins from the identity app's link (#identity_assertion=…), which leaves no trace in the address", async () => {
+      need(ctx, "ahead");
+      const app = await browser.newContext({ locale: "en-GB", viewport: VIEWPORT });
+      try {
+        const p = await app.newPage();
+        const assertion = await identityAssertion(base, "FR-000043");
+        await p.goto(`${url}#identity_assertion=${assertion}`);
+        await p.waitForFunction(() => ["waiting", "admitted"].includes(document.getElementById("status")?.dataset.status ?? ""), null, { timeout: 15_000 });
+        assertEqual(await p.evaluate(() => location.href), url, "address after join");
+        assert(await p.locator("#join").isHidden(), "join section hidden");
+        const cookie = (await app.cookies()).find((c) => c.name === "antichambre_ticket");
+        assert(cookie, "ticket cookie");
+        return `${await text(p, "#status-heading")} ${await text(p, "#position")}`.trim();
+      } finally {
+        await app.close();
       }
     });
 
