@@ -13,6 +13,8 @@ import { backendHealth, initialOutflow, stepOutflow, WINDOW_MS, type BackendHeal
 import { SETTLE_MS } from "../src/admission/tick";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
 import { clock } from "../src/lib/clock";
+import { logger } from "../src/log/logger";
+import { recordAdmissions } from "../src/metrics/analytics";
 import type { SyncReport } from "./queue-shard";
 
 /**
@@ -340,7 +342,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     const entrants = await Promise.all(room.shards.map((_, i) => this.shardStub(room.name, i).lotteryEntrants(i, lottery.from, lottery.to)));
     this.saveLottery(room, { ...lottery, revealedAt: now, entrants });
     this.snapshotCache = null;
-    console.log(JSON.stringify({ event: "lottery_revealed", room: room.name, entrants: entrants.reduce((n, e) => n + e.count, 0) }));
+    logger.info("lottery_revealed", { room: room.name, count: entrants.reduce((n, e) => n + e.count, 0) });
   }
 
   /** An isolate's register reads since its last report (src/edge/backend-health.ts). */
@@ -489,12 +491,18 @@ export class RoomCoordinator extends DurableObject<Env> {
         );
       } catch (e) {
         room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
-        console.error(JSON.stringify({ event: "tick_failed", room: room.name, error: room.lastTickError }));
+        logger.error("tick_failed", { room: room.name, error: room.lastTickError });
         return;
       }
       room.lastTickError = null;
       const outcome = runTick(input, plan, reports.map((r) => r.heads));
       this.apply(room, reports, outcome);
+      if (outcome.admitted.length > 0) {
+        let waiting = 0;
+        for (const n of room.counts.values()) waiting += n;
+        logger.info("tick", { room: room.name, admitted: outcome.admitted.length, waiting });
+        recordAdmissions(this.env, room.name, outcome.admitted.length, { waiting });
+      }
     } finally {
       this.ticking = false;
     }
@@ -507,7 +515,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     const next = stepOutflow(room.outflow, room.config.outflow, backendHealth(room.health, now), now, room.counts.size > 0);
     if (next === room.outflow) return;
     if (next.rate !== room.outflow.rate) {
-      console.log(JSON.stringify({ event: "outflow_" + next.last, room: room.name, from: room.outflow.rate, to: next.rate }));
+      logger.info("outflow_changed", { room: room.name, outcome: next.last, rate_per_minute: next.rate, latency_ms: backendHealth(room.health, now).meanLatencyMs ?? undefined });
     }
     this.saveOutflow(room, next);
   }

@@ -11,7 +11,8 @@ import type { Outflow } from "../config/room-config";
  *   is multiplied by DECREASE (fast, so a struggling backend gets relief within seconds);
  * - healthy and people are waiting: the rate grows by INCREASE_SHARE of the ceiling (slow: from floor
  *   to ceiling takes about 20 decisions, 100 s);
- * - too few reads to judge (under MIN_READS), or nobody waiting: unchanged.
+ * - too few reads to judge (under MIN_READS, or what the rate brings in a window when that is less),
+ *   or nobody waiting: unchanged.
  * Always within [floor, ceiling]. In `fixed` mode the rate is the operator's `new_users_per_minute`.
  * Pure: state in, state out, the clock passed in.
  */
@@ -64,7 +65,10 @@ export function backendHealth(samples: readonly HealthSample[], now: number): Ba
 export function stepOutflow(state: OutflowState, outflow: Outflow, health: BackendHealth, now: number, peopleWaiting: boolean): OutflowState {
   const rate = clamp(state.rate, outflow);
   if (state.decidedAt !== null && now - state.decidedAt < DECIDE_EVERY_MS) return rate === state.rate ? state : { ...state, rate };
-  if (health.reads < MIN_READS) return { rate, decidedAt: state.decidedAt, last: state.last };
+  // Enough reads to judge: MIN_READS, or as many as the current rate can bring in a window (at a low
+  // rate a room would otherwise never gather MIN_READS and stay stuck at the floor).
+  const enough = Math.max(1, Math.min(MIN_READS, Math.floor((rate * WINDOW_MS) / 60_000)));
+  if (health.reads < enough) return { rate, decidedAt: state.decidedAt, last: state.last };
   const degraded = (health.meanLatencyMs ?? 0) > outflow.latency_target_ms || (health.errorRate ?? 0) > outflow.max_error_rate;
   if (degraded) return { rate: clamp(rate * DECREASE, outflow), decidedAt: now, last: "decrease" };
   if (!peopleWaiting) return { rate, decidedAt: now, last: "hold" };

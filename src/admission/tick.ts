@@ -79,10 +79,13 @@ export function runTick(input: TickInput, plan: TickPlan, heads: readonly (reado
   const previous = input.log[input.log.length - 1];
   // A tick after a long gap (start-up, a stalled alarm) says nothing about a second's throughput.
   const span = previous ? Math.min(5_000, Math.max(1, input.now - previous.at)) : 1_000;
+  // A paused tick admits nobody by the operator's choice, not for lack of capacity: it must not drag
+  // the achieved rate (and so every wait estimate) towards zero for a minute after resuming.
+  const saturated = move.saturated && !input.config.paused;
   return {
     admitted: move.admitted,
     front: exactFront(move.frontier, heads, plan.pageSize, plan.eligibleBefore, FRONT_MAX),
-    record: { at: input.now, span, admitted: move.admitted.length, frontier: move.frontier, saturated: move.saturated },
+    record: { at: input.now, span, admitted: move.admitted.length, frontier: move.frontier, saturated },
     budget: spend(plan.budget, move.admitted.length),
   };
 }

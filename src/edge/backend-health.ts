@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { clock } from "../lib/clock";
+import { logger } from "../log/logger";
 import { RegisterBusyError, RegisterUnavailableError } from "../register/register";
 
 /**
@@ -50,7 +51,7 @@ function record(c: Context<AppEnv>, room: string, latencyMs: number, failed: boo
     .then(
       () => undefined,
       // Health reports are advisory: a lost one only delays the controller, never the user.
-      (err: unknown) => console.error(JSON.stringify({ event: "health_report_failed", room, error: err instanceof Error ? err.message : String(err) })),
+      (err: unknown) => logger.warn("health_report_failed", { room, error: err instanceof Error ? err.message : String(err) }),
     );
   try {
     c.executionCtx.waitUntil(report);

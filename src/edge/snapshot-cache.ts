@@ -2,6 +2,7 @@ import type { RoomSnapshot } from "../admission/snapshot";
 import { intVar, type Env } from "../config/env";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
+import { logger } from "../log/logger";
 
 /**
  * Room snapshots cached in isolate memory: the reason a poll touches no Durable Object.
@@ -58,7 +59,7 @@ export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot
     (error: unknown) => {
       e.pending = null;
       if (clock.now() - e.fetchedAt < STALE_LIMIT_MS) return e.snapshot;
-      console.error(JSON.stringify({ event: "snapshot_failed", room, error: String(error) }));
+      logger.error("snapshot_failed", { room, error: String(error) });
       throw new ApiError("temporarily_unavailable", "the room's state cannot be read right now; retry shortly", {
         headers: { "retry-after": "2" },
       });

@@ -23,6 +23,14 @@
 //                  gate. The SDK retries those (backoff with jitter, honouring Retry-After, at most
 //                  --attempts tries), so each refusal is counted and most people still get through.
 //
+// --adaptive   the room's outflow is adaptive (floor 30/min, ceiling 2 × --rate, latency target 150 ms):
+//              the admission rate follows the register's health as the edge measures it.
+// --drill S:MS[,S:MS…]  at S seconds into the run, set the development register's simulated latency to
+//              MS (PUT /v1/admin/register; "S:off" restores REGISTER_LATENCY_MS). With --adaptive this
+//              shows the rate backing off while the register is slow and recovering after, e.g.
+//              npm run surge -- --users 1500 --rate 600 --adaptive --drill 40:400,100:off
+//              The room's rate, backend latency and admissions are sampled every 2 s into the report.
+//
 // --concurrency C bounds the HTTP requests in flight at once (the devices' shared "connection pool");
 // the bypass burst is the one deliberate exception. Loopback only; every loop is bounded by --timeout
 // (default: 1.5 × the planned admission time + 2 min). Progress on stderr (a bar on a TTY, a line every
@@ -44,7 +52,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 // ---- options ---------------------------------------------------------------------------------------
 
 const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL] [--bypass] [--room R]
-                        [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]`;
+                        [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]
+                        [--adaptive] [--drill S:MS[,S:MS…]]`;
 
 function options() {
   let parsed;
@@ -61,6 +70,8 @@ function options() {
         attempts: { type: "string", default: "8" },
         timeout: { type: "string" },
         out: { type: "string", default: join(ROOT, "reports", "surge.json") },
+        adaptive: { type: "boolean", default: false },
+        drill: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -88,6 +99,16 @@ function options() {
   if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol !== "http:") {
     fail(`--base must be a loopback http:// URL (this tool only drives a local npm start), not ${base}`);
   }
+  const drill = (parsed.drill ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((step) => {
+      const m = /^(\d+):(\d+|off)$/.exec(step.trim());
+      if (!m) fail(`--drill steps are SECONDS:MS or SECONDS:off, not "${step}"`);
+      return { at_s: Number(m[1]), latency_ms: m[2] === "off" ? null : Number(m[2]) };
+    })
+    .sort((a, b) => a.at_s - b.at_s);
+  if (parsed.bypass && parsed.adaptive) fail("--adaptive needs the waiting room: it cannot be combined with --bypass");
   const rate = parsed.rate === undefined ? Math.min(6_000, Math.max(60, users)) : int("rate", 1, 1_000_000);
   const plannedSeconds = parsed.bypass ? 10 : (users / rate) * 60;
   return {
@@ -102,6 +123,8 @@ function options() {
     attempts: int("attempts", 1, 50),
     timeoutMs: (parsed.timeout === undefined ? Math.ceil(plannedSeconds * 1.5) + 120 : int("timeout", 5, 86_400)) * 1000,
     out: parsed.out,
+    adaptive: parsed.adaptive,
+    drill,
   };
 }
 
@@ -324,7 +347,15 @@ async function main() {
   }
   const roomConfig = o.bypass
     ? { queueing_method: "passthrough", new_users_per_minute: 1_000_000, total_active_users: 10_000_000, admission_ttl_seconds: 3_600, paused: false }
-    : { queueing_method: "fifo", new_users_per_minute: o.rate, admission_ttl_seconds: 600, paused: false };
+    : {
+        queueing_method: "fifo",
+        new_users_per_minute: o.rate,
+        admission_ttl_seconds: 600,
+        paused: false,
+        outflow: o.adaptive
+          ? { mode: "adaptive", floor_per_minute: 30, ceiling_per_minute: Math.max(60, 2 * o.rate), latency_target_ms: 150, max_error_rate: 0.1 }
+          : { mode: "fixed" },
+      };
   const put = await adminCall(o.base, "PUT", `/v1/admin/rooms/${encodeURIComponent(o.room)}`, roomConfig);
   if (put.status !== 201 && put.status !== 200) fail(`creating room ${o.room}: ${put.status} ${put.text.slice(0, 300)}`);
   if (put.status === 200) console.error(`surge: room ${o.room} already existed (updated); people already in it are ahead of this run`);
@@ -473,18 +504,66 @@ async function main() {
     }
   }
 
+  const sampler = outflowSampler(o);
   await Promise.all(Array.from({ length: o.users }, (_, i) => journey(i)));
   clearTimeout(deadline);
+  const timeline = await sampler.stop();
   stop();
   const durationS = (performance.now() - stats.started) / 1000;
 
   const registerAfter = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
   const roomAfter = (await adminCall(o.base, "GET", `/v1/admin/rooms/${encodeURIComponent(o.room)}`)).json;
   const report = buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk });
+  report.outflow_timeline = timeline;
   mkdirSync(join(o.out, ".."), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, o.out);
   return report;
+}
+
+/**
+ * Every 2 s: the room's admission rate in force, the backend health the coordinator sees, admissions
+ * in the last minute; and the --drill steps, applied on schedule. Stopping restores the register.
+ */
+function outflowSampler(o) {
+  const started = Date.now();
+  const timeline = [];
+  const pending = [...o.drill];
+  let drillLatency = null;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t = (Date.now() - started) / 1000;
+      while (pending.length && pending[0].at_s <= t) {
+        const step = pending.shift();
+        const res = await adminCall(o.base, "PUT", "/v1/admin/register", { simulated_latency_ms: step.latency_ms });
+        if (res.status !== 200) console.error(`surge: drill step ${JSON.stringify(step)} refused: ${res.status} ${res.text.slice(0, 200)}`);
+        drillLatency = step.latency_ms;
+      }
+      const stats = (await adminCall(o.base, "GET", `/v1/admin/rooms/${encodeURIComponent(o.room)}`)).json;
+      if (stats) {
+        timeline.push({
+          t_s: Math.round(t),
+          drill_latency_ms: drillLatency,
+          rate_per_minute: stats.outflow?.rate_per_minute ?? stats.config?.new_users_per_minute ?? null,
+          decision: stats.outflow?.last_decision ?? null,
+          backend_latency_ms: stats.backend?.latency_ms ?? null,
+          backend_error_rate: stats.backend?.error_rate ?? null,
+          admitted_last_minute: stats.admitted_last_minute,
+          waiting: stats.waiting,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      if (o.drill.length) await adminCall(o.base, "PUT", "/v1/admin/register", { simulated_latency_ms: null });
+      return timeline;
+    },
+  };
 }
 
 function buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }) {
@@ -606,6 +685,14 @@ function printSummary(r, out) {
   lines.push(
     `  backend: /credential 503s ${b.credential_503}; register busy refusals ${b.register_busy_refusals ?? "?"}, errors ${b.register_errors ?? "?"}, reads ${b.register_reads ?? "?"}, max in flight ${b.register_max_in_flight ?? "?"}`,
   );
+  if (r.room_config.outflow?.mode === "adaptive" || (r.outflow_timeline ?? []).some((x) => x.drill_latency_ms !== null)) {
+    lines.push("");
+    lines.push(`  ${pad("t (s)", 8)}${padl("drill ms", 10)}${padl("rate/min", 10)}${padl("decision", 10)}${padl("backend ms", 12)}${padl("errors", 8)}${padl("admitted/min", 14)}${padl("waiting", 9)}`);
+    for (const x of r.outflow_timeline.filter((_, i) => i % 3 === 0)) {
+      const errs = x.backend_error_rate === null ? "-" : `${Math.round(x.backend_error_rate * 100)}%`;
+      lines.push(`  ${pad(x.t_s, 8)}${padl(x.drill_latency_ms ?? "-", 10)}${padl(x.rate_per_minute, 10)}${padl(x.decision, 10)}${padl(x.backend_latency_ms ?? "-", 12)}${padl(errs, 8)}${padl(x.admitted_last_minute, 14)}${padl(x.waiting, 9)}`);
+    }
+  }
   lines.push(`  report: ${out}`);
   console.log(lines.join("\n"));
 }

@@ -28,6 +28,9 @@ describe("adaptive outflow (AIMD)", () => {
     expect(stepOutflow(s, OUTFLOW, healthy, T0, false)).toMatchObject({ rate: 600, last: "hold" });
     expect(stepOutflow(s, OUTFLOW, { ...slow, reads: MIN_READS - 1 }, T0, true).rate).toBe(600);
     expect(stepOutflow({ ...s, rate: 1_190 }, OUTFLOW, healthy, T0, true).rate).toBe(1_200);
+    // At the floor (60/min: 5 reads a window) two reads are not enough, five are; at 12/min one read is.
+    const low = { ...OUTFLOW, floor_per_minute: 12 };
+    expect(stepOutflow({ ...s, rate: 12 }, low, { ...healthy, reads: 1 }, T0, true).rate).toBe(72);
   });
 
   it("decides at most once per DECIDE_EVERY_MS", () => {

@@ -139,3 +139,16 @@ describe("runTick", () => {
     expect(out.record).toMatchObject({ admitted: 0, frontier: from, saturated: false });
   });
 });
+
+describe("paused ticks", () => {
+  it("are not counted as saturated: a pause says nothing about the rate the room can achieve", () => {
+    const cfg = config({ new_users_per_minute: 600, paused: true });
+    const input = { config: cfg, now: T0, frontier: ORIGIN, budget: EMPTY_BUDGET, log: [], active: 0 };
+    const plan = planTick(input);
+    const outcome = runTick(input, plan, [[key(T0 - 10_000, 0, 1)]]);
+    expect(outcome.admitted).toHaveLength(0);
+    expect(outcome.record.saturated).toBe(false);
+    const running = { ...input, config: config({ new_users_per_minute: 600, total_active_users: 0 }) };
+    expect(runTick(running, planTick(running), [[key(T0 - 10_000, 0, 1)]]).record.saturated).toBe(true);
+  });
+});
