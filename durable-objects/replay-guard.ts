@@ -3,7 +3,8 @@ import type { Env } from "../src/config/env";
 import { clock } from "../src/lib/clock";
 
 /**
- * ReplayGuard: "has this one-time value been used?" for DPoP proof `jti`s and c_nonces.
+ * ReplayGuard: "has this one-time value been used?" for DPoP proof `jti`s, c_nonces and the failure
+ * slots of handoff transaction codes.
  *
  * Values are spread over REPLAY_SHARDS objects by hash, so no single object takes every check. A value
  * is remembered until its own expiry (after which the value is refused anyway for being stale), then
@@ -34,6 +35,12 @@ export class ReplayGuard extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO seen (id, expires_at) VALUES (?, ?)", id, expiresAt);
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 60_000);
     return true;
+  }
+
+  /** Whether `id` is currently claimed (read only). */
+  async claimed(id: string): Promise<boolean> {
+    const existing = this.sql.exec<{ expires_at: number }>("SELECT expires_at FROM seen WHERE id = ?", id).toArray()[0];
+    return existing !== undefined && existing.expires_at > clock.now();
   }
 
   override async alarm(): Promise<void> {

@@ -73,8 +73,13 @@ export interface AdmittedStatus {
   admission: {
     admitted_at: string;
     credential_offer: CredentialOffer;
-    /** The same offer as an `openid-credential-offer://` link (QR code content for another wallet). */
+    /** The same offer as an `openid-credential-offer://` link (for a wallet app on this device's key). */
     credential_offer_uri: string;
+    /**
+     * The same admission for a wallet on another device (a QR code): redeemable with `tx_code`, which
+     * only this ticket's holder is shown.
+     */
+    handoff?: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code: string };
     /** ES256 JWT a protected service other than the built-in issuer verifies against the JWKS. */
     admission_token: string;
   };
@@ -464,11 +469,18 @@ export class AntichambreClient {
     };
   }
 
-  /** Redeems the offer's pre-authorized code for a DPoP-bound access token (proof by the device key). */
-  async token(offer: CredentialOffer, options: { signal?: AbortSignal } = {}): Promise<IssuanceSession> {
+  /**
+   * Redeems the offer's pre-authorized code for a DPoP-bound access token (proof by the device key).
+   * An offer that asks for a transaction code (a handoff offer scanned from another device) needs
+   * `txCode`, the digits its holder was shown.
+   */
+  async token(offer: CredentialOffer, options: { signal?: AbortSignal; txCode?: string } = {}): Promise<IssuanceSession> {
     const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
     if (typeof code !== "string") throw new ProtocolError("the credential offer has no pre-authorized code");
-    if (offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined) throw new ProtocolError("the offer asks for a transaction code; this client does not support one");
+    const asksTxCode = offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined;
+    if (asksTxCode && options.txCode === undefined) throw new ProtocolError("the offer asks for a transaction code: pass txCode");
+    const form: Record<string, string> = { grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code };
+    if (asksTxCode) form.tx_code = options.txCode!;
     const endpoints = await this.discover(offer.credential_issuer, options);
     const { res, body } = await this.exchange(
       "token",
@@ -480,7 +492,7 @@ export class AntichambreClient {
             "content-type": "application/x-www-form-urlencoded",
             dpop: await this.device.dpopProof({ method: "POST", url: endpoints.tokenEndpoint, now: this.clock() }),
           },
-          body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code }).toString(),
+          body: new URLSearchParams(form).toString(),
         },
       }),
       options.signal,
@@ -557,12 +569,15 @@ export class AntichambreClient {
    */
   async redeem(
     offer: CredentialOffer,
-    request: { configurationId: string; walletKeys?: readonly DeviceKey[]; batch?: number; signal?: AbortSignal },
+    request: { configurationId: string; walletKeys?: readonly DeviceKey[]; batch?: number; signal?: AbortSignal; txCode?: string },
   ): Promise<IssuedCredentials> {
     const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
-    const { signal, ...rest } = request;
+    const { signal, txCode, ...rest } = request;
     const current = this.currentSession;
-    const session = current !== null && current.preAuthorizedCode === code && current.expiresAt > this.clock() + 5_000 ? current : await this.token(offer, { signal });
+    const session =
+      current !== null && current.preAuthorizedCode === code && current.expiresAt > this.clock() + 5_000
+        ? current
+        : await this.token(offer, txCode === undefined ? { signal } : { signal, txCode });
     return this.credential(session, rest, { signal });
   }
 

@@ -4,13 +4,24 @@ import type { Env } from "../config/env";
 export const REPLAY_SHARDS = 16;
 
 /**
- * Claim a one-time value (DPoP `jti`, c_nonce id) in `scope`. True the first time only. A DO call per
+ * Claim a one-time value (DPoP `jti`, c_nonce id, a wrong-tx_code slot) in `scope`. True the first time only. A DO call per
  * claim: these happen on the token and credential endpoints, whose rate the waiting room caps.
  */
-export async function claimOnce(env: Env, scope: "dpop" | "nonce", id: string, expiresAt: number): Promise<boolean> {
+export type ReplayScope = "dpop" | "nonce" | "tx";
+
+export async function claimOnce(env: Env, scope: ReplayScope, id: string, expiresAt: number): Promise<boolean> {
   const key = `${scope}:${id}`;
+  return (await guardFor(env, key)).claim(key, expiresAt);
+}
+
+/** Whether a value was claimed (and has not expired): a read, never a claim. */
+export async function wasClaimed(env: Env, scope: ReplayScope, id: string): Promise<boolean> {
+  const key = `${scope}:${id}`;
+  return (await guardFor(env, key)).claimed(key);
+}
+
+async function guardFor(env: Env, key: string) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
   const shard = ((digest[0]! << 8) | digest[1]!) % REPLAY_SHARDS;
-  const stub = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
-  return stub.claim(key, expiresAt);
+  return env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
 }

@@ -117,6 +117,8 @@ export interface Strings {
   openAppHint: string;
   scanTitle: string;
   qrTitle: string;
+  txCodeLabel: string;
+  txCodeHint: string;
   expiredTitle: string;
   expiredText: string;
   publicTitle: string;
@@ -169,6 +171,8 @@ export const STRINGS: Record<Lang, Strings> = {
     openAppHint: "Sur ce téléphone : le lien ouvre votre application d'identité numérique.",
     scanTitle: "Ou scannez ce code QR avec votre portefeuille",
     qrTitle: "Code QR de l'offre de permis de conduire",
+    txCodeLabel: "Code à saisir dans le portefeuille :",
+    txCodeHint: "Ne le communiquez à personne : avec le code QR, il permet de récupérer votre permis.",
     expiredTitle: "Votre admission a expiré",
     expiredText: "Le délai pour récupérer votre permis est passé. Vous pouvez reprendre une place dans la file.",
     publicTitle: "La file en ce moment",
@@ -219,6 +223,8 @@ export const STRINGS: Record<Lang, Strings> = {
     openAppHint: "On this phone: the link opens your digital identity app.",
     scanTitle: "Or scan this QR code with your wallet",
     qrTitle: "QR code of the driving licence offer",
+    txCodeLabel: "Code to type into the wallet:",
+    txCodeHint: "Keep it to yourself: with the QR code, it lets anyone collect your licence.",
     expiredTitle: "Your admission has expired",
     expiredText: "The time to collect your licence has passed. You can take a new place in line.",
     publicTitle: "The line right now",

@@ -13,7 +13,11 @@ import { waitRange } from "./wait-range";
 export type TicketView =
   /** `position` is null for an event's pre-queue entrant until the lottery draw (`lottery_at`). */
   | { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string }
-  | { status: "admitted"; admission: { credential_offer_uri: string }; admission_expires_at: string }
+  | {
+      status: "admitted";
+      admission: { credential_offer_uri: string; handoff?: { credential_offer_uri: string; tx_code: string } };
+      admission_expires_at: string;
+    }
   | { status: "expired" };
 
 /** The public room view (`GET /v1/rooms/{room}`), for someone who holds no ticket. */
@@ -54,12 +58,18 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
 <p class="wait"><span>${t.waitLabel}</span> <strong id="wait">${formatWaitRange(lang, waitRange(view.estimated_wait_seconds))}</strong></p>`;
     case "admitted": {
       const until = formatTime(lang, Date.parse(view.admission_expires_at), timeZone);
+      // A wallet is another key than this browser's: the page offers the handoff offer (src/issuance/
+      // handoff.ts), redeemable with the code shown here, rather than the browser-bound one.
+      const handoff = view.admission.handoff;
+      const link = handoff?.credential_offer_uri ?? view.admission.credential_offer_uri;
       return html`${heading(t.admittedTitle)}
 <p id="admitted-until">${t.admittedUntil(until)}</p>
-<p><a class="button" id="open-app" href="${view.admission.credential_offer_uri}">${t.openApp}</a></p>
+<p><a class="button" id="open-app" href="${link}">${t.openApp}</a></p>
 <p class="hint">${t.openAppHint}</p>
 <h3>${t.scanTitle}</h3>
-<figure class="qr-box">${qrSvg(view.admission.credential_offer_uri, { id: "offer-qr", title: t.qrTitle })}</figure>`;
+<figure class="qr-box">${qrSvg(link, { id: "offer-qr", title: t.qrTitle })}</figure>
+${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> <strong id="tx-code">${handoff.tx_code}</strong></p>
+<p class="hint">${t.txCodeHint}</p>` : html``}`;
     }
     case "expired":
       return html`${heading(t.expiredTitle)}

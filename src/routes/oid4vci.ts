@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
 import { secret } from "../config/env";
-import { claimOnce } from "../edge/replay";
+import { claimOnce, wasClaimed } from "../edge/replay";
+import { MAX_TX_CODE_FAILURES, txCodeMatches } from "../issuance/handoff";
+import type { HmacKeyring } from "../tickets/keyring";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
@@ -48,7 +50,6 @@ oid4vci.post("/token", async (c) => {
     throw new ApiError("unsupported_grant_type", `only ${PRE_AUTHORIZED_GRANT} is supported`);
   }
   if (!request["pre-authorized_code"]) throw new ApiError("invalid_request", "pre-authorized_code is required");
-  if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this issuer does not use transaction codes");
 
   const now = clock.now();
   const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now);
@@ -60,25 +61,53 @@ oid4vci.post("/token", async (c) => {
   const ring = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
   const opened = await open(ring, "pre-authorized-code", request["pre-authorized_code"], now);
   if (!opened.ok) throw new ApiError("invalid_grant", `the pre-authorized code is not valid (${opened.reason.replaceAll("_", " ")})`);
-  const code = opened.claims as { room?: unknown; tid?: unknown; ord?: unknown; pid?: unknown; jkt?: unknown };
-  if (typeof code.room !== "string" || typeof code.tid !== "string" || typeof code.pid !== "string" || typeof code.jkt !== "string") {
+  const code = opened.claims as { room?: unknown; tid?: unknown; ord?: unknown; pid?: unknown; jkt?: unknown; handoff?: unknown };
+  const handoff = code.handoff === true;
+  if (typeof code.room !== "string" || typeof code.tid !== "string" || typeof code.pid !== "string" || (!handoff && typeof code.jkt !== "string")) {
     throw new ApiError("invalid_grant", "the pre-authorized code is not valid (bad claims)");
   }
   const ord = code.ord as [number, number];
-  // The code was issued to one device: another key cannot redeem it, even with a valid proof.
-  if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+  if (!handoff) {
+    // The code was issued to one device: another key cannot redeem it, even with a valid proof.
+    if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
+    if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+  }
   if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) {
     throw badProof("replayed");
   }
+  if (handoff) await checkTxCode(c.env, ring, code.room, code.tid, request.tx_code, now);
 
   const coordinator = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(code.room));
   const session = await coordinator.startSession(code.room, { ticketId: code.tid, key: { a: ord[0], b: ord[1] } });
   if (!session.ok) throw new ApiError("invalid_grant", `the pre-authorized code cannot be used (${session.reason.replaceAll("_", " ")})`);
 
   recordIssuance(c.env, "token_issued", { room: code.room });
-  const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: code.jkt, room: code.room, tid: code.tid }, now, session.endsAt);
+  // A handoff code binds the session to the wallet that redeemed it.
+  const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: handoff ? proof.jkt : code.jkt, room: code.room, tid: code.tid }, now, session.endsAt);
   return c.json({ access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((session.endsAt - now) / 1000) }, 200, noStore);
 });
+
+/**
+ * A handoff code needs its transaction code. Each wrong guess takes one of MAX_TX_CODE_FAILURES one-time
+ * slots for this admission; with none left the handoff code is refused for good (the device-bound code
+ * of the same admission still works), so six digits face at most five guesses (a few more only if
+ * guesses race each other between the check and the claim).
+ */
+async function checkTxCode(env: AppEnv["Bindings"], ring: HmacKeyring, room: string, tid: string, given: string | undefined, now: number): Promise<void> {
+  if (given === undefined) throw new ApiError("invalid_request", "this pre-authorized code needs the tx_code shown to its holder");
+  const slot = (n: number) => `${room}:${tid}:${n}`;
+  const tooMany = () => new ApiError("invalid_grant", "too many wrong transaction codes: use the app on the device that waited");
+  // Checked before the code itself: once the guesses are spent, even the right digits are refused.
+  if (await wasClaimed(env, "tx", slot(MAX_TX_CODE_FAILURES))) throw tooMany();
+  if (await txCodeMatches(ring, room, tid, given)) return;
+  const expiresAt = now + 24 * 3600 * 1000;
+  for (let n = 1; n <= MAX_TX_CODE_FAILURES; n++) {
+    if (await claimOnce(env, "tx", slot(n), expiresAt)) {
+      throw new ApiError("invalid_grant", `wrong transaction code (${MAX_TX_CODE_FAILURES - n} attempts left)`);
+    }
+  }
+  throw tooMany();
+}
 
 // ---- nonce endpoint (OpenID4VCI section 7) ---------------------------------------------------------
 

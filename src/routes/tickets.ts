@@ -17,6 +17,7 @@ import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { lotteryRank } from "../tickets/lottery-rank";
 import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
 import { open, seal } from "../tickets/sealed";
+import { handoffTxCode, TX_CODE_LENGTH } from "../issuance/handoff";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
@@ -174,7 +175,14 @@ export type TicketBody =
   | { status: "expired" }
   | {
       status: "admitted";
-      admission: { admitted_at: string; credential_offer: CredentialOffer; credential_offer_uri: string; admission_token: string };
+      admission: {
+        admitted_at: string;
+        credential_offer: CredentialOffer;
+        credential_offer_uri: string;
+        admission_token: string;
+        /** For a wallet on another device (the web page's QR code): src/issuance/handoff.ts. */
+        handoff: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code: string };
+      };
       admission_expires_at: string;
     };
 
@@ -202,6 +210,19 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
     status.admission_expires_at,
   );
   const offer = credentialOffer(issuer, preAuthorizedCode);
+  // The handoff code: the same admission, no device key, redeemable only with the tx_code shown here.
+  const handoffCode = await seal(
+    ring,
+    "pre-authorized-code",
+    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, handoff: true },
+    clock.now(),
+    status.admission_expires_at,
+  );
+  const handoffOffer = credentialOffer(issuer, handoffCode, {
+    input_mode: "numeric",
+    length: TX_CODE_LENGTH,
+    description: "Code à 6 chiffres affiché sous le code QR / 6-digit code shown under the QR code",
+  });
   const admissionToken = await signAdmissionToken(ec, issuer, {
     room: snapshot.room,
     ticketId: claims.ticketId,
@@ -217,6 +238,11 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
         credential_offer: offer,
         credential_offer_uri: credentialOfferLink(offer),
         admission_token: admissionToken,
+        handoff: {
+          credential_offer: handoffOffer,
+          credential_offer_uri: credentialOfferLink(handoffOffer),
+          tx_code: await handoffTxCode(ring, snapshot.room, claims.ticketId),
+        },
       },
       admission_expires_at: iso(status.admission_expires_at),
     },

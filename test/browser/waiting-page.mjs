@@ -6,7 +6,7 @@
 // English, go to reports/screenshots/waiting-*.png.
 
 import qrcode from "qrcode-generator";
-import { assert, assertEqual, identityAssertion, need, putRoom, queuePerson, screenshot, textContrasts, watchPage } from "./harness.mjs";
+import { assert, assertEqual, clientSdk, identityAssertion, need, putRoom, queuePerson, screenshot, textContrasts, watchPage } from "./harness.mjs";
 
 export const title = "waiting page";
 
@@ -270,6 +270,20 @@ export async function run({ base, browser, checks }) {
       for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (drawn[r][c] !== qr.isDark(r, c)) differences++;
       assertEqual(differences, 0, "modules that differ");
       return `${n}×${n} modules`;
+    });
+
+    await check("a wallet on another device redeems the scanned offer with the code shown on the page", async () => {
+      need(ctx, "href");
+      const txCode = (await page.locator("#tx-code").textContent())?.trim() ?? "";
+      assert(/^[0-9]{6}$/.test(txCode), `tx code shown: ${txCode}`);
+      const { AntichambreClient, DeviceKey, parseCredentialOfferUri } = await clientSdk();
+      const offer = parseCredentialOfferUri(ctx.href);
+      assertEqual(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code?.length, 6, "offer asks for a 6-digit tx_code");
+      // A different key from the browser's: the wallet app on another phone.
+      const wallet = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
+      const session = await wallet.token(offer, { txCode });
+      assert(typeof session.accessToken === "string" && session.accessToken.length > 0, "access token for the wallet");
+      return "token granted to a second device key with the page's code";
     });
 
     await check("admitted page in French from the server (cookie), not polling any more", async () => {

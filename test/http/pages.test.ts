@@ -224,6 +224,9 @@ describe("the waiting page with the ticket cookie (no JavaScript)", () => {
     const offer = JSON.parse(new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer")!);
     expect(offer.credential_issuer).toBe(ORIGIN);
     expect(typeof offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]).toBe("string");
+    // The handoff offer (a wallet is another key than this browser's), with its code shown next to it.
+    expect(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code).toMatchObject({ input_mode: "numeric", length: 6 });
+    expect(textOf(text, "tx-code")).toBe((await poll(room, j!.ticket)).body.admission.handoff.tx_code);
     // The QR code is inline SVG with an accessible name.
     const svg = /<svg [^>]*id="offer-qr"[^>]*>[\s\S]*?<\/svg>/.exec(text)![0];
     expect(svg).toContain('role="img"');

@@ -1,0 +1,92 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { newDevice } from "../helpers/device";
+import { MDOC, credential, token, walletKeys } from "../helpers/wallet";
+
+/**
+ * Handing an admission to a wallet on another device (the web page's QR code): the handoff offer is
+ * redeemable by any key, but only with the six digits shown to the ticket holder, a few guesses at most.
+ */
+const SEEDED = 40;
+const holders: string[] = [];
+
+beforeAll(async () => {
+  await ensureRegisterSchema(env.REGISTER);
+  await seedRegister(env.REGISTER, SEEDED);
+  const today = new Date(testClock.now()).toISOString().slice(0, 10);
+  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) holders.push(personIdFor(n));
+});
+
+async function admittedWithHandoff(room: string) {
+  const joined = await join(room, { personId: holders.shift()! });
+  await tick(room);
+  const { body } = await poll(room, joined.ticket);
+  expect(body.status).toBe("admitted");
+  const handoff = body.admission.handoff as { credential_offer: Record<string, any>; credential_offer_uri: string; tx_code: string };
+  const grant = handoff.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"];
+  const boundCode = body.admission.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"] as string;
+  return { joined, handoff, grant, boundCode };
+}
+
+const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+
+describe("handoff to a wallet on another device", () => {
+  it("redeems with the tx_code from another key, binds the credential to that wallet, and uses up the admission", async () => {
+    const room = await createRoom({ new_users_per_minute: 600 });
+    const { joined, handoff, grant, boundCode } = await admittedWithHandoff(room);
+    expect(handoff.tx_code).toMatch(/^[0-9]{6}$/);
+    expect(grant.tx_code).toMatchObject({ input_mode: "numeric", length: 6 });
+    expect(handoff.credential_offer_uri).toContain(encodeURIComponent(grant["pre-authorized_code"]));
+    // The same digits on every poll (derived, not random), so a QR code scanned earlier still matches.
+    expect((await poll(room, joined.ticket)).body.admission.handoff.tx_code).toBe(handoff.tx_code);
+
+    const wallet = await newDevice();
+    const missing = await token(wallet, grant["pre-authorized_code"]);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe("invalid_request");
+    const bad = await token(wallet, grant["pre-authorized_code"], { tx_code: wrong(handoff.tx_code) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe("invalid_grant");
+    expect(bad.body.error_description).toContain("4 attempts left");
+
+    const ok = await token(wallet, grant["pre-authorized_code"], { tx_code: handoff.tx_code });
+    expect(ok.status).toBe(200);
+    const keys = await walletKeys(1);
+    const issued = await credential(wallet, ok.body.access_token, MDOC, keys);
+    expect(issued.status).toBe(200);
+    expect(typeof issued.body.credentials[0].credential).toBe("string");
+    // The access token is the wallet's: the device that waited cannot use it.
+    expect((await credential(joined.device, ok.body.access_token, MDOC, keys)).status).toBe(401);
+    // One admission, one session: the device-bound code is now spent too.
+    const again = await token(joined.device, boundCode);
+    expect(again.status).toBe(400);
+    expect(again.body.error_description).toContain("already used");
+  });
+
+  it("allows five wrong guesses, then refuses even the right code; the device-bound code still works", async () => {
+    const room = await createRoom({ new_users_per_minute: 600 });
+    const { joined, handoff, grant, boundCode } = await admittedWithHandoff(room);
+    const thief = await newDevice();
+    for (let i = 0; i < 5; i++) {
+      const r = await token(thief, grant["pre-authorized_code"], { tx_code: wrong(handoff.tx_code) });
+      expect(r.body.error).toBe("invalid_grant");
+    }
+    const late = await token(thief, grant["pre-authorized_code"], { tx_code: handoff.tx_code });
+    expect(late.status).toBe(400);
+    expect(late.body.error_description).toContain("too many");
+    expect((await token(joined.device, boundCode)).status).toBe(200);
+  });
+
+  it("refuses a transaction code on a device-bound code, and the bound code on another key", async () => {
+    const room = await createRoom({ new_users_per_minute: 600 });
+    const { handoff, boundCode } = await admittedWithHandoff(room);
+    const r = await token(await newDevice(), boundCode, { tx_code: handoff.tx_code });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe("invalid_request");
+    const other = await token(await newDevice(), boundCode);
+    expect(other.status).toBe(400);
+    expect(other.body.reason).toBe("key_not_bound_to_code");
+  });
+});
