@@ -8,12 +8,12 @@
 // .ci/run installs Debian's package when it is missing).
 
 import { spawn } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { freePort, livePidsInGroup, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const REPORTS = join(REPO, "reports");
@@ -96,65 +96,7 @@ export function need(ctx, ...keys) {
 // ---- the service ---------------------------------------------------------------------------------------
 
 /** A port nobody holds (bind to 0), so a developer's `npm start` and parallel runs never clash. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * `wrangler dev` reloads the Worker when a source file changes, and other people edit this tree while
- * tests run: the service runs from a copy of the tree as it was at start (node_modules linked in).
- */
-const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "reports", "dist", "build", "test"]);
-
-function snapshotTree(workDir) {
-  const dest = join(workDir, "tree");
-  mkdirSync(dest);
-  for (const name of readdirSync(REPO)) {
-    if (!NOT_COPIED.has(name)) cpSync(join(REPO, name), join(dest, name), { recursive: true });
-  }
-  symlinkSync(join(REPO, "node_modules"), join(dest, "node_modules"), "dir");
-  return dest;
-}
-
-/** PIDs of a process group still alive (zombies excluded on Linux, where /proc tells them apart). */
-function livePids(pgid) {
-  if (!existsSync("/proc/self/stat")) {
-    try {
-      process.kill(-pgid, 0);
-      return [pgid];
-    } catch {
-      return [];
-    }
-  }
-  const pids = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z") pids.push(Number(name));
-    } catch {
-      // Gone while reading.
-    }
-  }
-  return pids;
-}
-
-function signalGroup(pgid, signal) {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
-  }
-}
+export { freePort };
 
 /** Every service started and not yet stopped: killed on exit whatever ends the process. */
 const running = new Set();
@@ -179,7 +121,7 @@ export class Service {
   async start() {
     mkdirSync(REPORTS, { recursive: true });
     this.workDir = mkdtempSync(join(tmpdir(), "antichambre-browser-"));
-    const cwd = this.inPlace ? REPO : snapshotTree(this.workDir);
+    const cwd = this.inPlace ? REPO : snapshotTree(REPO, this.workDir);
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
     const out = createWriteStream(this.logPath, { flags: "w" });
@@ -227,8 +169,8 @@ export class Service {
       this.child = null;
       signalGroup(pgid, "SIGTERM");
       const deadline = Date.now() + STOP_TIMEOUT_MS;
-      while (livePids(pgid).length > 0 && Date.now() < deadline) await sleep(100);
-      if (livePids(pgid).length > 0) signalGroup(pgid, "SIGKILL");
+      while (livePidsInGroup(pgid).length > 0 && Date.now() < deadline) await sleep(100);
+      if (livePidsInGroup(pgid).length > 0) signalGroup(pgid, "SIGKILL");
     }
     running.delete(this);
     if (this.workDir && !keep) rmSync(this.workDir, { recursive: true, force: true });

@@ -15,13 +15,13 @@
 // snapshotTree); E2E_KEEP=1 keeps the temporary directory (state, snapshot, bundle) even on success.
 
 import { spawn } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import { freePort, livePidsInGroup, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -56,66 +56,7 @@ function assertEqual(actual, expected, what) {
 
 // ---- source snapshot -----------------------------------------------------------------------------------
 
-/**
- * `wrangler dev` watches the sources and reloads the Worker on every change, with no switch to stop it;
- * an edit (or an editor's autosave) during the run would restart the Worker mid-request ("Your worker
- * restarted mid-request") and drop in-memory state. So the run uses a copy of the tree as it was when
- * it started, with the real node_modules linked in. E2E_IN_PLACE=1 runs in the repository instead.
- */
-const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "reports", "dist", "test"]);
-function snapshotTree(workDir) {
-  const dest = join(workDir, "tree");
-  mkdirSync(dest);
-  for (const name of readdirSync(REPO)) {
-    if (NOT_COPIED.has(name)) continue;
-    cpSync(join(REPO, name), join(dest, name), { recursive: true });
-  }
-  symlinkSync(join(REPO, "node_modules"), join(dest, "node_modules"), "dir");
-  return dest;
-}
-
 // ---- server lifecycle --------------------------------------------------------------------------------
-
-/** Ask the kernel for a free port (bind to 0), so parallel runs and a developer's `npm start` never clash. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * PIDs still alive in a process group. On Linux /proc is read so that zombies (exited, not yet reaped by
- * an init that may not reap) do not count as "still running"; elsewhere kill(-pgid, 0) is the test.
- */
-function livePidsInGroup(pgid) {
-  if (existsSync("/proc/self/stat")) {
-    const pids = [];
-    for (const name of readdirSync("/proc")) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        // Fields after the parenthesised command: state, ppid, pgrp, ...
-        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        if (Number(pgrp) === pgid && state !== "Z") pids.push(Number(name));
-      } catch {
-        // Process vanished while reading: not alive.
-      }
-    }
-    return pids;
-  }
-  try {
-    process.kill(-pgid, 0);
-    return [pgid];
-  } catch {
-    return [];
-  }
-}
 
 /**
  * One `node src/tools/start.mjs` (npx → wrangler → two workerd processes). Spawned detached, so it leads a
@@ -198,14 +139,6 @@ class Server {
   killNow() {
     if (this.child) signalGroup(this.child.pid, "SIGKILL");
     this.child = null;
-  }
-}
-
-function signalGroup(pgid, signal) {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
   }
 }
 
@@ -463,7 +396,7 @@ async function main() {
   currentServer = server;
   const base = server.base;
   const t0 = Date.now();
-  if (!process.env.E2E_IN_PLACE) ROOT = snapshotTree(workDir);
+  if (!process.env.E2E_IN_PLACE) ROOT = snapshotTree(REPO, workDir);
   log(`work dir ${workDir}, port ${port}, server log ${serverLog}`);
 
   try {

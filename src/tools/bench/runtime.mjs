@@ -9,10 +9,10 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { databaseBytes } from "./sqlite-size.mjs";
+import { freePort } from "../lib/processes.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -28,18 +28,7 @@ export const WORKERS = {
   floor: "bench-floor",
 };
 
-/** A free loopback port (the kernel picks; closed again before Miniflare binds it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** wrangler.toml as wrangler itself reads it (compatibility date, vars, Durable Objects, D1, migrations). */
 export function readWranglerConfig(root) {
