@@ -32,10 +32,13 @@ export function fairness(sequence: Int32Array, tap: Float64Array): Fairness {
   return { admitted: n, inversions: countInversions(sequence), pairs: (n * (n - 1)) / 2, overtaken, worstDisplacementMs: worst };
 }
 
-/** Inversions by bottom-up merge sort: O(n log n), two typed buffers, no recursion. */
-export function countInversions(values: Int32Array): number {
-  let src = Int32Array.from(values);
-  let dst = new Int32Array(values.length);
+/**
+ * Inversions by bottom-up merge sort: O(n log n), two typed buffers, no recursion. Float64 so that epoch
+ * milliseconds (the surge tool's admission times) count as exactly as person numbers.
+ */
+export function countInversions(values: ArrayLike<number>): number {
+  let src = Float64Array.from(values);
+  let dst = new Float64Array(values.length);
   let inversions = 0;
   for (let width = 1; width < src.length; width *= 2) {
     for (let lo = 0; lo < src.length; lo += 2 * width) {

@@ -135,20 +135,27 @@ function fail(message) {
 
 // ---- the SDK, bundled --------------------------------------------------------------------------------
 
+/** The client SDK and the simulator's fairness measure (one inversion count for both tools), bundled. */
 async function loadSdk() {
-  const outfile = join(ROOT, "node_modules", ".cache", "antichambre-surge", "client.mjs");
+  const outdir = join(ROOT, "node_modules", ".cache", "antichambre-surge");
   await build({
-    entryPoints: [join(ROOT, "src", "client", "index.ts")],
+    entryPoints: { client: join(ROOT, "src", "client", "index.ts"), fairness: join(ROOT, "src", "sim", "fairness.ts") },
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
-    outfile,
+    outdir,
+    outExtension: { ".js": ".mjs" },
     logLevel: "warning",
     legalComments: "none",
   });
-  return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
+  const stamp = `?t=${Date.now()}`;
+  countInversions = (await import(`${pathToFileURL(join(outdir, "fairness.mjs")).href}${stamp}`)).countInversions;
+  return import(`${pathToFileURL(join(outdir, "client.mjs")).href}${stamp}`);
 }
+
+/** src/sim/fairness.ts countInversions, set by loadSdk. */
+let countInversions;
 
 // ---- measurement ---------------------------------------------------------------------------------------
 
@@ -255,32 +262,6 @@ function percentile(sorted, p) {
   return sorted[i];
 }
 
-/** Pairs (i < j) with v[i] > v[j], strictly (ties are not out of order), by merge sort: O(n log n). */
-function inversions(values) {
-  const a = [...values];
-  const tmp = new Array(a.length);
-  let total = 0;
-  for (let width = 1; width < a.length; width *= 2) {
-    for (let lo = 0; lo < a.length; lo += 2 * width) {
-      const mid = Math.min(lo + width, a.length);
-      const hi = Math.min(lo + 2 * width, a.length);
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        if (a[i] <= a[j]) tmp[k++] = a[i++];
-        else {
-          total += mid - i;
-          tmp[k++] = a[j++];
-        }
-      }
-      while (i < mid) tmp[k++] = a[i++];
-      while (j < hi) tmp[k++] = a[j++];
-      for (let x = lo; x < hi; x++) a[x] = tmp[x];
-    }
-  }
-  return total;
-}
 
 // ---- admin -----------------------------------------------------------------------------------------------
 
@@ -595,8 +576,8 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
   const admitted = records.filter((r) => r && r.ord && r.admitted_at !== undefined);
   admitted.sort((x, y) => x.ord[0] - y.ord[0] || x.ord[1] - y.ord[1]);
   const pairs = (admitted.length * (admitted.length - 1)) / 2;
-  const invServer = inversions(admitted.map((r) => r.admitted_at));
-  const invSeen = inversions(admitted.map((r) => r.first_seen_admitted_at));
+  const invServer = countInversions(admitted.map((r) => r.admitted_at));
+  const invSeen = countInversions(admitted.map((r) => r.first_seen_admitted_at));
   const admissionTimes = admitted.map((r) => r.admitted_at).sort((a, b) => a - b);
   const spanS = admissionTimes.length > 1 ? (admissionTimes.at(-1) - admissionTimes[0]) / 1000 : 0;
   const waits = admitted.map((r) => r.wait_ms / 1000).sort((a, b) => a - b);
