@@ -33,7 +33,7 @@
 //
 // --concurrency C bounds the HTTP requests in flight at once (the devices' shared "connection pool");
 // the bypass burst is the one deliberate exception. Loopback only; every loop is bounded by --timeout
-// (default: 1.5 × the planned admission time + 2 min). Progress on stderr (a bar on a TTY, a line every
+// (default: 1.5 × the planned admission time + 2 min; 3 × with --adaptive). Progress on stderr (a bar on a TTY, a line every
 // 5 s otherwise); summary table on stdout; full report in reports/surge.json.
 //
 // The SDK is bundled with esbuild into node_modules/.cache/antichambre-surge/ at start (TypeScript
@@ -121,7 +121,8 @@ function options() {
     rate,
     first: int("first", 1, 1_000_000),
     attempts: int("attempts", 1, 50),
-    timeoutMs: (parsed.timeout === undefined ? Math.ceil(plannedSeconds * 1.5) + 120 : int("timeout", 5, 86_400)) * 1000,
+    // An adaptive room may slow far below --rate on purpose: give it three times the plan.
+    timeoutMs: (parsed.timeout === undefined ? Math.ceil(plannedSeconds * (parsed.adaptive ? 3 : 1.5)) + 120 : int("timeout", 5, 86_400)) * 1000,
     out: parsed.out,
     adaptive: parsed.adaptive,
     drill,
