@@ -12,10 +12,13 @@ import { commitment, newSeed, publicLottery, type LotteryRecord, type PublicLott
 import { backendHealth, initialOutflow, stepOutflow, WINDOW_MS, type BackendHealth, type HealthSample, type OutflowState } from "../src/admission/outflow";
 import { SETTLE_MS } from "../src/admission/tick";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
+import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../src/edge/durable-guard";
+import { faultsOn, injectFault, injectFaultSync } from "../src/faults/faults";
 import { clock } from "../src/lib/clock";
+import { withDeadline } from "../src/lib/deadline";
 import { logger } from "../src/log/logger";
 import { recordAdmissions } from "../src/metrics/analytics";
-import type { SyncReport } from "./queue-shard";
+import type { SyncReport, SyncRequest } from "./queue-shard";
 
 /**
  * RoomCoordinator: the one object per room that decides who is admitted.
@@ -339,7 +342,11 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   private async reveal(room: Loaded, now: number): Promise<void> {
     const lottery = room.lottery!;
-    const entrants = await Promise.all(room.shards.map((_, i) => this.shardStub(room.name, i).lotteryEntrants(i, lottery.from, lottery.to)));
+    const entrants = await withDeadline(
+      Promise.all(room.shards.map((_, i) => this.shardStub(room.name, i).lotteryEntrants(i, lottery.from, lottery.to))),
+      this.callTimeoutMs(),
+      "lottery entrants",
+    );
     this.saveLottery(room, { ...lottery, revealedAt: now, entrants });
     this.snapshotCache = null;
     logger.info("lottery_revealed", { room: room.name, count: entrants.reduce((n, e) => n + e.count, 0) });
@@ -454,6 +461,13 @@ export class RoomCoordinator extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       await this.tick();
+    } catch (e) {
+      // A failed tick wrote nothing (apply() is all-or-nothing), so the next alarm simply retries the
+      // same work from stored state. Swallowed rather than rethrown: the runtime's own alarm retries
+      // would run on top of the re-arm below, at a schedule of their own.
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (this.room) this.room.lastTickError = `tick failed: ${error}`;
+      logger.error("tick_failed", { room: this.room?.name, error });
     } finally {
       // Keep ticking even when a tick failed: the next one retries the same work from stored state.
       if (this.room) await this.ctx.storage.setAlarm(Date.now() + this.tickMs());
@@ -461,6 +475,19 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   // ---- the admission tick -----------------------------------------------------------------------
+
+  /** One shard's sync, with the same deadline the edge gives object calls: a hung shard fails the tick. */
+  private syncShard(name: string, req: SyncRequest): Promise<SyncReport> {
+    const call = async () => {
+      if (faultsOn) await injectFault("shard.sync");
+      return this.shardStub(name, req.shard).sync(req);
+    };
+    return withDeadline(call(), this.callTimeoutMs(), `shard ${req.shard} sync`);
+  }
+
+  private callTimeoutMs(): number {
+    return intVar(this.env.DURABLE_CALL_TIMEOUT_MS, DEFAULT_DURABLE_CALL_TIMEOUT_MS);
+  }
 
   private probe(shard: number) {
     return { shard, after: { a: Number.MAX_SAFE_INTEGER, b: 0 }, limit: 0, eligibleBefore: 0, since: Number.MAX_SAFE_INTEGER };
@@ -478,6 +505,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (last && now <= last.at) return;
     this.ticking = true;
     try {
+      if (faultsOn) await injectFault("coordinator.tick");
       if (room.lottery && room.lottery.revealedAt === null && now >= room.lottery.to + SETTLE_MS) await this.reveal(room, now);
       this.adapt(room, now);
       const input = { config: this.effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log, active: this.active(room, now) };
@@ -486,7 +514,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       try {
         reports = await Promise.all(
           room.shards.map((s, shard) =>
-            this.shardStub(room.name, shard).sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
+            this.syncShard(room.name, { shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
           ),
         );
       } catch (e) {
@@ -520,7 +548,26 @@ export class RoomCoordinator extends DurableObject<Env> {
     this.saveOutflow(room, next);
   }
 
+  /**
+   * Fold the tick into the books, in memory and on disk, all or nothing. Memory is moved first (the
+   * pure applyTick), then written in one transaction; if the transaction throws it rolls back, and
+   * memory is reloaded from storage, so the tick leaves no trace: nobody reads as admitted, and the
+   * next tick admits the same people once, within the same cap. (Without the reload the frontier in
+   * memory ran ahead of the one on disk: admitted now, admitted again after a restart, and the tick
+   * missing from the per-minute log.) Memory-only extras (exact front, arrival rate, backend health)
+   * restart empty, as after a restart.
+   */
   private apply(room: Loaded, reports: SyncReport[], outcome: TickOutcome): void {
+    try {
+      this.applyAndPersist(room, reports, outcome);
+    } catch (error) {
+      this.room = this.load();
+      this.snapshotCache = null;
+      throw error;
+    }
+  }
+
+  private applyAndPersist(room: Loaded, reports: SyncReport[], outcome: TickOutcome): void {
     const now = outcome.record.at;
     const ttlMs = room.config.admission_ttl_seconds * 1000;
     const touched = applyTick(room, reports, outcome, ttlMs);
@@ -544,6 +591,8 @@ export class RoomCoordinator extends DurableObject<Env> {
         r.saturated ? 1 : 0,
       );
       this.sql.exec("DELETE FROM ticks WHERE at < ?", room.log[0]?.at ?? now);
+      // A failure half-way through the writes (development fault injection, src/faults).
+      if (faultsOn) injectFaultSync("coordinator.persist");
       for (const id of finished) this.sql.exec("DELETE FROM sessions WHERE ticket_id = ?", id);
       room.shards.forEach((s, shard) =>
         this.sql.exec("INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)", shard, s.cursor, s.total, s.admitted),

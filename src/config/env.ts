@@ -35,6 +35,10 @@ export interface Env {
   REGISTER_LATENCY_MS?: string;
   /** How long a register read may wait for a slot before RegisterBusyError, in ms (default 250). */
   REGISTER_QUEUE_TIMEOUT_MS?: string;
+  /** How long a register read holding a slot may take before it fails as unavailable, in ms (default 5000). */
+  REGISTER_READ_TIMEOUT_MS?: string;
+  /** Deadline of every Durable Object call (edge → object, coordinator → shard), in ms (default 5000). */
+  DURABLE_CALL_TIMEOUT_MS?: string;
   /** "errors": log only requests answered 4xx/5xx; "all" or unset: every request (src/http/request-log.ts). */
   LOG_REQUESTS?: string;
   /** Workers Analytics Engine dataset (optional): admissions and issuance outcomes (src/metrics/analytics.ts). */

@@ -28,6 +28,7 @@
  */
 import { z } from "zod";
 import { isDevelopment, type Env } from "../config/env";
+import { faultsOn, injectFault } from "../faults/faults";
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
 import { REGISTER_TABLE } from "./schema";
 
@@ -76,6 +77,7 @@ export function registerOptionsFromEnv(env: Env): RegisterOptions {
     ...d,
     maxConcurrency: Math.max(1, nonNegativeInt(env.REGISTER_MAX_CONCURRENCY, d.maxConcurrency)),
     queueTimeoutMs: nonNegativeInt(env.REGISTER_QUEUE_TIMEOUT_MS, d.queueTimeoutMs),
+    readTimeoutMs: Math.max(1, nonNegativeInt(env.REGISTER_READ_TIMEOUT_MS, d.readTimeoutMs)),
     latencyMs: isDevelopment(env) ? (latencyDrillMs ?? nonNegativeInt(env.REGISTER_LATENCY_MS, d.latencyMs)) : 0,
   };
 }
@@ -267,6 +269,8 @@ function release(id: number): void {
  * so the waiters are not served in strict arrival order, only within POLL_MS of it.
  */
 async function acquire(options: RegisterOptions): Promise<number> {
+  // Development fault injection (src/faults): the gate refuses as if every slot were taken.
+  if (faultsOn) await injectFault("register.busy").catch(() => Promise.reject(new RegisterBusyError(retryAfterSeconds(options))));
   const first = tryTake(options.maxConcurrency, options.leaseMs);
   if (first !== null) return first;
   const deadline = now() + options.queueTimeoutMs;
@@ -400,7 +404,9 @@ export class LicenceRegister {
     let outstanding: Promise<unknown> | null = null;
     try {
       if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
-      const query = this.db.prepare(SELECT_HOLDER).bind(personId).first<HolderRow>();
+      const statement = this.db.prepare(SELECT_HOLDER).bind(personId);
+      // Development fault injection (src/faults): a D1 error ("throw") or a read that hangs ("delay").
+      const query = faultsOn ? injectFault("register.read").then(() => statement.first<HolderRow>()) : statement.first<HolderRow>();
       outstanding = query;
       let row: HolderRow | null;
       try {

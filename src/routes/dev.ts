@@ -7,6 +7,7 @@ import { readJson } from "../http/request";
 import { mintDevIdentityAssertion } from "../identity/dev-identity";
 import { clock } from "../lib/clock";
 import { ensureRegisterSchema, seedRegister } from "../register/seed";
+import { faultRoutes } from "../faults/routes";
 
 /**
  * Development-only helpers: a stand-in national identity service, and seeding the synthetic register.
@@ -28,6 +29,9 @@ dev.post("/identity-assertions", async (c) => {
   c.header("cache-control", "no-store");
   return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
 });
+
+/** The fault switch (src/faults): admin token too. */
+dev.route("/faults", faultRoutes);
 
 /** Create and fill the synthetic licence register (idempotent: `npm start` calls it on every start). */
 dev.post("/register/seed", async (c) => {
