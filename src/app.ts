@@ -5,6 +5,7 @@ import { onError, onNotFound } from "./http/errors";
 import { ApiError } from "./http/problem";
 import { requestLog } from "./http/request-log";
 import { admin } from "./routes/admin";
+import { challenge } from "./routes/challenge";
 import { dashboard } from "./routes/dashboard";
 import { dev } from "./routes/dev";
 import { pages } from "./routes/pages";
@@ -30,6 +31,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.route("/.well-known", wellKnown);
   app.route("/v1/rooms", tickets);
+  app.route("/v1/rooms", challenge);
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
   app.route("/v1/dev", dev);

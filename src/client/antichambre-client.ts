@@ -1,5 +1,6 @@
 import { decodeJwt } from "jose";
 import { DeviceKey } from "./device-key";
+import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-of-work";
 
 /**
  * The mobile app's side of Antichambre: join the waiting room, wait honestly, and redeem the admission
@@ -21,6 +22,11 @@ import { DeviceKey } from "./device-key";
  * new request with a fresh DPoP proof (and, at the credential endpoint, a fresh c_nonce and key
  * proofs: both are single use). Anything else is thrown at once as an `AntichambreError` carrying the
  * HTTP status and the problem+json body.
+ *
+ * Proof of work. When the room is busy (or asks for it), a join is refused with 428 `pow_required` and a
+ * challenge; `join` solves it on the device (WebCrypto SHA-256, in slices that leave the event loop
+ * free, src/client/proof-of-work.ts) and joins again with the solution, at most `MAX_POW_ROUNDS` times.
+ * `onProofOfWork` reports each solve (for a "securing your place…" message or metrics).
  *
  * The token request redeems a single-use code: if its response is lost on the network and the retry
  * reaches the service after the first attempt was processed, the retry gets `invalid_grant` (code
@@ -177,7 +183,14 @@ export interface AntichambreClientOptions {
   ticket?: string;
   /** Issuer metadata, shared between clients (key: issuer identifier). Default: one cache per client. */
   metadataCache?: Map<string, Promise<IssuerEndpoints>>;
+  /** Tuning of the proof-of-work solver (batch size, slice length); the defaults suit phones. */
+  proofOfWork?: Omit<SolveOptions, "signal">;
+  /** Called after each proof of work solved for a join: difficulty (bits), hashes done, milliseconds. */
+  onProofOfWork?: (info: { difficulty: number } & PowSolution) => void;
 }
+
+/** How many challenges one `join` solves before giving up (a fresh one after a rise in difficulty, say). */
+export const MAX_POW_ROUNDS = 3;
 
 // ---- errors ----------------------------------------------------------------------------------------
 
@@ -324,6 +337,8 @@ export class AntichambreClient {
   private readonly sleepFn: SleepFn;
   private readonly retryPolicy: RetryPolicy;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly powOptions: Omit<SolveOptions, "signal">;
+  private readonly onProofOfWork: ((info: { difficulty: number } & PowSolution) => void) | undefined;
   private readonly metadata: Map<string, Promise<IssuerEndpoints>>;
   private currentTicket: string | null;
   private currentSession: IssuanceSession | null = null;
@@ -339,6 +354,8 @@ export class AntichambreClient {
     this.sleepFn = options.sleep ?? defaultSleep;
     this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.onRetry = options.onRetry;
+    this.powOptions = options.proofOfWork ?? {};
+    this.onProofOfWork = options.onProofOfWork;
     this.metadata = options.metadataCache ?? new Map();
     this.currentTicket = options.ticket ?? null;
   }
@@ -378,18 +395,32 @@ export class AntichambreClient {
    */
   async join(identityAssertion: string, options: { signal?: AbortSignal } = {}): Promise<JoinResult> {
     const url = `${this.roomPath}/tickets`;
-    const { res, body } = await this.exchange(
-      "join",
-      async () => ({
-        url,
-        init: {
-          method: "POST",
-          headers: { "content-type": "application/json", dpop: await this.device.dpopProof({ method: "POST", url, now: this.clock() }) },
-          body: JSON.stringify({ identity_assertion: identityAssertion }),
-        },
-      }),
-      options.signal,
-    );
+    let pow: { challenge: string; solution: string } | undefined;
+    let answer: Answer;
+    for (let round = 0; ; round++) {
+      try {
+        answer = await this.exchange(
+          "join",
+          async () => ({
+            url,
+            init: {
+              method: "POST",
+              headers: { "content-type": "application/json", dpop: await this.device.dpopProof({ method: "POST", url, now: this.clock() }) },
+              body: JSON.stringify(pow ? { identity_assertion: identityAssertion, pow } : { identity_assertion: identityAssertion }),
+            },
+          }),
+          options.signal,
+        );
+        break;
+      } catch (e) {
+        const challenge = e instanceof AntichambreError && e.status === 428 ? powChallengeOf(e.problem) : null;
+        if (!challenge || round >= MAX_POW_ROUNDS) throw e;
+        const solved = await solveProofOfWork(challenge.challenge, challenge.difficulty, { ...this.powOptions, ...(options.signal ? { signal: options.signal } : {}) });
+        this.onProofOfWork?.({ difficulty: challenge.difficulty, ...solved });
+        pow = { challenge: challenge.challenge, solution: solved.solution };
+      }
+    }
+    const { res, body } = answer;
     const ticket = (body as { ticket?: unknown } | null)?.ticket;
     if (typeof ticket !== "string" || !isTicketStatus(body)) throw new ProtocolError(`join: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
     this.currentTicket = ticket;
@@ -657,6 +688,13 @@ export class AntichambreClient {
       await this.sleepFn(delayMs, signal);
     }
   }
+}
+
+/** The challenge a 428 `pow_required` refusal carries, or null. */
+function powChallengeOf(problem: Problem | null): { challenge: string; difficulty: number } | null {
+  const challenge = problem?.challenge;
+  const difficulty = problem?.difficulty;
+  return typeof challenge === "string" && typeof difficulty === "number" && Number.isInteger(difficulty) ? { challenge, difficulty } : null;
 }
 
 async function readBody(res: Response): Promise<unknown> {

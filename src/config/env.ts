@@ -45,6 +45,21 @@ export interface Env {
   ANALYTICS?: AnalyticsEngineDataset;
   /** Workers Static Assets (build/public): the pages' browser bundles, served before the Worker runs. */
   ASSETS?: Fetcher;
+  /**
+   * Abuse resistance (src/config/abuse-config.ts, SECURITY.md). Rate limits "LIMIT/PERIOD_SECONDS" or
+   * "off": polls per ticket, joins per device key, joins (and challenges) per client address. The
+   * optional Workers rate-limiting bindings add a per-location count with wrangler.toml's limits.
+   */
+  RATE_LIMIT_POLL?: string;
+  RATE_LIMIT_JOIN_DEVICE?: string;
+  RATE_LIMIT_JOIN_CLIENT?: string;
+  POLL_LIMITER?: RateLimit;
+  JOIN_DEVICE_LIMITER?: RateLimit;
+  JOIN_CLIENT_LIMITER?: RateLimit;
+  /** Join proof of work, in leading zero bits: floor, ceiling, and the arrival rate at which load asks for it. */
+  POW_FLOOR_BITS?: string;
+  POW_CEILING_BITS?: string;
+  POW_BUSY_ARRIVALS_PER_SECOND?: string;
   /** Secrets. */
   ADMIN_TOKEN?: string;
   TICKET_KEYS?: string;

@@ -68,6 +68,11 @@ export const RoomConfigSchema = z
     /** A scheduled launch with a pre-queue lottery, or null. */
     event: RoomEventSchema.nullable(),
     outflow: OutflowSchema,
+    /**
+     * Least proof-of-work difficulty (leading zero bits) a join must show here, whatever the load;
+     * 0 leaves it to load. The deployment's POW_CEILING_BITS caps it (src/abuse/pow-difficulty.ts).
+     */
+    pow_min_bits: z.number().int().min(0).max(24),
   })
   .strict();
 export type RoomConfig = z.infer<typeof RoomConfigSchema>;
@@ -91,6 +96,7 @@ export const DEFAULT_ROOM_CONFIG: RoomConfig = {
   random_window_seconds: 60,
   event: null,
   outflow: { mode: "fixed", floor_per_minute: 60, ceiling_per_minute: 6_000, latency_target_ms: 250, max_error_rate: 0.05 },
+  pow_min_bits: 0,
 };
 
 /** A patch applied to a config; null with the reason when the result breaks a rule across settings. */

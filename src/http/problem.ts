@@ -21,6 +21,8 @@ export type ProblemKind =
   | "method_not_allowed"
   | "conflict"
   | "room_closed"
+  | "rate_limited"
+  | "pow_required"
   | "not_configured"
   | "temporarily_unavailable"
   | "internal"
@@ -61,6 +63,10 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
   room_closed: { status: 503, title: "Room not accepting arrivals" },
+  // With Retry-After; per ticket, device key or client address (src/edge/rate-limits.ts).
+  rate_limited: { status: 429, title: "Too many requests" },
+  // The join must carry a solved proof-of-work challenge; the refusal carries a fresh one (src/edge/proof-of-work.ts).
+  pow_required: { status: 428, title: "Proof of work required" },
   not_configured: { status: 503, title: "Service not configured" },
   temporarily_unavailable: { status: 503, title: "Temporarily unavailable" },
   internal: { status: 500, title: "Internal error" },

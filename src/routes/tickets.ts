@@ -8,6 +8,9 @@ import { verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
+import { checkProofOfWork, spendProofOfWork } from "../edge/proof-of-work";
+import { POW_SOLUTION_PATTERN } from "../abuse/pow";
+import { enforceClientLimit, enforceRateLimit } from "../edge/rate-limits";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { bearerToken, noRoom, readJson, roomParam } from "../http/request";
@@ -37,11 +40,16 @@ const JoinBodySchema = z
   .object({
     /** From the national identity service: who is joining (one place per person). */
     identity_assertion: z.string().min(1).max(4096),
+    /** A solved proof-of-work challenge, when the room asks for one (src/edge/proof-of-work.ts). */
+    pow: z.object({ challenge: z.string().min(1).max(1024), solution: z.string().regex(POW_SOLUTION_PATTERN) }).strict().optional(),
   })
   .strict();
 
 tickets.post("/:room/tickets", async (c) => {
   const room = roomParam(c);
+  // Abuse checks run cheapest first (SECURITY.md): the client's address before any parsing or crypto,
+  // the device key once its proof is verified, the proof of work before the identity assertion.
+  await enforceClientLimit(c.env, c.req.raw, "join");
   const body = await readJson(c, JoinBodySchema);
   const now = clock.now();
   const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now);
@@ -51,6 +59,10 @@ tickets.post("/:room/tickets", async (c) => {
       headers: { "www-authenticate": 'DPoP algs="ES256"' },
     });
   }
+  await enforceRateLimit(c.env, "join_device", proof.jkt);
+  const snapshot = await roomSnapshot(c.env, room);
+  if (!snapshot) throw noRoom(room);
+  const work = await checkProofOfWork(c.env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
   const identity = await verifyIdentityAssertion(
     body.identity_assertion,
     { jwks: required(c.env, "IDENTITY_JWKS"), issuer: required(c.env, "IDENTITY_ISSUER"), audience: identityAudience(c.env) },
@@ -61,8 +73,7 @@ tickets.post("/:room/tickets", async (c) => {
       extras: { reason: identity.reason },
     });
   }
-  const snapshot = await roomSnapshot(c.env, room);
-  if (!snapshot) throw noRoom(room);
+  if (work) await spendProofOfWork(c.env, work, snapshot, now);
   const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
   const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
   // The settings in force now: an event's method and limits while it is live.
@@ -116,7 +127,9 @@ tickets.get("/:room/tickets/current", async (c) => {
   const room = roomParam(c);
   const token = bearerToken(c);
   if (!token) throw invalidTicket("missing_bearer_token");
-  return send(c, await currentTicket(c.env, room, token, c.req.url), 200);
+  // Limited per place in line (ticket ids are per room), once the ticket is known to be ours: a forged
+  // one cannot use up another's budget.
+  return send(c, await currentTicket(c.env, room, token, c.req.url, (t) => enforceRateLimit(c.env, "poll", `${room}/${t.ticketId}`)), 200);
 });
 
 /**
@@ -124,10 +137,17 @@ tickets.get("/:room/tickets/current", async (c) => {
  * with its credential offer. Throws the ApiError the poll would answer. Exported so the waiting page
  * renders a cookie-held ticket exactly as the poll endpoint reads it.
  */
-export async function currentTicket(env: AppEnv["Bindings"], room: string, token: string, requestUrl: string): Promise<TicketAnswer> {
+export async function currentTicket(
+  env: AppEnv["Bindings"],
+  room: string,
+  token: string,
+  requestUrl: string,
+  verifiedHook?: (ticket: TicketClaims) => Promise<void>,
+): Promise<TicketAnswer> {
   const now = clock.now();
   const verified = await verifyTicket(await hmacKeyring(secret(env, "TICKET_KEYS")), token, room, now);
   if (!verified.ok) throw invalidTicket(verified.reason);
+  await verifiedHook?.(verified.ticket);
   const snapshot = await roomSnapshot(env, room);
   if (!snapshot) throw noRoom(room);
   const { key } = verified.ticket;

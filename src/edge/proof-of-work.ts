@@ -1,0 +1,69 @@
+import { requiredBits } from "../abuse/pow-difficulty";
+import { checkSolution, issueChallenge, type ChallengeClaims, type PowFailure } from "../abuse/pow-challenge";
+import type { RoomSnapshot } from "../admission/snapshot";
+import { powPolicy } from "../config/abuse-config";
+import { secret, type Env } from "../config/env";
+import { ApiError } from "../http/problem";
+import { hmacKeyring } from "../tickets/keyring";
+import { claimOnce } from "./replay";
+
+/**
+ * The join's proof-of-work step (SECURITY.md, "Bots"). The difficulty comes from the room snapshot the
+ * isolate already holds (arrivals per second over the last minute, the room's own minimum) and the
+ * deployment's POW_* variables; at 0 bits nothing is asked and nothing is checked.
+ *
+ * A join without a valid solution is refused with 428 `pow_required`, and the refusal carries a fresh
+ * challenge for the proof's key, so a client solves and retries without another round trip
+ * (POST /v1/rooms/{room}/challenge hands one out ahead of time too).
+ */
+export function requiredDifficulty(env: Env, snapshot: RoomSnapshot): number {
+  return requiredBits(powPolicy(env), snapshot.arrivalsPerSecond ?? 0, snapshot.config.pow_min_bits ?? 0);
+}
+
+export interface ChallengeBody {
+  challenge: string;
+  difficulty: number;
+  expires_at: string;
+  algorithm: "sha256-leading-zero-bits";
+}
+
+export async function newChallenge(env: Env, room: string, jkt: string, difficulty: number, now: number): Promise<ChallengeBody> {
+  const { challenge, claims } = await issueChallenge(await hmacKeyring(secret(env, "TICKET_KEYS")), { room, jkt, difficulty }, now);
+  return { challenge, difficulty, expires_at: new Date(claims.expiresAt).toISOString(), algorithm: "sha256-leading-zero-bits" };
+}
+
+async function powRequired(env: Env, room: string, jkt: string, difficulty: number, now: number, reason: PowFailure): Promise<ApiError> {
+  const fresh = await newChallenge(env, room, jkt, difficulty, now);
+  return new ApiError("pow_required", `this room asks joins for a proof of work of ${difficulty} bits (${reason.replaceAll("_", " ")}); solve the challenge and join again`, {
+    extras: { reason, ...fresh },
+  });
+}
+
+/**
+ * Stateless part: null when no work is asked, else the checked challenge (its nonce not yet spent).
+ * Throws 428 with a fresh challenge when the solution is missing or does not hold.
+ */
+export async function checkProofOfWork(
+  env: Env,
+  join: { room: string; jkt: string; snapshot: RoomSnapshot; pow: { challenge: string; solution: string } | undefined },
+  now: number,
+): Promise<ChallengeClaims | null> {
+  const difficulty = requiredDifficulty(env, join.snapshot);
+  if (difficulty === 0) return null;
+  if (!join.pow) throw await powRequired(env, join.room, join.jkt, difficulty, now, "missing");
+  const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
+  const checked = await checkSolution(ring, join.pow, { room: join.room, jkt: join.jkt, requiredBits: difficulty }, now);
+  if (!checked.ok) throw await powRequired(env, join.room, join.jkt, difficulty, now, checked.reason);
+  return checked.claims;
+}
+
+/**
+ * Spends the challenge's nonce (one ReplayGuard call), so one solution makes one join. Called after the
+ * identity assertion has passed, so that floods of bad joins never reach a Durable Object.
+ */
+export async function spendProofOfWork(env: Env, claims: ChallengeClaims, snapshot: RoomSnapshot, now: number): Promise<void> {
+  // Scope "nonce" with its own prefix: the guard's one-time-nonce space; c_nonce ids are UUIDs, never this.
+  if (!(await claimOnce(env, "nonce", `pow:${claims.nonce}`, claims.expiresAt + 60_000))) {
+    throw await powRequired(env, claims.room, claims.jkt, Math.max(claims.difficulty, requiredDifficulty(env, snapshot)), now, "replayed");
+  }
+}
