@@ -83,9 +83,9 @@ export interface AdmittedStatus {
     credential_offer_uri: string;
     /**
      * The same admission for a wallet on another device (a QR code): redeemable with `tx_code`, which
-     * only this ticket's holder is shown.
+     * only this ticket's holder is shown (only to requests signed by the device key: this client's are).
      */
-    handoff?: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code: string };
+    handoff?: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code?: string };
     /** ES256 JWT a protected service other than the built-in issuer verifies against the JWKS. */
     admission_token: string;
   };
@@ -435,9 +435,18 @@ export class AntichambreClient {
   private async poll(signal: AbortSignal | undefined): Promise<{ status: TicketStatus; retryAfterSeconds: number | null }> {
     const ticket = this.currentTicket;
     if (!ticket) throw new ProtocolError("no ticket: join first");
+    const url = `${this.roomPath}/tickets/current`;
     const { res, body } = await this.exchange(
       "status",
-      async () => ({ url: `${this.roomPath}/tickets/current`, init: { method: "GET", headers: { authorization: `Bearer ${ticket}` } } }),
+      async () => ({
+        url,
+        init: {
+          method: "GET",
+          // The proof is checked only on an admitted answer, where it unlocks the handoff's tx_code (a
+          // copied ticket alone does not); waiting polls cost the service nothing more.
+          headers: { authorization: `Bearer ${ticket}`, dpop: await this.device.dpopProof({ method: "GET", url, accessToken: ticket, now: this.clock() }) },
+        },
+      }),
       signal,
     );
     if (!isTicketStatus(body)) throw new ProtocolError(`status: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });

@@ -15,7 +15,8 @@ export type TicketView =
   | { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string }
   | {
       status: "admitted";
-      admission: { credential_offer_uri: string; handoff?: { credential_offer_uri: string; tx_code: string } };
+      /** `tx_code` only when the request proved the ticket's key (SECURITY.md): the page's script fetches it. */
+      admission: { credential_offer_uri: string; handoff?: { credential_offer_uri: string; tx_code?: string } };
       admission_expires_at: string;
     }
   | { status: "expired" };
@@ -68,7 +69,7 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
 <p class="hint">${t.openAppHint}</p>
 <h3>${t.scanTitle}</h3>
 <figure class="qr-box">${qrSvg(link, { id: "offer-qr", title: t.qrTitle })}</figure>
-${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> <strong id="tx-code">${handoff.tx_code}</strong></p>
+${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> ${txCode(handoff.tx_code)}</p>
 <p class="hint">${t.txCodeHint}</p>` : html``}`;
     }
     case "expired":
@@ -84,6 +85,14 @@ ${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> <strong id="tx
 ${eventLine(r, { lang, timeZone })}`;
     }
   }
+}
+
+/**
+ * The handoff's code, or a placeholder the page's script fills in: rendered from a cookie, the server
+ * has only the ticket, which is not enough for the code (only a DPoP proof by the browser's key is).
+ */
+function txCode(code: string | undefined): Html {
+  return code === undefined ? html`<strong id="tx-code" aria-busy="true">…</strong>` : html`<strong id="tx-code">${code}</strong>`;
 }
 
 /** Before and during an event's pre-queue, when the draw is: arriving early then gains nothing. */

@@ -119,7 +119,8 @@ tickets.post("/:room/tickets", async (c) => {
     unsyncedAhead: unsynced,
   };
   const ticket = await signTicket(keys, claims, now);
-  const result = await answer(c.env, c.req.url, claims, snapshot, current);
+  // The join's proof was by the ticket's key: the answer may carry the handoff's tx_code.
+  const result = await answer(c.env, c.req.url, claims, snapshot, current, true);
   return send(c, { ...result, body: { ticket, ...result.body } }, held.created ? 201 : 200);
 });
 
@@ -127,34 +128,56 @@ tickets.get("/:room/tickets/current", async (c) => {
   const room = roomParam(c);
   const token = bearerToken(c);
   if (!token) throw invalidTicket("missing_bearer_token");
-  // Limited per place in line (ticket ids are per room), once the ticket is known to be ours: a forged
-  // one cannot use up another's budget.
-  return send(c, await currentTicket(c.env, room, token, c.req.url, (t) => enforceRateLimit(c.env, "poll", `${room}/${t.ticketId}`)), 200);
+  return send(
+    c,
+    await currentTicket(c.env, room, token, c.req.url, {
+      // Limited per place in line (ticket ids are per room), once the ticket is known to be ours: a
+      // forged one cannot use up another's budget.
+      onVerified: (t) => enforceRateLimit(c.env, "poll", `${room}/${t.ticketId}`),
+      dpop: c.req.header("dpop"),
+    }),
+    200,
+  );
 });
 
 /**
  * The poll's whole answer for a ticket: verified, compared with the room snapshot, and (once admitted)
  * with its credential offer. Throws the ApiError the poll would answer. Exported so the waiting page
  * renders a cookie-held ticket exactly as the poll endpoint reads it.
+ *
+ * The poll is a bearer request (SECURITY.md: an ES256 check on every poll would cost the hot path for
+ * nothing a copied ticket could use), with one exception: the handoff's tx_code, which lets ANY key
+ * redeem the admission, is only given to a poll that carries a DPoP proof by the ticket's own key
+ * (`options.dpop`, with `ath` = hash of the ticket). That proof is checked only on admitted answers, so
+ * waiting polls never pay for it.
  */
 export async function currentTicket(
   env: AppEnv["Bindings"],
   room: string,
   token: string,
   requestUrl: string,
-  verifiedHook?: (ticket: TicketClaims) => Promise<void>,
+  options: { onVerified?: (ticket: TicketClaims) => Promise<void>; dpop?: string | undefined } = {},
 ): Promise<TicketAnswer> {
   const now = clock.now();
   const verified = await verifyTicket(await hmacKeyring(secret(env, "TICKET_KEYS")), token, room, now);
   if (!verified.ok) throw invalidTicket(verified.reason);
-  await verifiedHook?.(verified.ticket);
+  await options.onVerified?.(verified.ticket);
   const snapshot = await roomSnapshot(env, room);
   if (!snapshot) throw noRoom(room);
   const { key } = verified.ticket;
   // A ticket this snapshot has not synced yet is missing from it, and so are the people who joined just
   // before it: add those back (counted at join), so a position never goes up between join and sync.
   const unsynced = seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? verified.ticket.unsyncedAhead : 0;
-  return answer(env, requestUrl, verified.ticket, snapshot, ticketStatus(snapshot, key, now, Math.random(), unsynced));
+  const status = ticketStatus(snapshot, key, now, Math.random(), unsynced);
+  const proven = status.status === "admitted" && (await provenByTicketKey(options.dpop, requestUrl, token, verified.ticket.jkt, now));
+  return answer(env, requestUrl, verified.ticket, snapshot, status, proven);
+}
+
+/** A DPoP proof for this poll (GET, its URL, `ath` of this ticket) by the key the ticket is bound to. */
+async function provenByTicketKey(dpop: string | undefined, requestUrl: string, ticket: string, jkt: string, now: number): Promise<boolean> {
+  if (!dpop) return false;
+  const proof = await verifyDpopProof(dpop, { method: "GET", url: requestUrl }, now, ticket);
+  return proof.ok && proof.jkt === jkt;
 }
 
 /** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
@@ -200,8 +223,11 @@ export type TicketBody =
         credential_offer: CredentialOffer;
         credential_offer_uri: string;
         admission_token: string;
-        /** For a wallet on another device (the web page's QR code): src/issuance/handoff.ts. */
-        handoff: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code: string };
+        /**
+         * For a wallet on another device (the web page's QR code): src/issuance/handoff.ts. `tx_code`
+         * only when the request proved the ticket's key (a join, or a poll with a DPoP proof).
+         */
+        handoff: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code?: string };
       };
       admission_expires_at: string;
     };
@@ -212,7 +238,7 @@ function send(c: Context<AppEnv>, result: TicketAnswer & { body: TicketBody & { 
   return c.json(result.body, code);
 }
 
-async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus): Promise<TicketAnswer> {
+async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus, proven: boolean): Promise<TicketAnswer> {
   if (status.status === "waiting") return { body: status, retryAfterSeconds: status.poll_after_seconds };
   if (status.status === "expired") return { body: { status: "expired" }, retryAfterSeconds: null };
   const issuer = issuerOrigin(env, requestUrl);
@@ -261,7 +287,8 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
         handoff: {
           credential_offer: handoffOffer,
           credential_offer_uri: credentialOfferLink(handoffOffer),
-          tx_code: await handoffTxCode(ring, snapshot.room, claims.ticketId),
+          // A copied ticket alone must not be enough to redeem the admission with another key.
+          ...(proven ? { tx_code: await handoffTxCode(ring, snapshot.room, claims.ticketId) } : {}),
         },
       },
       admission_expires_at: iso(status.admission_expires_at),

@@ -286,7 +286,7 @@ export async function run({ base, browser, checks }) {
       return "token granted to a second device key with the page's code";
     });
 
-    await check("admitted page in French from the server (cookie), not polling any more", async () => {
+    await check("admitted page in French from the server (cookie), the code fetched by one signed poll, then no more polling", async () => {
       need(ctx, "href");
       let polls = 0;
       page.on("request", (r) => {
@@ -298,8 +298,11 @@ export async function run({ base, browser, checks }) {
       assertEqual(await text(page, "#status-heading"), "C'est votre tour !", "heading");
       assert(await page.locator("svg#offer-qr").isVisible(), "QR code visible");
       assertEqual(await text(page, "#open-app"), "Ouvrir dans mon application portefeuille", "app link text");
+      // The cookie alone does not give the handoff code (SECURITY.md): the script asks for it once,
+      // with a DPoP proof by the browser's key, and leaves the QR code as it is.
+      await page.waitForFunction(() => /^[0-9]{6}$/.test(document.getElementById("tx-code")?.textContent?.trim() ?? ""), null, { timeout: 10_000 });
       await page.waitForTimeout(2_500);
-      assertEqual(polls, 0, "polls after the admitted page loaded");
+      assertEqual(polls, 1, "polls after the admitted page loaded (the signed one for the code)");
       await screenshot(page, "admitted-fr");
       return { detail: `HTML with the QR code ${html} B`, data: { admitted_html_bytes: html } };
     });

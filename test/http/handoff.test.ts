@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { createRoom, join, poll, testClock, tick } from "../helpers/api";
 import { newDevice } from "../helpers/device";
+import { provenPoll } from "../helpers/proven-poll";
 import { MDOC, credential, token, walletKeys } from "../helpers/wallet";
 
 /**
@@ -22,7 +23,8 @@ beforeAll(async () => {
 async function admittedWithHandoff(room: string) {
   const joined = await join(room, { personId: holders.shift()! });
   await tick(room);
-  const { body } = await poll(room, joined.ticket);
+  // The tx_code comes only with a poll signed by the ticket's key (the SDK signs every poll).
+  const { body } = await provenPoll(room, joined.ticket, joined.device);
   expect(body.status).toBe("admitted");
   const handoff = body.admission.handoff as { credential_offer: Record<string, any>; credential_offer_uri: string; tx_code: string };
   const grant = handoff.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"];
@@ -40,7 +42,9 @@ describe("handoff to a wallet on another device", () => {
     expect(grant.tx_code).toMatchObject({ input_mode: "numeric", length: 6 });
     expect(handoff.credential_offer_uri).toContain(encodeURIComponent(grant["pre-authorized_code"]));
     // The same digits on every poll (derived, not random), so a QR code scanned earlier still matches.
-    expect((await poll(room, joined.ticket)).body.admission.handoff.tx_code).toBe(handoff.tx_code);
+    expect((await provenPoll(room, joined.ticket, joined.device)).body.admission.handoff.tx_code).toBe(handoff.tx_code);
+    // A bearer poll (a copied ticket) shows the handoff offer, not the code that unlocks it.
+    expect((await poll(room, joined.ticket)).body.admission.handoff.tx_code).toBeUndefined();
 
     const wallet = await newDevice();
     const missing = await token(wallet, grant["pre-authorized_code"]);

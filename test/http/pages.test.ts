@@ -6,6 +6,7 @@ import { START_COOKIE, TICKET_COOKIE } from "../../src/pages/cookies";
 import { formatWaitRange } from "../../src/pages/i18n";
 import { waitRange } from "../../src/pages/wait-range";
 import { joinMany } from "../helpers/queue";
+import { provenPoll } from "../helpers/proven-poll";
 import { call, createRoom, join, ORIGIN, poll, tick } from "../helpers/api";
 
 /**
@@ -224,9 +225,12 @@ describe("the waiting page with the ticket cookie (no JavaScript)", () => {
     const offer = JSON.parse(new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer")!);
     expect(offer.credential_issuer).toBe(ORIGIN);
     expect(typeof offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]).toBe("string");
-    // The handoff offer (a wallet is another key than this browser's), with its code shown next to it.
+    // The handoff offer (a wallet is another key than this browser's), with a slot for its code: the
+    // cookie (a bearer ticket) is not enough for the code; the page's script fetches it with a poll
+    // signed by the browser's key (SECURITY.md).
     expect(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code).toMatchObject({ input_mode: "numeric", length: 6 });
-    expect(textOf(text, "tx-code")).toBe((await poll(room, j!.ticket)).body.admission.handoff.tx_code);
+    expect(text).toContain('<strong id="tx-code" aria-busy="true">…</strong>');
+    expect((await provenPoll(room, j!.ticket, j!.device)).body.admission.handoff.tx_code).toMatch(/^[0-9]{6}$/);
     // The QR code is inline SVG with an accessible name.
     const svg = /<svg [^>]*id="offer-qr"[^>]*>[\s\S]*?<\/svg>/.exec(text)![0];
     expect(svg).toContain('role="img"');

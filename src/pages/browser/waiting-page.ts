@@ -191,6 +191,21 @@ async function join(identityAssertion: string): Promise<void> {
   if (joined.status === "waiting") await follow(joined.ticket);
 }
 
+/** The handoff's code, which only a poll proving the ticket's key gets (the SDK signs every poll). */
+async function fillTxCode(ticket: string): Promise<void> {
+  const slot = document.getElementById("tx-code");
+  if (!slot || slot.getAttribute("aria-busy") !== "true") return;
+  try {
+    const status = await (await client(ticket)).status();
+    if (status.status === "admitted" && status.admission.handoff?.tx_code) {
+      slot.textContent = status.admission.handoff.tx_code;
+      slot.removeAttribute("aria-busy");
+    }
+  } catch (error) {
+    notice(t.joinFailed(describe(error)));
+  }
+}
+
 // ---- no ticket: public view and ways to join -----------------------------------------------------------
 
 let publicTimer: ReturnType<typeof setInterval> | null = null;
@@ -255,8 +270,9 @@ async function start(): Promise<void> {
   try {
     if (assertion) return await join(assertion);
     // Admitted as the server rendered it: nothing will change, and a poll would redraw the QR code
-    // (a freshly sealed offer) under the phone scanning it.
-    if (ticket && el.status.dataset.status === "admitted") return;
+    // (a freshly sealed offer) under the phone scanning it. Only the handoff code is missing (the
+    // server had just the cookie): one poll signed by this browser's key fetches it, the QR stays.
+    if (ticket && el.status.dataset.status === "admitted") return await fillTxCode(ticket);
     if (ticket) return await follow(ticket);
   } catch (error) {
     notice(t.joinFailed(describe(error)));

@@ -1,0 +1,167 @@
+import { env } from "cloudflare:workers";
+import { calculateJwkThumbprint, decodeJwt, SignJWT } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { accessTokenHash, DPOP_CLOCK_SKEW_SECONDS, DPOP_MAX_AGE_SECONDS } from "../../src/auth/dpop";
+import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { REPLAY_SHARDS } from "../../src/edge/replay";
+import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from "../helpers/api";
+import type { Device } from "../helpers/device";
+import { provenPoll } from "../helpers/proven-poll";
+import { MDOC, admittedOffer, credential, keyProof, nonce, token, walletKeys } from "../helpers/wallet";
+
+/**
+ * What a copy is worth on another device (SECURITY.md, "Stolen tickets, codes and tokens"), and how long
+ * a captured one-time value stays refused. Complements test/http/issuance.test.ts (a code is single use
+ * and refused to another key; an access token is refused with another key's proof; a used c_nonce is
+ * refused) and test/http/handoff.test.ts (the handoff offer's tx_code), without repeating them.
+ */
+const SEEDED = 40;
+const holders: string[] = [];
+
+beforeAll(async () => {
+  await ensureRegisterSchema(env.REGISTER);
+  await seedRegister(env.REGISTER, SEEDED);
+  const today = new Date(testClock.now()).toISOString().slice(0, 10);
+  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) holders.push(personIdFor(n));
+  // Other files take holders from the front; these tests take theirs from the back.
+  holders.reverse();
+});
+
+async function admitted(room: string) {
+  const joined = await join(room, { personId: holders.shift()! });
+  expect(joined.status).toBe(201);
+  await tick(room);
+  return { ...joined, ...(await admittedOffer(room, joined.ticket)) };
+}
+
+/** A DPoP proof for a request carrying an access token, with every claim under the test's control. */
+function accessProof(device: Device, path: string, accessToken: string, ath: string, o: { iat?: number; jti?: string } = {}): Promise<string> {
+  return new SignJWT({ htm: "POST", htu: `${ORIGIN}${path}`, jti: o.jti ?? crypto.randomUUID(), ath })
+    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
+    .setIssuedAt(o.iat ?? Math.floor(testClock.now() / 1000))
+    .sign(device.privateKey);
+}
+
+async function sendWithProof(path: string, accessToken: string, proof: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await call(path, { method: "POST", headers: { "content-type": "application/json", authorization: `DPoP ${accessToken}`, dpop: proof }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+describe("a copied ticket", () => {
+  it("shows its place and admission to whoever holds it, but the device-bound code and the admission token stay the original key's", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await admitted(room);
+    const thief = await newDevice();
+    // A poll is a bearer request: the copy reads the same answer (the decision and its cost: SECURITY.md).
+    const seen = await poll(room, phone.ticket);
+    expect(seen.body.status).toBe("admitted");
+    // The admission token names the phone's key (cnf.jkt) for any protected service that checks it.
+    const admission = decodeJwt(seen.body.admission.admission_token) as { cnf: { jkt: string } };
+    expect(admission.cnf.jkt).toBe(await calculateJwkThumbprint(phone.device.publicJwk, "sha256"));
+    expect(admission.cnf.jkt).toBe((decodeJwt(phone.ticket) as { cnf: { jkt: string } }).cnf.jkt);
+    // The device-bound pre-authorized code is refused to any other key, and stays usable by its own.
+    const stolen = await token(thief, phone.code);
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.reason).toBe("key_not_bound_to_code");
+    expect((await token(phone.device, phone.code)).status).toBe(200);
+  });
+
+  it("shows the handoff offer, but its tx_code (which lets any key redeem) only to a poll signed by the ticket's key", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await admitted(room);
+    const thief = await newDevice();
+    const copied = (await poll(room, phone.ticket)).body.admission.handoff;
+    expect(copied.credential_offer).toBeDefined();
+    expect(copied.tx_code).toBeUndefined();
+    // The thief signing the poll with their own key gets no more.
+    expect((await provenPoll(room, phone.ticket, thief)).body.admission.handoff.tx_code).toBeUndefined();
+    // Without the digits the handoff code is refused (and five wrong guesses kill it: handoff.test.ts).
+    const code = copied.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"] as string;
+    expect((await token(thief, code)).body.error).toBe("invalid_request");
+    // The phone's own signed poll (what the SDK sends) gets the code.
+    const own = await provenPoll(room, phone.ticket, phone.device);
+    expect(own.body.admission.handoff.tx_code).toMatch(/^[0-9]{6}$/);
+    expect((await token(thief, code, { tx_code: own.body.admission.handoff.tx_code })).status).toBe(200); // the holder chose to hand it over
+  });
+});
+
+describe("access tokens on another device, and replayed DPoP proofs", () => {
+  it("the notification endpoint refuses another key's proof, a replayed jti and a proof for another endpoint", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await admitted(room);
+    const at = (await token(phone.device, phone.code)).body.access_token as string;
+    const ath = await accessTokenHash(at);
+    const [walletKey] = await walletKeys(1);
+    const issued = await credential(phone.device, at, MDOC, [walletKey!]);
+    expect(issued.status).toBe(200);
+    const note = { notification_id: issued.body.notification_id, event: "credential_accepted" };
+
+    const thief = await newDevice();
+    const wrongKey = await sendWithProof("/notification", at, await accessProof(thief, "/notification", at, await accessTokenHash(at)), note);
+    expect(wrongKey).toMatchObject({ status: 401, body: { error: "invalid_dpop_proof", reason: "key_not_bound_to_token" } });
+    const forCredential = await accessProof(phone.device, "/credential", at, ath);
+    expect((await sendWithProof("/notification", at, forCredential, note)).body.reason).toBe("wrong_url");
+
+    const proof = await accessProof(phone.device, "/notification", at, ath);
+    expect((await sendWithProof("/notification", at, proof, note)).status).toBe(204);
+    const replay = await sendWithProof("/notification", at, proof, note);
+    expect(replay).toMatchObject({ status: 401, body: { error: "invalid_dpop_proof", reason: "replayed" } });
+  });
+
+  it("a credential request's proof is refused when replayed, through its window and after it (stale), even once the guard forgot it", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await admitted(room);
+    const at = (await token(phone.device, phone.code)).body.access_token as string;
+    const ath = await accessTokenHash(at);
+    const [walletKey] = await walletKeys(1);
+    const request = async () => ({ credential_configuration_id: MDOC, proofs: { jwt: [await keyProof(walletKey!, await nonce())] } });
+
+    const proof = await accessProof(phone.device, "/credential", at, ath);
+    expect((await sendWithProof("/credential", at, proof, await request())).status).toBe(200);
+    // Within the window: remembered by the ReplayGuard.
+    testClock.advance((DPOP_MAX_AGE_SECONDS - 10) * 1000);
+    expect((await sendWithProof("/credential", at, proof, await request())).body.reason).toBe("replayed");
+    // Past the window (max age + clock skew) the guard may drop it: the proof is then refused as stale.
+    testClock.advance((10 + DPOP_CLOCK_SKEW_SECONDS + 121) * 1000);
+    for (let shard = 0; shard < REPLAY_SHARDS; shard++) {
+      const stub = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
+      await runDurableObjectAlarm(stub);
+    }
+    expect((await sendWithProof("/credential", at, proof, await request())).body.reason).toBe("stale");
+  });
+
+  it("a c_nonce is refused once used and once expired", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await admitted(room);
+    const at = (await token(phone.device, phone.code)).body.access_token as string;
+    const [walletKey] = await walletKeys(1);
+    const late = await nonce();
+    testClock.advance(5 * 60 * 1000 + 1_000);
+    const expired = await credential(phone.device, at, MDOC, [walletKey!], late);
+    expect(expired.body.error).toBe("invalid_nonce");
+    expect((await credential(phone.device, at, MDOC, [walletKey!])).status).toBe(200);
+  });
+});
+
+describe("a join's DPoP proof", () => {
+  it("is not single use, and a replay gains nothing: the same place, bound to the same key", async () => {
+    const room = await createRoom({ shards: 1, paused: true });
+    const device = await newDevice();
+    const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
+    const proof = await device.proof("POST", url);
+    const personId = holders.shift()!;
+    const { identityAssertion } = await import("../helpers/api");
+    const body = JSON.stringify({ identity_assertion: await identityAssertion(personId) });
+    const send = () => call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json", dpop: proof }, body });
+    const first = (await (await send()).json()) as { ticket: string };
+    const again = await send();
+    expect(again.status).toBe(200);
+    const replayed = decodeJwt(((await again.json()) as { ticket: string }).ticket);
+    const original = decodeJwt(first.ticket);
+    expect(replayed.sub).toBe(original.sub);
+    expect(replayed.ord).toEqual(original.ord);
+    expect(replayed.cnf).toEqual(original.cnf);
+  });
+});
