@@ -38,6 +38,7 @@ import type { SyncReport, SyncRequest } from "./queue-shard";
  * |                 |                            | log that caps, TTL release and estimates derive from |
  * | shards          | one per queue shard        | sync cursor, tickets stored, admitted from it       |
  * | sessions        | one per redeemed admission | ticket id (unique: a pre-authorized code is single  |
+ * |                 |                            | use), the redeeming device key's thumbprint (jkt),  |
  * |                 | while it still counts      | use), admitted_at, started_at, ends_at, ended_at    |
  * | lottery         | at most one: the scheduled | the event's window, seed (secret until revealed),   |
  * |                 | event's                    | commitment, revealed_at, entrants (JSON ranges)     |
@@ -61,13 +62,16 @@ interface RoomRow {
 interface Loaded extends RoomBooks {
   name: string;
   config: RoomConfig;
-  sessions: Map<string, SessionRecord>;
+  sessions: Map<string, StoredSession>;
   lastTickError: string | null;
   lottery: LotteryRecord | null;
   outflow: OutflowState;
   /** Register reads reported by isolates over the last WINDOW_MS (memory only). */
   health: HealthSample[];
 }
+
+/** A session as the coordinator keeps it: with the key that redeemed it (see startSession). */
+type StoredSession = SessionRecord & { readonly jkt: string | null };
 
 export interface RoomStats {
   readonly room: string;
@@ -124,7 +128,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS shards (shard INTEGER PRIMARY KEY, cursor INTEGER NOT NULL, total INTEGER NOT NULL, admitted INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS sessions (
         ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
-        ends_at INTEGER NOT NULL, ended_at INTEGER
+        ends_at INTEGER NOT NULL, ended_at INTEGER, jkt TEXT
       );
       CREATE TABLE IF NOT EXISTS lottery (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -135,6 +139,10 @@ export class RoomCoordinator extends DurableObject<Env> {
         id INTEGER PRIMARY KEY CHECK (id = 1), rate INTEGER NOT NULL, decided_at INTEGER, last TEXT NOT NULL
       );
     `);
+    // Rooms created before sessions recorded the redeeming key: add the column (null for old rows).
+    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pragma_table_info('sessions') WHERE name = 'jkt'").one().n === 0) {
+      this.sql.exec("ALTER TABLE sessions ADD COLUMN jkt TEXT");
+    }
     this.room = this.load();
   }
 
@@ -154,11 +162,11 @@ export class RoomCoordinator extends DurableObject<Env> {
     for (const s of this.sql.exec<{ shard: number; cursor: number; total: number; admitted: number }>("SELECT * FROM shards")) {
       if (s.shard < shards.length) shards[s.shard] = { cursor: s.cursor, total: s.total, admitted: s.admitted };
     }
-    const sessions = new Map<string, SessionRecord>();
-    for (const r of this.sql.exec<{ ticket_id: string; admitted_at: number; started_at: number; ends_at: number; ended_at: number | null }>(
+    const sessions = new Map<string, StoredSession>();
+    for (const r of this.sql.exec<{ ticket_id: string; admitted_at: number; started_at: number; ends_at: number; ended_at: number | null; jkt: string | null }>(
       "SELECT * FROM sessions",
     )) {
-      sessions.set(r.ticket_id, { ticketId: r.ticket_id, admittedAt: r.admitted_at, startedAt: r.started_at, endsAt: r.ends_at, endedAt: r.ended_at });
+      sessions.set(r.ticket_id, { ticketId: r.ticket_id, admittedAt: r.admitted_at, startedAt: r.started_at, endsAt: r.ends_at, endedAt: r.ended_at, jkt: r.jkt });
     }
     const l = this.sql
       .exec<{ window_from: number; window_to: number; seed: string; commitment: string; committed_at: number; revealed_at: number | null; entrants: string | null }>(
@@ -407,34 +415,46 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Redeem an admission (the token endpoint): single use per ticket, and only while the admission is
+   * Redeem an admission (the token endpoint): one session per ticket, and only while the admission is
    * valid. The session then counts as active until it ends or runs past `session_duration_seconds`.
+   *
+   * `jkt` is the key redeeming it. The same key asking again while its session is open gets that same
+   * session back (nothing new: no second session, the same end): its first answer was lost, to the
+   * network or to a crash between this write and the response, and without this the person would be
+   * locked out of an admission they hold. Any other key, or a session that ended, is a reuse.
    */
   async startSession(
     name: string,
-    ticket: { ticketId: string; key: OrderKey },
+    ticket: { ticketId: string; key: OrderKey; jkt?: string },
   ): Promise<{ ok: true; endsAt: number } | { ok: false; reason: "no_room" | "not_admitted" | "expired" | "already_used" }> {
     const room = await this.ensure(name);
     if (!room) return { ok: false, reason: "no_room" };
     const now = clock.now();
-    if (room.sessions.has(ticket.ticketId)) return { ok: false, reason: "already_used" };
+    const existing = room.sessions.get(ticket.ticketId);
+    if (existing) {
+      const sameDevice = ticket.jkt !== undefined && existing.jkt === ticket.jkt;
+      if (sameDevice && existing.endedAt === null && existing.endsAt > now) return { ok: true, endsAt: existing.endsAt };
+      return { ok: false, reason: "already_used" };
+    }
     if (compareKeys(ticket.key, room.frontier) > 0) return { ok: false, reason: "not_admitted" };
     const at = admittedAt(room.baseline, frontierSteps(room.log), ticket.key);
     if (at === null || at + room.config.admission_ttl_seconds * 1000 <= now) return { ok: false, reason: "expired" };
-    const session: SessionRecord = {
+    const session: StoredSession = {
       ticketId: ticket.ticketId,
       admittedAt: at,
       startedAt: now,
       endsAt: now + room.config.session_duration_seconds * 1000,
       endedAt: null,
+      jkt: ticket.jkt ?? null,
     };
     room.sessions.set(session.ticketId, session);
     this.sql.exec(
-      "INSERT INTO sessions (ticket_id, admitted_at, started_at, ends_at, ended_at) VALUES (?, ?, ?, ?, NULL)",
+      "INSERT INTO sessions (ticket_id, admitted_at, started_at, ends_at, ended_at, jkt) VALUES (?, ?, ?, ?, NULL, ?)",
       session.ticketId,
       session.admittedAt,
       session.startedAt,
       session.endsAt,
+      session.jkt,
     );
     this.snapshotCache = null;
     return { ok: true, endsAt: session.endsAt };

@@ -28,9 +28,9 @@ import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-o
  * free, src/client/proof-of-work.ts) and joins again with the solution, at most `MAX_POW_ROUNDS` times.
  * `onProofOfWork` reports each solve (for a "securing your place…" message or metrics).
  *
- * The token request redeems a single-use code: if its response is lost on the network and the retry
- * reaches the service after the first attempt was processed, the retry gets `invalid_grant` (code
- * already used). The admission stays valid until it expires; nothing else can be done client-side.
+ * The token request redeems a code that opens one session: if its response is lost (the network, a
+ * server crash) after the service recorded the session, the retry by the same device key gets that same
+ * session back while it is open; once the session has ended the code answers `invalid_grant`.
  */
 
 // ---- types -----------------------------------------------------------------------------------------

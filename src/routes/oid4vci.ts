@@ -78,7 +78,8 @@ oid4vci.post("/token", async (c) => {
   if (handoff) await checkTxCode(c.env, ring, code.room, code.tid, request.tx_code, now);
 
   const coordinator = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(code.room));
-  const session = await coordinator.startSession(code.room, { ticketId: code.tid, key: { a: ord[0], b: ord[1] } });
+  // The redeeming key: a repeat by that same key while the session is open gets the session back (a lost answer).
+  const session = await coordinator.startSession(code.room, { ticketId: code.tid, key: { a: ord[0], b: ord[1] }, jkt: proof.jkt });
   if (!session.ok) throw new ApiError("invalid_grant", `the pre-authorized code cannot be used (${session.reason.replaceAll("_", " ")})`);
 
   recordIssuance(c.env, "token_issued", { room: code.room });

@@ -36,17 +36,21 @@
 // (default: 1.5 × the planned admission time + 2 min; 3 × with --adaptive). Progress on stderr (a bar on a TTY, a line every
 // 5 s otherwise); summary table on stdout; full report in reports/surge.json.
 //
-// The SDK is bundled with esbuild into node_modules/.cache/antichambre-surge/ at start (TypeScript
-// source, no separate build step) and imported from there: this tool holds no protocol logic of its own.
-import { build } from "esbuild";
+// The SDK is bundled with esbuild at start (TypeScript source, no separate build step): this tool holds
+// no protocol logic of its own. The device journey, the measured fetch and the SDK loader are shared
+// with the soak and the fault harness (src/tools/lab/).
 import { setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { adminCall } from "./lab/admin.mjs";
+import { runJourney } from "./lab/journey.mjs";
+import { percentile } from "./lab/numbers.mjs";
+import { createRecorder, Semaphore } from "./lab/requests.mjs";
+import { loadLab } from "./lab/sdk.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN || "dev-admin-token";
 const REQUEST_TIMEOUT_MS = 30_000;
 
 // ---- options ---------------------------------------------------------------------------------------
@@ -134,154 +138,13 @@ function fail(message) {
   process.exit(2);
 }
 
-// ---- the SDK, bundled --------------------------------------------------------------------------------
-
-/** The client SDK and the simulator's fairness measure (one inversion count for both tools), bundled. */
-async function loadSdk() {
-  const outdir = join(ROOT, "node_modules", ".cache", "antichambre-surge");
-  await build({
-    entryPoints: { client: join(ROOT, "src", "client", "index.ts"), fairness: join(ROOT, "src", "sim", "fairness.ts") },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    logLevel: "warning",
-    legalComments: "none",
-  });
-  const stamp = `?t=${Date.now()}`;
-  countInversions = (await import(`${pathToFileURL(join(outdir, "fairness.mjs")).href}${stamp}`)).countInversions;
-  return import(`${pathToFileURL(join(outdir, "client.mjs")).href}${stamp}`);
-}
-
-/** src/sim/fairness.ts countInversions, set by loadSdk. */
-let countInversions;
-
 // ---- measurement ---------------------------------------------------------------------------------------
 
-/** FIFO counting semaphore: requests get a slot in the order they asked. */
-class Semaphore {
-  constructor(size) {
-    this.free = size;
-    this.queue = [];
-  }
-  acquire() {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.queue.push(resolve));
-  }
-  release() {
-    const next = this.queue.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
+/** Every device request, timed and counted by endpoint and status (src/tools/lab/requests.mjs). */
+const stats = createRecorder({ timeoutMs: REQUEST_TIMEOUT_MS });
 
-/** Endpoint label of a request: the path with the room and ids generalised. */
-function endpointOf(method, url) {
-  const path = new URL(url).pathname
-    .replace(/^\/v1\/rooms\/[^/]+\/tickets\/current$/, "/v1/rooms/:room/tickets/current")
-    .replace(/^\/v1\/rooms\/[^/]+\/tickets$/, "/v1/rooms/:room/tickets")
-    .replace(/^\/v1\/admin\/rooms\/[^/]+$/, "/v1/admin/rooms/:room")
-    .replace(/^\/v1\/rooms\/[^/]+$/, "/v1/rooms/:room");
-  return `${method} ${path}`;
-}
-
-const stats = {
-  started: 0,
-  requests: 0,
-  /** endpoint → { latencies: ms[], statuses: {status: n} } */
-  endpoints: new Map(),
-  /** "503 temporarily-unavailable @ POST /credential" → n */
-  failures: new Map(),
-  networkErrors: 0,
-  retries: new Map(),
-};
-
-function endpointStats(endpoint) {
-  let s = stats.endpoints.get(endpoint);
-  if (!s) stats.endpoints.set(endpoint, (s = { latencies: [], statuses: {} }));
-  return s;
-}
-
-function count(map, key, n = 1) {
-  map.set(key, (map.get(key) ?? 0) + n);
-}
-
-/**
- * The devices' fetch: at most `concurrency` requests in flight (except ungated ones), a 30 s timeout,
- * and every response timed to its last byte and counted by endpoint and status. The body is read here
- * and handed to the SDK as a fresh Response.
- */
-function instrumentedFetch(semaphore, ungated = () => false) {
-  return async (url, init = {}) => {
-    const method = (init.method ?? "GET").toUpperCase();
-    const endpoint = endpointOf(method, url);
-    const gated = !ungated(endpoint);
-    if (gated) await semaphore.acquire();
-    const t0 = performance.now();
-    try {
-      const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      let res;
-      let body;
-      try {
-        res = await fetch(url, { ...init, signal });
-        body = await res.arrayBuffer();
-      } catch (e) {
-        stats.networkErrors++;
-        count(stats.failures, `network @ ${endpoint}`);
-        throw e;
-      }
-      const ms = performance.now() - t0;
-      stats.requests++;
-      const s = endpointStats(endpoint);
-      s.latencies.push(ms);
-      s.statuses[res.status] = (s.statuses[res.status] ?? 0) + 1;
-      if (res.status >= 400) {
-        let kind = "";
-        try {
-          const problem = JSON.parse(new TextDecoder().decode(body));
-          kind = problem.error ?? String(problem.type ?? "").replace("urn:antichambre:problem:", "");
-        } catch {
-          // Not JSON: the status alone.
-        }
-        count(stats.failures, `${res.status}${kind ? ` ${kind}` : ""} @ ${endpoint}`);
-      }
-      return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
-    } finally {
-      if (gated) semaphore.release();
-    }
-  };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
-
-// ---- admin -----------------------------------------------------------------------------------------------
-
-async function adminCall(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Reported below.
-  }
-  return { status: res.status, json, text };
-}
+/** src/sim/fairness.ts countInversions, set once the lab is loaded. */
+let countInversions;
 
 // ---- progress ----------------------------------------------------------------------------------------------
 
@@ -318,8 +181,10 @@ function progressReporter(o, counters) {
 
 async function main() {
   const o = options();
-  const sdk = await loadSdk();
-  const { AntichambreClient, DeviceKey, CredentialDeniedError, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } = sdk;
+  const lab = await loadLab(ROOT);
+  const sdk = lab.sdk;
+  countInversions = lab.countInversions;
+  const { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } = sdk;
 
   // The server, the room, the register's counters before the run.
   try {
@@ -346,7 +211,7 @@ async function main() {
   const semaphore = new Semaphore(o.concurrency);
   // Bypass: the credential burst (nonce + credential) is deliberately not limited.
   const burst = (endpoint) => o.bypass && (endpoint === "POST /credential" || endpoint === "POST /nonce");
-  const deviceFetch = instrumentedFetch(semaphore, burst);
+  const deviceFetch = stats.fetch(semaphore, burst);
   const metadataCache = new Map();
   const abort = new AbortController();
   // Every device's waits and requests listen on this one signal.
@@ -377,27 +242,11 @@ async function main() {
   const wallStart = Date.now();
   const stop = progressReporter(o, counters);
 
-  async function identityAssertion(personId, signal) {
-    for (let attempt = 1; ; attempt++) {
-      const res = await deviceFetch(`${o.base}/v1/dev/identity-assertions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ person_id: personId }),
-        signal,
-      });
-      const body = await res.json().catch(() => null);
-      if (res.status === 201 && typeof body?.identity_assertion === "string") return body.identity_assertion;
-      if (attempt >= 3 || res.status < 500) throw new Error(`identity assertion: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-      await new Promise((r) => setTimeout(r, 500 * attempt));
-    }
-  }
+  const ctx = { sdk, base: o.base, room: o.room, fetch: deviceFetch, metadataCache, attempts: o.attempts, stats };
 
   async function journey(i) {
     const personId = `FR-${String(o.first + i).padStart(6, "0")}`;
     const configurationId = i % 2 === 0 ? MDOC_CONFIGURATION : SD_JWT_CONFIGURATION;
-    const rec = { device: i, person: personId, configuration: configurationId, outcome: "unfinished", polls: 0, retries: 0 };
-    records[i] = rec;
-    const signal = abort.signal;
     let passedBarrier = false;
     let state = null;
     const enter = (next) => {
@@ -405,84 +254,31 @@ async function main() {
       state = next;
       if (next) counters[next]++;
     };
-    try {
-      const device = await DeviceKey.create();
-      const client = new AntichambreClient({
-        baseUrl: o.base,
-        room: o.room,
-        device,
-        fetch: deviceFetch,
-        retry: { maxAttempts: o.attempts },
-        metadataCache,
-        onRetry: (info) => {
-          rec.retries++;
-          count(stats.retries, `${info.operation} after ${info.error.status || "network"}`);
-        },
-      });
-      const assertion = await identityAssertion(personId, signal);
-      const t0 = Date.now();
-      const joined = await client.join(assertion, { signal });
-      rec.joined_at = Date.now();
-      rec.ord = client.place;
-      rec.join_position = joined.position ?? null;
-      counters.joined++;
-      enter("waiting");
-      const admitted =
-        joined.status === "admitted"
-          ? joined
-          : await client.waitUntilAdmitted({
-              signal,
-              onUpdate: (s) => {
-                rec.polls++;
-                if (s.status === "waiting") rec.last_position = s.position;
-              },
-            });
-      rec.first_seen_admitted_at = Date.now();
-      rec.admitted_at = Date.parse(admitted.admission.admitted_at);
-      rec.wait_ms = rec.first_seen_admitted_at - t0;
-      enter("admitted");
-      const offer = admitted.admission.credential_offer;
-      let issued;
-      if (o.bypass) {
-        const session = await client.token(offer, { signal });
-        passedBarrier = true;
-        atBarrier++;
-        barrierCheck();
-        await barrierOpened;
-        if (signal.aborted) throw signal.reason;
-        const t = Date.now();
-        issued = await client.credential(session, { configurationId }, { signal });
-        rec.credential_ms = Date.now() - t;
-      } else {
-        const t = Date.now();
-        issued = await client.redeem(offer, { configurationId, signal });
-        rec.credential_ms = Date.now() - t;
-      }
-      credentials[configurationId] += issued.credentials.length;
-      rec.outcome = "issued";
+    const onState = (s) => {
+      if (s === "waiting") counters.joined++;
+      if (s === "waiting" || s === "admitted") return enter(s);
       enter(null);
-      counters.issued++;
-      if (issued.notificationId) {
-        await client.notify(issued.notificationId, "credential_accepted", { signal });
-        notified++;
-      }
-    } catch (e) {
-      enter(null);
-      if (e instanceof CredentialDeniedError) {
-        rec.outcome = "denied";
-        counters.denied++;
-      } else if (rec.outcome !== "issued") {
-        rec.outcome = "failed";
-        rec.error = `${e?.name ?? "Error"}${e?.status ? ` ${e.status}` : ""}${e?.kind ? ` ${e.kind}` : ""}: ${e?.message ?? e}`;
-        counters.failed++;
-      } else {
-        rec.notify_error = `${e?.message ?? e}`;
-      }
-    } finally {
-      if (!passedBarrier) {
-        atBarrier++;
-        barrierCheck();
-      }
+      counters[s]++; // issued, denied, failed
+    };
+    // Bypass: everyone holds a token before any credential request goes out.
+    const afterToken = o.bypass
+      ? async () => {
+          passedBarrier = true;
+          atBarrier++;
+          barrierCheck();
+          await barrierOpened;
+        }
+      : undefined;
+    const onRecord = (r) => {
+      r.device = i;
+      records[i] = r;
+    };
+    const rec = await runJourney(ctx, { personId, configurationId, signal: abort.signal, afterToken, onState, onRecord });
+    if (rec.outcome === "issued") credentials[configurationId] += rec.credentials;
+    if (rec.notified) notified++;
+    if (!passedBarrier) {
+      atBarrier++;
+      barrierCheck();
     }
   }
 

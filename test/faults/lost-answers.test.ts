@@ -1,0 +1,72 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { adminGet, createRoom, join, testClock, tick } from "../helpers/api";
+import { coordinator, restart } from "../helpers/faults";
+import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "../helpers/wallet";
+
+/**
+ * An answer lost after the service did the work: the crash (or dropped connection) between the token
+ * endpoint recording a session and the device reading the access token. Found by the restart test
+ * (test/e2e/restart-surge.mjs): the device retried, was told "already used", and was locked out of an
+ * admission it held. Now the same key gets the same session back; nothing else changes.
+ */
+const SEEDED = 30;
+
+beforeAll(async () => {
+  await ensureRegisterSchema(env.REGISTER);
+  await seedRegister(env.REGISTER, SEEDED);
+});
+
+function validHolderId(skip = 0): string {
+  const today = new Date(testClock.now()).toISOString().slice(0, 10);
+  const ids = [];
+  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
+  return ids[skip]!;
+}
+
+describe("a token answer that never reached the device", () => {
+  it("the same device gets the same session back, across a restart too; no other key; spent once the session ends", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const phone = await join(room, { personId: validHolderId(0) });
+    await tick(room);
+    const { code } = await admittedOffer(room, phone.ticket);
+
+    const lost = await token(phone.device, code); // recorded, but say the device never read it
+    expect(lost.status).toBe(200);
+    await restart();
+    const retry = await token(phone.device, code);
+    expect(retry.status).toBe(200);
+    expect(retry.body.expires_in).toBeLessThanOrEqual(lost.body.expires_in);
+    const stats = await adminGet(room);
+    expect(stats.sessions_open).toBe(1); // one session, not two
+    expect(stats.active).toBe(1);
+
+    const [other] = await walletKeys(1);
+    expect((await token(other!, code)).body.error).toBe("invalid_dpop_proof"); // the code is bound to the phone
+
+    const [key] = await walletKeys(1);
+    const issued = await credential(phone.device, retry.body.access_token, MDOC, [key!]);
+    expect(issued.status).toBe(200);
+    const done = await withAccess("/notification", phone.device, retry.body.access_token, { notification_id: issued.body.notification_id, event: "credential_accepted" });
+    expect(done.status).toBe(204);
+    const spent = await token(phone.device, code);
+    expect(spent.status).toBe(400);
+    expect(spent.body.error).toBe("invalid_grant");
+    expect(spent.body.error_description).toMatch(/already used/);
+  });
+
+  it("rooms whose sessions table predates the redeeming key get the column on start", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    await runInDurableObject(coordinator(room), (_instance, state) => {
+      state.storage.sql.exec("ALTER TABLE sessions DROP COLUMN jkt");
+    });
+    await restart();
+    const phone = await join(room, { personId: validHolderId(1) });
+    await tick(room);
+    const { code } = await admittedOffer(room, phone.ticket);
+    expect((await token(phone.device, code)).status).toBe(200);
+    expect((await token(phone.device, code)).status).toBe(200);
+  });
+});
