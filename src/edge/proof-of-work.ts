@@ -1,5 +1,5 @@
 import { requiredBits } from "../abuse/pow-difficulty";
-import { checkSolution, issueChallenge, type ChallengeClaims, type PowFailure } from "../abuse/pow-challenge";
+import { checkSolution, issueChallenge, type PowFailure } from "../abuse/pow-challenge";
 import type { RoomSnapshot } from "../admission/snapshot";
 import { powPolicy } from "../config/abuse-config";
 import { secret, type Env } from "../config/env";
@@ -40,30 +40,24 @@ async function powRequired(env: Env, room: string, jkt: string, difficulty: numb
 }
 
 /**
- * Stateless part: null when no work is asked, else the checked challenge (its nonce not yet spent).
- * Throws 428 with a fresh challenge when the solution is missing or does not hold.
+ * Checks the join's solution and spends it: nothing when no work is asked (0 bits); else the stateless
+ * checks (MAC, expiry, room, key, difficulty, hash), then the nonce's single use (one ReplayGuard call,
+ * made only for a solution that holds). Throws 428 with a fresh challenge when anything fails.
+ * The join calls it once the identity assertion has passed and the room is known.
  */
-export async function checkProofOfWork(
+export async function requireProofOfWork(
   env: Env,
   join: { room: string; jkt: string; snapshot: RoomSnapshot; pow: { challenge: string; solution: string } | undefined },
   now: number,
-): Promise<ChallengeClaims | null> {
+): Promise<void> {
   const difficulty = requiredDifficulty(env, join.snapshot);
-  if (difficulty === 0) return null;
+  if (difficulty === 0) return;
   if (!join.pow) throw await powRequired(env, join.room, join.jkt, difficulty, now, "missing");
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const checked = await checkSolution(ring, join.pow, { room: join.room, jkt: join.jkt, requiredBits: difficulty }, now);
   if (!checked.ok) throw await powRequired(env, join.room, join.jkt, difficulty, now, checked.reason);
-  return checked.claims;
-}
-
-/**
- * Spends the challenge's nonce (one ReplayGuard call), so one solution makes one join. Called after the
- * identity assertion has passed, so that floods of bad joins never reach a Durable Object.
- */
-export async function spendProofOfWork(env: Env, claims: ChallengeClaims, snapshot: RoomSnapshot, now: number): Promise<void> {
   // Scope "nonce" with its own prefix: the guard's one-time-nonce space; c_nonce ids are UUIDs, never this.
-  if (!(await claimOnce(env, "nonce", `pow:${claims.nonce}`, claims.expiresAt + 60_000))) {
-    throw await powRequired(env, claims.room, claims.jkt, Math.max(claims.difficulty, requiredDifficulty(env, snapshot)), now, "replayed");
+  if (!(await claimOnce(env, "nonce", `pow:${checked.claims.nonce}`, checked.claims.expiresAt + 60_000))) {
+    throw await powRequired(env, join.room, join.jkt, difficulty, now, "replayed");
   }
 }

@@ -8,7 +8,7 @@ import { verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
-import { checkProofOfWork, spendProofOfWork } from "../edge/proof-of-work";
+import { requireProofOfWork } from "../edge/proof-of-work";
 import { POW_SOLUTION_PATTERN } from "../abuse/pow";
 import { enforceClientLimit, enforceRateLimit } from "../edge/rate-limits";
 import type { AppEnv } from "../http/app-env";
@@ -48,7 +48,8 @@ const JoinBodySchema = z
 tickets.post("/:room/tickets", async (c) => {
   const room = roomParam(c);
   // Abuse checks run cheapest first (SECURITY.md): the client's address before any parsing or crypto,
-  // the device key once its proof is verified, the proof of work before the identity assertion.
+  // the device key once its proof is verified; nothing reaches a Durable Object (not even the room's
+  // coordinator, for a name it may not know) before the identity assertion holds; then the proof of work.
   await enforceClientLimit(c.env, c.req.raw, "join");
   const body = await readJson(c, JoinBodySchema);
   const now = clock.now();
@@ -60,9 +61,6 @@ tickets.post("/:room/tickets", async (c) => {
     });
   }
   await enforceRateLimit(c.env, "join_device", proof.jkt);
-  const snapshot = await roomSnapshot(c.env, room);
-  if (!snapshot) throw noRoom(room);
-  const work = await checkProofOfWork(c.env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
   const identity = await verifyIdentityAssertion(
     body.identity_assertion,
     { jwks: required(c.env, "IDENTITY_JWKS"), issuer: required(c.env, "IDENTITY_ISSUER"), audience: identityAudience(c.env) },
@@ -73,7 +71,9 @@ tickets.post("/:room/tickets", async (c) => {
       extras: { reason: identity.reason },
     });
   }
-  if (work) await spendProofOfWork(c.env, work, snapshot, now);
+  const snapshot = await roomSnapshot(c.env, room);
+  if (!snapshot) throw noRoom(room);
+  await requireProofOfWork(c.env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
   const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
   const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
   // The settings in force now: an event's method and limits while it is live.
