@@ -2,6 +2,9 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { buildPages } from "./src/tools/build-pages.mjs";
 
+// Node's environment (the project's types are the Workers', which have no `process`).
+const { env } = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process;
+
 // The Worker's static assets (the pages' browser bundles) must exist before workerd starts.
 await buildPages({ quiet: true });
 
@@ -25,5 +28,8 @@ export default defineConfig({
     outputFile: { json: "reports/vitest.json" },
     // Some HTTP tests drive 150 admission ticks; on 2 busy cores that can take a minute.
     testTimeout: 120_000,
+    // Property tests (test/property) read these inside workerd, where process.env is empty: FC_SEED
+    // replays a run, FC_RUNS scales every property's numRuns (e.g. 10 for a long soak).
+    provide: { FC_SEED: env.FC_SEED ?? "", FC_RUNS: env.FC_RUNS ?? "" },
   },
 });

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./http/app-env";
-import { onError, onNotFound } from "./http/errors";
+import { onError } from "./http/errors";
+import { inputLimits } from "./http/input-limits";
+import { notFoundOrWrongMethod } from "./http/method-not-allowed";
 import { ApiError } from "./http/problem";
 import { requestLog } from "./http/request-log";
 import { admin } from "./routes/admin";
@@ -20,6 +22,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestLog);
+  app.use("*", inputLimits);
   app.use(
     "*",
     bodyLimit({
@@ -39,7 +42,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/admin", dashboard);
   app.route("/", oid4vci);
   app.route("/", trustAnchors);
-  app.notFound(onNotFound);
+  app.notFound(notFoundOrWrongMethod(app));
   app.onError(onError);
   return app;
 }

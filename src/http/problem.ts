@@ -11,6 +11,8 @@ export type ProblemKind =
   | "validation_failed"
   | "unsupported_media_type"
   | "payload_too_large"
+  | "uri_too_long"
+  | "headers_too_large"
   | "invalid_dpop_proof"
   | "invalid_ticket"
   | "invalid_identity_assertion"
@@ -53,6 +55,9 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   validation_failed: { status: 422, title: "Request failed validation" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   payload_too_large: { status: 413, title: "Request body too large" },
+  // Before anything is parsed (src/http/input-limits.ts).
+  uri_too_long: { status: 414, title: "Request URL too long" },
+  headers_too_large: { status: 431, title: "Request headers too large" },
   invalid_dpop_proof: { status: 401, title: "Invalid DPoP proof" },
   invalid_ticket: { status: 401, title: "Invalid queue ticket" },
   invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },

@@ -63,10 +63,12 @@ oid4vci.post("/token", async (c) => {
   if (!opened.ok) throw new ApiError("invalid_grant", `the pre-authorized code is not valid (${opened.reason.replaceAll("_", " ")})`);
   const code = opened.claims as { room?: unknown; tid?: unknown; ord?: unknown; pid?: unknown; jkt?: unknown; handoff?: unknown };
   const handoff = code.handoff === true;
-  if (typeof code.room !== "string" || typeof code.tid !== "string" || typeof code.pid !== "string" || (!handoff && typeof code.jkt !== "string")) {
+  // Every claim is checked, the place in line too: a code only we can seal still must not be trusted to
+  // be well-formed (a missing `ord` used to reach the coordinator as a TypeError and answer 500).
+  if (typeof code.room !== "string" || typeof code.tid !== "string" || typeof code.pid !== "string" || (!handoff && typeof code.jkt !== "string") || !isPlace(code.ord)) {
     throw new ApiError("invalid_grant", "the pre-authorized code is not valid (bad claims)");
   }
-  const ord = code.ord as [number, number];
+  const ord = code.ord;
   if (!handoff) {
     // The code was issued to one device: another key cannot redeem it, even with a valid proof.
     if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
@@ -108,6 +110,11 @@ async function checkTxCode(env: AppEnv["Bindings"], ring: HmacKeyring, room: str
     }
   }
   throw tooMany();
+}
+
+/** An order key as a code carries it: [a, b], two non-negative safe integers. */
+function isPlace(v: unknown): v is [number, number] {
+  return Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
 }
 
 // ---- nonce endpoint (OpenID4VCI section 7) ---------------------------------------------------------
@@ -169,9 +176,11 @@ oid4vci.post("/credential", async (c) => {
   if (new Set(keys.map((k) => `${k.x}.${k.y}`)).size !== keys.length) {
     throw new ApiError("invalid_proof", "each proof must be made with a different key");
   }
-  for (const nonce of nonces) {
-    if (!(await consumeNonce(c, nonce, now))) throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
-  }
+  // One c_nonce per request (OpenID4VCI: a wallet uses the nonce it was given for the whole batch), so a
+  // refusal consumes none: with two, a good first one was used up before a bad second one was refused.
+  if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
+  const [nonce] = nonces;
+  if (!(await consumeNonce(c, nonce!, now))) throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
 
   // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
   const holder = await observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId));

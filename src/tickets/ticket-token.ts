@@ -55,7 +55,11 @@ export type TicketResult = { ok: true; ticket: TicketClaims } | { ok: false; rea
 const ORD = (v: unknown): v is [number, number] =>
   Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
 
+/** A ticket is under 1 KiB; like DPoP proofs and sealed tokens, anything over this is refused unread. */
+export const MAX_TICKET_LENGTH = 4096;
+
 export async function verifyTicket(keys: HmacKeyring, token: string, room: string, nowMs: number): Promise<TicketResult> {
+  if (token.length > MAX_TICKET_LENGTH) return { ok: false, reason: "malformed" };
   let unknownKid = false;
   try {
     const { payload } = await jwtVerify(
