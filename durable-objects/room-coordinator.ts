@@ -110,6 +110,20 @@ export class RoomCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // A room that was never created leaves no storage behind: asking about an unknown room name (a
+    // typo, or someone probing names) must not materialise a database per name.
+    if (this.hasSchema()) {
+      this.migrate();
+      this.room = this.load();
+    }
+  }
+
+  private hasSchema(): boolean {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'room'").one().n > 0;
+  }
+
+  /** The tables, created when the room is (and completed on load for rooms made by older versions). */
+  private migrate(): void {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS room (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -143,7 +157,6 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pragma_table_info('sessions') WHERE name = 'jkt'").one().n === 0) {
       this.sql.exec("ALTER TABLE sessions ADD COLUMN jkt TEXT");
     }
-    this.room = this.load();
   }
 
   private load(): Loaded | null {
@@ -213,6 +226,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   private create(name: string, config: RoomConfig): Loaded {
+    this.migrate();
     this.sql.exec(
       `INSERT INTO room (id, name, config, frontier_a, frontier_b, baseline_a, baseline_b, tokens, last_refill, admitted_total)
        VALUES (1, ?, ?, ?, ?, ?, ?, 0, NULL, 0)`,
