@@ -9,6 +9,11 @@
  * solver gives the event loop a turn every `sliceMs` of work, so a page solving on its UI thread keeps
  * rendering and answering input. Abortable through `signal`.
  */
+// The puzzle's definition, shared with the service's check (a pure module: no Worker API).
+import { leadingZeroBits } from "../abuse/pow";
+
+export { leadingZeroBits };
+
 export interface SolveOptions {
   /** Digests requested at once (default 256). */
   batch?: number;
@@ -30,18 +35,6 @@ export interface PowSolution {
 
 /** The most this solver accepts to work on: beyond 24 bits a phone would grind for minutes. */
 export const MAX_SOLVABLE_BITS = 24;
-
-export function leadingZeroBits(bytes: Uint8Array): number {
-  let bits = 0;
-  for (const byte of bytes) {
-    if (byte === 0) {
-      bits += 8;
-      continue;
-    }
-    return bits + Math.clz32(byte) - 24;
-  }
-  return bits;
-}
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { calculateJwkThumbprint, decodeJwt, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { seedValidHolders } from "../helpers/register";
 import { accessTokenHash, DPOP_CLOCK_SKEW_SECONDS, DPOP_MAX_AGE_SECONDS } from "../../src/auth/dpop";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { REPLAY_SHARDS } from "../../src/edge/replay";
 import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from "../helpers/api";
@@ -20,10 +20,7 @@ const SEEDED = 40;
 const holders: string[] = [];
 
 beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) holders.push(personIdFor(n));
+  holders.push(...(await seedValidHolders(SEEDED)));
   // Other files take holders from the front; these tests take theirs from the back.
   holders.reverse();
 });

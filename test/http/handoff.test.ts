@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { seedValidHolders } from "../helpers/register";
 import { createRoom, join, poll, testClock, tick } from "../helpers/api";
 import { newDevice } from "../helpers/device";
 import { provenPoll } from "../helpers/proven-poll";
@@ -14,10 +13,7 @@ const SEEDED = 40;
 const holders: string[] = [];
 
 beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) holders.push(personIdFor(n));
+  holders.push(...(await seedValidHolders(SEEDED)));
 });
 
 async function admittedWithHandoff(room: string) {

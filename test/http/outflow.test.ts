@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
+import { seedValidHolders } from "../helpers/register";
 import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, testClock, tick, type Joined } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
 import { MDOC, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
@@ -11,13 +10,10 @@ import { MDOC, admittedOffer, credential, token, walletKeys } from "../helpers/w
  * slowed (the latency drill) and raises it again once it is fast.
  */
 const SEEDED = 80;
-let holders: string[] = [];
+const holders: string[] = [];
 
 beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) holders.push(personIdFor(n));
+  holders.push(...(await seedValidHolders(SEEDED)));
 });
 
 afterAll(async () => {
