@@ -13,6 +13,8 @@
 // while waiting (stops polling) and once admitted (never redeems); its admission then lapses after
 // --ttl seconds (the room's admission_ttl_seconds) and the soak checks its ticket reads "expired".
 // Loopback only; bounded: arrivals stop after --minutes, the drain after 5 more minutes plus the TTL.
+// Memory: the workerd that `wrangler dev` runs for --base's port, or --workerd-pid PID (any other runtime,
+// e.g. a bare Miniflare, to tell the Worker's own memory from what wrangler dev's layers add).
 // Report: stdout and reports/soak.json. Exit code 1 if any check fails.
 import { setMaxListeners } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,7 +27,7 @@ import { runChecks } from "./lab/checks.mjs";
 import { runJourney, statusOf } from "./lab/journey.mjs";
 import { latencySummary, round } from "./lab/numbers.mjs";
 import { createRecorder, Semaphore } from "./lab/requests.mjs";
-import { workerdMemory } from "./lab/rss.mjs";
+import { rssKiB, workerdMemory } from "./lab/rss.mjs";
 import { loadLab } from "./lab/sdk.mjs";
 import { DevServer } from "./lab/server.mjs";
 import { freePort, snapshotTree } from "./lib/processes.mjs";
@@ -46,12 +48,13 @@ function options() {
       seed: { type: "string", default: "1" },
       base: { type: "string", default: "http://127.0.0.1:8787" },
       start: { type: "boolean", default: false },
+      "workerd-pid": { type: "string" },
       out: { type: "string", default: join(ROOT, "reports", "soak.json") },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
-    console.log("usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start] [--out FILE]");
+    console.log("usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start] [--workerd-pid PID] [--out FILE]");
     process.exit(0);
   }
   const num = (name, lo, hi) => {
@@ -80,6 +83,8 @@ function options() {
     base,
     port: Number(url.port || 80),
     start: values.start,
+    /** A workerd to measure other than the one `wrangler dev` runs for --base (e.g. a bare Miniflare). */
+    workerdPid: values["workerd-pid"] === undefined ? null : Math.floor(num("workerd-pid", 1, 2 ** 31)),
     out: values.out,
   };
 }
@@ -106,6 +111,11 @@ async function main() {
     process.exit(2);
   }
   await disarmFaults(o.base); // a soak measures the healthy service
+  const memory = () => {
+    if (o.workerdPid === null) return workerdMemory(o.port);
+    const kib = rssKiB(o.workerdPid);
+    return { worker_pid: o.workerdPid, worker_rss_mib: kib === null ? null : Math.round((kib / 1024) * 10) / 10, proxy_pid: null, proxy_rss_mib: null };
+  };
 
   const room = `soak-${Date.now().toString(36)}`;
   await putRoom(o.base, room, { queueing_method: "fifo", new_users_per_minute: o.roomRate, admission_ttl_seconds: o.ttl, shards: 8 });
@@ -120,7 +130,7 @@ async function main() {
     process.once("SIGINT", () => process.exit(130));
   });
 
-  const memoryAtStart = workerdMemory(o.port);
+  const memoryAtStart = memory();
   const t0 = Date.now();
   const arrivalMs = o.minutes * 60_000;
   const timeline = [];
@@ -134,7 +144,7 @@ async function main() {
   const sampler = (async () => {
     while (sampling) {
       const s = await roomStats(o.base, room);
-      const m = workerdMemory(o.port);
+      const m = memory();
       const t = Math.round((Date.now() - t0) / 1000);
       if (memoryAfterWarmUp === null && t >= 60) memoryAfterWarmUp = m;
       timeline.push({ t_s: t, ...m, waiting: s?.waiting ?? null, active: s?.active ?? null, admitted_last_minute: s?.admitted_last_minute ?? null, requests: stats.requests, five_xx: stats.fiveHundreds() });
@@ -171,7 +181,7 @@ async function main() {
   const drain = setTimeout(() => abort.abort(new Error("drain deadline")), DRAIN_MS);
   await Promise.all(journeys);
   clearTimeout(drain);
-  const memoryAtEnd = workerdMemory(o.port);
+  const memoryAtEnd = memory();
   const drainedAt = Date.now();
 
   // Abandoned devices: once every admission is older than the TTL, their tickets must read expired.
