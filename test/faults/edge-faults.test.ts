@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { armFaults } from "../../src/faults/faults";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newPersonId, poll, testClock, tick } from "../helpers/api";
 import { newDevice } from "../helpers/device";
+import { seedValidHolders } from "../helpers/register";
 import { arm, disarmFaults, faultReport } from "../helpers/faults";
 import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "../helpers/wallet";
 
@@ -18,17 +18,12 @@ import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "
  */
 const SEEDED = 40;
 
-beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-});
+let validHolders: string[] = [];
+const validHolderId = (skip = 0): string => validHolders[skip]!;
 
-function validHolderId(skip = 0): string {
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  const ids = [];
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
-  return ids[skip]!;
-}
+beforeAll(async () => {
+  validHolders = await seedValidHolders(SEEDED);
+});
 
 /** A refusal the client is told to retry: 503, problem+json, Retry-After in seconds. */
 async function expectRetryable(answer: Response | { status: number; body: Record<string, any>; res: Response }): Promise<void> {

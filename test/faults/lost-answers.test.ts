@@ -1,8 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { adminGet, createRoom, join, testClock, tick } from "../helpers/api";
+import { adminGet, createRoom, join, tick } from "../helpers/api";
+import { seedValidHolders } from "../helpers/register";
 import { coordinator, restart } from "../helpers/faults";
 import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "../helpers/wallet";
 
@@ -14,17 +13,12 @@ import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "
  */
 const SEEDED = 30;
 
-beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-});
+let validHolders: string[] = [];
+const validHolderId = (skip = 0): string => validHolders[skip]!;
 
-function validHolderId(skip = 0): string {
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  const ids = [];
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
-  return ids[skip]!;
-}
+beforeAll(async () => {
+  validHolders = await seedValidHolders(SEEDED);
+});
 
 describe("a token answer that never reached the device", () => {
   it("the same device gets the same session back, across a restart too; no other key; spent once the session ends", async () => {

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { registerMetrics } from "../../src/register/register";
-import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { adminGet, createRoom, join, testClock, tick } from "../helpers/api";
+import { adminGet, createRoom, join, tick } from "../helpers/api";
+import { seedValidHolders } from "../helpers/register";
 import { arm, disarmFaults, faultReport } from "../helpers/faults";
 import { withAccessVia } from "../helpers/wallet-direct";
 import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "../helpers/wallet";
@@ -18,17 +18,12 @@ import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "
  */
 const SEEDED = 40;
 
-beforeAll(async () => {
-  await ensureRegisterSchema(env.REGISTER);
-  await seedRegister(env.REGISTER, SEEDED);
-});
+let validHolders: string[] = [];
+const validHolderId = (skip = 0): string => validHolders[skip]!;
 
-function validHolderId(skip = 0): string {
-  const today = new Date(testClock.now()).toISOString().slice(0, 10);
-  const ids = [];
-  for (let n = 1; n <= SEEDED; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
-  return ids[skip]!;
-}
+beforeAll(async () => {
+  validHolders = await seedValidHolders(SEEDED);
+});
 
 /** A person admitted and holding an access token (an open issuance session). */
 async function inSession(room: string, skip: number) {
