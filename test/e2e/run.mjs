@@ -21,7 +21,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
-import { freePort, livePidsInGroup, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
+import { freePort, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
+import { DevServer } from "../../src/tools/lab/server.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -57,90 +58,6 @@ function assertEqual(actual, expected, what) {
 // ---- source snapshot -----------------------------------------------------------------------------------
 
 // ---- server lifecycle --------------------------------------------------------------------------------
-
-/**
- * One `node src/tools/start.mjs` (npx → wrangler → two workerd processes). Spawned detached, so it leads a
- * process group of its own: stopping it signals the whole group, and no workerd is left behind holding
- * the port or the SQLite files when the next server starts on the same state.
- */
-class Server {
-  constructor({ port, persistDir, logPath }) {
-    this.port = port;
-    this.persistDir = persistDir;
-    this.logPath = logPath;
-    this.base = `http://127.0.0.1:${port}`;
-    this.child = null;
-    this.exited = null;
-  }
-
-  async start() {
-    const out = createWriteStream(this.logPath, { flags: "a" });
-    out.write(`\n===== start ${new Date().toISOString()} port ${this.port} persist ${this.persistDir}\n`);
-    const child = spawn(process.execPath, ["src/tools/start.mjs"], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        PORT: String(this.port),
-        PERSIST_TO: this.persistDir,
-        // Keep wrangler's own debug logs with this run rather than in the repository's .wrangler/.
-        WRANGLER_LOG_PATH: join(this.persistDir, "..", "wrangler-logs"),
-        // No colour codes in the log file.
-        FORCE_COLOR: "0",
-        NO_COLOR: "1",
-      },
-    });
-    this.child = child;
-    child.stdout.pipe(out, { end: false });
-    child.stderr.pipe(out, { end: false });
-    this.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-    this.exited.then(() => setTimeout(() => out.end(), 200));
-    await this.waitReady();
-  }
-
-  /** Ready when the default room answers (the Worker and its Durable Objects are up), not merely the port. */
-  async waitReady() {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let dead = null;
-    this.exited.then((e) => (dead = e));
-    while (Date.now() < deadline) {
-      if (dead) throw new Error(`server exited before it was ready (${JSON.stringify(dead)}); see ${this.logPath}`);
-      try {
-        const res = await fetch(`${this.base}/v1/rooms/${DEFAULT_ROOM}`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-      } catch {
-        // Not listening yet.
-      }
-      await sleep(250);
-    }
-    throw new Error(`server not ready within ${READY_TIMEOUT_MS / 1000} s; see ${this.logPath}`);
-  }
-
-  /** SIGTERM the group (wrangler shuts workerd down), SIGKILL whatever is left after a grace period. */
-  async stop() {
-    if (!this.child) return { leftovers: [] };
-    const pgid = this.child.pid;
-    this.child = null;
-    signalGroup(pgid, "SIGTERM");
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (livePidsInGroup(pgid).length > 0 && Date.now() < deadline) await sleep(100);
-    const leftovers = livePidsInGroup(pgid);
-    if (leftovers.length > 0) {
-      signalGroup(pgid, "SIGKILL");
-      const killDeadline = Date.now() + 3_000;
-      while (livePidsInGroup(pgid).length > 0 && Date.now() < killDeadline) await sleep(100);
-    }
-    return { leftovers };
-  }
-
-  /** Last resort from exit and signal handlers: synchronous, no waiting. */
-  killNow() {
-    if (this.child) signalGroup(this.child.pid, "SIGKILL");
-    this.child = null;
-  }
-}
 
 // ---- HTTP ----------------------------------------------------------------------------------------------
 
@@ -392,7 +309,7 @@ async function main() {
   const serverLog = join(REPORTS, "e2e-server.log");
   writeFileSync(serverLog, "");
   const port = await freePort();
-  const server = new Server({ port, persistDir, logPath: serverLog });
+  const server = new DevServer({ root: ROOT, port, persistDir, logPath: serverLog, readyTimeoutMs: READY_TIMEOUT_MS });
   currentServer = server;
   const base = server.base;
   const t0 = Date.now();
@@ -639,7 +556,7 @@ async function main() {
     });
 
     await check("server stops with no process left behind", async () => {
-      const { leftovers } = await server.stop();
+      const leftovers = await server.stop();
       assert(leftovers.length === 0, `still running ${STOP_TIMEOUT_MS / 1000} s after SIGTERM (killed): pids ${leftovers.join(",")}`);
     });
 
@@ -731,7 +648,7 @@ async function main() {
       return { detail: `${js.length} file(s), raw ${kib(raw)}, gzip ${kib(gz)}`, data: { files: js.length, raw_bytes: raw, gzip_bytes: gz } };
     });
   } finally {
-    const { leftovers } = await server.stop();
+    const leftovers = await server.stop();
     if (leftovers.length) console.log(`warning: server processes needed SIGKILL: ${leftovers.join(",")}`);
     const failed = results.filter((r) => !r.ok).length;
     // Keep the state for diagnosis when something failed.

@@ -92,7 +92,12 @@ export class DevServer {
     const deadline = Date.now() + 10_000;
     while (livePidsInGroup(pgid).length > 0 && Date.now() < deadline) await sleep(100);
     const leftovers = livePidsInGroup(pgid);
-    if (leftovers.length > 0) signalGroup(pgid, "SIGKILL");
+    if (leftovers.length > 0) {
+      signalGroup(pgid, "SIGKILL");
+      // Gone before returning, so the next start on the same state finds its port and files free.
+      const killDeadline = Date.now() + 3_000;
+      while (livePidsInGroup(pgid).length > 0 && Date.now() < killDeadline) await sleep(100);
+    }
     return leftovers;
   }
 
