@@ -17,7 +17,8 @@ export const onError: ErrorHandler = (err, c) => {
   if (err instanceof RegisterBusyError || err instanceof RegisterUnavailableError) {
     recordIssuance(c.env ?? {}, err instanceof RegisterBusyError ? "register_busy" : "register_error");
     return problemResponse(
-      new ApiError("temporarily_unavailable", "the licence register is at capacity; retry shortly", {
+      // Unavailable messages are ours ("…timed out", "…failed"): they say which, and carry no input.
+      new ApiError("temporarily_unavailable", err instanceof RegisterBusyError ? "the licence register is at capacity; retry shortly" : `${err.message}; retry shortly`, {
         headers: { "retry-after": String(err.retryAfterSeconds) },
       }),
     );

@@ -81,11 +81,9 @@ describe("a shard sync that fails during a tick", () => {
     const joined = await joinMany(room, 4, 50);
     testClock.advance(1_000);
     arm({ "shard.sync": { mode: "delay", delayMs: 6_000, times: 1 } });
-    const t0 = Date.now();
     expect(await alarm(room)).toBe(true);
-    const waited = Date.now() - t0;
-    expect(waited).toBeGreaterThanOrEqual(4_900); // DURABLE_CALL_TIMEOUT_MS defaults to 5 s
-    expect(waited).toBeLessThan(5_900);
+    // The deadline's own error (DURABLE_CALL_TIMEOUT_MS defaults to 5 s), not a stopwatch: the tick
+    // ended because it stopped waiting, while the shard was still sleeping on its 6 s fault.
     expect((await adminGet(room)).last_tick_error).toMatch(/did not answer within 5000 ms/);
     expect(await statusLine(room, joined)).toBe("....");
     await alarm(room);
