@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { AntichambreClient, DeviceKey, type RetryInfo } from "../../src/client";
 import type { Env } from "../../src/config/env";
-import { clientAddressKey } from "../../src/edge/rate-limits";
+import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
+import { setLogSink } from "../../src/log/logger";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, type Joined } from "../helpers/api";
 import type { Device } from "../helpers/device";
 
@@ -176,6 +177,28 @@ describe("the Workers rate-limiting binding (Miniflare's local simulation)", () 
       await fill(env.JOIN_CLIENT_LIMITER!, `join:${await clientAddressKey(env, new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }))}`);
       await expectRateLimited((await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { headers: { "cf-connecting-ip": ip } })).res, "join_client", 60);
     });
+  });
+});
+
+describe("a rate-limiting binding that fails", () => {
+  it("lets the request through (the in-isolate layer still counts it), whether it throws or hangs", async () => {
+    const room = await createRoom({ shards: 1, paused: true });
+    const a = await join(room);
+    const lines: string[] = [];
+    setLogSink((_level, line) => void lines.push(line));
+    try {
+      const hanging = { limit: () => new Promise<{ success: boolean }>(() => {}) } as unknown as RateLimit;
+      const throwing = { limit: async () => Promise.reject(new Error("limiter unreachable")) } as unknown as RateLimit;
+      expect((await pollVia(withEnv({ POLL_LIMITER: hanging, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
+      expect((await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
+      // The in-isolate bucket keeps counting while the binding is out: its third token, then a refusal.
+      expect((await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
+      await expectRateLimited(await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket), "poll", 20);
+    } finally {
+      setLogSink(null);
+    }
+    const failures = lines.map((l) => JSON.parse(l) as { event: string; error?: string }).filter((l) => l.event === "rate_limit_binding_failed");
+    expect(failures.map((l) => l.error)).toEqual([`POLL_LIMITER did not answer within ${BINDING_DEADLINE_MS} ms`, "limiter unreachable", "limiter unreachable"]);
   });
 });
 
