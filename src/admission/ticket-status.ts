@@ -1,6 +1,6 @@
 import { admittedAt } from "./admission-log";
 import { estimateWaitSeconds, pollAfterSeconds } from "./estimate";
-import { compareKeys, type OrderKey } from "./order-key";
+import { compareKeys, seqOf, shardOf, type OrderKey } from "./order-key";
 import type { RoomSnapshot } from "./snapshot";
 import { peopleAhead } from "./waiting-histogram";
 
@@ -24,10 +24,37 @@ export type TicketStatus =
   | { readonly status: "expired" };
 
 /**
- * `unsyncedAhead`: people ahead who joined after the snapshot's last shard sync (known only at join
- * time, from the joining shard; zero on polls, whose snapshot catches up within a tick).
+ * For a ticket the snapshot has not synced yet: what its join knew that the snapshot does not.
+ *
+ * `ahead`: people ahead who had joined after the join's snapshot last synced (counted at join).
+ * `toldPosition` and `admittedTotal`: the position the join answered and the room's admitted total in
+ * the snapshot it read. They bound the position from above: nobody who joins later gets ahead, so the
+ * line ahead can only have shrunk by the admissions since. Without that bound, a poll reading a newer
+ * snapshot than the join's (a tick synced others but not this ticket, then ticks kept failing; or the
+ * join's edge held an older snapshot) counted the people that tick synced twice, once in the
+ * histogram and once in `ahead`, and the position went up.
  */
-export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number, random01: number, unsyncedAhead = 0): TicketStatus {
+export interface UnsyncedBasis {
+  readonly ahead: number;
+  readonly toldPosition?: number;
+  readonly admittedTotal?: number;
+}
+
+const NOTHING_UNSYNCED: UnsyncedBasis = { ahead: 0 };
+
+/**
+ * What a poll adds for a ticket: its join's basis while `snapshot` has not synced the ticket (its seq is
+ * past its shard's sync cursor), nothing after.
+ */
+export function unsyncedAtPoll(snapshot: RoomSnapshot, key: OrderKey, atJoin: UnsyncedBasis): UnsyncedBasis {
+  return seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? atJoin : NOTHING_UNSYNCED;
+}
+
+/**
+ * `unsynced`: people ahead the snapshot does not count yet (see UnsyncedBasis); nothing once the
+ * snapshot has synced the ticket, which it does within a tick.
+ */
+export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number, random01: number, unsynced: UnsyncedBasis = NOTHING_UNSYNCED): TicketStatus {
   if (compareKeys(key, snapshot.frontier) <= 0) {
     const at = admittedAt(snapshot.baseline, snapshot.steps, key);
     const ttlMs = snapshot.config.admission_ttl_seconds * 1000;
@@ -45,7 +72,13 @@ export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number,
       lottery_at: new Date(lottery.to).toISOString(),
     };
   }
-  const position = aheadOf(snapshot, key) + unsyncedAhead + 1;
+  const counted = aheadOf(snapshot, key) + 1;
+  let position = counted + unsynced.ahead;
+  if (unsynced.toldPosition !== undefined && unsynced.admittedTotal !== undefined) {
+    const bound = unsynced.toldPosition - Math.max(0, snapshot.admittedTotal - unsynced.admittedTotal);
+    // Never below those the snapshot itself counts ahead: they are certainly there.
+    position = Math.max(counted, Math.min(position, bound));
+  }
   const wait = snapshot.config.paused ? null : estimateWaitSeconds(position, snapshot.ratePerSecond);
   return {
     status: "waiting",

@@ -1,9 +1,8 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { seqOf, shardOf } from "../admission/order-key";
 import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
 import { stampPlan } from "../admission/event";
-import { ticketStatus, type TicketStatus } from "../admission/ticket-status";
+import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
@@ -106,8 +105,10 @@ tickets.post("/:room/tickets", async (c) => {
     // The place was used (admitted, then left unused past its TTL): a new place at the back.
     held = await stub.requeue(request, held.seq);
   }
-  const unsynced = await unsyncedAhead(c.env, room, snapshot, shard, held);
-  const current = ticketStatus(snapshot, held.key, now, Math.random(), unsynced);
+  const ahead = await unsyncedAhead(c.env, room, snapshot, shard, held);
+  const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead });
+  // The join's own basis for later polls (UnsyncedBasis): the position told bounds them until synced.
+  const told = current.status === "waiting" && current.position !== null ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal } : {};
   const claims: TicketClaims = {
     room,
     ticketId: `${shard}.${held.seq}`,
@@ -116,7 +117,7 @@ tickets.post("/:room/tickets", async (c) => {
     issuedAt: held.joinedAt,
     // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
     person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
-    unsyncedAhead: unsynced,
+    unsynced: { ahead, ...told },
   };
   const ticket = await signTicket(keys, claims, now);
   // The join's proof was by the ticket's key: the answer may carry the handoff's tx_code.
@@ -166,9 +167,8 @@ export async function currentTicket(
   if (!snapshot) throw noRoom(room);
   const { key } = verified.ticket;
   // A ticket this snapshot has not synced yet is missing from it, and so are the people who joined just
-  // before it: add those back (counted at join), so a position never goes up between join and sync.
-  const unsynced = seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? verified.ticket.unsyncedAhead : 0;
-  const status = ticketStatus(snapshot, key, now, Math.random(), unsynced);
+  // before it: counted from what the join knew, so a position never goes up between join and sync.
+  const status = ticketStatus(snapshot, key, now, Math.random(), unsyncedAtPoll(snapshot, key, verified.ticket.unsynced));
   const proven = status.status === "admitted" && (await provenByTicketKey(options.dpop, requestUrl, token, verified.ticket.jkt, now));
   return answer(env, requestUrl, verified.ticket, snapshot, status, proven);
 }

@@ -1,4 +1,4 @@
-import { seqOf, shardOf, type OrderKey } from "../admission/order-key";
+import type { OrderKey } from "../admission/order-key";
 import type { RoomSnapshot } from "../admission/snapshot";
 import type { SimShard } from "./shard";
 
@@ -26,9 +26,4 @@ export function joinUnsyncedAhead(snapshot: RoomSnapshot, shards: readonly SimSh
   let ahead = own;
   for (let i = 0; i < shards.length; i++) if (i !== shard) ahead += shards[i]!.countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, key);
   return ahead;
-}
-
-/** At a poll: a ticket this snapshot has not synced yet gets back the count it was given at join. */
-export function pollUnsyncedAhead(snapshot: RoomSnapshot, key: OrderKey, countedAtJoin: number): number {
-  return seqOf(key) > (snapshot.syncedSeqs[shardOf(key)] ?? 0) ? countedAtJoin : 0;
 }

@@ -1,10 +1,10 @@
 import { compareKeys, ORIGIN, seqOf, shardOf, type OrderKey } from "../admission/order-key";
 import type { RoomSnapshot } from "../admission/snapshot";
-import { ticketStatus } from "../admission/ticket-status";
+import { ticketStatus, unsyncedAtPoll, type TicketStatus, type UnsyncedBasis } from "../admission/ticket-status";
 import { totalWaiting } from "../admission/waiting-histogram";
 import { ManualClock } from "../lib/clock";
 import { Calendar } from "./calendar";
-import { asksEveryShard, joinUnsyncedAhead, pollUnsyncedAhead } from "./edge";
+import { asksEveryShard, joinUnsyncedAhead } from "./edge";
 import type { SimConfig } from "./config";
 import { SimCoordinator } from "./coordinator";
 import { LoadModel, type PeakLoad } from "./load";
@@ -131,7 +131,11 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   let lastAdmitted: OrderKey = ORIGIN;
 
   // Tracked people: what their ticket carries from the join, and the last position they were told.
+  // What each tracked ticket carries from its join (UnsyncedBasis): unsynced people ahead, the position
+  // it was told and the room's admitted total then (-1: told no position).
   const countedAtJoin = new Int32Array(pop.trackedCount);
+  const toldAtJoin = new Float64Array(pop.trackedCount);
+  const admittedTotalAtJoin = new Float64Array(pop.trackedCount);
   const lastPosition = new Float64Array(pop.trackedCount).fill(Number.POSITIVE_INFINITY);
 
   // Per-interval traffic for the load model.
@@ -157,8 +161,8 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   let snapshot: RoomSnapshot = coordinator.buildSnapshot(start);
 
   /** A tracked person hears their status, as the edge would answer it, and acts on it. */
-  const told = (p: number, rel: number, book: Estimates, unsyncedAhead: number): void => {
-    const status = ticketStatus(snapshot, keyOf(p), at(rel), rand(), unsyncedAhead);
+  const told = (p: number, rel: number, book: Estimates, unsynced: UnsyncedBasis): TicketStatus => {
+    const status = ticketStatus(snapshot, keyOf(p), at(rel), rand(), unsynced);
     // (The simulated launch has no pre-queue event, so a waiting answer always carries a position.)
     if (status.status === "waiting" && status.position !== null) {
       const t = pop.tracked[p]!;
@@ -181,7 +185,11 @@ export function runSimulation(cfg: SimConfig): RunOutput {
       if (admittedAt[p]! + ttlMs > rel) checks.expiredEarly++;
       schedule(Math.max(rel, admittedAt[p]! + ttlMs), p, EXPIRE);
     }
+    return status;
   };
+
+  const basisAtJoin = (t: number): UnsyncedBasis =>
+    toldAtJoin[t]! < 0 ? { ahead: countedAtJoin[t]! } : { ahead: countedAtJoin[t]!, toldPosition: toldAtJoin[t]!, admittedTotal: admittedTotalAtJoin[t]! };
 
   const join = (p: number): void => {
     const rel = pop.receipt[p]!;
@@ -199,7 +207,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     const t = pop.tracked[p]!;
     if (t >= 0) {
       countedAtJoin[t] = joinUnsyncedAhead(snapshot, shards, s, ticket.seq, ticket.key);
-      told(p, rel, first, countedAtJoin[t]!);
+      const answer = told(p, rel, first, { ahead: countedAtJoin[t]! });
+      toldAtJoin[t] = answer.status === "waiting" && answer.position !== null ? answer.position : -1;
+      admittedTotalAtJoin[t] = snapshot.admittedTotal;
     }
   };
 
@@ -212,7 +222,7 @@ export function runSimulation(cfg: SimConfig): RunOutput {
         // Patience is about waiting: someone admitted before it ran out learns it at this poll.
         if (gone[p] || (state[p] === WAITING && gaveUpBy(p, rel))) return;
         trackedPolls++;
-        told(p, rel, later, pollUnsyncedAhead(snapshot, keyOf(p), countedAtJoin[pop.tracked[p]!]!));
+        told(p, rel, later, unsyncedAtPoll(snapshot, keyOf(p), basisAtJoin(pop.tracked[p]!)));
         return;
       case REDEEM: {
         redemptions++;

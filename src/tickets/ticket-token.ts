@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
 import type { OrderKey } from "../admission/order-key";
+import type { UnsyncedBasis } from "../admission/ticket-status";
 import type { HmacKeyring } from "./keyring";
 
 /**
@@ -10,7 +11,9 @@ import type { HmacKeyring } from "./keyring";
  * about two whole hello-world requests and an HMAC about half of one. Keys carry a `kid` so they rotate.
  *
  * Claims: `sub` ticket id, `ord` the order key [a, b] (the holder's place), `cnf.jkt` the device key's
- * JWK thumbprint (RFC 7638), `room` and `aud` binding it to one room, `iat`/`exp`.
+ * JWK thumbprint (RFC 7638), `room` and `aud` binding it to one room, `iat`/`exp`; for positions until
+ * the room has synced the ticket (UnsyncedBasis), `ua` the people ahead the join's snapshot missed and
+ * `jp` [position told, admitted total] (absent when the join told no position, or on older tickets).
  */
 export const TICKET_ISSUER = "antichambre";
 export const TICKET_TYPE = "antichambre-ticket+jwt";
@@ -29,15 +32,17 @@ export interface TicketClaims {
   /** The person identifier, sealed (sealed.ts): opened only to mint the credential offer. */
   readonly person: string;
   /**
-   * People ahead who were not yet in the room snapshot when the ticket was issued. Until the snapshot
-   * a poll reads has synced this ticket, they are still missing from it, so the poll adds them back.
+   * What the join knew that its room snapshot did not (people ahead not yet synced, and the position it
+   * told). Until the snapshot a poll reads has synced this ticket, the poll counts them from here.
    */
-  readonly unsyncedAhead: number;
+  readonly unsynced: UnsyncedBasis;
 }
 
 export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: t.unsyncedAhead })
+  const { ahead, toldPosition, admittedTotal } = t.unsynced;
+  const jp = toldPosition !== undefined && admittedTotal !== undefined ? { jp: [toldPosition, admittedTotal] } : {};
+  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
     .setAudience(ticketAudience(t.room))
@@ -52,7 +57,8 @@ export type TicketFailure = "malformed" | "bad_signature" | "unknown_key" | "exp
 
 export type TicketResult = { ok: true; ticket: TicketClaims } | { ok: false; reason: TicketFailure };
 
-const ORD = (v: unknown): v is [number, number] =>
+/** Two non-negative safe integers: an order key [a, b], or a join basis [position, admitted total]. */
+const PAIR = (v: unknown): v is [number, number] =>
   Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
 
 /** A ticket is under 1 KiB; like DPoP proofs and sealed tokens, anything over this is refused unread. */
@@ -83,12 +89,21 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     );
     const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (payload.room !== room) return { ok: false, reason: "wrong_room" };
-    if (!ORD(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
+    if (payload.jp !== undefined && !PAIR(payload.jp)) return { ok: false, reason: "bad_claims" };
+    if (!PAIR(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
       return { ok: false, reason: "bad_claims" };
     }
     return {
       ok: true,
-      ticket: { room, ticketId: payload.sub, key: { a: payload.ord[0], b: payload.ord[1] }, jkt, issuedAt: payload.ja, person: payload.psn, unsyncedAhead: payload.ua as number },
+      ticket: {
+        room,
+        ticketId: payload.sub,
+        key: { a: payload.ord[0], b: payload.ord[1] },
+        jkt,
+        issuedAt: payload.ja,
+        person: payload.psn,
+        unsynced: PAIR(payload.jp) ? { ahead: payload.ua as number, toldPosition: payload.jp[0], admittedTotal: payload.jp[1] } : { ahead: payload.ua as number },
+      },
     };
   } catch (e) {
     if (unknownKid) return { ok: false, reason: "unknown_key" };

@@ -46,7 +46,7 @@ async function pollFixture() {
   const { privateKey, publicKey } = await generateKeyPair("ES256");
   const jwk = await exportJWK(publicKey);
   const now = Date.now();
-  const ticket = await signTicket(ring, { room: "permis", ticketId: "3.1234", key: { a: now, b: 3 * 2 ** 32 + 1234 }, jkt: "x".repeat(43), issuedAt: now, person: "sealed", unsyncedAhead: 0 }, now);
+  const ticket = await signTicket(ring, { room: "permis", ticketId: "3.1234", key: { a: now, b: 3 * 2 ** 32 + 1234 }, jkt: "x".repeat(43), issuedAt: now, person: "sealed", unsynced: { ahead: 0, toldPosition: 1200, admittedTotal: 34000 } }, now);
   const proof = await new SignJWT({ htm: "GET", htu: URL_POLL, jti: crypto.randomUUID(), ath: await accessTokenHash(ticket) })
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).setIssuedAt(Math.floor(now / 1000)).sign(privateKey);
   return { ring, ticket, proof, now };

@@ -1,6 +1,10 @@
+import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminGet, createRoom, poll, testClock, tick } from "../helpers/api";
-import { alarm, arm, books, disarmFaults, expectPrefix, faultReport, restart, statusLine } from "../helpers/faults";
+import { createApp } from "../../src/app";
+import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
+import { ORIGIN, adminGet, createRoom, identityAssertion, join, newDevice, newPersonId, poll, testClock, tick } from "../helpers/api";
+import { alarm, arm, books, coordinator, disarmFaults, expectPrefix, faultReport, restart, statusLine } from "../helpers/faults";
 import { joinMany } from "../helpers/queue";
 import { mulberry32 } from "../../src/sim/random";
 
@@ -90,6 +94,46 @@ describe("a shard sync that fails during a tick", () => {
     await alarm(room);
     expect(expectPrefix(await statusLine(room, joined))).toBeGreaterThanOrEqual(2);
   }, 30_000);
+});
+
+describe("a position told at join, while ticks keep failing", () => {
+  it("never rises when the poll reads a newer snapshot than the join did, with the ticket still unsynced", async () => {
+    const room = await createRoom({ new_users_per_minute: 60, shards: 1, paused: true });
+    clearSnapshotCache();
+    // Three people join; the first join caches the room's snapshot (nobody synced yet) at t0.
+    for (let i = 0; i < 3; i++) expect((await join(room)).status).toBe(201);
+    // One tick syncs those three, and the edge's cache is not told (as on another isolate, or within its TTL).
+    testClock.advance(1_000);
+    expect(await runDurableObjectAlarm(coordinator(room))).toBe(true);
+    // A fourth joins through an edge still holding the t0 snapshot: the three are unsynced to it, counted ahead.
+    const app = createApp();
+    const device = await newDevice();
+    const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
+    const res = await app.fetch(
+      new Request(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", dpop: await device.proof("POST", url) },
+        body: JSON.stringify({ identity_assertion: await identityAssertion(newPersonId()) }),
+      }),
+      { ...env, SNAPSHOT_TTL_MS: "60000" },
+      createExecutionContext(),
+    );
+    const joined = (await res.json()) as { ticket: string; position: number };
+    expect(joined.position).toBe(4);
+
+    // From now every tick fails, so the fourth is never synced; the poll's fresh snapshot has the three.
+    arm({ "shard.sync": { mode: "throw" } });
+    testClock.advance(1_000);
+    await runDurableObjectAlarm(coordinator(room));
+    expect((await adminGet(room)).last_tick_error).toMatch(/shard sync failed/);
+    testClock.advance(1_000);
+    const during = await poll(room, joined.ticket);
+    expect(during.body.position).toBe(4); // was 7: the three counted in the snapshot and again from the ticket
+
+    disarmFaults();
+    await alarm(room);
+    expect((await poll(room, joined.ticket)).body.position).toBe(4);
+  });
 });
 
 describe("a tick that fails after part of its outcome was written", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ORIGIN } from "../../src/admission/order-key";
 import type { RoomSnapshot } from "../../src/admission/snapshot";
-import { aheadOf, ticketStatus } from "../../src/admission/ticket-status";
+import { aheadOf, ticketStatus, unsyncedAtPoll } from "../../src/admission/ticket-status";
 import { toHistogram } from "../../src/admission/waiting-histogram";
 import { config, key, T0 } from "./fixtures";
 
@@ -140,7 +140,47 @@ describe("ticketStatus: the exact front of the line", () => {
   });
 
   it("adds people who joined ahead since the last sync", () => {
-    expect(ticketStatus(s, FRONT[2]!, T0, 0.5, 4)).toMatchObject({ status: "waiting", position: 3 + 4 });
-    expect(ticketStatus(snapshot(), key((S3 + 2) * 1000), T0, 0.5, 4)).toMatchObject({ position: 11 + 4 });
+    expect(ticketStatus(s, FRONT[2]!, T0, 0.5, { ahead: 4 })).toMatchObject({ status: "waiting", position: 3 + 4 });
+    expect(ticketStatus(snapshot(), key((S3 + 2) * 1000), T0, 0.5, { ahead: 4 })).toMatchObject({ position: 11 + 4 });
+  });
+});
+
+describe("ticketStatus: a ticket the snapshot has not synced yet", () => {
+  // Joined on shard 1 as its seq 9, in second S3+4 (behind everyone in the histogram).
+  const mine = key((S3 + 4) * 1000 + 200, 1, 9);
+  // The join's snapshot: shard 1 synced up to seq 5, so seqs 6..8 (3 people) were ahead and unsynced.
+  const atJoin = snapshot({ syncedSeqs: [0, 5], admittedTotal: 100 });
+  const told = ticketStatus(atJoin, mine, T0, 0.5, { ahead: 3 });
+  const position = told.status === "waiting" ? told.position! : NaN;
+  const basis = { ahead: 3, toldPosition: position, admittedTotal: 100 };
+
+  it("counts the join's unsynced people while the ticket is unsynced, and nothing once it is", () => {
+    expect(position).toBe(40 + 3 + 1);
+    expect(unsyncedAtPoll(atJoin, mine, basis)).toBe(basis);
+    expect(unsyncedAtPoll(snapshot({ syncedSeqs: [0, 9] }), mine, basis)).toEqual({ ahead: 0 });
+  });
+
+  it("never rises when a later snapshot synced those people but not the ticket (ticks failing since)", () => {
+    // A tick synced seqs 6..8 (second S3+3), then ticks failed, so seq 9 was never read.
+    const later = snapshot({
+      syncedSeqs: [0, 8],
+      admittedTotal: 100,
+      histogram: toHistogram(new Map([[S3 + 1, 10], [S3 + 2, 30], [S3 + 3, 3]])),
+    });
+    // Counted twice without the join's bound: 43 in the histogram, plus the same 3 again.
+    expect(ticketStatus(later, mine, T0, 0.5, { ahead: 3 })).toMatchObject({ position: 47 });
+    expect(ticketStatus(later, mine, T0, 0.5, unsyncedAtPoll(later, mine, basis))).toMatchObject({ position: position });
+  });
+
+  it("moves forward by the admissions since the join, and never below the people the snapshot counts", () => {
+    const after12 = snapshot({ syncedSeqs: [0, 5], admittedTotal: 112, histogram: toHistogram(new Map([[S3 + 2, 28]])) });
+    // The histogram says 28 + 3 ahead; the join's bound says 44 - 12 = 32: the smaller, 32 (of 31 + 1).
+    expect(ticketStatus(after12, mine, T0, 0.5, basis)).toMatchObject({ position: 32 });
+    // A bound below what the snapshot itself counts (an estimate at join that ran low) does not win.
+    const crowded = snapshot({ syncedSeqs: [0, 5], admittedTotal: 130, histogram: toHistogram(new Map([[S3 + 2, 25]])) });
+    expect(ticketStatus(crowded, mine, T0, 0.5, basis)).toMatchObject({ position: 26 });
+    // A snapshot older than the join's (another isolate's cache): admissions do not go negative.
+    const older = snapshot({ syncedSeqs: [0, 5], admittedTotal: 90, histogram: toHistogram(new Map([[S3 + 1, 12], [S3 + 2, 30]])) });
+    expect(ticketStatus(older, mine, T0, 0.5, basis)).toMatchObject({ position: 44 });
   });
 });
