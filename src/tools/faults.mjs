@@ -19,9 +19,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { armFaults, disarmFaults, putRoom, roomStats } from "./lab/admin.mjs";
 import { runChecks } from "./lab/checks.mjs";
+import { toolOptions } from "./lab/cli.mjs";
 import { runJourney } from "./lab/journey.mjs";
 import { busiestWindow } from "./lab/numbers.mjs";
 import { createRecorder, Semaphore } from "./lab/requests.mjs";
@@ -53,8 +53,9 @@ const CATALOGUE = {
 };
 
 function options() {
-  const { values } = parseArgs({
-    options: {
+  const { values, int, loopback } = toolOptions(
+    "faults",
+    {
       rounds: { type: "string", default: "6" },
       seed: { type: "string", default: "1" },
       devices: { type: "string", default: "16" },
@@ -62,32 +63,16 @@ function options() {
       "fault-seconds": { type: "string", default: "10" },
       base: { type: "string" },
       out: { type: "string", default: join(ROOT, "reports", "faults.json") },
-      help: { type: "boolean", short: "h", default: false },
     },
-  });
-  if (values.help) {
-    console.log("usage: npm run faults -- [--rounds N] [--seed S] [--devices D] [--rate PER_MINUTE] [--fault-seconds S] [--base URL] [--out FILE]");
-    process.exit(0);
-  }
-  const int = (name, lo, hi) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < lo || n > hi) {
-      console.error(`faults: --${name} must be an integer in ${lo}…${hi}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  if (values.base && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(values.base)) {
-    console.error("faults: --base must be a loopback http:// URL");
-    process.exit(2);
-  }
+    "usage: npm run faults -- [--rounds N] [--seed S] [--devices D] [--rate PER_MINUTE] [--fault-seconds S] [--base URL] [--out FILE]",
+  );
   return {
     rounds: int("rounds", 1, 500),
     seed: int("seed", 0, 2 ** 31),
     devices: int("devices", 1, 500),
     rate: int("rate", 1, 6_000),
     faultMs: int("fault-seconds", 1, 600) * 1000,
-    base: values.base?.replace(/\/+$/, ""),
+    base: loopback(),
     out: values.out,
   };
 }

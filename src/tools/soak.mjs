@@ -21,9 +21,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { disarmFaults, putRoom, roomStats } from "./lab/admin.mjs";
 import { runChecks } from "./lab/checks.mjs";
+import { toolOptions } from "./lab/cli.mjs";
 import { runJourney, statusOf } from "./lab/journey.mjs";
 import { latencySummary, round } from "./lab/numbers.mjs";
 import { createRecorder, Semaphore } from "./lab/requests.mjs";
@@ -36,9 +36,13 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DRAIN_MS = 5 * 60_000;
 
+const USAGE =
+  "usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start] [--workerd-pid PID] [--out FILE]";
+
 function options() {
-  const { values } = parseArgs({
-    options: {
+  const { values, int, num, loopback } = toolOptions(
+    "soak",
+    {
       minutes: { type: "string", default: "10" },
       rate: { type: "string", default: "90" },
       "room-rate": { type: "string" },
@@ -50,41 +54,24 @@ function options() {
       start: { type: "boolean", default: false },
       "workerd-pid": { type: "string" },
       out: { type: "string", default: join(ROOT, "reports", "soak.json") },
-      help: { type: "boolean", short: "h", default: false },
     },
-  });
-  if (values.help) {
-    console.log("usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start] [--workerd-pid PID] [--out FILE]");
-    process.exit(0);
-  }
-  const num = (name, lo, hi) => {
-    const n = Number(values[name]);
-    if (!Number.isFinite(n) || n < lo || n > hi) {
-      console.error(`soak: --${name} must be a number in ${lo}…${hi}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  const base = values.base.replace(/\/+$/, "");
-  const url = new URL(base);
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol !== "http:") {
-    console.error(`soak: --base must be a loopback http:// URL, not ${base}`);
-    process.exit(2);
-  }
+    USAGE,
+  );
+  const base = loopback();
   const rate = num("rate", 1, 6_000);
   return {
     minutes: num("minutes", 0.1, 24 * 60),
     rate,
-    roomRate: values["room-rate"] === undefined ? Math.ceil(rate) : num("room-rate", 1, 1_000_000),
-    abandonEvery: Math.floor(num("abandon-every", 0, 1_000_000)),
-    ttl: Math.floor(num("ttl", 10, 3_600)),
-    concurrency: Math.floor(num("concurrency", 1, 10_000)),
-    seed: Math.floor(num("seed", 0, 2 ** 31)),
+    roomRate: values["room-rate"] === undefined ? Math.ceil(rate) : int("room-rate", 1, 1_000_000),
+    abandonEvery: int("abandon-every", 0, 1_000_000),
+    ttl: int("ttl", 10, 3_600),
+    concurrency: int("concurrency", 1, 10_000),
+    seed: int("seed", 0, 2 ** 31),
     base,
-    port: Number(url.port || 80),
+    port: Number(new URL(base).port || 80),
     start: values.start,
     /** A workerd to measure other than the one `wrangler dev` runs for --base (e.g. a bare Miniflare). */
-    workerdPid: values["workerd-pid"] === undefined ? null : Math.floor(num("workerd-pid", 1, 2 ** 31)),
+    workerdPid: values["workerd-pid"] === undefined ? null : int("workerd-pid", 1, 2 ** 31),
     out: values.out,
   };
 }

@@ -43,8 +43,8 @@ import { setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { adminCall } from "./lab/admin.mjs";
+import { failTool, toolOptions } from "./lab/cli.mjs";
 import { runJourney } from "./lab/journey.mjs";
 import { percentile } from "./lab/numbers.mjs";
 import { createRecorder, Semaphore } from "./lab/requests.mjs";
@@ -59,50 +59,29 @@ const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL
                         [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]
                         [--adaptive] [--drill S:MS[,S:MS…]]`;
 
+const fail = (message) => failTool("surge", message);
+
 function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        users: { type: "string", default: "200" },
-        concurrency: { type: "string", default: "64" },
-        base: { type: "string", default: "http://127.0.0.1:8787" },
-        bypass: { type: "boolean", default: false },
-        room: { type: "string" },
-        rate: { type: "string" },
-        first: { type: "string", default: "1" },
-        attempts: { type: "string", default: "8" },
-        timeout: { type: "string" },
-        out: { type: "string", default: join(ROOT, "reports", "surge.json") },
-        adaptive: { type: "boolean", default: false },
-        drill: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    fail(`${e.message}\n${USAGE}`);
-  }
-  if (parsed.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (name, lo, hi) => {
-    const n = Number(parsed[name]);
-    if (!Number.isInteger(n) || n < lo || n > hi) fail(`--${name} must be an integer in ${lo}…${hi}`);
-    return n;
-  };
+  const { values: parsed, int, loopback } = toolOptions(
+    "surge",
+    {
+      users: { type: "string", default: "200" },
+      concurrency: { type: "string", default: "64" },
+      base: { type: "string", default: "http://127.0.0.1:8787" },
+      bypass: { type: "boolean", default: false },
+      room: { type: "string" },
+      rate: { type: "string" },
+      first: { type: "string", default: "1" },
+      attempts: { type: "string", default: "8" },
+      timeout: { type: "string" },
+      out: { type: "string", default: join(ROOT, "reports", "surge.json") },
+      adaptive: { type: "boolean", default: false },
+      drill: { type: "string" },
+    },
+    USAGE,
+  );
   const users = int("users", 1, 100_000);
-  const base = parsed.base.replace(/\/+$/, "");
-  let url;
-  try {
-    url = new URL(base);
-  } catch {
-    fail(`--base is not a URL: ${base}`);
-  }
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol !== "http:") {
-    fail(`--base must be a loopback http:// URL (this tool only drives a local npm start), not ${base}`);
-  }
+  const base = loopback();
   const drill = (parsed.drill ?? "")
     .split(",")
     .filter(Boolean)
@@ -133,10 +112,6 @@ function options() {
   };
 }
 
-function fail(message) {
-  console.error(`surge: ${message}`);
-  process.exit(2);
-}
 
 // ---- measurement ---------------------------------------------------------------------------------------
 

@@ -7,91 +7,26 @@
 // downloads a browser: Chromium comes from the system (CHROMIUM_PATH, default /usr/bin/chromium;
 // .ci/run installs Debian's package when it is missing).
 
-import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { freePort, livePidsInGroup, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
+import { DevServer } from "../../src/tools/lab/server.mjs";
+import { freePort, snapshotTree } from "../../src/tools/lib/processes.mjs";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const REPORTS = join(REPO, "reports");
 export const SCREENSHOTS = join(REPORTS, "screenshots");
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const ADMIN_TOKEN = "dev-admin-token"; // the embedded development default (src/config/dev-defaults.ts)
-const READY_TIMEOUT_MS = 90_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const log = (msg) => process.stdout.write(`  · ${msg}\n`);
 
 // ---- checks ------------------------------------------------------------------------------------------
 
-/** A failed expectation: its message says it all (anything else thrown also gets its stack in the report). */
-export class CheckError extends Error {}
-
-export function assert(cond, message) {
-  if (!cond) throw new CheckError(message);
-}
-
-export function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `${what}: expected ${e}, got ${a}`);
-}
-
-/**
- * Named checks, run in order; a failure is recorded and the run goes on, so one report shows
- * everything wrong. `need` lets a check say it cannot run because an earlier one failed.
- */
-export class Checks {
-  constructor(prefix = "") {
-    this.prefix = prefix;
-    this.results = [];
-  }
-
-  /** A scope whose check names start with `prefix: ` and share this report. */
-  scope(prefix) {
-    const scoped = Object.create(this);
-    scoped.prefix = prefix;
-    return scoped;
-  }
-
-  /** Runs `fn`; it may return a one-line detail, or { detail, data } to put numbers in the report too. */
-  async check(name, fn) {
-    const full = this.prefix ? `${this.prefix}: ${name}` : name;
-    const started = Date.now();
-    let entry;
-    try {
-      const result = await fn();
-      const { detail, data } = typeof result === "object" && result !== null ? result : { detail: result };
-      entry = { name: full, ok: true, ms: Date.now() - started, ...(detail ? { detail } : {}), ...(data ? { data } : {}) };
-      console.log(`ok  ${full}${detail ? ` (${detail})` : ""}`);
-    } catch (e) {
-      const unexpected = !(e instanceof CheckError);
-      const message = unexpected ? `${e?.name ?? "Error"}: ${e?.message ?? e}` : e.message;
-      entry = { name: full, ok: false, ms: Date.now() - started, error: message, ...(unexpected && e?.stack ? { stack: e.stack } : {}) };
-      console.log(`FAIL ${full}: ${message}`);
-    }
-    this.results.push(entry);
-    return entry.ok;
-  }
-
-  get passed() {
-    return this.results.filter((r) => r.ok).length;
-  }
-
-  get failed() {
-    return this.results.length - this.passed;
-  }
-}
-
-/** Throws a CheckError naming what is missing when an earlier check did not produce it. */
-export function need(ctx, ...keys) {
-  const missing = keys.filter((k) => ctx[k] === undefined);
-  if (missing.length) throw new CheckError(`not run: prerequisite failed (${missing.join(", ")})`);
-}
+export { assert, assertEqual, CheckError, Checks, need } from "../support/checks.mjs";
 
 // ---- the service ---------------------------------------------------------------------------------------
 
@@ -105,80 +40,49 @@ process.on("exit", () => {
 });
 
 /**
- * The real `npm start` (src/tools/start.mjs: migrations, wrangler dev with ENVIRONMENT=development, the
- * register seed) on a free port, with fresh state in a temporary directory. Detached, so it leads a
- * process group and stopping it stops wrangler and workerd too.
+ * The real `npm start` (the lab's DevServer: src/tools/start.mjs, migrations, wrangler dev with
+ * ENVIRONMENT=development, the register seed) on a free port, with fresh state in a temporary directory,
+ * run from a snapshot of the tree (BROWSER_IN_PLACE=1: the tree itself). Ready once the pages' bundle is
+ * served too (static assets built and mounted), not only the API.
  */
 export class Service {
   constructor({ logPath = join(REPORTS, "browser-server.log"), inPlace = Boolean(process.env.BROWSER_IN_PLACE) } = {}) {
     this.logPath = logPath;
     this.inPlace = inPlace;
-    this.child = null;
+    this.server = null;
     this.workDir = null;
-    this.base = null;
+  }
+
+  get base() {
+    return this.server?.base ?? null;
   }
 
   async start() {
     mkdirSync(REPORTS, { recursive: true });
+    rmSync(this.logPath, { force: true });
     this.workDir = mkdtempSync(join(tmpdir(), "antichambre-browser-"));
-    const cwd = this.inPlace ? REPO : snapshotTree(REPO, this.workDir);
-    const port = await freePort();
-    this.base = `http://127.0.0.1:${port}`;
-    const out = createWriteStream(this.logPath, { flags: "w" });
-    const child = spawn(process.execPath, ["src/tools/start.mjs"], {
-      cwd,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        PORT: String(port),
-        PERSIST_TO: join(this.workDir, "state"),
-        WRANGLER_LOG_PATH: join(this.workDir, "wrangler-logs"),
-        FORCE_COLOR: "0",
-        NO_COLOR: "1",
-      },
+    const root = this.inPlace ? REPO : snapshotTree(REPO, this.workDir);
+    this.server = new DevServer({
+      root,
+      port: await freePort(),
+      persistDir: join(this.workDir, "state"),
+      logPath: this.logPath,
+      readyPaths: ["/v1/rooms/permis", "/static/waiting-page.js"],
     });
-    this.child = child;
     running.add(this);
-    child.stdout.pipe(out);
-    child.stderr.pipe(out);
-    let exited = null;
-    child.on("exit", (code, signal) => (exited = { code, signal }));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    // Ready when a room answers and the pages' bundle is served (static assets built and mounted).
-    for (;;) {
-      if (exited) throw new Error(`the service exited before it was ready (${JSON.stringify(exited)}); see ${this.logPath}`);
-      if (Date.now() > deadline) throw new Error(`the service was not ready within ${READY_TIMEOUT_MS / 1000} s; see ${this.logPath}`);
-      try {
-        const [room, bundle] = await Promise.all(
-          ["/v1/rooms/permis", "/static/waiting-page.js"].map((p) => fetch(`${this.base}${p}`, { signal: AbortSignal.timeout(2_000) })),
-        );
-        await Promise.all([room.arrayBuffer(), bundle.arrayBuffer()]);
-        if (room.status === 200 && bundle.status === 200) return this;
-      } catch {
-        // Not listening yet.
-      }
-      await sleep(250);
-    }
+    await this.server.start();
+    return this;
   }
 
-  /** SIGTERM the group, SIGKILL what is left after a grace period; the state directory goes too unless `keep`. */
+  /** Stops the whole process group; the state directory goes too unless `keep`. */
   async stop({ keep = false } = {}) {
-    if (this.child) {
-      const pgid = this.child.pid;
-      this.child = null;
-      signalGroup(pgid, "SIGTERM");
-      const deadline = Date.now() + STOP_TIMEOUT_MS;
-      while (livePidsInGroup(pgid).length > 0 && Date.now() < deadline) await sleep(100);
-      if (livePidsInGroup(pgid).length > 0) signalGroup(pgid, "SIGKILL");
-    }
+    await this.server?.stop();
     running.delete(this);
     if (this.workDir && !keep) rmSync(this.workDir, { recursive: true, force: true });
   }
 
   killNow() {
-    if (this.child) signalGroup(this.child.pid, "SIGKILL");
-    this.child = null;
+    this.server?.killNow();
   }
 }
 

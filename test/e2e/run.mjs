@@ -23,6 +23,7 @@ import { gzipSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { freePort, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
 import { DevServer } from "../../src/tools/lab/server.mjs";
+import { assert, assertEqual, CheckError, Checks, need as needIn } from "../support/checks.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -45,15 +46,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rand = () => Math.random().toString(36).slice(2, 8);
 const log = (msg) => process.stdout.write(`  · ${msg}\n`);
 
-class CheckError extends Error {}
-function assert(cond, message) {
-  if (!cond) throw new CheckError(message);
-}
-function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `${what}: expected ${e}, got ${a}`);
-}
 
 // ---- source snapshot -----------------------------------------------------------------------------------
 
@@ -173,35 +165,11 @@ async function joinAll(base, room, devices) {
 
 // ---- checks --------------------------------------------------------------------------------------------
 
-const results = [];
+const checks = new Checks();
+const check = (name, fn) => checks.check(name, fn);
 /** Shared state between checks; a check that needs something an earlier one failed to produce says so. */
 const ctx = {};
-
-function need(...keys) {
-  const missing = keys.filter((k) => ctx[k] === undefined);
-  if (missing.length) throw new CheckError(`not run: prerequisite failed (${missing.join(", ")})`);
-}
-
-async function check(name, fn) {
-  const started = Date.now();
-  let entry;
-  try {
-    // A check may return a one-line detail, or { detail, data } to put numbers in the JSON report too.
-    const result = await fn();
-    const { detail, data } = typeof result === "object" && result !== null ? result : { detail: result };
-    entry = { name, ok: true, ms: Date.now() - started, ...(detail ? { detail } : {}), ...(data ? { data } : {}) };
-    console.log(`ok  ${name}${detail ? ` (${detail})` : ""}`);
-  } catch (e) {
-    // A CheckError is a failed expectation and says it all; anything else (a refused connection, a bug
-    // in this script) gets its cause on the line and its stack in the JSON report.
-    const unexpected = !(e instanceof CheckError);
-    const message = unexpected ? `${e?.name ?? "Error"}: ${e?.message ?? e}${e?.cause ? ` (${e.cause.message ?? e.cause})` : ""}` : e.message;
-    entry = { name, ok: false, ms: Date.now() - started, error: message, ...(unexpected && e?.stack ? { stack: e.stack } : {}) };
-    console.log(`FAIL ${name}: ${message}`);
-  }
-  results.push(entry);
-  return entry.ok;
-}
+const need = (...keys) => needIn(ctx, ...keys);
 
 /**
  * Poll every device each round until all are admitted or the deadline passes. Records the round at which
@@ -650,7 +618,7 @@ async function main() {
   } finally {
     const leftovers = await server.stop();
     if (leftovers.length) console.log(`warning: server processes needed SIGKILL: ${leftovers.join(",")}`);
-    const failed = results.filter((r) => !r.ok).length;
+    const failed = checks.failed;
     // Keep the state for diagnosis when something failed.
     if (failed === 0 && !process.env.E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
     else log(`kept ${workDir} for diagnosis`);
@@ -661,10 +629,9 @@ async function main() {
 let currentServer = null;
 
 function report() {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
+  const { passed, failed } = checks;
   mkdirSync(REPORTS, { recursive: true });
-  writeFileSync(join(REPORTS, "e2e.json"), `${JSON.stringify({ passed, failed, checks: results }, null, 2)}\n`);
+  writeFileSync(join(REPORTS, "e2e.json"), `${JSON.stringify({ passed, failed, checks: checks.results }, null, 2)}\n`);
   console.log(`e2e: ${passed} passed, ${failed} failed`);
   return failed;
 }
@@ -677,7 +644,7 @@ process.on("exit", () => {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     console.log(`\ninterrupted by ${signal}`);
-    results.push({ name: "run interrupted", ok: false, error: signal });
+    checks.fail("run interrupted", signal);
     report();
     process.exit(130);
   });
@@ -686,7 +653,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 try {
   await main();
 } catch (e) {
-  results.push({ name: "e2e runner", ok: false, error: `${e?.stack ?? e}` });
+  checks.fail("e2e runner", `${e?.stack ?? e}`);
   console.log(`FAIL e2e runner: ${e?.stack ?? e}`);
 }
 process.exit(report() > 0 ? 1 : 0);

@@ -10,14 +10,18 @@ import { livePidsInGroup, signalGroup } from "../lib/processes.mjs";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class DevServer {
-  /** `root`: the tree to run (a snapshot, see processes.mjs); `env`: extra variables for start.mjs. */
-  constructor({ root, port, persistDir, logPath, env = {}, readyTimeoutMs = 90_000 }) {
+  /**
+   * `root`: the tree to run (a snapshot, see processes.mjs); `env`: extra variables for start.mjs;
+   * `readyPaths`: what must answer 200 before the server counts as started.
+   */
+  constructor({ root, port, persistDir, logPath, env = {}, readyTimeoutMs = 90_000, readyPaths = ["/v1/rooms/permis"] }) {
     this.root = root;
     this.port = port;
     this.persistDir = persistDir;
     this.logPath = logPath;
     this.env = env;
     this.readyTimeoutMs = readyTimeoutMs;
+    this.readyPaths = readyPaths;
     this.base = `http://127.0.0.1:${port}`;
     this.child = null;
     this.starts = 0;
@@ -62,12 +66,15 @@ export class DevServer {
     throw new Error(`server not ready within ${this.readyTimeoutMs / 1000} s; see ${this.logPath}`);
   }
 
-  /** Ready means the default room answers: the Worker and its Durable Objects are up, not merely the port. */
+  /**
+   * Ready means the default room answers (the Worker and its Durable Objects are up, not merely the
+   * port), and whatever else `readyPaths` names.
+   */
   async answers() {
     try {
-      const res = await fetch(`${this.base}/v1/rooms/permis`, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      return res.status === 200;
+      const answers = await Promise.all(this.readyPaths.map((p) => fetch(`${this.base}${p}`, { signal: AbortSignal.timeout(2_000) })));
+      await Promise.all(answers.map((res) => res.arrayBuffer()));
+      return answers.every((res) => res.status === 200);
     } catch {
       return false;
     }
