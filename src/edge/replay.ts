@@ -4,7 +4,7 @@ import type { Env } from "../config/env";
 export const REPLAY_SHARDS = 16;
 
 /**
- * Claim a one-time value (DPoP `jti`, c_nonce id, a wrong-tx_code slot) in `scope`. True the first time only. A DO call per
+ * Claim a one-time value (DPoP `jti`, c_nonce id) in `scope`. True the first time only. A DO call per
  * claim: these happen on the token and credential endpoints, whose rate the waiting room caps.
  */
 export type ReplayScope = "dpop" | "nonce" | "tx";
@@ -14,10 +14,10 @@ export async function claimOnce(env: Env, scope: ReplayScope, id: string, expire
   return (await guardFor(env, key)).claim(key, expiresAt);
 }
 
-/** Whether a value was claimed (and has not expired): a read, never a claim. */
-export async function wasClaimed(env: Env, scope: ReplayScope, id: string): Promise<boolean> {
+/** Reserve one of `limit` attempts at `id` in `scope` (ReplayGuard.reserve): its number, or null when none is left. */
+export async function reserveAttempt(env: Env, scope: ReplayScope, id: string, limit: number, expiresAt: number): Promise<number | null> {
   const key = `${scope}:${id}`;
-  return (await guardFor(env, key)).claimed(key);
+  return (await guardFor(env, key)).reserve(key, limit, expiresAt);
 }
 
 async function guardFor(env: Env, key: string) {

@@ -8,14 +8,15 @@ import type { HmacKeyring } from "../tickets/keyring";
  * admission also carries a *handoff* offer: its pre-authorized code is not bound to a key but demands a
  * transaction code (OpenID4VCI tx_code), six digits shown only to the ticket holder next to the QR code.
  * Whoever photographs the QR code over a shoulder still lacks the digits; guessing them is bounded by
- * MAX_TX_CODE_FAILURES per admission (then the handoff code is dead; the device-bound one still works).
+ * MAX_TX_CODE_ATTEMPTS per admission, right or wrong, however many are sent at once (then the handoff
+ * code is dead; the device-bound one still works).
  * Either code starts the one session of the admission: the first redemption wins.
  *
  * The digits are derived, not stored: HMAC(ticket key, room + ticket id), so every poll shows the same
  * ones and a key rotation keeps old admissions redeemable while the previous key still verifies.
  */
 export const TX_CODE_LENGTH = 6;
-export const MAX_TX_CODE_FAILURES = 5;
+export const MAX_TX_CODE_ATTEMPTS = 5;
 
 async function digits(key: CryptoKey, room: string, ticketId: string): Promise<string> {
   const mac = new DataView(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`tx-code:${room}:${ticketId}`)));

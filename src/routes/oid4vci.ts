@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
 import { secret } from "../config/env";
-import { claimOnce, wasClaimed } from "../edge/replay";
-import { MAX_TX_CODE_FAILURES, txCodeMatches } from "../issuance/handoff";
+import { claimOnce, reserveAttempt } from "../edge/replay";
+import { MAX_TX_CODE_ATTEMPTS, txCodeMatches } from "../issuance/handoff";
 import type { HmacKeyring } from "../tickets/keyring";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
@@ -91,25 +91,20 @@ oid4vci.post("/token", async (c) => {
 });
 
 /**
- * A handoff code needs its transaction code. Each wrong guess takes one of MAX_TX_CODE_FAILURES one-time
- * slots for this admission; with none left the handoff code is refused for good (the device-bound code
- * of the same admission still works), so six digits face at most five guesses (a few more only if
- * guesses race each other between the check and the claim).
+ * A handoff code needs its transaction code. Every attempt at it, right or wrong, first reserves one of
+ * MAX_TX_CODE_ATTEMPTS for this admission (one counter, taken atomically by its ReplayGuard); with none
+ * left the handoff code is refused for good (the device-bound code of the same admission still works).
+ * Reserving before comparing is what bounds guessing: an attacker sending a thousand guesses at once
+ * gets MAX_TX_CODE_ATTEMPTS comparisons, not a thousand. (It used to check "spent?", compare, then claim
+ * a failure slot: guesses in flight together all passed the check and were all compared.)
  */
 async function checkTxCode(env: AppEnv["Bindings"], ring: HmacKeyring, room: string, tid: string, given: string | undefined, now: number): Promise<void> {
   if (given === undefined) throw new ApiError("invalid_request", "this pre-authorized code needs the tx_code shown to its holder");
-  const slot = (n: number) => `${room}:${tid}:${n}`;
-  const tooMany = () => new ApiError("invalid_grant", "too many wrong transaction codes: use the app on the device that waited");
-  // Checked before the code itself: once the guesses are spent, even the right digits are refused.
-  if (await wasClaimed(env, "tx", slot(MAX_TX_CODE_FAILURES))) throw tooMany();
+  const attempt = await reserveAttempt(env, "tx", `${room}:${tid}`, MAX_TX_CODE_ATTEMPTS, now + 24 * 3600 * 1000);
+  if (attempt === null) throw new ApiError("invalid_grant", "too many wrong transaction codes: use the app on the device that waited");
   if (await txCodeMatches(ring, room, tid, given)) return;
-  const expiresAt = now + 24 * 3600 * 1000;
-  for (let n = 1; n <= MAX_TX_CODE_FAILURES; n++) {
-    if (await claimOnce(env, "tx", slot(n), expiresAt)) {
-      throw new ApiError("invalid_grant", `wrong transaction code (${MAX_TX_CODE_FAILURES - n} attempts left)`);
-    }
-  }
-  throw tooMany();
+  const left = MAX_TX_CODE_ATTEMPTS - attempt;
+  throw new ApiError("invalid_grant", `wrong transaction code (${left} attempt${left === 1 ? "" : "s"} left)`);
 }
 
 /** An order key as a code carries it: [a, b], two non-negative safe integers. */

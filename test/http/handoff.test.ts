@@ -79,6 +79,20 @@ describe("handoff to a wallet on another device", () => {
     expect((await token(joined.device, boundCode)).status).toBe(200);
   });
 
+  it("compares at most five guesses however many are sent at once, the right digits among them", async () => {
+    const room = await createRoom({ new_users_per_minute: 600 });
+    const { handoff, grant } = await admittedWithHandoff(room);
+    const guesses = [...Array.from({ length: 11 }, () => wrong(handoff.tx_code)), handoff.tx_code];
+    const wallets = await Promise.all(guesses.map(() => newDevice()));
+    const answers = await Promise.all(guesses.map((tx_code, i) => token(wallets[i]!, grant["pre-authorized_code"], { tx_code })));
+    const compared = answers.filter((r) => r.status === 200 || /^wrong transaction code/.test(r.body.error_description ?? ""));
+    const refused = answers.filter((r) => /^too many/.test(r.body.error_description ?? ""));
+    // Checking "spent?" before comparing let every guess in flight be compared (12 here).
+    expect(compared).toHaveLength(5);
+    expect(refused).toHaveLength(7);
+    expect(refused.every((r) => r.status === 400 && r.body.error === "invalid_grant")).toBe(true);
+  });
+
   it("refuses a transaction code on a device-bound code, and the bound code on another key", async () => {
     const room = await createRoom({ new_users_per_minute: 600 });
     const { handoff, boundCode } = await admittedWithHandoff(room);
