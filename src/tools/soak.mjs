@@ -233,6 +233,8 @@ async function main() {
       worker_growth_mib: growth(memoryAtStart, memoryAtEnd),
       worker_growth_after_first_minute_mib: growth(memoryAfterWarmUp, memoryAtEnd),
       worker_max_mib: Math.max(...timeline.map((x) => x.worker_rss_mib ?? 0)),
+      // Growth that flattens, or a saw-tooth (V8 collecting), shows as quarters whose ranges stop rising.
+      by_quarter_of_arrivals: quarters(timeline, o.minutes * 60),
     },
     latency: {
       all_requests: latencySummary(all),
@@ -255,6 +257,19 @@ async function main() {
   return checks.every((c) => c.ok) && !interrupted ? 0 : 1;
 }
 
+/** The RSS range (min–max, MiB) of the Worker's and the proxy's workerd in each quarter of the arrival phase. */
+function quarters(timeline, arrivalSeconds) {
+  const range = (xs) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : null);
+  return [0, 1, 2, 3].map((q) => {
+    const inQ = timeline.filter((x) => x.t_s >= (q * arrivalSeconds) / 4 && x.t_s < ((q + 1) * arrivalSeconds) / 4);
+    return {
+      from_s: Math.round((q * arrivalSeconds) / 4),
+      worker_rss_mib: range(inQ.map((x) => x.worker_rss_mib).filter((v) => v !== null)),
+      proxy_rss_mib: range(inQ.map((x) => x.proxy_rss_mib).filter((v) => v !== null)),
+    };
+  });
+}
+
 function printSummary(r, out) {
   const m = r.memory;
   const lines = [""];
@@ -266,6 +281,8 @@ function printSummary(r, out) {
   lines.push(
     `  workerd (Worker) RSS: start ${m.start.worker_rss_mib} MiB, after 1 min ${m.after_first_minute?.worker_rss_mib ?? "-"} MiB, end ${m.end.worker_rss_mib} MiB, max ${m.worker_max_mib} MiB; proxy ${m.start.proxy_rss_mib} → ${m.end.proxy_rss_mib} MiB`,
   );
+  const band = (b) => (b ? `${b[0]}–${b[1]}` : "-");
+  lines.push(`  RSS by quarter of the arrivals (MiB): Worker ${m.by_quarter_of_arrivals.map((q) => band(q.worker_rss_mib)).join(" | ")}; proxy ${m.by_quarter_of_arrivals.map((q) => band(q.proxy_rss_mib)).join(" | ")}`);
   lines.push(`  latency, all requests: p50 ${r.latency.all_requests.p50_ms} ms, p99 ${r.latency.all_requests.p99_ms} ms`);
   for (const [e, s] of Object.entries(r.latency.by_endpoint)) lines.push(`    ${e.padEnd(44)} ${String(s.count).padStart(7)}  p50 ${String(s.p50_ms).padStart(7)}  p99 ${String(s.p99_ms).padStart(7)}`);
   lines.push(`  wait join→admitted p50 ${r.latency.wait_join_to_admitted_ms.p50_ms} ms, p99 ${r.latency.wait_join_to_admitted_ms.p99_ms} ms; token→credential p50 ${r.latency.token_to_credential_ms.p50_ms} ms, p99 ${r.latency.token_to_credential_ms.p99_ms} ms`);
