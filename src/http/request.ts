@@ -40,11 +40,11 @@ export function roomParam(c: Context): string {
   return result.data;
 }
 
-/** The token of an `Authorization: Bearer` header, or null. */
+/** The token of an `Authorization: Bearer` header, or null. The scheme is case-insensitive (RFC 9110 §11.1). */
 export function bearerToken(c: Context): string | null {
   const header = c.req.header("authorization");
   if (!header) return null;
-  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header.trim());
+  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
   return match ? match[1]! : null;
 }
 

@@ -25,7 +25,8 @@ export interface AccessGrant {
 const dpopChallenge = { "www-authenticate": 'DPoP algs="ES256"' };
 
 export async function requireDpopAccess(c: Context<AppEnv>): Promise<AccessGrant> {
-  const match = /^DPoP ([A-Za-z0-9\-._~+/]+=*)$/.exec((c.req.header("authorization") ?? "").trim());
+  // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  const match = /^DPoP ([A-Za-z0-9\-._~+/]+=*)$/i.exec((c.req.header("authorization") ?? "").trim());
   if (!match) throw new ApiError("invalid_token", "send the access token as `Authorization: DPoP <token>`", { headers: dpopChallenge });
   const token = match[1]!;
   const now = clock.now();

@@ -204,6 +204,8 @@ describe("refusals", () => {
     expect(wrongTyp.body.error).toBe("invalid_proof");
     expect((await credential(p.device, at, "fr.antichambre.nothing", [k!])).body.error).toBe("unknown_credential_configuration");
     expect((await withAccess("/credential", p.device, at, { format: "mso_mdoc" })).body.error).toBe("invalid_credential_request");
+    // The scheme is case-insensitive (RFC 9110): past the token check to the request's own error.
+    expect((await withAccess("/credential", p.device, at, { format: "mso_mdoc" }, { scheme: "dpop" })).body.error).toBe("invalid_credential_request");
     expect((await credential(p.device, at, MDOC, await walletKeys(5))).body.error).toBe("invalid_credential_request");
 
     // The access token is bound to the phone's key: another key's proof is refused.

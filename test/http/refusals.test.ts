@@ -86,9 +86,16 @@ describe("bad tickets are refused with 401 problem+json", async () => {
     expect((await expectProblem(res, 401, "invalid-ticket")).reason).toBe("expired");
   });
 
-  it("and the genuine ticket still works", async () => {
+  it("and the genuine ticket still works, whatever the case of the scheme (RFC 9110); not under another scheme", async () => {
     const { ticket: t } = await join(room);
     expect((await poll(room, t)).status).toBe(200);
+    for (const scheme of ["bearer", "BEARER", "bEaReR"]) {
+      expect((await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `${scheme} ${t}` } })).status).toBe(200);
+    }
+    for (const scheme of ["Basic", "DPoP", "Bearer:"]) {
+      const res = await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `${scheme} ${t}` } });
+      expect((await expectProblem(res, 401, "invalid-ticket")).reason).toBe("missing_bearer_token");
+    }
   });
 });
 
