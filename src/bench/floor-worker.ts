@@ -117,6 +117,7 @@ async function joinCrypto(request: Request, env: FloorEnv, path: string): Promis
     typeof body.identity_assertion === "string" ? body.identity_assertion : "",
     { jwks: IDENTITY_JWKS, issuer: DEV_IDENTITY_ISSUER, audience: "antichambre" },
     now,
+    { jkt: proof.jkt },
   );
   if (!identity.ok) return json({ refused: "identity", reason: identity.reason }, 401);
   const seq = await floorStub(env, spread(identity.personId)).insert(identity.personId, proof.jkt);

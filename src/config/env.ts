@@ -69,6 +69,8 @@ export interface Env {
   IDENTITY_JWKS?: string;
   IDENTITY_ISSUER?: string;
   IDENTITY_AUDIENCE?: string;
+  /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt); default "optional". */
+  IDENTITY_BINDING?: string;
   /** mdoc Document Signer: private JWK (with kid) and certificate (PEM); the IACA root (PEM, published). */
   MDOC_DS_KEY?: string;
   MDOC_DS_CERT?: string;

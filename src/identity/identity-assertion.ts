@@ -5,13 +5,39 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerif
  * ES256 JWTs with `iss`, `sub` (the person identifier), `aud`, `iat`, `exp`, verified at the edge
  * against the configured JWKS. The JWKS is a variable, parsed once per isolate: no call per request,
  * and a key rotation on their side is a `wrangler secret put IDENTITY_JWKS` on ours.
+ *
+ * Key binding: an assertion may carry `cnf.jkt`, the RFC 7638 thumbprint of the device key the identity
+ * service saw (RFC 7800 confirmation). The join then accepts it only with a DPoP proof by that key, so
+ * an assertion captured in transit or from a log is worth nothing on another device. IDENTITY_BINDING
+ * says what to do with assertions that carry none: "optional" (the default: accepted, a bearer token
+ * for their 10 minutes) or "required" (refused), for when the identity service binds every assertion.
  */
 export const MAX_ASSERTION_AGE_SECONDS = 600;
 const MAX_ASSERTION_LENGTH = 4096;
 
-export type AssertionFailure = "missing" | "too_large" | "malformed" | "bad_signature" | "unknown_key" | "expired" | "wrong_issuer" | "wrong_audience" | "bad_claims";
+export type AssertionFailure =
+  | "missing"
+  | "too_large"
+  | "malformed"
+  | "bad_signature"
+  | "unknown_key"
+  | "expired"
+  | "wrong_issuer"
+  | "wrong_audience"
+  | "bad_claims"
+  | "key_not_bound"
+  | "bound_to_another_key";
 
 export type AssertionResult = { ok: true; personId: string } | { ok: false; reason: AssertionFailure };
+
+export type IdentityBinding = "optional" | "required";
+
+export function identityBinding(value: string | undefined): IdentityBinding {
+  return value === "required" ? "required" : "optional";
+}
+
+/** RFC 7638 thumbprints of P-256 keys, base64url SHA-256: 43 characters. */
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 const keySets = new Map<string, JWTVerifyGetKey>();
 
@@ -24,10 +50,12 @@ function keySet(jwksJson: string): JWTVerifyGetKey {
   return set;
 }
 
+/** `device.jkt`: the thumbprint of the key whose DPoP proof came with the assertion. */
 export async function verifyIdentityAssertion(
   assertion: string,
-  trust: { jwks: string; issuer: string; audience: string },
+  trust: { jwks: string; issuer: string; audience: string; binding?: IdentityBinding },
   nowMs: number,
+  device: { jkt: string },
 ): Promise<AssertionResult> {
   if (!assertion) return { ok: false, reason: "missing" };
   if (assertion.length > MAX_ASSERTION_LENGTH) return { ok: false, reason: "too_large" };
@@ -43,6 +71,13 @@ export async function verifyIdentityAssertion(
     });
     const sub = payload.sub;
     if (typeof sub !== "string" || sub.length < 1 || sub.length > 128) return { ok: false, reason: "bad_claims" };
+    if (payload.cnf !== undefined) {
+      const jkt = (payload.cnf as { jkt?: unknown } | null)?.jkt;
+      if (typeof jkt !== "string" || !JKT.test(jkt)) return { ok: false, reason: "bad_claims" };
+      if (jkt !== device.jkt) return { ok: false, reason: "bound_to_another_key" };
+    } else if (trust.binding === "required") {
+      return { ok: false, reason: "key_not_bound" };
+    }
     return { ok: true, personId: sub };
   } catch (e) {
     if (e instanceof errors.JWTExpired) return { ok: false, reason: "expired" };

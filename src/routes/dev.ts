@@ -20,12 +20,18 @@ dev.use("*", async function developmentOnly(c, next) {
   await next();
 });
 
-const AssertionRequestSchema = z.object({ person_id: z.string().min(1).max(128) }).strict();
+const AssertionRequestSchema = z
+  .object({
+    person_id: z.string().min(1).max(128),
+    /** The device key's RFC 7638 thumbprint: the assertion is then bound to it (`cnf.jkt`). */
+    jkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  })
+  .strict();
 
 dev.post("/identity-assertions", async (c) => {
-  const { person_id } = await readJson(c, AssertionRequestSchema);
+  const { person_id, jkt } = await readJson(c, AssertionRequestSchema);
   const lifetime = 300;
-  const assertion = await mintDevIdentityAssertion(person_id, identityAudience(c.env), clock.now(), lifetime);
+  const assertion = await mintDevIdentityAssertion(person_id, identityAudience(c.env), clock.now(), lifetime, jkt);
   c.header("cache-control", "no-store");
   return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
 });

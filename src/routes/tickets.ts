@@ -22,7 +22,7 @@ import { open, seal } from "../tickets/sealed";
 import { handoffTxCode, TX_CODE_LENGTH } from "../issuance/handoff";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
-import { verifyIdentityAssertion } from "../identity/identity-assertion";
+import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import type { JoinRequest, ShardTicket } from "../../durable-objects/queue-shard";
 
@@ -62,8 +62,14 @@ tickets.post("/:room/tickets", async (c) => {
   await enforceRateLimit(c.env, "join_device", proof.jkt);
   const identity = await verifyIdentityAssertion(
     body.identity_assertion,
-    { jwks: required(c.env, "IDENTITY_JWKS"), issuer: required(c.env, "IDENTITY_ISSUER"), audience: identityAudience(c.env) },
+    {
+      jwks: required(c.env, "IDENTITY_JWKS"),
+      issuer: required(c.env, "IDENTITY_ISSUER"),
+      audience: identityAudience(c.env),
+      binding: identityBinding(c.env.IDENTITY_BINDING),
+    },
     now,
+    { jkt: proof.jkt },
   );
   if (!identity.ok) {
     throw new ApiError("invalid_identity_assertion", `the identity assertion was refused (${identity.reason.replaceAll("_", " ")})`, {

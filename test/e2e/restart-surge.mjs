@@ -127,7 +127,7 @@ async function main() {
     const places = await Promise.all(
       records.map(async (r) => {
         const status = await statusOf(r);
-        const assertion = await identityAssertion(ctx, r.person);
+        const assertion = await identityAssertion(ctx, r.person, undefined, r.client.device.thumbprint);
         const again = await r.client.join(assertion).catch((e) => ({ error: e.message }));
         return { person: r.person, status, created: again.created, same: JSON.stringify(r.client.place) === JSON.stringify(r.ord) };
       }),

@@ -125,9 +125,9 @@ class Device {
       .sign(this.privateKey);
   }
 
-  /** An identity assertion for this phone's person, from the development identity service. */
+  /** An identity assertion for this phone's person, bound to this phone's key, from the development identity service. */
   async identityAssertion(base) {
-    const res = await http(base, "POST", "/v1/dev/identity-assertions", { body: { person_id: this.personId } });
+    const res = await http(base, "POST", "/v1/dev/identity-assertions", { body: { person_id: this.personId, jkt: this.jkt } });
     if (res.status !== 201) throw new CheckError(`identity assertion: ${res.describe()}`);
     return res.json.identity_assertion;
   }

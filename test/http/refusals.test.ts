@@ -260,6 +260,71 @@ describe("bad identity assertions on join are refused with 401 and take no place
   });
 });
 
+describe("identity assertions bound to a device key (cnf.jkt)", async () => {
+  const { calculateJwkThumbprint } = await import("jose");
+  const room = await createRoom({ shards: 1, paused: true });
+  const thumbprint = (d: Awaited<ReturnType<typeof newDevice>>) => calculateJwkThumbprint(d.publicJwk, "sha256");
+  /** An assertion from the development identity service, bound to `jkt` when given. */
+  const devAssertion = async (personId: string, jkt?: string) => {
+    const res = await call("/v1/dev/identity-assertions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: personId, ...(jkt ? { jkt } : {}) }) });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { identity_assertion: string }).identity_assertion;
+  };
+  const joinWith = (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) =>
+    join(room, { device, init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: assertion }) } });
+
+  it("join only with a proof by that key: a captured assertion is worth nothing on another device", async () => {
+    const phone = await newDevice();
+    const thief = await newDevice();
+    const personId = newPersonId();
+    const bound = await devAssertion(personId, await thumbprint(phone));
+    expect(decodeJwt(bound).cnf).toEqual({ jkt: await thumbprint(phone) });
+    const stolen = await joinWith(bound, thief);
+    expect(stolen.status).toBe(401);
+    expect(stolen.body.type).toBe("urn:antichambre:problem:invalid-identity-assertion");
+    expect(stolen.body.reason).toBe("bound_to_another_key");
+    const before = (await adminGet(room)).shards[0].tickets;
+    expect((await joinWith(bound, phone)).status).toBe(201);
+    await tick(room);
+    expect((await adminGet(room)).shards[0].tickets).toBe(before + 1); // the thief's attempt took no place
+  });
+
+  it("with IDENTITY_BINDING=required, refuse unbound assertions and accept bound ones", async () => {
+    const app = createApp();
+    const strict = { ...env, IDENTITY_BINDING: "required" };
+    const send = async (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) => {
+      const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
+      const req = new Request(url, { method: "POST", headers: { "content-type": "application/json", dpop: await device.proof("POST", url) }, body: JSON.stringify({ identity_assertion: assertion }) });
+      return app.fetch(req, strict, createExecutionContext());
+    };
+    const phone = await newDevice();
+    const unbound = await send(await devAssertion(newPersonId()), phone);
+    expect((await expectProblem(unbound, 401, "invalid-identity-assertion")).reason).toBe("key_not_bound");
+    expect((await send(await devAssertion(newPersonId(), await thumbprint(phone)), phone)).status).toBe(201);
+  });
+
+  it("refuse a cnf that is not a thumbprint, and a dev request for one", async () => {
+    const { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY } = await import("../../src/config/dev-defaults");
+    const { importJWK } = await import("jose");
+    const key = (await importJWK({ ...DEV_IDENTITY_KEY, alg: "ES256" }, "ES256")) as CryptoKey;
+    const iat = Math.floor(testClock.now() / 1000);
+    for (const cnf of [{ jkt: "short" }, { jwk: {} }, "x", null]) {
+      const assertion = await new SignJWT({ sub: newPersonId(), cnf })
+        .setProtectedHeader({ alg: "ES256", kid: DEV_IDENTITY_KEY.kid })
+        .setIssuer(DEV_IDENTITY_ISSUER)
+        .setAudience("antichambre")
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 300)
+        .sign(key);
+      const res = await joinWith(assertion, await newDevice());
+      expect(res.status, JSON.stringify(cnf)).toBe(401);
+      expect(res.body.reason).toBe("bad_claims");
+    }
+    const bad = await call("/v1/dev/identity-assertions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: "x", jkt: "not-a-thumbprint" }) });
+    await expectProblem(bad, 422);
+  });
+});
+
 describe("the development identity service", () => {
   it("is absent outside development", async () => {
     const app = createApp();

@@ -239,7 +239,8 @@ async function joinAsDemoPerson(event: SubmitEvent): Promise<void> {
     const res = await fetch("/v1/dev/identity-assertions", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ person_id: personId }),
+      // Bound to this browser's key (cnf.jkt), as a binding identity service would: useless elsewhere.
+      body: JSON.stringify({ person_id: personId, jkt: (await device()).thumbprint }),
     });
     const body = (await res.json()) as { identity_assertion?: string; detail?: string };
     if (!res.ok || typeof body.identity_assertion !== "string") throw new Error(body.detail ?? `HTTP ${res.status}`);

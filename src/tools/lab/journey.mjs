@@ -11,10 +11,11 @@ const sleep = (ms, signal) =>
   });
 
 /**
- * An identity assertion from the development identity service. Retried like the SDK retries (network
- * errors and 5xx, exponential backoff with jitter): a device must get through a server restart.
+ * An identity assertion from the development identity service, bound to the device key `jkt` when given
+ * (`cnf.jkt`: useless to anyone else). Retried like the SDK retries (network errors and 5xx, exponential
+ * backoff with jitter): a device must get through a server restart.
  */
-export async function identityAssertion(ctx, personId, signal) {
+export async function identityAssertion(ctx, personId, signal, jkt) {
   const attempts = ctx.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     let status = 0;
@@ -23,7 +24,7 @@ export async function identityAssertion(ctx, personId, signal) {
       const res = await ctx.fetch(`${ctx.base}/v1/dev/identity-assertions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ person_id: personId }),
+        body: JSON.stringify(jkt === undefined ? { person_id: personId } : { person_id: personId, jkt }),
         signal,
       });
       status = res.status;
@@ -72,7 +73,7 @@ export async function runJourney(ctx, spec) {
       },
     });
     rec.client = client;
-    const assertion = await identityAssertion(ctx, personId, signal);
+    const assertion = await identityAssertion(ctx, personId, signal, device.thumbprint);
     const t0 = Date.now();
     const joined = await client.join(assertion, { signal });
     rec.joined_at = Date.now();
