@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// `npm run gc-probe -- --pid PID`: is a workerd's memory growth garbage or a leak? Asks every isolate of
+// that workerd (through its V8 inspector, loopback only) for its heap use, forces a full collection in
+// each, and prints the process's RSS before and after. Memory that a collection gives back was garbage
+// V8 had not yet collected (workerd schedules major collections by heap size, not by the native memory
+// requests leave behind); memory that stays is held.
+//
+// workerd's inspector takes one session per isolate: an isolate held by another session (wrangler dev's
+// own, or a session an earlier probe left that the inspector has not yet let go) does not answer within
+// 5 s and is reported "busy"; the rest are measured and collected. Best run once, on a service that no
+// other inspector client has touched. Needs Node's WebSocket: `npm run gc-probe` passes
+// --experimental-websocket on Node 20.
+import { execFileSync } from "node:child_process";
+import { get } from "node:http";
+import { toolOptions } from "./lab/cli.mjs";
+import { rssKiB } from "./lab/rss.mjs";
+
+const { int } = toolOptions("gc-probe", { pid: { type: "string" } }, "usage: npm run gc-probe -- --pid WORKERD_PID");
+const pid = int("pid", 1, 2 ** 31);
+const mib = (kib) => (kib === null ? null : Math.round((kib / 1024) * 10) / 10);
+const heapMiB = (usage) => Math.round((usage.usedSize / 2 ** 20) * 10) / 10;
+
+/** The loopback ports `pid` listens on (ss), one of which is its inspector. */
+function listeningPorts(processId) {
+  const out = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" });
+  return [...out.matchAll(/127\.0\.0\.1:(\d+)\s.*pid=(\d+),/g)].filter((m) => Number(m[2]) === processId).map((m) => Number(m[1]));
+}
+
+/**
+ * GET /json/list on `port` over a connection of its own that closes after the answer: workerd's
+ * inspector serves one connection at a time, so a pooled keep-alive connection (fetch's) would hold
+ * off the WebSocket sessions that follow.
+ */
+function jsonList(port) {
+  return new Promise((resolve) => {
+    const req = get({ host: "127.0.0.1", port, path: "/json/list", agent: false, timeout: 2_000 }, (res) => {
+      let text = "";
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(null));
+  });
+}
+
+async function inspectorTargets(ports) {
+  for (const port of ports) {
+    const list = await jsonList(port);
+    if (Array.isArray(list) && list.length > 0 && list.every((t) => typeof t?.webSocketDebuggerUrl === "string")) return list;
+  }
+  return null;
+}
+
+/**
+ * One DevTools session: heap use, a forced collection, heap use again; null if the isolate is busy.
+ * Settles only once the socket is closed: the inspector takes the next session after this one ends.
+ */
+function collect(target, timeoutMs = 5_000) {
+  return new Promise((settle) => {
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    let outcome = null;
+    const resolve = (value) => {
+      outcome = value;
+      if (ws.readyState === WebSocket.CLOSED) settle(outcome);
+      else {
+        ws.close();
+        setTimeout(() => settle(outcome), 2_000); // a close the server never acknowledges
+      }
+    };
+    ws.addEventListener("close", () => settle(outcome));
+    const pending = new Map();
+    let next = 0;
+    const call = (method) =>
+      new Promise((done) => {
+        const id = ++next;
+        pending.set(id, done);
+        ws.send(JSON.stringify({ id, method, params: {} }));
+      });
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    ws.addEventListener("message", (event) => {
+      const msg = JSON.parse(String(event.data));
+      pending.get(msg.id)?.(msg.result);
+      pending.delete(msg.id);
+    });
+    ws.addEventListener("error", () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    ws.addEventListener("open", async () => {
+      const before = await call("Runtime.getHeapUsage");
+      await call("HeapProfiler.enable");
+      await call("HeapProfiler.collectGarbage");
+      const after = await call("Runtime.getHeapUsage");
+      clearTimeout(timer);
+      resolve({ before: heapMiB(before), after: heapMiB(after) });
+    });
+  });
+}
+
+const targets = await inspectorTargets(listeningPorts(pid));
+if (!targets) {
+  console.error(`gc-probe: no V8 inspector found among the loopback ports of pid ${pid}`);
+  process.exit(2);
+}
+const rssBefore = rssKiB(pid);
+const isolates = [];
+for (const t of targets) isolates.push({ isolate: t.id, heap_used_mib: await collect(t) });
+await new Promise((r) => setTimeout(r, 2_000)); // let freed pages go back
+const rssAfter = rssKiB(pid);
+const report = { pid, rss_before_mib: mib(rssBefore), rss_after_mib: mib(rssAfter), isolates };
+for (const i of isolates) console.log(`  ${i.isolate.padEnd(48)} ${i.heap_used_mib ? `heap ${i.heap_used_mib.before} → ${i.heap_used_mib.after} MiB` : "busy (no answer within 5 s: another session holds it)"}`);
+console.log(`gc-probe: workerd ${pid} RSS ${report.rss_before_mib} → ${report.rss_after_mib} MiB after a full collection in every isolate that answered`);
+console.log(JSON.stringify(report));
