@@ -110,7 +110,10 @@ if (!targets) {
 }
 const rssBefore = rssKiB(pid);
 const isolates = [];
-for (const t of targets) isolates.push({ isolate: t.id, heap_used_mib: await collect(t) });
+// The Worker's own isolate last: wrangler dev keeps a session on it, and a session that hangs holds up
+// the inspector's next ones.
+const order = [...targets].sort((a, b) => Number(a.id.startsWith("core:user:")) - Number(b.id.startsWith("core:user:")));
+for (const t of order) isolates.push({ isolate: t.id, heap_used_mib: await collect(t) });
 await new Promise((r) => setTimeout(r, 2_000)); // let freed pages go back
 const rssAfter = rssKiB(pid);
 const report = { pid, rss_before_mib: mib(rssBefore), rss_after_mib: mib(rssAfter), isolates };

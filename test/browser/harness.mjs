@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { DevServer } from "../../src/tools/lab/server.mjs";
+import { assert, assertEqual, CheckError, Checks, need } from "../support/checks.mjs";
 import { freePort, snapshotTree } from "../../src/tools/lib/processes.mjs";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -26,7 +27,7 @@ export const log = (msg) => process.stdout.write(`  · ${msg}\n`);
 
 // ---- checks ------------------------------------------------------------------------------------------
 
-export { assert, assertEqual, CheckError, Checks, need } from "../support/checks.mjs";
+export { assert, assertEqual, CheckError, Checks, need };
 
 // ---- the service ---------------------------------------------------------------------------------------
 
