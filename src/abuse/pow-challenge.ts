@@ -1,6 +1,7 @@
 import { base64url } from "jose";
 import type { HmacKeyring } from "../tickets/keyring";
 import { MAX_POW_BITS, meetsDifficulty, POW_SOLUTION_PATTERN } from "./pow";
+import { isJkt } from "../auth/jkt";
 
 /**
  * Proof-of-work challenges for joins, verified without state: the service keeps nothing between handing
@@ -18,7 +19,6 @@ import { MAX_POW_BITS, meetsDifficulty, POW_SOLUTION_PATTERN } from "./pow";
  */
 export const CHALLENGE_LIFETIME_MS = 120_000;
 const MAX_CHALLENGE_LENGTH = 1024;
-const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 export interface ChallengeClaims {
   readonly room: string;
@@ -41,10 +41,6 @@ export type PowFailure =
   | "replayed";
 
 export type PowCheck = { ok: true; claims: ChallengeClaims } | { ok: false; reason: PowFailure };
-
-export function isThumbprint(value: unknown): value is string {
-  return typeof value === "string" && JKT.test(value);
-}
 
 const derived = new WeakMap<CryptoKey, Promise<CryptoKey>>();
 
@@ -115,7 +111,7 @@ export async function checkSolution(
     typeof c !== "object" ||
     c.v !== 1 ||
     typeof c.room !== "string" ||
-    !isThumbprint(c.jkt) ||
+    !isJkt(c.jkt) ||
     typeof c.n !== "string" ||
     !Number.isInteger(c.d) ||
     (c.d as number) < 0 ||

@@ -1,3 +1,4 @@
+import { isJkt } from "../auth/jkt";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 
 /**
@@ -36,8 +37,7 @@ export function identityBinding(value: string | undefined): IdentityBinding {
   return value === "required" ? "required" : "optional";
 }
 
-/** RFC 7638 thumbprints of P-256 keys, base64url SHA-256: 43 characters. */
-const JKT = /^[A-Za-z0-9_-]{43}$/;
+
 
 const keySets = new Map<string, JWTVerifyGetKey>();
 
@@ -73,7 +73,7 @@ export async function verifyIdentityAssertion(
     if (typeof sub !== "string" || sub.length < 1 || sub.length > 128) return { ok: false, reason: "bad_claims" };
     if (payload.cnf !== undefined) {
       const jkt = (payload.cnf as { jkt?: unknown } | null)?.jkt;
-      if (typeof jkt !== "string" || !JKT.test(jkt)) return { ok: false, reason: "bad_claims" };
+      if (!isJkt(jkt)) return { ok: false, reason: "bad_claims" };
       if (jkt !== device.jkt) return { ok: false, reason: "bound_to_another_key" };
     } else if (trust.binding === "required") {
       return { ok: false, reason: "key_not_bound" };

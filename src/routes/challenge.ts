@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { isThumbprint } from "../abuse/pow-challenge";
+import { isJkt } from "../auth/jkt";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { newChallenge, requiredDifficulty } from "../edge/proof-of-work";
 import { enforceClientLimit } from "../edge/rate-limits";
@@ -19,7 +19,7 @@ import { clock } from "../lib/clock";
  */
 export const challenge = new Hono<AppEnv>();
 
-const ChallengeRequestSchema = z.object({ jkt: z.string().refine(isThumbprint, "a base64url SHA-256 JWK thumbprint (43 characters)") }).strict();
+const ChallengeRequestSchema = z.object({ jkt: z.string().refine(isJkt, "a base64url SHA-256 JWK thumbprint (43 characters)") }).strict();
 
 challenge.post("/:room/challenge", async (c) => {
   const room = roomParam(c);

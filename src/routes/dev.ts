@@ -8,6 +8,7 @@ import { mintDevIdentityAssertion } from "../identity/dev-identity";
 import { clock } from "../lib/clock";
 import { ensureRegisterSchema, seedRegister } from "../register/seed";
 import { faultRoutes } from "../faults/routes";
+import { JKT_PATTERN } from "../auth/jkt";
 
 /**
  * Development-only helpers: a stand-in national identity service, and seeding the synthetic register.
@@ -24,7 +25,7 @@ const AssertionRequestSchema = z
   .object({
     person_id: z.string().min(1).max(128),
     /** The device key's RFC 7638 thumbprint: the assertion is then bound to it (`cnf.jkt`). */
-    jkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+    jkt: z.string().regex(JKT_PATTERN).optional(),
   })
   .strict();
 

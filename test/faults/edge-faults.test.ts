@@ -4,11 +4,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { armFaults } from "../../src/faults/faults";
-import { setLogSink } from "../../src/log/logger";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newPersonId, poll, testClock, tick } from "../helpers/api";
 import { newDevice } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
 import { arm, disarmFaults, faultReport } from "../helpers/faults";
+import { withLoggedEvents } from "../helpers/logs";
 import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "../helpers/wallet";
 
 /**
@@ -94,21 +94,15 @@ describe("a queue shard cannot be reached", () => {
     const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
     const body = JSON.stringify({ identity_assertion: await identityAssertion(personId) });
     armFaults(env, { "shard.join": { mode: "delay", delayMs: 1_500, times: 1 } });
-    const lines: string[] = [];
-    setLogSink((_level, line) => void lines.push(line));
-    let res: Response;
-    try {
-      res = await app.fetch(
+    const { result: res, logged: failed } = await withLoggedEvents("durable_call_failed", async () =>
+      app.fetch(
         new Request(url, { method: "POST", headers: { "content-type": "application/json", dpop: await device.proof("POST", url) }, body }),
         guarded,
         createExecutionContext(),
-      );
-    } finally {
-      setLogSink(null);
-    }
+      ),
+    );
     await expectRetryable(res);
     // The edge stopped waiting at its deadline (the guard's own error), not when the hang ended.
-    const failed = lines.map((l) => JSON.parse(l) as { event: string; error?: string }).filter((l) => l.event === "durable_call_failed");
     expect(failed.map((l) => l.error)).toEqual(["DeadlineExceeded: QUEUE_SHARD.join did not answer within 300 ms"]);
     // The slow shard still did the work after the edge stopped waiting; the retry finds that place.
     await new Promise((r) => setTimeout(r, 1_500));

@@ -6,7 +6,7 @@ import { createApp } from "../../src/app";
 import { AntichambreClient, DeviceKey, type RetryInfo } from "../../src/client";
 import type { Env } from "../../src/config/env";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
-import { setLogSink } from "../../src/log/logger";
+import { withLoggedEvents } from "../helpers/logs";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, type Joined } from "../helpers/api";
 import type { Device } from "../helpers/device";
 
@@ -184,9 +184,7 @@ describe("a rate-limiting binding that fails", () => {
   it("lets the request through (the in-isolate layer still counts it), whether it throws or hangs", async () => {
     const room = await createRoom({ shards: 1, paused: true });
     const a = await join(room);
-    const lines: string[] = [];
-    setLogSink((_level, line) => void lines.push(line));
-    try {
+    const { logged: failures } = await withLoggedEvents("rate_limit_binding_failed", async () => {
       const hanging = { limit: () => new Promise<{ success: boolean }>(() => {}) } as unknown as RateLimit;
       const throwing = { limit: async () => Promise.reject(new Error("limiter unreachable")) } as unknown as RateLimit;
       expect((await pollVia(withEnv({ POLL_LIMITER: hanging, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
@@ -194,10 +192,7 @@ describe("a rate-limiting binding that fails", () => {
       // The in-isolate bucket keeps counting while the binding is out: its third token, then a refusal.
       expect((await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
       await expectRateLimited(await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket), "poll", 20);
-    } finally {
-      setLogSink(null);
-    }
-    const failures = lines.map((l) => JSON.parse(l) as { event: string; error?: string }).filter((l) => l.event === "rate_limit_binding_failed");
+    });
     expect(failures.map((l) => l.error)).toEqual([`POLL_LIMITER did not answer within ${BINDING_DEADLINE_MS} ms`, "limiter unreachable", "limiter unreachable"]);
   });
 });
