@@ -5,8 +5,9 @@
 // V8 had not yet collected (workerd schedules major collections by heap size, not by the native memory
 // requests leave behind); memory that stays is held (or sits in an isolate that did not answer).
 //
-// workerd's inspector takes one session per isolate: an isolate held by another session (wrangler dev
-// keeps one on the Worker's isolate at times) does not answer within 5 s and is reported "busy"; the
+// The workerd must have an inspector: `npm start -- --inspect` (npm start runs without one, see start.mjs).
+// workerd's inspector takes one session per isolate: an isolate held by another session (wrangler's
+// inspector proxy keeps one on the Worker's isolate at times) does not answer within 5 s and is reported "busy"; the
 // rest are measured and collected. Needs Node's WebSocket: `npm run gc-probe` passes
 // --experimental-websocket on Node 20.
 import { execFileSync } from "node:child_process";
@@ -92,12 +93,12 @@ function collect(target, timeoutMs = 5_000) {
 
 const targets = await inspectorTargets(listeningPorts(pid));
 if (!targets) {
-  console.error(`gc-probe: no V8 inspector found among the loopback ports of pid ${pid}`);
+  console.error(`gc-probe: no V8 inspector found among the loopback ports of pid ${pid} (start the service with npm start -- --inspect)`);
   process.exit(2);
 }
 const rssBefore = rssKiB(pid);
 const isolates = [];
-// The Worker's own isolate last: wrangler dev keeps a session on it, and a session that hangs holds up
+// The Worker's own isolate last: wrangler's inspector proxy keeps a session on it, and a session that hangs holds up
 // the inspector's next ones.
 const order = [...targets].sort((a, b) => Number(a.id.startsWith("core:user:")) - Number(b.id.startsWith("core:user:")));
 for (const t of order) isolates.push({ isolate: t.id, heap_used_mib: await collect(t) });

@@ -13,8 +13,8 @@
 // while waiting (stops polling) and once admitted (never redeems); its admission then lapses after
 // --ttl seconds (the room's admission_ttl_seconds) and the soak checks its ticket reads "expired".
 // Loopback only; bounded: arrivals stop after --minutes, the drain after 5 more minutes plus the TTL.
-// Memory: the workerd that `wrangler dev` runs for --base's port, or --workerd-pid PID (any other runtime,
-// e.g. a bare Miniflare, to tell the Worker's own memory from what wrangler dev's layers add).
+// Memory: the workerd that `npm start` (wrangler's dev server) runs for --base's port, or --workerd-pid PID
+// (any other runtime, e.g. a bare Miniflare, to tell the Worker's own memory from what the dev layers add).
 // Report: stdout and reports/soak.json. Exit code 1 if any check fails.
 import { setMaxListeners } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -70,7 +70,7 @@ function options() {
     base,
     port: Number(new URL(base).port || 80),
     start: values.start,
-    /** A workerd to measure other than the one `wrangler dev` runs for --base (e.g. a bare Miniflare). */
+    /** A workerd to measure other than the one `npm start` runs for --base (e.g. a bare Miniflare). */
     workerdPid: values["workerd-pid"] === undefined ? null : int("workerd-pid", 1, 2 ** 31),
     out: values.out,
   };

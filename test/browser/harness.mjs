@@ -41,8 +41,8 @@ process.on("exit", () => {
 });
 
 /**
- * The real `npm start` (the lab's DevServer: src/tools/start.mjs, migrations, wrangler dev with
- * ENVIRONMENT=development, the register seed) on a free port, with fresh state in a temporary directory,
+ * The real `npm start` (the lab's DevServer: src/tools/start.mjs, migrations, wrangler's dev server
+ * with ENVIRONMENT=development, the register seed) on a free port, with fresh state in a temporary directory,
  * run from a snapshot of the tree (BROWSER_IN_PLACE=1: the tree itself). Ready once the pages' bundle is
  * served too (static assets built and mounted), not only the API.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// End-to-end test: the real Worker under `wrangler dev` (src/tools/start.mjs), driven over HTTP the way
+// End-to-end test: the real Worker under `npm start` (src/tools/start.mjs, wrangler's dev server), driven over HTTP the way
 // phones and operators drive it. Unlike the vitest suites (one workerd isolate, manual clock, ticks run
 // by hand) this exercises the real alarm-driven admission ticks, on-disk persistence across a restart,
 // and the production bundle.

@@ -1,4 +1,4 @@
-// Memory of a running `npm start`, read from /proc (Linux). wrangler dev runs two workerd processes: a
+// Memory of a running `npm start`, read from /proc (Linux). wrangler's dev server runs two workerd processes: a
 // proxy listening on the public port (--socket-addr=entry=127.0.0.1:<port>) and, beside it (same
 // parent), the one that runs the Worker and its Durable Objects. The latter is the one that must not grow.
 import { readdirSync, readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// A real `npm start` (src/tools/start.mjs → wrangler dev → workerd) run by a tool: started in a process
+// A real `npm start` (src/tools/start.mjs → wrangler's dev server → workerd) run by a tool: started in a process
 // group of its own on a given port and persist directory, so it can be stopped as a whole (SIGTERM),
 // killed as a whole mid-flight (SIGKILL: the crash the restart test and the fault harness inflict), and
 // started again on the same state.

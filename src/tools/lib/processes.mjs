@@ -56,7 +56,7 @@ export function signalGroup(pgid, signal) {
 }
 
 /**
- * `wrangler dev` watches the sources and reloads the Worker on every change, with no switch to stop it;
+ * wrangler's dev server (`npm start`) watches the sources and reloads the Worker on every change;
  * an edit (or an editor's autosave) during a run would restart the Worker mid-request and drop in-memory
  * state. So runners start the service from a copy of the tree as it was when they started, with the
  * real node_modules linked in. Returns the copy's path (`<workDir>/tree`).
