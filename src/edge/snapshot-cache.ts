@@ -7,19 +7,31 @@ import { logger } from "../log/logger";
 /**
  * Room snapshots cached in isolate memory: the reason a poll touches no Durable Object.
  *
- * Each isolate asks a room's coordinator at most once per SNAPSHOT_TTL_MS (concurrent misses share one
- * request), so coordinator load grows with the number of isolates, not with the number of people
- * polling. A snapshot is at most TTL + one tick old. If the coordinator cannot be reached, a snapshot up
- * to STALE_LIMIT_MS old is served rather than failing every poll; past that, a retryable 503.
+ * Each isolate asks a room's coordinator about once per SNAPSHOT_TTL_MS, so coordinator load grows with
+ * the number of isolates, not with the number of people polling. The first request to find the snapshot
+ * expired refreshes it; requests arriving while that refresh is in flight are served the snapshot it
+ * replaces (TTL plus one round trip old) instead of waiting for it. If the coordinator cannot be reached,
+ * a snapshot up to STALE_LIMIT_MS old is served rather than failing every poll; past that, a retryable 503.
+ *
+ * Why no request ever awaits another request's refresh: in workerd a promise fed by one request's I/O
+ * (the coordinator RPC) cannot wake a different request. The waiting request has no I/O of its own
+ * pending, so the runtime cancels it as hung ("your Worker's code had hung and would never generate a
+ * response", a 500). An earlier version shared one pending refresh this way: under 20 concurrent room
+ * reads, `npm start` answered 326 of 40,000 with that 500. A request with no usable snapshot at all
+ * (cold isolate, or older than STALE_LIMIT_MS) makes its own call.
  */
 const STALE_LIMIT_MS = 30_000;
+/** A refresh not settled after this long is presumed lost (its request cancelled); the next one retries. */
+const REFRESH_LOST_MS = 5_000;
 /** Bounded, so that requests naming random rooms cannot grow an isolate's memory. */
 const MAX_ROOMS = 256;
 
 interface Entry {
+  /** When `snapshot` was read from the coordinator (−∞: never). */
   fetchedAt: number;
   snapshot: RoomSnapshot | null;
-  pending: Promise<RoomSnapshot | null> | null;
+  /** When the refresh in flight started (null: none). */
+  refreshingSince: number | null;
 }
 
 const entries = new Map<string, Entry>();
@@ -40,30 +52,36 @@ export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot
   const ttl = intVar(env.SNAPSHOT_TTL_MS, 1_000);
   let entry = entries.get(room);
   if (entry && now - entry.fetchedAt < ttl) return entry.snapshot;
-  if (entry?.pending) return entry.pending;
+  const refreshing = entry?.refreshingSince != null && now - entry.refreshingSince < REFRESH_LOST_MS;
+  if (entry && refreshing && now - entry.fetchedAt < STALE_LIMIT_MS) return entry.snapshot;
   if (!entry) {
     if (entries.size >= MAX_ROOMS) entries.delete(entries.keys().next().value!);
-    entry = { fetchedAt: Number.NEGATIVE_INFINITY, snapshot: null, pending: null };
+    entry = { fetchedAt: Number.NEGATIVE_INFINITY, snapshot: null, refreshingSince: null };
     entries.set(room, entry);
   }
   const e = entry;
+  // This request's own call. It marks the refresh only if none is in flight, so that one lost refresh
+  // does not hide the next.
+  const marks = !refreshing;
+  if (marks) e.refreshingSince = now;
   const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
   fetches++;
-  e.pending = stub.snapshot(room).then(
-    (snapshot) => {
-      e.fetchedAt = clock.now();
-      e.snapshot = snapshot as RoomSnapshot | null;
-      e.pending = null;
-      return e.snapshot;
-    },
-    (error: unknown) => {
-      e.pending = null;
-      if (clock.now() - e.fetchedAt < STALE_LIMIT_MS) return e.snapshot;
-      logger.error("snapshot_failed", { room, error: String(error) });
-      throw new ApiError("temporarily_unavailable", "the room's state cannot be read right now; retry shortly", {
-        headers: { "retry-after": "2" },
-      });
-    },
-  );
-  return e.pending;
+  try {
+    const snapshot = (await stub.snapshot(room)) as RoomSnapshot | null;
+    const at = clock.now();
+    // Two calls can cross: keep the one read last.
+    if (at >= e.fetchedAt) {
+      e.fetchedAt = at;
+      e.snapshot = snapshot;
+    }
+    return snapshot;
+  } catch (error) {
+    if (clock.now() - e.fetchedAt < STALE_LIMIT_MS) return e.snapshot;
+    logger.error("snapshot_failed", { room, error: String(error) });
+    throw new ApiError("temporarily_unavailable", "the room's state cannot be read right now; retry shortly", {
+      headers: { "retry-after": "2" },
+    });
+  } finally {
+    if (marks && e.refreshingSince === now) e.refreshingSince = null;
+  }
 }
