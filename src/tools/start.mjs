@@ -76,7 +76,9 @@ function options() {
 
 const o = options();
 const persistTo = process.env.PERSIST_TO || ".wrangler/state";
-const base = `http://127.0.0.1:${o.port}`;
+// The seed request goes where the server listens: loopback when it listens on every address.
+const seedHost = ["0.0.0.0", "::", "localhost"].includes(o.ip) ? "127.0.0.1" : o.ip.includes(":") ? `[${o.ip}]` : o.ip;
+const base = `http://${seedHost}:${o.port}`;
 // No network here or on a launch-day laptop: no telemetry, no Request.cf download (3 s stall). Set in
 // this process too: wrangler's dev server runs in it.
 Object.assign(process.env, {
@@ -167,7 +169,7 @@ async function seed() {
   try {
     const res = await fetch(`${base}/v1/dev/register/seed`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${process.env.ADMIN_TOKEN || "dev-admin-token"}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${o.vars.ADMIN_TOKEN || process.env.ADMIN_TOKEN || "dev-admin-token"}` },
       body: "{}",
       signal: AbortSignal.timeout(SEED_TIMEOUT_MS),
     });
