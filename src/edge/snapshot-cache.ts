@@ -68,12 +68,10 @@ export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot
   fetches++;
   try {
     const snapshot = (await stub.snapshot(room)) as RoomSnapshot | null;
-    const at = clock.now();
-    // Two calls can cross: keep the one read last.
-    if (at >= e.fetchedAt) {
-      e.fetchedAt = at;
-      e.snapshot = snapshot;
-    }
+    // Two calls can cross: keep the newer snapshot (by the coordinator's clock), so that what later
+    // requests are served never goes back in time.
+    if (snapshot === null || e.snapshot === null || snapshot.generatedAt >= e.snapshot.generatedAt) e.snapshot = snapshot;
+    e.fetchedAt = Math.max(e.fetchedAt, clock.now());
     return snapshot;
   } catch (error) {
     if (clock.now() - e.fetchedAt < STALE_LIMIT_MS) return e.snapshot;
