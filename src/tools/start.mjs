@@ -23,55 +23,34 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { toolOptions } from "./lab/cli.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const USAGE = "usage: npm start -- [--ip ADDRESS] [--port PORT] [--var NAME:VALUE]... [--inspect [--inspector-port PORT]]";
 
 function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        ip: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: process.env.PORT || "8787" },
-        var: { type: "string", multiple: true, default: [] },
-        inspect: { type: "boolean", default: false },
-        "inspector-port": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`start: ${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const port = (name, value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 65_535) {
-      console.error(`start: --${name} must be a port number (1…65535)\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values, fail, int } = toolOptions(
+    "start",
+    {
+      ip: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: process.env.PORT || "8787" },
+      var: { type: "string", multiple: true, default: [] },
+      inspect: { type: "boolean", default: false },
+      "inspector-port": { type: "string", default: "9229" },
+    },
+    USAGE,
+  );
   const vars = {};
   for (const pair of values.var) {
     const colon = pair.indexOf(":");
-    if (colon < 1) {
-      console.error(`start: --var takes NAME:VALUE, not "${pair}"\n${USAGE}`);
-      process.exit(2);
-    }
+    if (colon < 1) fail(`--var takes NAME:VALUE, not "${pair}"\n${USAGE}`);
     vars[pair.slice(0, colon)] = pair.slice(colon + 1);
   }
   return {
     ip: values.ip,
-    port: port("port", values.port),
+    port: int("port", 1, 65_535),
     vars,
-    inspector: values.inspect ? { hostname: "127.0.0.1", port: values["inspector-port"] === undefined ? 9229 : port("inspector-port", values["inspector-port"]) } : false,
+    inspector: values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false,
   };
 }
 
