@@ -37,7 +37,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DRAIN_MS = 5 * 60_000;
 
 const USAGE =
-  "usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start] [--workerd-pid PID] [--out FILE]";
+  "usage: npm run soak -- [--minutes M] [--rate PER_MINUTE] [--room-rate PER_MINUTE] [--abandon-every K] [--ttl S] [--concurrency C] [--seed S] [--base URL | --start [--start-arg=ARG]...] [--workerd-pid PID] [--out FILE]";
 
 function options() {
   const { values, int, num, loopback } = toolOptions(
@@ -52,6 +52,7 @@ function options() {
       seed: { type: "string", default: "1" },
       base: { type: "string", default: "http://127.0.0.1:8787" },
       start: { type: "boolean", default: false },
+      "start-arg": { type: "string", multiple: true, default: [] },
       "workerd-pid": { type: "string" },
       out: { type: "string", default: join(ROOT, "reports", "soak.json") },
     },
@@ -70,6 +71,8 @@ function options() {
     base,
     port: Number(new URL(base).port || 80),
     start: values.start,
+    /** Options for the `npm start` that --start runs: `--start-arg=--inspect`, `--start-arg=--v8-flag=…`. */
+    startArgs: values["start-arg"],
     /** A workerd to measure other than the one `npm start` runs for --base (e.g. a bare Miniflare). */
     workerdPid: values["workerd-pid"] === undefined ? null : int("workerd-pid", 1, 2 ** 31),
     out: values.out,
@@ -87,7 +90,7 @@ async function main() {
     const persistDir = join(workDir, "state");
     mkdirSync(persistDir);
     mkdirSync(join(ROOT, "reports"), { recursive: true });
-    server = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath: join(ROOT, "reports", "soak-server.log") });
+    server = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath: join(ROOT, "reports", "soak-server.log"), args: o.startArgs });
     process.on("exit", () => server.killNow());
     const ms = await server.start();
     o.base = server.base;

@@ -20,13 +20,15 @@
 //   npm start -- --ip 0.0.0.0 --port 8788       # reachable from a phone on the LAN
 //   npm start -- --var PUBLIC_ORIGIN:http://192.168.1.20:8787 --var LOG_REQUESTS:all
 //   npm start -- --inspect [--inspector-port 9229]
+//   npm start -- --v8-flag=--max-semi-space-size=1   # measuring only: see lab/workerd-v8-flags.mjs
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { toolOptions } from "./lab/cli.mjs";
+import { passV8FlagsToWorkerd } from "./lab/workerd-v8-flags.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const USAGE = "usage: npm start -- [--ip ADDRESS] [--port PORT] [--var NAME:VALUE]... [--inspect [--inspector-port PORT]]";
+const USAGE = "usage: npm start -- [--ip ADDRESS] [--port PORT] [--var NAME:VALUE]... [--inspect [--inspector-port PORT]] [--v8-flag=FLAG]...";
 
 function options() {
   const { values, fail, int } = toolOptions(
@@ -37,6 +39,7 @@ function options() {
       var: { type: "string", multiple: true, default: [] },
       inspect: { type: "boolean", default: false },
       "inspector-port": { type: "string", default: "9229" },
+      "v8-flag": { type: "string", multiple: true, default: [] },
     },
     USAGE,
   );
@@ -51,6 +54,7 @@ function options() {
     port: int("port", 1, 65_535),
     vars,
     inspector: values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false,
+    v8Flags: values["v8-flag"],
   };
 }
 
@@ -109,6 +113,15 @@ if (migrated !== 0) {
 
 // 2. The Worker: wrangler.toml as `wrangler dev` reads it, vars from --var (and PUBLIC_ORIGIN from the
 //    environment) over its [vars]. Log level "log" shows the Worker's console output ("info" hides it).
+let assertV8FlagsPassed = () => {};
+if (o.v8Flags.length > 0) {
+  try {
+    assertV8FlagsPassed = passV8FlagsToWorkerd(o.v8Flags);
+  } catch (err) {
+    console.error(`start: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const { unstable_startWorker: startWorker } = createRequire(import.meta.url)("wrangler");
 const vars = { ENVIRONMENT: "development", ...(process.env.PUBLIC_ORIGIN ? { PUBLIC_ORIGIN: process.env.PUBLIC_ORIGIN } : {}), ...o.vars };
 try {
@@ -118,10 +131,12 @@ try {
     dev: { server: { hostname: o.ip, port: o.port }, inspector: o.inspector, persist: persistTo, logLevel: "log" },
   });
   await worker.ready;
+  assertV8FlagsPassed();
 } catch (err) {
   console.error(`start: the Worker did not start: ${err instanceof Error ? err.message : err}`);
   process.exit(1);
 }
+if (o.v8Flags.length > 0) console.log(`workerd V8 flags: ${o.v8Flags.join(" ")}`);
 if (o.inspector) console.log(`inspector: ws://127.0.0.1:${o.inspector.port} (chrome://inspect)`);
 
 // 3. Seed the register once the Worker answers. Failures here are warnings: the waiting room works

@@ -12,14 +12,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export class DevServer {
   /**
    * `root`: the tree to run (a snapshot, see processes.mjs); `env`: extra variables for start.mjs;
-   * `readyPaths`: what must answer 200 before the server counts as started.
+   * `args`: extra options for start.mjs (e.g. `--inspect`); `readyPaths`: what must answer 200 before
+   * the server counts as started.
    */
-  constructor({ root, port, persistDir, logPath, env = {}, readyTimeoutMs = 90_000, readyPaths = ["/v1/rooms/permis"] }) {
+  constructor({ root, port, persistDir, logPath, env = {}, args = [], readyTimeoutMs = 90_000, readyPaths = ["/v1/rooms/permis"] }) {
     this.root = root;
     this.port = port;
     this.persistDir = persistDir;
     this.logPath = logPath;
     this.env = env;
+    this.args = args;
     this.readyTimeoutMs = readyTimeoutMs;
     this.readyPaths = readyPaths;
     this.base = `http://127.0.0.1:${port}`;
@@ -34,7 +36,7 @@ export class DevServer {
   async start() {
     const out = createWriteStream(this.logPath, { flags: "a" });
     out.write(`\n===== start ${new Date().toISOString()} port ${this.port} persist ${this.persistDir}\n`);
-    const child = spawn(process.execPath, ["src/tools/start.mjs"], {
+    const child = spawn(process.execPath, ["src/tools/start.mjs", ...this.args], {
       cwd: this.root,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
