@@ -166,7 +166,7 @@ describe("AntichambreClient, whole flow", () => {
     const jwks = await issuerJwks();
     const holder = syntheticHolder(Number(personId.slice(3)));
     for (const c of sd.credentials) {
-      const { payload } = await jwtVerify(c.credential.split("~")[0]!, jwks, { algorithms: ["ES256"], issuer: ORIGIN, typ: "dc+sd-jwt" });
+      const { payload } = await jwtVerify(c.credential.split("~")[0]!, jwks, { algorithms: ["ES256"], issuer: ORIGIN, typ: "dc+sd-jwt", currentDate: new Date(testClock.now()) });
       expect((payload.cnf as { jwk: { x: string } }).jwk.x).toBe(c.key.publicJwk.x);
       // Personal claims are all selectively disclosed: the name is in a disclosure, not in the payload.
       expect(JSON.stringify(payload)).not.toContain(holder.family_name);

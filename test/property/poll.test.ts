@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testClock } from "../helpers/api";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
 import { Watcher, printTally } from "./support/probe";
@@ -77,7 +78,7 @@ describe("GET /v1/rooms/{room}/tickets/current", () => {
     const watcher = new Watcher([world.room, world.other], { shards: false });
     await fc.assert(
       fc.asyncProperty(pollCase([world.room.name, world.other.name]), async (c) => {
-        const token = c.token.kind === "recipe" ? await materialize(c.token.recipe, ticketBase, keys, Date.now()) : bent(secrets[c.token.which], c.token.bend);
+        const token = c.token.kind === "recipe" ? await materialize(c.token.recipe, ticketBase, keys, testClock.now()) : bent(secrets[c.token.which], c.token.bend);
         const headers: [string, string][] = [...c.noise, ["authorization", `${c.scheme}${token}`]];
         if (c.duplicate !== null) headers.push(["authorization", c.duplicate]);
         const answer = await watcher.send({ method: "GET", path: `/v1/rooms/${c.room}/tickets/current`, headers, body: null }, POLL);
