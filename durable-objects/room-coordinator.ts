@@ -14,6 +14,7 @@ import { SETTLE_MS } from "../src/admission/tick";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
 import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../src/edge/durable-guard";
 import { faultsOn, injectFault, injectFaultSync } from "../src/faults/faults";
+import { credentialBatchSize } from "../src/issuance/sessions";
 import { clock } from "../src/lib/clock";
 import { withDeadline } from "../src/lib/deadline";
 import { logger } from "../src/log/logger";
@@ -80,6 +81,8 @@ export interface RoomStats {
   readonly admitted_total: number;
   readonly active: number;
   readonly sessions_open: number;
+  /** What one admission's issuance session may take (src/issuance/session-rules.ts). */
+  readonly session_limits: { credentials_per_configuration: number; register_reads: number };
   readonly admitted_last_minute: number;
   readonly observed_admissions_per_second: number | null;
   readonly oldest_waiting_age_seconds: number | null;
@@ -407,6 +410,10 @@ export class RoomCoordinator extends DurableObject<Env> {
       admitted_total: room.admittedTotal,
       active: this.active(room, now),
       sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length,
+      session_limits: {
+        credentials_per_configuration: room.config.session_credentials_per_configuration ?? credentialBatchSize(this.env),
+        register_reads: room.config.session_register_reads,
+      },
       admitted_last_minute: admittedLastMinute(room.log, now),
       observed_admissions_per_second: observedRatePerSecond(room.log, now),
       oldest_waiting_age_seconds: waiting > 0 ? Math.max(0, Math.floor(now / 1000) - oldestSecond) : null,
@@ -432,22 +439,26 @@ export class RoomCoordinator extends DurableObject<Env> {
    * Redeem an admission (the token endpoint): one session per ticket, and only while the admission is
    * valid. The session then counts as active until it ends or runs past `session_duration_seconds`.
    *
-   * `jkt` is the key redeeming it. The same key asking again while its session is open gets that same
-   * session back (nothing new: no second session, the same end): its first answer was lost, to the
-   * network or to a crash between this write and the response, and without this the person would be
-   * locked out of an admission they hold. Any other key, or a session that ended, is a reuse.
+   * `jkt` is the key redeeming it. The same key coming back with a *fresh* code for the same admission
+   * while its session is open gets that same session back (nothing new: no second session, the same end,
+   * and the session's own object keeps what it already used): its first answer was lost, to the network
+   * or to a crash between this write and the response. Each code is single use (IssuanceSessions.redeem
+   * takes it before this is called); any other key, or a session that ended, is a reuse.
    */
   async startSession(
     name: string,
     ticket: { ticketId: string; key: OrderKey; jkt?: string },
-  ): Promise<{ ok: true; endsAt: number } | { ok: false; reason: "no_room" | "not_admitted" | "expired" | "already_used" }> {
+  ): Promise<
+    | { ok: true; endsAt: number; limits: { credentialsPerConfiguration: number | null; registerReads: number } }
+    | { ok: false; reason: "no_room" | "not_admitted" | "expired" | "already_used" }
+  > {
     const room = await this.ensure(name);
     if (!room) return { ok: false, reason: "no_room" };
     const now = clock.now();
     const existing = room.sessions.get(ticket.ticketId);
     if (existing) {
       const sameDevice = ticket.jkt !== undefined && existing.jkt === ticket.jkt;
-      if (sameDevice && existing.endedAt === null && existing.endsAt > now) return { ok: true, endsAt: existing.endsAt };
+      if (sameDevice && existing.endedAt === null && existing.endsAt > now) return { ok: true, endsAt: existing.endsAt, limits: sessionLimits(room.config) };
       return { ok: false, reason: "already_used" };
     }
     if (compareKeys(ticket.key, room.frontier) > 0) return { ok: false, reason: "not_admitted" };
@@ -471,7 +482,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       session.jkt,
     );
     this.snapshotCache = null;
-    return { ok: true, endsAt: session.endsAt };
+    return { ok: true, endsAt: session.endsAt, limits: sessionLimits(room.config) };
   }
 
   /** Close a session (issuance accepted or failed): its capacity is free at once. Idempotent. */
@@ -659,4 +670,9 @@ export class RoomCoordinator extends DurableObject<Env> {
 
 function round1(x: number | null): number | null {
   return x === null ? null : Math.round(x * 10) / 10;
+}
+
+/** The room's limits on one issuance session, as the token endpoint opens it (src/issuance/sessions.ts). */
+function sessionLimits(config: RoomConfig): { credentialsPerConfiguration: number | null; registerReads: number } {
+  return { credentialsPerConfiguration: config.session_credentials_per_configuration, registerReads: config.session_register_reads };
 }

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Env } from "./config/env";
 import { guardBindings } from "./edge/durable-guard";
 
+export { IssuanceSessions } from "../durable-objects/issuance-sessions";
 export { QueueShard } from "../durable-objects/queue-shard";
 export { ReplayGuard } from "../durable-objects/replay-guard";
 export { RoomCoordinator } from "../durable-objects/room-coordinator";

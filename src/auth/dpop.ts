@@ -37,6 +37,14 @@ export function normalizeHtu(url: string): string | null {
   }
 }
 
+/**
+ * Until when a proof's `jti` must be remembered to refuse its replay: past this the proof is refused as
+ * stale anyway (its `iat` window, plus two minutes for clocks that disagree).
+ */
+export function proofReplayWindowEnd(iatSeconds: number): number {
+  return (iatSeconds + DPOP_MAX_AGE_SECONDS + 120) * 1000;
+}
+
 /** base64url(SHA-256(access token)): the `ath` a proof must carry when it accompanies that token. */
 export async function accessTokenHash(token: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));

@@ -28,9 +28,12 @@ import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-o
  * free, src/client/proof-of-work.ts) and joins again with the solution, at most `MAX_POW_ROUNDS` times.
  * `onProofOfWork` reports each solve (for a "securing your place…" message or metrics).
  *
- * The token request redeems a code that opens one session: if its response is lost (the network, a
- * server crash) after the service recorded the session, the retry by the same device key gets that same
- * session back while it is open; once the session has ended the code answers `invalid_grant`.
+ * The token request redeems a single-use code that opens the admission's one issuance session. If its
+ * response is lost (the network, a server crash) after the service used the code, the code answers
+ * `invalid_grant` (`code_used`); the client then polls its ticket for a fresh code and redeems that with
+ * the same device key, which resumes the same session (with what it already used). Once the session has
+ * ended (notified `credential_accepted`/`credential_deleted`, expired, ended by an operator) its token
+ * answers 401 `invalid_token` and no fresh code starts another.
  */
 
 // ---- types -----------------------------------------------------------------------------------------
@@ -515,6 +518,23 @@ export class AntichambreClient {
    * `txCode`, the digits its holder was shown.
    */
   async token(offer: CredentialOffer, options: { signal?: AbortSignal; txCode?: string } = {}): Promise<IssuanceSession> {
+    try {
+      return await this.redeemCode(offer, options);
+    } catch (e) {
+      // A lost answer: the code was used by this very device. Its ticket's poll hands out a fresh code for
+      // the same admission, which resumes the same session (handoff offers have no ticket here).
+      const codeUsed = e instanceof AntichambreError && e.problem?.reason === "code_used";
+      if (!codeUsed || !this.currentTicket || offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined) throw e;
+      const { status } = await this.poll(options.signal);
+      if (status.status !== "admitted") throw e;
+      const resumed = await this.redeemCode(status.admission.credential_offer, options);
+      // Filed under the code the caller holds, so `redeem` with that offer keeps using this session.
+      this.currentSession = { ...resumed, preAuthorizedCode: offer.grants[PRE_AUTHORIZED_GRANT]!["pre-authorized_code"] };
+      return this.currentSession;
+    }
+  }
+
+  private async redeemCode(offer: CredentialOffer, options: { signal?: AbortSignal; txCode?: string }): Promise<IssuanceSession> {
     const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
     if (typeof code !== "string") throw new ProtocolError("the credential offer has no pre-authorized code");
     const asksTxCode = offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined;
@@ -621,7 +641,11 @@ export class AntichambreClient {
     return this.credential(session, rest, { signal });
   }
 
-  /** Tells the issuer what became of the credentials; accepted or failed frees the waiting-room slot at once. */
+  /**
+   * Tells the issuer what became of the credentials. `credential_accepted` or `credential_deleted` ends the
+   * issuance session (its token stops working, the waiting-room slot is freed): send it once every
+   * configuration wanted was obtained. `credential_failure` keeps the session open for another try.
+   */
   async notify(notificationId: string, event: NotificationEvent, options: { description?: string; signal?: AbortSignal } = {}): Promise<void> {
     const session = this.currentSession;
     if (!session) throw new ProtocolError("notify: no issuance session (redeem first)");

@@ -1,4 +1,5 @@
 import type { QueueShard } from "../../durable-objects/queue-shard";
+import type { IssuanceSessions } from "../../durable-objects/issuance-sessions";
 import type { ReplayGuard } from "../../durable-objects/replay-guard";
 import type { RoomCoordinator } from "../../durable-objects/room-coordinator";
 import { ApiError } from "../http/problem";
@@ -17,6 +18,7 @@ export interface Env {
   ROOM_COORDINATOR: DurableObjectNamespace<RoomCoordinator>;
   QUEUE_SHARD: DurableObjectNamespace<QueueShard>;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  ISSUANCE_SESSIONS: DurableObjectNamespace<IssuanceSessions>;
   /** Public origin of the service (the OpenID4VCI credential_issuer); defaults to the request's. */
   PUBLIC_ORIGIN?: string;
   /** Most credentials one credential request may ask for (one per key proof). */

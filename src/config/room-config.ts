@@ -73,6 +73,13 @@ export const RoomConfigSchema = z
      * 0 leaves it to load. The deployment's POW_CEILING_BITS caps it (src/abuse/pow-difficulty.ts).
      */
     pow_min_bits: z.number().int().min(0).max(24),
+    /**
+     * One admission buys one issuance session: at most this many credentials of each credential
+     * configuration (null: the deployment's CREDENTIAL_BATCH_SIZE, one full batch of each)...
+     */
+    session_credentials_per_configuration: z.number().int().min(1).max(100).nullable(),
+    /** ...and at most this many credential requests that read the licence register. */
+    session_register_reads: z.number().int().min(1).max(100),
   })
   .strict();
 export type RoomConfig = z.infer<typeof RoomConfigSchema>;
@@ -97,6 +104,9 @@ export const DEFAULT_ROOM_CONFIG: RoomConfig = {
   event: null,
   outflow: { mode: "fixed", floor_per_minute: 60, ceiling_per_minute: 6_000, latency_target_ms: 250, max_error_rate: 0.05 },
   pow_min_bits: 0,
+  session_credentials_per_configuration: null,
+  // Two credential configurations, one request each, and one retry of each for a failed one.
+  session_register_reads: 4,
 };
 
 /** A patch applied to a config; null with the reason when the result breaks a rule across settings. */

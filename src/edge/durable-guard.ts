@@ -30,6 +30,7 @@ export const DURABLE_RETRY_AFTER_SECONDS = 2;
 const FAULT_POINTS: Record<string, FaultPoint | Record<string, FaultPoint>> = {
   QUEUE_SHARD: "shard.join",
   REPLAY_GUARD: "replay.claim",
+  ISSUANCE_SESSIONS: "sessions.call",
   ROOM_COORDINATOR: { snapshot: "coordinator.snapshot", startSession: "coordinator.session", endSession: "coordinator.session" },
 };
 

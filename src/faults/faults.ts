@@ -32,8 +32,10 @@ export const FAULT_POINTS = [
   "coordinator.persist",
   /** RoomCoordinator.startSession / endSession: the token or notification endpoint cannot reach it. */
   "coordinator.session",
-  /** ReplayGuard.claim: DPoP jti and c_nonce checks cannot be made. */
+  /** ReplayGuard.claim: c_nonce (and handoff) checks cannot be made. */
   "replay.claim",
+  /** IssuanceSessions, every method: a session cannot be opened, checked, spent or ended. */
+  "sessions.call",
   /** The register's D1 query: "throw" is a D1 error, "delay" a read that hangs past its timeout. */
   "register.read",
   /** The register's capacity gate refuses as if every slot were taken. */

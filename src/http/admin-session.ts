@@ -3,6 +3,7 @@ import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { base64url } from "jose";
 import { isDevelopment, type Env } from "../config/env";
 import { clock } from "../lib/clock";
+import type { AppEnv } from "./app-env";
 
 /**
  * Browser sessions for the operator dashboard.
@@ -78,17 +79,17 @@ export async function verifySession(adminToken: string, value: string, now: numb
 }
 
 /** The session of this request's cookie, if any and valid. */
-export async function sessionFromRequest(c: Context<{ Bindings: Env }>, adminToken: string): Promise<AdminSession | null> {
+export async function sessionFromRequest(c: Context<AppEnv>, adminToken: string): Promise<AdminSession | null> {
   const value = getCookie(c, sessionCookieName(c.env, c.req.url));
   return value ? verifySession(adminToken, value, clock.now()) : null;
 }
 
-export function hasSessionCookie(c: Context<{ Bindings: Env }>): boolean {
+export function hasSessionCookie(c: Context<AppEnv>): boolean {
   return getCookie(c, sessionCookieName(c.env, c.req.url)) !== undefined;
 }
 
 /** Set (or renew) the session cookie on this response. */
-export async function startSession(c: Context<{ Bindings: Env }>, adminToken: string, issuedAt = clock.now()): Promise<void> {
+export async function startSession(c: Context<AppEnv>, adminToken: string, issuedAt = clock.now()): Promise<void> {
   const now = clock.now();
   const value = await mintSession(adminToken, issuedAt, now);
   const expires = Number(value.split(".")[2]) * 1000;
@@ -104,14 +105,14 @@ export async function startSession(c: Context<{ Bindings: Env }>, adminToken: st
 }
 
 /** Renew a session in use once less than half its idle time is left (never past its absolute end). */
-export async function renewIfDue(c: Context<{ Bindings: Env }>, adminToken: string, session: AdminSession): Promise<void> {
+export async function renewIfDue(c: Context<AppEnv>, adminToken: string, session: AdminSession): Promise<void> {
   const now = clock.now();
   if (session.expiresAt - now > (SESSION_IDLE_SECONDS * 1000) / 2) return;
   if (session.issuedAt + SESSION_MAX_SECONDS * 1000 <= session.expiresAt) return;
   await startSession(c, adminToken, session.issuedAt);
 }
 
-export function endSession(c: Context<{ Bindings: Env }>): void {
+export function endSession(c: Context<AppEnv>): void {
   const secure = secureCookies(c.env, c.req.url);
   deleteCookie(c, COOKIE_BASE, { ...(secure ? { prefix: "host" as const } : {}), path: "/", secure, httpOnly: true, sameSite: "Strict" });
 }

@@ -81,6 +81,12 @@ export function roomFamilies(readings: readonly RoomReading[]): MetricFamily[] {
     gauge(`${P}active_users`, "Admissions counting as active now (unredeemed within their TTL, or open sessions).", perRoom(readings, (s) => s.active)),
     gauge(`${P}sessions_open`, "Sessions started at the token endpoint and not yet ended.", perRoom(readings, (s) => s.sessions_open)),
     gauge(
+      `${P}session_credentials_per_configuration`,
+      "Most credentials of each credential configuration one admission's issuance session may obtain.",
+      perRoom(readings, (s) => s.session_limits?.credentials_per_configuration),
+    ),
+    gauge(`${P}session_register_reads`, "Most register reads (credential requests) one admission's issuance session may cause.", perRoom(readings, (s) => s.session_limits?.register_reads)),
+    gauge(
       `${P}oldest_waiting_age_seconds`,
       "Age of the oldest place in line, in seconds (0 when nobody waits).",
       perRoom(readings, (s) => s.oldest_waiting_age_seconds ?? 0),

@@ -80,6 +80,7 @@ export const RoomStatsSchema = z.object({
   admitted_total: count,
   active: count,
   sessions_open: count,
+  session_limits: optional(z.object({ credentials_per_configuration: count, register_reads: count })),
   admitted_last_minute: count,
   observed_admissions_per_second: finite.nullable(),
   oldest_waiting_age_seconds: finite.nullable(),

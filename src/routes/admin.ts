@@ -9,6 +9,7 @@ import { registerMetrics, registerOptionsFromEnv, setSimulatedLatency } from "..
 import { isDevelopment } from "../config/env";
 import { z } from "zod";
 import { collectMetrics, scrapedRooms } from "../metrics/collect";
+import { endSessionByOperator } from "../issuance/sessions";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus";
 
 /** Operators' API: create and tune rooms, read live statistics. Always fresh from the coordinator. */
@@ -38,6 +39,22 @@ admin.post("/rooms/:room/lottery/reveal", async (c) => {
   clearSnapshotCache();
   c.header("cache-control", "no-store");
   return c.json({ room, lottery: result.lottery });
+});
+
+/**
+ * End one admission's issuance session now (a fraud report, a person's request, the protected service's
+ * `revoke`): its access tokens stop working at once and its slot goes to the next in line. The ticket id
+ * is the admission token's `sub`, which the protected service holds.
+ */
+const TicketIdSchema = z.string().regex(/^[0-9]{1,3}\.[0-9]{1,15}$/, "a ticket id is SHARD.SEQUENCE, as in the admission token's sub");
+
+admin.delete("/rooms/:room/sessions/:ticket", async (c) => {
+  const room = roomParam(c);
+  const ticket = TicketIdSchema.safeParse(c.req.param("ticket"));
+  if (!ticket.success) throw new ApiError("validation_failed", ticket.error.issues[0]!.message);
+  const ended = await endSessionByOperator(c.env, room, ticket.data);
+  if (!ended) throw new ApiError("not_found", `no open issuance session for ticket ${ticket.data} in room ${room}`);
+  return c.body(null, 204);
 });
 
 admin.get("/rooms/:room", async (c) => {

@@ -20,6 +20,7 @@ import { lotteryRank } from "../tickets/lottery-rank";
 import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
 import { open, seal } from "../tickets/sealed";
 import { handoffTxCode, TX_CODE_LENGTH } from "../issuance/handoff";
+import { sealPreAuthorizedCode } from "../issuance/grants";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
@@ -252,24 +253,14 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const person = await open(ring, "ticket-person", claims.person, clock.now());
   if (!person.ok || typeof person.claims.pid !== "string") throw invalidTicket("bad_claims");
-  // The pre-authorized code: single use (the coordinator records its redemption), valid as long as the
-  // admission, bound to this device's key and to the person, sealed so its holder cannot read or alter it.
-  const preAuthorizedCode = await seal(
-    ring,
-    "pre-authorized-code",
-    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, jkt: claims.jkt },
-    clock.now(),
-    status.admission_expires_at,
-  );
+  // The pre-authorized code: single use (its id is taken when redeemed), valid as long as the admission,
+  // bound to this device's key and to the person, sealed so its holder cannot read or alter it. Every
+  // poll gets a fresh one: the way back for a device whose token answer was lost (src/issuance/token.ts).
+  const place = { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b] as [number, number], pid: person.claims.pid };
+  const preAuthorizedCode = await sealPreAuthorizedCode(ring, { ...place, jkt: claims.jkt }, clock.now(), status.admission_expires_at);
   const offer = credentialOffer(issuer, preAuthorizedCode);
   // The handoff code: the same admission, no device key, redeemable only with the tx_code shown here.
-  const handoffCode = await seal(
-    ring,
-    "pre-authorized-code",
-    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, handoff: true },
-    clock.now(),
-    status.admission_expires_at,
-  );
+  const handoffCode = await sealPreAuthorizedCode(ring, { ...place, handoff: true }, clock.now(), status.admission_expires_at);
   const handoffOffer = credentialOffer(issuer, handoffCode, {
     input_mode: "numeric",
     length: TX_CODE_LENGTH,

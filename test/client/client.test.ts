@@ -197,6 +197,31 @@ describe("AntichambreClient, whole flow", () => {
   });
 });
 
+describe("AntichambreClient, a lost token answer", () => {
+  it("the used code is refused, the client polls for a fresh one and resumes the same session", async () => {
+    const room = await createRoom({ queueing_method: "passthrough", shards: 1 });
+    let dropped = 0;
+    // The first token answer is lost after the service used the code (a dropped connection).
+    const lossy: FetchLike = async (url, init) => {
+      const res = await workerFetch(url, init);
+      if (url.endsWith("/token") && dropped++ === 0) throw new TypeError("network connection lost");
+      return res;
+    };
+    const { client, retries } = await harness(room, { fetch: lossy });
+    await client.join(await identityAssertion(validHolderId(2)));
+    const offer = (await client.waitUntilAdmitted()).admission.credential_offer;
+    const issued = await client.redeem(offer, { configurationId: MDOC_CONFIGURATION });
+    expect(issued.credentials).toHaveLength(1);
+    expect(dropped).toBe(3); // lost, retried with the same code (refused: code_used), fresh code redeemed
+    expect(retries.map((r) => r.operation)).toEqual(["token"]);
+    expect((await adminGet(room)).sessions_open).toBe(1);
+    // The other format on the same offer keeps using the resumed session.
+    const session = client.session;
+    await client.redeem(offer, { configurationId: SD_JWT_CONFIGURATION });
+    expect(client.session).toBe(session);
+  });
+});
+
 describe("AntichambreClient, failures", () => {
   it("backs off on a 503 with Retry-After and on a network error, then carries on", async () => {
     const room = await createRoom({ queueing_method: "passthrough", shards: 1 });

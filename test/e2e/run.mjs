@@ -82,6 +82,37 @@ async function sha256b64url(text) {
   return Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toString("base64url");
 }
 
+/** POST /token with a pre-authorized code and the device's DPoP proof. */
+async function redeemCode(base, device, code) {
+  return http(base, "POST", "/token", {
+    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`) },
+  });
+}
+
+/** A caller of the DPoP-bound endpoints with `accessToken`: a fresh proof (with `ath`) per request. */
+function accessCaller(base, device, accessToken) {
+  return async (path, body) => {
+    const proof = await new SignJWT({ htm: "POST", htu: `${base}${path}`, jti: crypto.randomUUID(), ath: await sha256b64url(accessToken) })
+      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.jwk })
+      .setIssuedAt()
+      .sign(device.privateKey);
+    return http(base, "POST", path, { body, headers: { authorization: `DPoP ${accessToken}`, dpop: proof } });
+  };
+}
+
+/** One credential request of `configuration`: a fresh c_nonce and a fresh wallet key's proof. */
+async function requestCredential(base, withToken, issuer, configuration) {
+  const nonceRes = await http(base, "POST", "/nonce", {});
+  const walletKey = await Device.create("wallet-key");
+  const keyProof = await new SignJWT({ nonce: nonceRes.json.c_nonce })
+    .setProtectedHeader({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk: walletKey.jwk })
+    .setAudience(issuer)
+    .setIssuedAt()
+    .sign(walletKey.privateKey);
+  return withToken("/credential", { credential_configuration_id: configuration, proofs: { jwt: [keyProof] } });
+}
+
 function expectProblem(res, status, what) {
   assert(res.status === status, `${what}: expected ${status}, got ${res.describe()}`);
   assert(res.type.startsWith("application/problem+json"), `${what}: expected application/problem+json, got ${res.describe()}`);
@@ -451,30 +482,13 @@ async function main() {
         assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
         const offer = status.json.admission.credential_offer;
         const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];
-        const tokenRes = await fetch(`${base}/token`, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", dpop: await phone.proof("POST", `${base}/token`) },
-          body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }),
-        });
-        const token = await tokenRes.json();
-        assert(tokenRes.status === 200 && token.token_type === "DPoP", `token: ${tokenRes.status} ${JSON.stringify(token)}`);
-        const withToken = async (path, body) => {
-          const proof = await new SignJWT({ htm: "POST", htu: `${base}${path}`, jti: crypto.randomUUID(), ath: await sha256b64url(token.access_token) })
-            .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: phone.jwk })
-            .setIssuedAt()
-            .sign(phone.privateKey);
-          return http(base, "POST", path, { body, headers: { authorization: `DPoP ${token.access_token}`, dpop: proof } });
-        };
+        const tokenRes = await redeemCode(base, phone, code);
+        const token = tokenRes.json;
+        assert(tokenRes.status === 200 && token.token_type === "DPoP", `token: ${tokenRes.describe()}`);
+        const withToken = accessCaller(base, phone, token.access_token);
         const issued = {};
         for (const configuration of offer.credential_configuration_ids) {
-          const nonceRes = await http(base, "POST", "/nonce", {});
-          const walletKey = await Device.create("wallet-key");
-          const keyProof = await new SignJWT({ nonce: nonceRes.json.c_nonce })
-            .setProtectedHeader({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk: walletKey.jwk })
-            .setAudience(offer.credential_issuer)
-            .setIssuedAt()
-            .sign(walletKey.privateKey);
-          const res = await withToken("/credential", { credential_configuration_id: configuration, proofs: { jwt: [keyProof] } });
+          const res = await requestCredential(base, withToken, offer.credential_issuer, configuration);
           if (res.json?.error === "credential_request_denied") break; // expired or no licence: next person
           assert(res.status === 200, `credential ${configuration}: ${res.describe()}`);
           issued[configuration] = res.json;
@@ -495,6 +509,44 @@ async function main() {
         return `${personId}: mdoc ${mdoc.length} B, SD-JWT VC ${sdJwt.length} chars`;
       }
       throw new CheckError("no valid licence among the first 12 synthetic holders");
+    });
+
+    // ---- one admission = one bounded issuance session, tried as the admitted device itself would.
+    await check("one admission, one bounded session: code reuse, a 41-request loop, a dead token, a notification once", async () => {
+      const boundRoom = `e2e-bound-${rand()}`;
+      const put = await admin(base).put(boundRoom, { queueing_method: "passthrough", shards: 1, session_register_reads: 100 });
+      assert(put.status === 201, `create room: ${put.describe()}`);
+      for (let n = 13; n <= 30; n++) {
+        const phone = await Device.create(`bounded-${n}`, `FR-${String(n).padStart(6, "0")}`);
+        assert((await phone.join(base, boundRoom)).status === 201, "join");
+        const status = await phone.poll(base, boundRoom);
+        assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
+        const offer = status.json.admission.credential_offer;
+        const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];
+        const first = await redeemCode(base, phone, code);
+        assert(first.status === 200, `token: ${first.describe()}`);
+        const reuse = await redeemCode(base, phone, code);
+        expectProblem(reuse, 400, "the same code redeemed again");
+        assertEqual(reuse.json.error, "invalid_grant", "reuse error");
+        const withToken = accessCaller(base, phone, first.json.access_token);
+        const answers = [];
+        for (let i = 0; i < 41; i++) answers.push(await requestCredential(base, withToken, offer.credential_issuer, offer.credential_configuration_ids[i % 2]));
+        if (answers[0].json?.error === "credential_request_denied" && answers[0].json?.reason === undefined) continue; // no valid licence: next person
+        const ok = answers.filter((a) => a.status === 200);
+        const limit = (await stats(base, boundRoom)).session_limits.credentials_per_configuration;
+        assertEqual(ok.length, 2 * limit, "credentials obtained by 41 requests");
+        for (const a of answers.filter((x) => x.status !== 200)) assertEqual(a.json?.reason, "credential_quota_exhausted", "refusal reason");
+        const notification = { notification_id: ok[0].json.notification_id, event: "credential_accepted" };
+        assertEqual((await withToken("/notification", notification)).status, 204, "notification");
+        assertEqual((await stats(base, boundRoom)).active, 0, "active after the notification");
+        const again = await withToken("/notification", notification);
+        assertEqual(again.status, 401, "the same notification after the session ended");
+        const after = await requestCredential(base, withToken, offer.credential_issuer, offer.credential_configuration_ids[0]);
+        assertEqual(after.status, 401, "a credential after the session ended");
+        assertEqual(after.json.error, "invalid_token", "error after the session ended");
+        return `${phone.label}: ${ok.length} of 41 requests issued, code reuse ${reuse.status}, after the end ${after.status}`;
+      }
+      throw new CheckError("no valid licence among synthetic holders 13-30");
     });
 
     // ---- restart: state on disk must carry every ticket, place and admission across a process restart.

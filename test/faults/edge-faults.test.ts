@@ -111,14 +111,14 @@ describe("a queue shard cannot be reached", () => {
   });
 });
 
-describe("the ReplayGuard or the coordinator's sessions fail during issuance", () => {
+describe("the session objects, the ReplayGuard or the coordinator's sessions fail during issuance", () => {
   it("token, credential and notification answer 503 + Retry-After; the code is not burnt and the slot is freed", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1, total_active_users: 5 });
     const joined = await join(room, { personId: validHolderId(0) });
     await tick(room);
     const { code } = await admittedOffer(room, joined.ticket);
 
-    arm({ "replay.claim": { mode: "throw" } });
+    arm({ "sessions.call": { mode: "throw" } });
     await expectRetryable(await token(joined.device, code));
     arm({ "coordinator.session": { mode: "throw" } });
     await expectRetryable(await token(joined.device, code));
@@ -128,6 +128,9 @@ describe("the ReplayGuard or the coordinator's sessions fail during issuance", (
     const accessToken = granted.body.access_token as string;
 
     const [key] = await walletKeys(1);
+    arm({ "sessions.call": { mode: "throw", times: 1 } });
+    await expectRetryable(await credential(joined.device, accessToken, MDOC, [key!]));
+    // The c_nonce's check fails after the session reserved a read: the reservation is given back.
     arm({ "replay.claim": { mode: "throw", times: 1 } });
     await expectRetryable(await credential(joined.device, accessToken, MDOC, [key!]));
     const issued = await credential(joined.device, accessToken, MDOC, [key!]);
@@ -138,8 +141,12 @@ describe("the ReplayGuard or the coordinator's sessions fail during issuance", (
     const notification = { notification_id: issued.body.notification_id, event: "credential_accepted" };
     await expectRetryable(await withAccess("/notification", joined.device, accessToken, notification));
     expect((await adminGet(room)).sessions_open).toBe(1);
+    // The retry of the same notification tells the coordinator; after that the session is over for good.
     expect((await withAccess("/notification", joined.device, accessToken, notification)).status).toBe(204);
     expect((await adminGet(room)).sessions_open).toBe(0);
+    const over = await withAccess("/notification", joined.device, accessToken, notification);
+    expect(over.status).toBe(401);
+    expect(over.body).toMatchObject({ error: "invalid_token", reason: "session_ended" });
   });
 });
 

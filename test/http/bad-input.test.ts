@@ -32,7 +32,7 @@ describe("regressions", () => {
     const jkt = (await import("jose")).calculateJwkThumbprint(joined.device.publicJwk, "sha256");
     const ring = await hmacKeyring(DEV_TICKET_KEYS);
     for (const ord of [null, "x", [1], [-1, 0], [1.5, 0]]) {
-      const code = await seal(ring, "pre-authorized-code", { room, tid: "0.999", ord, pid: "FR-000001", jkt: await jkt }, testClock.now(), testClock.now() + 60_000);
+      const code = await seal(ring, "pre-authorized-code", { cid: crypto.randomUUID(), room, tid: "0.999", ord, pid: "FR-000001", jkt: await jkt }, testClock.now(), testClock.now() + 60_000);
       const res = await token(joined.device, code);
       expect(res.status, JSON.stringify(ord)).toBe(400);
       expect(res.body.error).toBe("invalid_grant");

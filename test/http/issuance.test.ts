@@ -157,11 +157,17 @@ describe("refusals", () => {
 
     const first = await token(a.device, a.code);
     expect(first.status).toBe(200);
-    // The same device asking again while its session is open gets that session back (its first answer
-    // may have been lost); no second session. Spent once the session ends: test/faults/lost-answers.test.ts.
+    // The same code is never redeemed twice (RFC 6749 §4.1.2), not even by its own device.
     const again = await token(a.device, a.code);
-    expect(again.status).toBe(200);
-    expect(again.body.expires_in).toBe(first.body.expires_in);
+    expect(again.status).toBe(400);
+    expect(again.body).toMatchObject({ error: "invalid_grant", reason: "code_used" });
+    // A device whose first answer was lost polls again: the fresh code, by the same key, resumes the same
+    // session (same end), no second one. Spent once the session ends: test/faults/lost-answers.test.ts.
+    const fresh = await admittedOffer(room, a.ticket);
+    expect(fresh.code).not.toBe(a.code);
+    const resumed = await token(a.device, fresh.code);
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.expires_in).toBe(first.body.expires_in);
 
     const b = await admitted(room, validHolderId(3));
     testClock.advance(31_000);

@@ -35,6 +35,7 @@ export const ROUTES: readonly RouteContract[] = [
   admin("PUT", "/v1/admin/rooms/:room"),
   admin("POST", "/v1/admin/rooms/:room/lottery/reveal"),
   admin("GET", "/v1/admin/rooms/:room"),
+  admin("DELETE", "/v1/admin/rooms/:room/sessions/:ticket"),
   admin("PUT", "/v1/admin/register"),
   admin("GET", "/v1/admin/register"),
   admin("GET", "/v1/admin/metrics"),

@@ -37,7 +37,13 @@ export async function makeWorld(): Promise<World> {
   await ensureRegisterSchema(env.REGISTER);
   await seedRegister(env.REGISTER, SEEDED);
   const [b, c] = validHolders();
-  const room = { name: await createRoom({ shards: 2, new_users_per_minute: 600, total_active_users: 100 }), shards: 2 };
+  // The properties send the world's access token a hundred well-formed credential requests, many of
+  // which succeed: its session gets the largest limits a room allows, so they test the endpoint, not the
+  // session's quota (test/http/session-bounds.test.ts does).
+  const room = {
+    name: await createRoom({ shards: 2, new_users_per_minute: 600, total_active_users: 100, session_credentials_per_configuration: 100, session_register_reads: 100 }),
+    shards: 2,
+  };
   const other = { name: await createRoom({ shards: 1 }), shards: 1 };
   const redeemer = await join(room.name, { personId: b! });
   const holder = await join(room.name, { personId: c! });

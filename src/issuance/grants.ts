@@ -1,0 +1,65 @@
+import { z } from "zod";
+import type { HmacKeyring } from "../tickets/keyring";
+import { open, seal, type SealPurpose } from "../tickets/sealed";
+
+/**
+ * The sealed tokens of issuance, one schema per purpose: what a pre-authorized code, an access token
+ * and a notification id carry. Only this service can seal them, yet what opens is parsed, not trusted:
+ * a token sealed by an older version, or under a key since reused, must fail as a refusal, never reach a
+ * Durable Object malformed (a missing place in line once answered 500).
+ */
+const Place = z.tuple([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
+
+export const PreAuthorizedCodeSchema = z.union([
+  z.object({
+    /** The code's own id: each code is single use (IssuanceSessions.redeem). */
+    cid: z.string().min(16).max(64),
+    room: z.string(),
+    tid: z.string(),
+    ord: Place,
+    pid: z.string(),
+    /** The device that waited: only its key can redeem this code. */
+    jkt: z.string(),
+    handoff: z.undefined().optional(),
+    exp: z.number(),
+  }),
+  z.object({
+    cid: z.string().min(16).max(64),
+    room: z.string(),
+    tid: z.string(),
+    ord: Place,
+    pid: z.string(),
+    /** For a wallet on another device (handoff.ts). */
+    handoff: z.literal(true),
+    exp: z.number(),
+  }),
+]);
+export type PreAuthorizedCode = z.infer<typeof PreAuthorizedCodeSchema>;
+type WithoutCid<T> = T extends unknown ? Omit<T, "cid" | "exp"> : never;
+
+export const AccessTokenSchema = z.object({ pid: z.string(), jkt: z.string(), room: z.string(), tid: z.string(), exp: z.number() });
+export type AccessTokenClaims = z.infer<typeof AccessTokenSchema>;
+
+export const NotificationIdSchema = z.object({ room: z.string(), tid: z.string(), nid: z.string().min(16).max(64), exp: z.number() });
+export type NotificationIdClaims = z.infer<typeof NotificationIdSchema>;
+
+export type GrantRefusal = "malformed" | "expired" | "unknown_key" | "wrong_purpose" | "bad_claims";
+
+/** Opens a sealed token of `purpose` and parses it with its schema. */
+export async function openGrant<S extends z.ZodType>(
+  ring: HmacKeyring,
+  purpose: SealPurpose,
+  schema: S,
+  token: string,
+  now: number,
+): Promise<{ ok: true; claims: z.infer<S> } | { ok: false; reason: GrantRefusal }> {
+  const opened = await open(ring, purpose, token, now);
+  if (!opened.ok) return opened;
+  const parsed = schema.safeParse(opened.claims);
+  return parsed.success ? { ok: true, claims: parsed.data } : { ok: false, reason: "bad_claims" };
+}
+
+/** A fresh pre-authorized code for an admission: every poll of an admitted ticket gets a new one. */
+export function sealPreAuthorizedCode(ring: HmacKeyring, claims: WithoutCid<PreAuthorizedCode>, now: number, expiresAt: number): Promise<string> {
+  return seal(ring, "pre-authorized-code", { ...claims, cid: crypto.randomUUID() }, now, expiresAt);
+}

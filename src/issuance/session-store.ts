@@ -1,0 +1,123 @@
+import { migrate, type Migration } from "../storage/migrations";
+import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-rules";
+
+/**
+ * The IssuanceSessions object's storage: issuance sessions and the one-time values that belong to them
+ * (pre-authorized code ids, DPoP proof ids, notification ids).
+ *
+ * Storage schema (SQLite):
+ * | table    | row                                   | written when                                    |
+ * |----------|---------------------------------------|-------------------------------------------------|
+ * | sessions | one per session: room, ticket, bound  | the token endpoint opens it; every credential   |
+ * |          | key, end, limits, reads, issued (JSON)| request and the ending notification update it   |
+ * |          | and what ended it                     | (ended_by, end_confirmed: IssuanceSessions.notify)|
+ * | used     | one per one-time value, until expiry  | a code, DPoP proof or notification id is used   |
+ * A session row is forgotten a minute after its end time: its access tokens expire with it, and a fresh
+ * code for the same admission is refused by the coordinator (its admission is spent).
+ */
+const MIGRATIONS: readonly Migration[] = [
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY, room TEXT NOT NULL, ticket_id TEXT NOT NULL, jkt TEXT NOT NULL,
+     ends_at INTEGER NOT NULL, ended_at INTEGER, end_reason TEXT,
+     per_configuration INTEGER NOT NULL, max_reads INTEGER NOT NULL, reads INTEGER NOT NULL, issued TEXT NOT NULL,
+     ended_by TEXT, end_confirmed INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX sessions_by_end ON sessions (ends_at);
+   CREATE TABLE used (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+   CREATE INDEX used_by_expiry ON used (expires_at);`,
+];
+
+/** How long a session row outlives its end time (so late calls hear "ended", not "unknown"). */
+const FORGET_AFTER_MS = 60_000;
+
+interface SessionRow {
+  id: string;
+  room: string;
+  ticket_id: string;
+  jkt: string;
+  ends_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  per_configuration: number;
+  max_reads: number;
+  reads: number;
+  issued: string;
+  ended_by: string | null;
+  end_confirmed: number;
+  [key: string]: SqlStorageValue;
+}
+
+export class SessionStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    migrate(sql, MIGRATIONS);
+  }
+
+  get(id: string): SessionRecord | null {
+    const row = this.#sql.exec<SessionRow>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
+    return row ? fromRow(row) : null;
+  }
+
+  create(s: { id: string; room: string; ticketId: string; jkt: string; endsAt: number; limits: SessionLimits }): SessionRecord {
+    this.#sql.exec(
+      `INSERT INTO sessions (id, room, ticket_id, jkt, ends_at, ended_at, end_reason, per_configuration, max_reads, reads, issued)
+       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, 0, '{}')`,
+      s.id,
+      s.room,
+      s.ticketId,
+      s.jkt,
+      s.endsAt,
+      s.limits.credentialsPerConfiguration,
+      s.limits.registerReads,
+    );
+    return this.get(s.id)!;
+  }
+
+  /** Writes the counters of a decided session (reads, issued). */
+  saveCounters(s: SessionRecord): void {
+    this.#sql.exec("UPDATE sessions SET reads = ?, issued = ? WHERE id = ?", s.registerReads, JSON.stringify(s.issued), s.id);
+  }
+
+  end(id: string, reason: SessionEndReason, at: number, byNotification: string | null): void {
+    this.#sql.exec("UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL", at, reason, byNotification, id);
+  }
+
+  confirmEnd(id: string): void {
+    this.#sql.exec("UPDATE sessions SET end_confirmed = 1 WHERE id = ?", id);
+  }
+
+  /** Whether a one-time value is taken (and not yet past its expiry). */
+  isUsed(id: string, now: number): boolean {
+    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM used WHERE id = ? AND expires_at > ?", id, now).one().n > 0;
+  }
+
+  markUsed(id: string, expiresAt: number): void {
+    this.#sql.exec("INSERT OR REPLACE INTO used (id, expires_at) VALUES (?, ?)", id, expiresAt);
+  }
+
+  /** Drops what can no longer matter; the number of rows left (0: the alarm can stop). */
+  sweep(now: number): number {
+    this.#sql.exec("DELETE FROM used WHERE expires_at <= ?", now);
+    this.#sql.exec("DELETE FROM sessions WHERE ends_at + ? <= ?", FORGET_AFTER_MS, now);
+    return this.#sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) AS n").one().n;
+  }
+}
+
+function fromRow(r: SessionRow): SessionRecord {
+  return {
+    id: r.id,
+    room: r.room,
+    ticketId: r.ticket_id,
+    jkt: r.jkt,
+    endsAt: r.ends_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason as SessionEndReason | null,
+    endedBy: r.ended_by,
+    endConfirmed: r.end_confirmed === 1,
+    limits: { credentialsPerConfiguration: r.per_configuration, registerReads: r.max_reads },
+    registerReads: r.reads,
+    issued: JSON.parse(r.issued) as Record<string, number>,
+  };
+}
