@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { lotteryStamp } from "../../src/admission/lottery";
+import { MAX_TICKET_LENGTH } from "../../src/tickets/ticket-token";
 import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, newDevice, poll, testClock, tick, type Joined } from "../helpers/api";
 import { restart } from "../helpers/faults";
 import { joinMany } from "../helpers/queue";
@@ -137,6 +138,8 @@ describe("an entrant's ticket does not tell its draw", () => {
       // A compact JWE (AES-GCM): five parts, the key inside unreadable.
       expect(String(claims.sord).split(".")).toHaveLength(5);
       expect(claims.ua).toBe(0);
+      // Still well inside the ticket's limit (and a cookie's 4 KiB: the waiting page keeps it in one).
+      expect(e.ticket.length).toBeLessThan(MAX_TICKET_LENGTH / 2);
       // Joining again (same person, another key) returns the same sealed kind of ticket.
       const again = await join(room, { personId: e.personId });
       expect(again.status).toBe(200);
