@@ -222,7 +222,7 @@ async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: Ro
 }
 
 /** The refusal of a join before an event's pre-queue opens: when to come back, as a time and a Retry-After. */
-export function prequeueNotOpen(opensAt: number, now: number): ApiError {
+function prequeueNotOpen(opensAt: number, now: number): ApiError {
   const at = iso(opensAt);
   return new ApiError("prequeue_not_open", `the event's pre-queue opens at ${at}; joins before it are refused, and everyone who joins between then and the draw is placed at random`, {
     extras: { prequeue_opens_at: at },
