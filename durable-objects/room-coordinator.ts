@@ -41,8 +41,9 @@ import type { SyncReport, SyncRequest } from "./queue-shard";
  * | sessions        | one per redeemed admission | ticket id (unique: a pre-authorized code is single  |
  * |                 |                            | use), the redeeming device key's thumbprint (jkt),  |
  * |                 | while it still counts      | use), admitted_at, started_at, ends_at, ended_at    |
- * | lottery         | at most one: the scheduled | the event's window, seed (secret until revealed),   |
- * |                 | event's                    | commitment, revealed_at, entrants (JSON ranges)     |
+ * | lotteries       | one per event ever         | the event's window, seed (secret until revealed),   |
+ * |                 | scheduled, kept for good   | commitment, revealed_at, withdrawn_at, entrants     |
+ * |                 | (id = scheduling order)    | (JSON ranges); replaced table `lottery` (one row)   |
  * | outflow_state   | at most one                | adaptive admission rate, when last decided, how     |
  * Backend health reports (reportHealth) are kept in memory only: they matter for seconds.
  */
@@ -65,7 +66,8 @@ interface Loaded extends RoomBooks {
   config: RoomConfig;
   sessions: Map<string, StoredSession>;
   lastTickError: string | null;
-  lottery: LotteryRecord | null;
+  /** Every event's lottery, in scheduling order (see currentLottery). */
+  lotteries: LotteryRecord[];
   outflow: OutflowState;
   /** Register reads reported by isolates over the last WINDOW_MS (memory only). */
   health: HealthSample[];
@@ -147,11 +149,12 @@ export class RoomCoordinator extends DurableObject<Env> {
         ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
         ends_at INTEGER NOT NULL, ended_at INTEGER, jkt TEXT
       );
-      CREATE TABLE IF NOT EXISTS lottery (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        window_from INTEGER NOT NULL, window_to INTEGER NOT NULL, seed TEXT NOT NULL, commitment TEXT NOT NULL,
-        committed_at INTEGER NOT NULL, revealed_at INTEGER, entrants TEXT
+      CREATE TABLE IF NOT EXISTS lotteries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        prequeue_start INTEGER NOT NULL, event_start INTEGER NOT NULL, seed TEXT NOT NULL, commitment TEXT NOT NULL,
+        committed_at INTEGER NOT NULL, revealed_at INTEGER, withdrawn_at INTEGER, entrants TEXT
       );
+      CREATE INDEX IF NOT EXISTS lotteries_by_event ON lotteries (event_start);
       CREATE TABLE IF NOT EXISTS outflow_state (
         id INTEGER PRIMARY KEY CHECK (id = 1), rate INTEGER NOT NULL, decided_at INTEGER, last TEXT NOT NULL
       );
@@ -159,6 +162,17 @@ export class RoomCoordinator extends DurableObject<Env> {
     // Rooms created before sessions recorded the redeeming key: add the column (null for old rows).
     if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pragma_table_info('sessions') WHERE name = 'jkt'").one().n === 0) {
       this.sql.exec("ALTER TABLE sessions ADD COLUMN jkt TEXT");
+    }
+    // Rooms created when only the scheduled event's lottery was kept (table `lottery`, one row that the
+    // next event overwrote): its row becomes the first record of `lotteries`, in one transaction.
+    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'lottery'").one().n > 0) {
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          `INSERT INTO lotteries (prequeue_start, event_start, seed, commitment, committed_at, revealed_at, withdrawn_at, entrants)
+           SELECT window_from, window_to, seed, commitment, committed_at, revealed_at, NULL, entrants FROM lottery`,
+        );
+        this.sql.exec("DROP TABLE lottery");
+      });
     }
   }
 
@@ -184,28 +198,36 @@ export class RoomCoordinator extends DurableObject<Env> {
     )) {
       sessions.set(r.ticket_id, { ticketId: r.ticket_id, admittedAt: r.admitted_at, startedAt: r.started_at, endsAt: r.ends_at, endedAt: r.ended_at, jkt: r.jkt });
     }
-    const l = this.sql
-      .exec<{ window_from: number; window_to: number; seed: string; commitment: string; committed_at: number; revealed_at: number | null; entrants: string | null }>(
-        "SELECT * FROM lottery WHERE id = 1",
-      )
-      .toArray()[0];
-    const lottery: LotteryRecord | null = l
-      ? {
-          from: l.window_from,
-          to: l.window_to,
-          seed: l.seed,
-          commitment: l.commitment,
-          committedAt: l.committed_at,
-          revealedAt: l.revealed_at,
-          entrants: l.entrants ? (JSON.parse(l.entrants) as LotteryRecord["entrants"]) : null,
-        }
-      : null;
+    const lotteries: LotteryRecord[] = this.sql
+      .exec<{
+        id: number;
+        prequeue_start: number;
+        event_start: number;
+        seed: string;
+        commitment: string;
+        committed_at: number;
+        revealed_at: number | null;
+        withdrawn_at: number | null;
+        entrants: string | null;
+      }>("SELECT * FROM lotteries ORDER BY id")
+      .toArray()
+      .map((l) => ({
+        id: l.id,
+        from: l.prequeue_start,
+        to: l.event_start,
+        seed: l.seed,
+        commitment: l.commitment,
+        committedAt: l.committed_at,
+        revealedAt: l.revealed_at,
+        withdrawnAt: l.withdrawn_at,
+        entrants: l.entrants ? (JSON.parse(l.entrants) as LotteryRecord["entrants"]) : null,
+      }));
     const o = this.sql.exec<{ rate: number; decided_at: number | null; last: string }>("SELECT * FROM outflow_state WHERE id = 1").toArray()[0];
     const outflow: OutflowState = o
       ? { rate: o.rate, decidedAt: o.decided_at, last: o.last as OutflowState["last"] }
       : initialOutflow(config.outflow, config.new_users_per_minute);
     return {
-      lottery,
+      lotteries,
       outflow,
       health: [],
       sessions,
@@ -288,7 +310,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       const totals = await Promise.all(existing.shards.map((_, i) => this.shardStub(name, i).sync(this.probe(i))));
       if (totals.some((t) => t.total > 0)) return { conflict: "the shard count of a room cannot change once anyone has joined it" };
     }
-    const lotteryChange = this.lotteryChange(base, next, now);
+    const lotteryChange = this.lotteryChange(existing, base, next, now);
     if ("conflict" in lotteryChange) return lotteryChange;
     const room = existing ?? this.create(name, next);
     room.config = next;
@@ -300,7 +322,11 @@ export class RoomCoordinator extends DurableObject<Env> {
       // Switching to adaptive starts from the rate the operator had pinned.
       this.saveOutflow(room, initialOutflow(next.outflow, next.new_users_per_minute));
     }
-    if (lotteryChange.lottery !== undefined) this.saveLottery(room, lotteryChange.lottery);
+    if (lotteryChange.withdraw) {
+      const entrants = room.shards.map((_, shard) => ({ shard, first: 1, last: 0, excluded: [], count: 0 }));
+      this.updateLottery(room, { ...lotteryChange.withdraw, revealedAt: now, withdrawnAt: now, entrants });
+    }
+    if (lotteryChange.add) this.addLottery(room, lotteryChange.add);
     this.sql.exec("UPDATE room SET config = ? WHERE id = 1", JSON.stringify(next));
     this.snapshotCache = null;
     if (!existing) await this.ensureAlarm();
@@ -308,11 +334,21 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * What scheduling `next.event` does to the lottery. The commitment must be public before the pre-queue
-   * opens and the draw must not change while it is open: a new or re-timed event needs a pre-queue
-   * that starts in the future, and an event whose pre-queue is open cannot be moved or removed.
+   * What scheduling `next.event` does to the lotteries. The commitment must be public before the
+   * pre-queue opens and the draw must not change while it is open: a new or re-timed event needs a
+   * pre-queue that starts in the future, and an event whose pre-queue is open cannot be moved or removed.
+   *
+   * Records are only ever added: a new window adds one, and an earlier event's record stays as it is
+   * (revealed, or revealed by the tick once its event_start has passed, whether or not it is still the
+   * configured event). The one exception is a record whose pre-queue never opened, when its event is
+   * re-timed or removed: it is withdrawn, its seed revealed at once with no entrants.
    */
-  private lotteryChange(base: RoomConfig, next: RoomConfig, now: number): { lottery?: LotteryRecord | null } | { conflict: string } {
+  private lotteryChange(
+    existing: Loaded | null,
+    base: RoomConfig,
+    next: RoomConfig,
+    now: number,
+  ): { add?: Omit<LotteryRecord, "id">; withdraw?: LotteryRecord } | { conflict: string } {
     const before = eventWindow(base);
     const after = eventWindow(next);
     const sameWindow = !!before && !!after && before.prequeueStart === after.prequeueStart && before.eventStart === after.eventStart;
@@ -320,29 +356,45 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (before && now >= before.prequeueStart && now < before.eventStart) {
       return { conflict: "the event's pre-queue is open: its lottery is committed and cannot be moved or removed until event_start" };
     }
-    if (!after) return { lottery: null };
-    if (after.prequeueStart <= now) return { conflict: "prequeue_start must be in the future: the lottery's commitment is published before the pre-queue opens" };
+    if (after && after.prequeueStart <= now) return { conflict: "prequeue_start must be in the future: the lottery's commitment is published before the pre-queue opens" };
+    const previous = existing ? currentLottery(existing) : null;
+    const withdraw = previous && now < previous.from && previous.revealedAt === null ? { withdraw: previous } : {};
+    if (!after) return withdraw;
     const seed = newSeed();
-    return { lottery: { from: after.prequeueStart, to: after.eventStart, seed, commitment: commitment(seed), committedAt: now, revealedAt: null, entrants: null } };
+    return {
+      ...withdraw,
+      add: { from: after.prequeueStart, to: after.eventStart, seed, commitment: commitment(seed), committedAt: now, revealedAt: null, withdrawnAt: null, entrants: null },
+    };
   }
 
-  private saveLottery(room: Loaded, lottery: LotteryRecord | null): void {
-    room.lottery = lottery;
-    if (!lottery) {
-      this.sql.exec("DELETE FROM lottery");
-      return;
-    }
+  private addLottery(room: Loaded, lottery: Omit<LotteryRecord, "id">): void {
+    const { id } = this.sql
+      .exec<{ id: number }>(
+        `INSERT INTO lotteries (prequeue_start, event_start, seed, commitment, committed_at, revealed_at, withdrawn_at, entrants)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        lottery.from,
+        lottery.to,
+        lottery.seed,
+        lottery.commitment,
+        lottery.committedAt,
+        lottery.revealedAt,
+        lottery.withdrawnAt,
+        lottery.entrants ? JSON.stringify(lottery.entrants) : null,
+      )
+      .one();
+    room.lotteries.push({ ...lottery, id });
+  }
+
+  /** A record's outcome (revealed, withdrawn): its window, seed and commitment never change. */
+  private updateLottery(room: Loaded, lottery: LotteryRecord): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO lottery (id, window_from, window_to, seed, commitment, committed_at, revealed_at, entrants)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
-      lottery.from,
-      lottery.to,
-      lottery.seed,
-      lottery.commitment,
-      lottery.committedAt,
+      "UPDATE lotteries SET revealed_at = ?, withdrawn_at = ?, entrants = ? WHERE id = ?",
       lottery.revealedAt,
+      lottery.withdrawnAt,
       lottery.entrants ? JSON.stringify(lottery.entrants) : null,
+      lottery.id,
     );
+    room.lotteries = room.lotteries.map((l) => (l.id === lottery.id ? lottery : l));
   }
 
   private saveOutflow(room: Loaded, outflow: OutflowState): void {
@@ -358,23 +410,26 @@ export class RoomCoordinator extends DurableObject<Env> {
   async revealLottery(name: string): Promise<{ lottery: PublicLottery } | { conflict: string } | null> {
     const room = await this.ensure(name);
     if (!room) return null;
-    if (!room.lottery) return { conflict: "this room has no scheduled event, so no lottery to reveal" };
+    // The configured event's, else the latest scheduled (an event removed after its start).
+    const target = currentLottery(room) ?? room.lotteries[room.lotteries.length - 1];
+    if (!target) return { conflict: "this room has no scheduled event, so no lottery to reveal" };
     const now = clock.now();
-    if (now < room.lottery.to + SETTLE_MS) return { conflict: "the lottery is revealed only after event_start" };
-    if (room.lottery.revealedAt === null) await this.reveal(room, now);
-    return { lottery: publicLottery(room.lottery)! };
+    if (now < target.to + SETTLE_MS) return { conflict: "the lottery is revealed only after event_start" };
+    const revealed = target.revealedAt === null ? await this.reveal(room, target, now) : target;
+    return { lottery: publicLottery(revealed)! };
   }
 
-  private async reveal(room: Loaded, now: number): Promise<void> {
-    const lottery = room.lottery!;
+  private async reveal(room: Loaded, lottery: LotteryRecord, now: number): Promise<LotteryRecord> {
     const entrants = await withDeadline(
       Promise.all(room.shards.map((_, i) => this.shardStub(room.name, i).lotteryEntrants(i, lottery.from, lottery.to))),
       this.callTimeoutMs(),
       "lottery entrants",
     );
-    this.saveLottery(room, { ...lottery, revealedAt: now, entrants });
+    const revealed: LotteryRecord = { ...lottery, revealedAt: now, entrants };
+    this.updateLottery(room, revealed);
     this.snapshotCache = null;
     logger.info("lottery_revealed", { room: room.name, count: entrants.reduce((n, e) => n + e.count, 0) });
+    return revealed;
   }
 
   /** An isolate's register reads since its last report (src/edge/backend-health.ts). */
@@ -421,7 +476,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       shards: room.shards.map((s, shard) => ({ shard, tickets: s.total, admitted: s.admitted, waiting: s.total - s.admitted })),
       last_tick_error: room.lastTickError,
       effective: { queueing_method: effective.queueing_method, new_users_per_minute: effective.new_users_per_minute, total_active_users: effective.total_active_users },
-      event: { phase: eventPhase(room.config, now), lottery: publicLottery(room.lottery) },
+      event: { phase: eventPhase(room.config, now), lottery: publicLottery(currentLottery(room)) },
       outflow: {
         mode: room.config.outflow.mode,
         rate_per_minute: effective.new_users_per_minute,
@@ -551,7 +606,8 @@ export class RoomCoordinator extends DurableObject<Env> {
     this.ticking = true;
     try {
       if (faultsOn) await injectFault("coordinator.tick");
-      if (room.lottery && room.lottery.revealedAt === null && now >= room.lottery.to + SETTLE_MS) await this.reveal(room, now);
+      // Every lottery past its draw, not only the configured event's: re-scheduling must not hide a seed.
+      for (const l of room.lotteries) if (l.revealedAt === null && now >= l.to + SETTLE_MS) await this.reveal(room, l, now);
       this.adapt(room, now);
       const input = { config: this.effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log, active: this.active(room, now) };
       const plan = planTick(input);
@@ -658,14 +714,26 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   private buildSnapshot(room: Loaded, now: number): RoomSnapshot {
     const outflowRate = room.config.outflow.mode === "adaptive" ? room.outflow.rate : null;
-    const lottery = room.lottery;
+    const lottery = currentLottery(room);
     return {
       ...snapshotOf(room.name, room.config, room, now, this.active(room, now), { configuredPerMinute: this.effective(room, now).new_users_per_minute }),
       outflowRate,
       lottery: lottery ? { from: lottery.from, to: lottery.to, seed: lottery.seed, public: publicLottery(lottery)! } : null,
+      lotteries: room.lotteries.map((l) => publicLottery(l)!),
     };
   }
 
+}
+
+/** The configured event's lottery: the latest record for its window that was not withdrawn. */
+function currentLottery(room: Loaded): LotteryRecord | null {
+  const w = eventWindow(room.config);
+  if (!w) return null;
+  for (let i = room.lotteries.length - 1; i >= 0; i--) {
+    const l = room.lotteries[i]!;
+    if (l.from === w.prequeueStart && l.to === w.eventStart && l.withdrawnAt === null) return l;
+  }
+  return null;
 }
 
 function round1(x: number | null): number | null {

@@ -54,6 +54,16 @@ export function effectiveConfig(config: RoomConfig, now: number, outflowRate: nu
 }
 
 /**
+ * When a join made at `now` is turned away because the event's pre-queue has not opened: its opening
+ * (epoch ms), or null when joins are taken. Between scheduling and prequeue_start no newcomer may take a
+ * place: a FIFO place then would stand ahead of every lottery entrant, so arriving early would pay,
+ * which the lottery exists to prevent (docs/threats/lottery.md).
+ */
+export function prequeueNotOpenUntil(config: RoomConfig, now: number): number | null {
+  return eventPhase(config, now) === "before" ? eventWindow(config)!.prequeueStart : null;
+}
+
+/**
  * How a newcomer's order stamp is made (the queue shard applies it):
  * - `fifo`: arrival time;
  * - `lottery`: a point drawn inside [from, to) from a keyed draw of the person (random rooms: one

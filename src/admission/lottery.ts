@@ -69,8 +69,13 @@ export function lotteryOrder(seedHex: string, from: number, to: number, ranges: 
   return entries.map((e) => e.id);
 }
 
-/** The scheduled event's lottery, as stored. */
+/**
+ * One event's lottery, as stored: the room keeps one per event it ever scheduled, for good (a record is
+ * only ever added, revealed, or marked withdrawn, never replaced or deleted).
+ */
 export interface LotteryRecord {
+  /** Storage row id: the order in which events were scheduled. */
+  readonly id: number;
   readonly from: number;
   readonly to: number;
   readonly seed: string;
@@ -78,6 +83,12 @@ export interface LotteryRecord {
   readonly committedAt: number;
   readonly revealedAt: number | null;
   readonly entrants: (EntrantRange & { count: number })[] | null;
+  /**
+   * The event was re-timed or removed before its pre-queue opened: nobody could enter (joins were
+   * refused until prequeue_start), so its seed is revealed at once with no entrants, honouring the
+   * commitment rather than leaving it unexplained.
+   */
+  readonly withdrawnAt: number | null;
 }
 
 /** What the public may know of a lottery: the seed only once revealed. */
@@ -89,6 +100,7 @@ export interface PublicLottery {
   readonly seed: string | null;
   readonly revealed_at: string | null;
   readonly entrants: { total: number; ranges: EntrantRange[] } | null;
+  readonly withdrawn_at: string | null;
 }
 
 export function publicLottery(l: LotteryRecord | null): PublicLottery | null {
@@ -104,6 +116,7 @@ export function publicLottery(l: LotteryRecord | null): PublicLottery | null {
     entrants: l.entrants
       ? { total: l.entrants.reduce((n, e) => n + e.count, 0), ranges: l.entrants.map(({ shard, first, last, excluded }) => ({ shard, first, last, excluded })) }
       : null,
+    withdrawn_at: l.withdrawnAt === null ? null : iso(l.withdrawnAt),
   };
 }
 

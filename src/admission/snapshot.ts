@@ -42,6 +42,8 @@ export interface RoomSnapshot {
    * stamps a pre-queue entrant); only `public` may be shown to anyone.
    */
   readonly lottery?: { readonly from: number; readonly to: number; readonly seed: string; readonly public: PublicLottery } | null;
+  /** Every event's lottery the room ever scheduled, public view, in scheduling order (kept for good). */
+  readonly lotteries?: readonly PublicLottery[];
 }
 
 /** The settings in force at `now` for this snapshot (event, adaptive rate). */

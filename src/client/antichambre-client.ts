@@ -28,6 +28,13 @@ import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-o
  * free, src/client/proof-of-work.ts) and joins again with the solution, at most `MAX_POW_ROUNDS` times.
  * `onProofOfWork` reports each solve (for a "securing your place…" message or metrics).
  *
+ * Scheduled events. Before an event's pre-queue opens the room refuses joins (409
+ * `prequeue-not-open`, with `prequeue_opens_at` and a Retry-After): `join` waits for the opening (the
+ * server's Retry-After, so a wrong device clock does not matter, plus a random spread of up to
+ * `PREQUEUE_SPREAD_MS`: everyone who joins during the pre-queue is placed by a draw, so there is
+ * nothing to gain by arriving on the stroke) and joins again, reporting the wait to `onPrequeueWait`.
+ * With `waitForPrequeue: false` it throws a `PrequeueNotOpenError` (with `opensAt`) at once instead.
+ *
  * The token request redeems a single-use code that opens the admission's one issuance session. If its
  * response is lost (the network, a server crash) after the service used the code, the code answers
  * `invalid_grant` (`code_used`); the client then polls its ticket for a fresh code and redeems that with
@@ -190,10 +197,23 @@ export interface AntichambreClientOptions {
   proofOfWork?: Omit<SolveOptions, "signal">;
   /** Called after each proof of work solved for a join: difficulty (bits), hashes done, milliseconds. */
   onProofOfWork?: (info: { difficulty: number } & PowSolution) => void;
+  /**
+   * Called when a join finds an event's pre-queue not open yet, before waiting for it: when it opens
+   * (ISO 8601, the server's) and how long `join` will wait, in ms (for a "the pre-queue opens at…" UI).
+   */
+  onPrequeueWait?: (info: { opensAt: string; delayMs: number }) => void;
 }
 
 /** How many challenges one `join` solves before giving up (a fresh one after a rise in difficulty, say). */
 export const MAX_POW_ROUNDS = 3;
+/**
+ * A join refused because the pre-queue is not open waits this much longer than the server's
+ * Retry-After at most (uniformly at random): a crowd told the same opening time does not all come back
+ * in the same second, and within the pre-queue the moment of joining changes nothing.
+ */
+export const PREQUEUE_SPREAD_MS = 10_000;
+/** Pre-queue waits per `join` (the server's Retry-After is rounded up, so one is the rule). */
+export const MAX_PREQUEUE_WAITS = 3;
 
 // ---- errors ----------------------------------------------------------------------------------------
 
@@ -244,6 +264,20 @@ export class AdmissionExpiredError extends AntichambreError {
   override readonly name = "AdmissionExpiredError";
 }
 
+/**
+ * The room has a scheduled event whose pre-queue is not open: joins are refused until `opensAt` (ISO
+ * 8601). `join` waits for it unless asked not to; not `retryable` in the backoff sense (coming back
+ * before the opening is refused again), `retryAfterSeconds` says when.
+ */
+export class PrequeueNotOpenError extends AntichambreError {
+  override readonly name = "PrequeueNotOpenError";
+  readonly opensAt: string;
+  constructor(message: string, options: ConstructorParameters<typeof AntichambreError>[1] & { opensAt: string }) {
+    super(message, options);
+    this.opensAt = options.opensAt;
+  }
+}
+
 /** The issuer has no valid licence for this person (`credential_request_denied`). Not retryable. */
 export class CredentialDeniedError extends AntichambreError {
   override readonly name = "CredentialDeniedError";
@@ -273,6 +307,9 @@ function errorFromResponse(operation: string, res: Response, body: unknown, nowM
   const options = { status: res.status, problem, retryAfterSeconds };
   if (RETRYABLE_STATUSES.has(res.status)) return new UnavailableError(message, { ...options, retryable: true });
   if (problem?.error === "credential_request_denied") return new CredentialDeniedError(message, options);
+  if (problem?.type === "urn:antichambre:problem:prequeue-not-open" && typeof problem.prequeue_opens_at === "string") {
+    return new PrequeueNotOpenError(message, { ...options, opensAt: problem.prequeue_opens_at });
+  }
   return new AntichambreError(message, options);
 }
 
@@ -342,6 +379,7 @@ export class AntichambreClient {
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
   private readonly powOptions: Omit<SolveOptions, "signal">;
   private readonly onProofOfWork: ((info: { difficulty: number } & PowSolution) => void) | undefined;
+  private readonly onPrequeueWait: ((info: { opensAt: string; delayMs: number }) => void) | undefined;
   private readonly metadata: Map<string, Promise<IssuerEndpoints>>;
   private currentTicket: string | null;
   private currentSession: IssuanceSession | null = null;
@@ -359,6 +397,7 @@ export class AntichambreClient {
     this.onRetry = options.onRetry;
     this.powOptions = options.proofOfWork ?? {};
     this.onProofOfWork = options.onProofOfWork;
+    this.onPrequeueWait = options.onPrequeueWait;
     this.metadata = options.metadataCache ?? new Map();
     this.currentTicket = options.ticket ?? null;
   }
@@ -368,7 +407,10 @@ export class AntichambreClient {
     return this.currentTicket;
   }
 
-  /** The ticket's order key [a, b] (arrival stamp in ms, tie-break): readable, only the service can sign it. */
+  /**
+   * The ticket's order key [a, b] (arrival stamp in ms, tie-break): readable, only the service can sign
+   * it. Null for an event's pre-queue entrant: its key is its lottery draw, sealed in the ticket.
+   */
   get place(): [number, number] | null {
     if (!this.currentTicket) return null;
     const ord = decodeJwt(this.currentTicket).ord;
@@ -395,11 +437,14 @@ export class AntichambreClient {
   /**
    * Takes a place in line with a DPoP proof by the device key. Idempotent per person: joining again (from
    * this or another device) returns the place already held (`created: false`), now bound to this device.
+   * Before an event's pre-queue opens, waits for it (see the top of this file) unless `waitForPrequeue`
+   * is false.
    */
-  async join(identityAssertion: string, options: { signal?: AbortSignal } = {}): Promise<JoinResult> {
+  async join(identityAssertion: string, options: { signal?: AbortSignal; waitForPrequeue?: boolean } = {}): Promise<JoinResult> {
     const url = `${this.roomPath}/tickets`;
     let pow: { challenge: string; solution: string } | undefined;
     let answer: Answer;
+    let prequeueWaits = 0;
     for (let round = 0; ; round++) {
       try {
         answer = await this.exchange(
@@ -416,6 +461,14 @@ export class AntichambreClient {
         );
         break;
       } catch (e) {
+        if (e instanceof PrequeueNotOpenError && options.waitForPrequeue !== false && prequeueWaits < MAX_PREQUEUE_WAITS) {
+          prequeueWaits++;
+          round--; // a wait for the opening is not a proof-of-work round
+          const delayMs = (e.retryAfterSeconds ?? 1) * 1000 + Math.floor(this.random() * PREQUEUE_SPREAD_MS);
+          this.onPrequeueWait?.({ opensAt: e.opensAt, delayMs });
+          await this.sleepFn(delayMs, options.signal);
+          continue;
+        }
         const challenge = e instanceof AntichambreError && e.status === 428 ? powChallengeOf(e.problem) : null;
         if (!challenge || round >= MAX_POW_ROUNDS) throw e;
         const solved = await solveProofOfWork(challenge.challenge, challenge.difficulty, { ...this.powOptions, ...(options.signal ? { signal: options.signal } : {}) });

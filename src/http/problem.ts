@@ -23,6 +23,7 @@ export type ProblemKind =
   | "method_not_allowed"
   | "conflict"
   | "room_closed"
+  | "prequeue_not_open"
   | "rate_limited"
   | "pow_required"
   | "not_configured"
@@ -68,6 +69,10 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
   room_closed: { status: 503, title: "Room not accepting arrivals" },
+  // A scheduled event whose pre-queue has not opened: with `prequeue_opens_at` and a Retry-After until
+  // then. A 409 (the room's state refuses the join), not a 503: nothing is wrong, and generic clients
+  // must not retry it every few seconds.
+  prequeue_not_open: { status: 409, title: "Pre-queue not open yet" },
   // With Retry-After; per ticket, device key or client address (src/edge/rate-limits.ts).
   rate_limited: { status: 429, title: "Too many requests" },
   // The join must carry a solved proof-of-work challenge; the refusal carries a fresh one (src/edge/proof-of-work.ts).

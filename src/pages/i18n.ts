@@ -106,6 +106,11 @@ export interface Strings {
   prequeueText(drawAt: string): string;
   eventBefore(opensAt: string, drawAt: string): string;
   eventPrequeue(drawAt: string): string;
+  /** Before an event's pre-queue opens: no place can be taken yet (joins are refused until then). */
+  prequeueClosedTitle: string;
+  prequeueClosedText(opensAt: string): string;
+  /** The page's script waits for the opening to join: what it tells the visitor meanwhile. */
+  prequeueWait(opensAt: string): string;
   waitLabel: string;
   waitNote: string;
   progressLabel: string;
@@ -160,6 +165,9 @@ export const STRINGS: Record<Lang, Strings> = {
     prequeueText: (at) => `Le ${at}, un tirage au sort place dans la file, au hasard, toutes les personnes arrivées avant. Votre place s'affichera alors : arriver plus tôt ne change rien.`,
     eventBefore: (opens, draw) => `La pré-file ouvre le ${opens} ; le tirage au sort a lieu le ${draw}.`,
     eventPrequeue: (draw) => `Pré-file ouverte : les personnes arrivées avant le ${draw} seront placées par tirage au sort.`,
+    prequeueClosedTitle: "La pré-file n'est pas encore ouverte",
+    prequeueClosedText: (opens) => `Aucune place ne peut être prise avant le ${opens}. À partir de là, toutes les personnes qui arrivent avant le tirage y participent à égalité : inutile d'arriver en avance.`,
+    prequeueWait: (opens) => `La pré-file ouvre le ${opens} : gardez cette page ouverte, elle vous y inscrira à l'ouverture.`,
     waitLabel: "Attente estimée :",
     waitNote: "Estimée d'après le rythme actuel des admissions ; elle peut changer.",
     progressLabel: "Progression depuis votre arrivée",
@@ -212,6 +220,9 @@ export const STRINGS: Record<Lang, Strings> = {
     prequeueText: (at) => `On ${at}, a draw places everyone who arrived before it in the line, at random. Your place will show then: arriving earlier changes nothing.`,
     eventBefore: (opens, draw) => `The pre-queue opens on ${opens}; the draw is on ${draw}.`,
     eventPrequeue: (draw) => `Pre-queue open: everyone who arrives before ${draw} is placed by a draw.`,
+    prequeueClosedTitle: "The pre-queue is not open yet",
+    prequeueClosedText: (opens) => `No place can be taken before ${opens}. From then on, everyone who arrives before the draw takes part in it equally: there is no point in coming early.`,
+    prequeueWait: (opens) => `The pre-queue opens on ${opens}: keep this page open, it will enter you when it opens.`,
     waitLabel: "Estimated wait:",
     waitNote: "Estimated from the current admission rate; it may change.",
     progressLabel: "Progress since you joined",

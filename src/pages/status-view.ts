@@ -77,6 +77,14 @@ ${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> ${txCode(hando
 <p>${t.expiredText}</p>`;
     case "public": {
       const r = view.room;
+      if (r.event?.phase === "before") {
+        // Joins are refused until the pre-queue opens: the page says when, and tells no newcomer's wait
+        // (there is no place to wait in yet).
+        return html`${heading(t.prequeueClosedTitle)}
+<p id="prequeue-opens">${t.prequeueClosedText(formatDateTime(lang, Date.parse(r.event.prequeue_start), timeZone))}</p>
+<p id="waiting-count">${t.waitingCount(r.waiting)}</p>
+${eventLine(r, { lang, timeZone })}`;
+      }
       return html`${heading(t.publicTitle)}
 <p><span>${t.stateLabel}</span> <strong id="room-state">${t.states[r.state]}</strong></p>
 <p id="waiting-count">${t.waitingCount(r.waiting)}</p>

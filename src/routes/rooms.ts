@@ -20,16 +20,21 @@ rooms.get("/:room", async (c) => {
 });
 
 /**
- * The event's lottery: its commitment from the moment the event is scheduled, its seed and entrants
- * once revealed after event_start (README "Verifying a lottery" tells how to recompute every rank).
+ * Every lottery the room ever scheduled, oldest first: each one's commitment from the moment its event
+ * was scheduled, its seed and entrants once revealed after its event_start (README "Verifying a
+ * lottery" tells how to recompute every rank). Records are kept for good, so a later event never hides
+ * an earlier draw. The top-level members are the configured event's record (else the latest), as this
+ * endpoint answered before it listed them all (kept for existing readers; `lotteries` is the list).
  */
 rooms.get("/:room/lottery", async (c) => {
   const room = roomParam(c);
   const snapshot = await roomSnapshot(c.env, room);
   if (!snapshot) throw noRoom(room);
-  if (!snapshot.lottery) throw new ApiError("not_found", `room "${room}" has no scheduled event, so no lottery`);
+  const lotteries = snapshot.lotteries ?? [];
+  const current = snapshot.lottery?.public ?? lotteries[lotteries.length - 1];
+  if (!current) throw new ApiError("not_found", `room "${room}" never scheduled an event, so it has no lottery`);
   c.header("cache-control", "public, max-age=1");
-  return c.json({ room, algorithm: LOTTERY_ALGORITHM, ...snapshot.lottery.public });
+  return c.json({ room, algorithm: LOTTERY_ALGORITHM, ...current, lotteries });
 });
 
 export const LOTTERY_ALGORITHM =

@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
-import { stampPlan } from "../admission/event";
+import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
@@ -89,6 +89,15 @@ tickets.post("/:room/tickets", async (c) => {
   const stub = c.env.QUEUE_SHARD.get(c.env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
   const plan = stampPlan(snapshot.config, now);
 
+  const opensAt = prequeueNotOpenUntil(snapshot.config, now);
+  if (opensAt !== null) {
+    // An event is scheduled and its pre-queue is not open: nobody may take a place ahead of its draw.
+    // Someone who held a place from before the event was scheduled keeps it (same answer as ever);
+    // a place that expired is not renewed, since a new one would be a FIFO place ahead of the draw.
+    const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
+    if (!held || ticketStatus(snapshot, held.key, now, 0).status === "expired") throw prequeueNotOpen(opensAt, now);
+  }
+
   if (config.queueing_method === "reject" && plan.kind !== "prequeue" && wouldQueue(snapshot, now)) {
     // A closed room turns newcomers away but never takes a place from someone who already has one.
     const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
@@ -112,7 +121,12 @@ tickets.post("/:room/tickets", async (c) => {
     // The place was used (admitted, then left unused past its TTL): a new place at the back.
     held = await stub.requeue(request, held.seq);
   }
-  const ahead = await unsyncedAhead(c.env, room, snapshot, shard, held);
+  // A pre-queue entrant's key is its lottery draw: it is sealed in the ticket, and nothing derived from
+  // it (people ahead of it in other shards) is counted or carried before the draw. Its poll tells no
+  // position until event_start, by which time the room has synced it.
+  const lottery = snapshot.lottery;
+  const entrant = !!lottery && held.key.a >= lottery.from && held.key.a < lottery.to;
+  const ahead = entrant ? 0 : await unsyncedAhead(c.env, room, snapshot, shard, held);
   const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead });
   // The join's own basis for later polls (UnsyncedBasis): the position told bounds them until synced.
   const told = current.status === "waiting" && current.position !== null ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal } : {};
@@ -125,6 +139,7 @@ tickets.post("/:room/tickets", async (c) => {
     // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
     person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
     unsynced: { ahead, ...told },
+    ...(entrant ? { sealedOrder: true } : {}),
   };
   const ticket = await signTicket(keys, claims, now);
   // The join's proof was by the ticket's key: the answer may carry the handoff's tx_code.
@@ -205,6 +220,15 @@ async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: Ro
       .map((i) => env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${i}`)).countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, held.key)),
   );
   return others.reduce((n, k) => n + k, held.unsyncedAhead);
+}
+
+/** The refusal of a join before an event's pre-queue opens: when to come back, as a time and a Retry-After. */
+function prequeueNotOpen(opensAt: number, now: number): ApiError {
+  const at = iso(opensAt);
+  return new ApiError("prequeue_not_open", `the event's pre-queue opens at ${at}; joins before it are refused, and everyone who joins between then and the draw is placed at random`, {
+    extras: { prequeue_opens_at: at },
+    headers: { "retry-after": String(Math.max(1, Math.ceil((opensAt - now) / 1000))) },
+  });
 }
 
 function invalidTicket(reason: string): ApiError {

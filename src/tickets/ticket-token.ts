@@ -2,6 +2,7 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
 import type { OrderKey } from "../admission/order-key";
 import type { UnsyncedBasis } from "../admission/ticket-status";
 import type { HmacKeyring } from "./keyring";
+import { open, seal } from "./sealed";
 
 /**
  * The queue ticket: a compact JWS the device holds and presents on every poll.
@@ -14,6 +15,10 @@ import type { HmacKeyring } from "./keyring";
  * JWK thumbprint (RFC 7638), `room` and `aud` binding it to one room, `iat`/`exp`; for positions until
  * the room has synced the ticket (UnsyncedBasis), `ua` the people ahead the join's snapshot missed and
  * `jp` [position told, admitted total] (absent when the join told no position, or on older tickets).
+ *
+ * An event's pre-queue entrant carries `sord` instead of `ord`: the order key sealed (sealed.ts,
+ * AES-GCM), because its stamp IS the entrant's lottery draw, which nobody may read before the seed is
+ * revealed (docs/threats/lottery.md). Only those tickets pay the decryption on each poll.
  */
 export const TICKET_ISSUER = "antichambre";
 export const TICKET_TYPE = "antichambre-ticket+jwt";
@@ -36,13 +41,17 @@ export interface TicketClaims {
    * told). Until the snapshot a poll reads has synced this ticket, the poll counts them from here.
    */
   readonly unsynced: UnsyncedBasis;
+  /** A lottery entrant: the order key travels sealed (`sord`), not readable (`ord`). */
+  readonly sealedOrder?: boolean;
 }
 
 export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const { ahead, toldPosition, admittedTotal } = t.unsynced;
   const jp = toldPosition !== undefined && admittedTotal !== undefined ? { jp: [toldPosition, admittedTotal] } : {};
-  return new SignJWT({ room: t.room, ord: [t.key.a, t.key.b], cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp })
+  const ord: [number, number] = [t.key.a, t.key.b];
+  const order = t.sealedOrder ? { sord: await seal(keys, "ticket-order", { ord }, nowMs, (iat + TICKET_LIFETIME_SECONDS) * 1000) } : { ord };
+  return new SignJWT({ room: t.room, ...order, cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
     .setAudience(ticketAudience(t.room))
@@ -90,7 +99,9 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (payload.room !== room) return { ok: false, reason: "wrong_room" };
     if (payload.jp !== undefined && !PAIR(payload.jp)) return { ok: false, reason: "bad_claims" };
-    if (!PAIR(payload.ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
+    const sealedOrder = typeof payload.sord === "string";
+    const ord = sealedOrder ? await openOrder(keys, payload.sord as string, nowMs) : payload.ord;
+    if (!PAIR(ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
       return { ok: false, reason: "bad_claims" };
     }
     return {
@@ -98,11 +109,12 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
       ticket: {
         room,
         ticketId: payload.sub,
-        key: { a: payload.ord[0], b: payload.ord[1] },
+        key: { a: ord[0], b: ord[1] },
         jkt,
         issuedAt: payload.ja,
         person: payload.psn,
         unsynced: PAIR(payload.jp) ? { ahead: payload.ua as number, toldPosition: payload.jp[0], admittedTotal: payload.jp[1] } : { ahead: payload.ua as number },
+        ...(sealedOrder ? { sealedOrder } : {}),
       },
     };
   } catch (e) {
@@ -114,4 +126,10 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     if (e instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: "bad_signature" };
     return { ok: false, reason: "malformed" };
   }
+}
+
+/** A sealed order key's [a, b], or null (then the ticket is refused as bad_claims). */
+async function openOrder(keys: HmacKeyring, sealed: string, nowMs: number): Promise<unknown> {
+  const opened = await open(keys, "ticket-order", sealed, nowMs);
+  return opened.ok ? opened.claims.ord : null;
 }

@@ -11,6 +11,8 @@ import {
   DeviceKey,
   MDOC_CONFIGURATION,
   MemoryKeyPairStore,
+  PREQUEUE_SPREAD_MS,
+  PrequeueNotOpenError,
   SD_JWT_CONFIGURATION,
   UnavailableError,
   parseCredentialOfferUri,
@@ -331,5 +333,61 @@ describe("AntichambreClient, failures", () => {
     const status = await resumed.status();
     expect(status).toMatchObject({ status: "waiting", position: 1, estimated_wait_seconds: null });
     expect(resumed.place).toEqual(first.place);
+  });
+});
+
+describe("AntichambreClient, a room with a scheduled event", () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  async function scheduled(room: string, preInMs: number, startInMs: number): Promise<{ pre: number; start: number }> {
+    const now = testClock.now();
+    const body = { event: { prequeue_start: iso(now + preInMs), event_start: iso(now + startInMs) } };
+    const res = await workerFetch(`${ORIGIN}/v1/admin/rooms/${room}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: "Bearer dev-admin-token" },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    return { pre: now + preInMs, start: now + startInMs };
+  }
+
+  it("join waits for the pre-queue to open (the server's Retry-After plus a spread), then enters the draw", async () => {
+    const room = await createRoom({ shards: 1 });
+    const { pre, start } = await scheduled(room, 20_000, 200_000);
+    const sleeps: number[] = [];
+    const waits: { opensAt: string; delayMs: number }[] = [];
+    const client = new AntichambreClient({
+      baseUrl: ORIGIN,
+      room,
+      device: await DeviceKey.create(),
+      fetch: workerFetch,
+      clock: () => testClock.now(),
+      random: () => 0.5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        testClock.advance(ms);
+      },
+      onPrequeueWait: (info) => waits.push(info),
+    });
+    const joined = await client.join(await identityAssertion(newPersonId()));
+    expect(waits).toEqual([{ opensAt: iso(pre), delayMs: 20_000 + PREQUEUE_SPREAD_MS / 2 }]);
+    expect(sleeps).toEqual([20_000 + PREQUEUE_SPREAD_MS / 2]);
+    expect(testClock.now()).toBeGreaterThanOrEqual(pre);
+    expect(joined).toMatchObject({ status: "waiting", position: null, lottery_at: iso(start), created: true });
+    // An entrant's key is its draw: sealed in the ticket, so the client cannot read it.
+    expect(client.place).toBeNull();
+  });
+
+  it("with waitForPrequeue: false, throws PrequeueNotOpenError at once, with the opening and Retry-After", async () => {
+    const room = await createRoom({ shards: 1 });
+    const { pre } = await scheduled(room, 90_000, 200_000);
+    const { client, sleeps, retries } = await harness(room);
+    const error = await client.join(await identityAssertion(newPersonId()), { waitForPrequeue: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrequeueNotOpenError);
+    expect(error).toMatchObject({ status: 409, retryable: false, retryAfterSeconds: 90, opensAt: iso(pre) });
+    expect((error as AntichambreError).kind).toBe("prequeue-not-open");
+    expect(sleeps).toEqual([]);
+    expect(retries).toEqual([]);
+    expect(client.ticket).toBeNull();
   });
 });

@@ -45,6 +45,9 @@ describe("events with a provable pre-queue lottery", () => {
     const t0 = testClock.now();
     const PRE = t0 + 10_000;
     const START = t0 + 70_000;
+    // Three people in line before the event is scheduled: FIFO, ahead of every entrant. Not admitted
+    // yet (no tick). (Once it is scheduled, joins before the pre-queue are refused: lottery-fairness.test.ts.)
+    const early = await joinMany(room, 3);
     const scheduled = await adminPut(room, { event: { prequeue_start: iso(PRE), event_start: iso(START) } });
     expect(scheduled.status).toBe(200);
 
@@ -57,8 +60,6 @@ describe("events with a provable pre-queue lottery", () => {
       lottery_commitment: committed.commitment,
     });
 
-    // Three people before the pre-queue: FIFO, ahead of every entrant. Not admitted yet (no tick).
-    const early = await joinMany(room, 3);
     testClock.set(PRE + 1_000);
     const entrants = await joinMany(room, 12, 50);
     const waitingEntrant = await poll(room, entrants[0]!.ticket);

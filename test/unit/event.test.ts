@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clampEligible, effectiveConfig, eventPhase, stampPlan } from "../../src/admission/event";
+import { clampEligible, effectiveConfig, eventPhase, prequeueNotOpenUntil, stampPlan } from "../../src/admission/event";
 import { eligibleBefore, SETTLE_MS } from "../../src/admission/tick";
 import { config, T0 } from "./fixtures";
 
@@ -33,6 +33,15 @@ describe("event phases", () => {
     const adaptive = { ...c, outflow: { ...c.outflow, mode: "adaptive" as const } };
     expect(effectiveConfig(adaptive, START, 120).new_users_per_minute).toBe(120);
     expect(effectiveConfig(adaptive, PRE, 120).new_users_per_minute).toBe(120);
+  });
+});
+
+describe("joins before the pre-queue", () => {
+  it("are refused from scheduling until prequeue_start, and only then", () => {
+    expect(prequeueNotOpenUntil(config(), PRE - 1)).toBeNull();
+    expect(prequeueNotOpenUntil(event(), T0)).toBe(PRE);
+    expect(prequeueNotOpenUntil(event(), PRE - 1)).toBe(PRE);
+    for (const at of [PRE, START - 1, START, END]) expect(prequeueNotOpenUntil(event(), at)).toBeNull();
   });
 });
 

@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { hmacKeyring } from "../../src/tickets/keyring";
+import { seal } from "../../src/tickets/sealed";
 import { signTicket, TICKET_ISSUER, TICKET_TYPE, ticketAudience, verifyTicket, type TicketClaims } from "../../src/tickets/ticket-token";
 import { key, T0 } from "./fixtures";
 
@@ -49,5 +50,20 @@ describe("queue ticket claims", () => {
     for (const jp of [[44], [44, -1], ["44", 100], [44, 1.5], { p: 44 }, null]) {
       expect(await verifyTicket(ring, await rawTicket({ jp }), "permis", T0), JSON.stringify(jp)).toEqual({ ok: false, reason: "bad_claims" });
     }
+  });
+
+  it("seal a lottery entrant's order key: no readable `ord`, the same key back on verify, and a foreign seal refused", async () => {
+    const ring = await hmacKeyring(RAW);
+    // A drawn stamp inside the pre-queue (unlike a FIFO stamp, not the join time `ja`).
+    const entrant = { ...claims({ ahead: 0 }), key: key(T0 + 12_345, 1, 9), sealedOrder: true };
+    const token = await signTicket(ring, entrant, T0);
+    const payload = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    expect(payload.ord).toBeUndefined();
+    expect(JSON.stringify(payload)).not.toContain(String(entrant.key.a));
+    expect(await verifyTicket(ring, token, "permis", T0)).toEqual({ ok: true, ticket: entrant });
+    // A seal made for another purpose (here the ticket's person seal), or an unsealed pair, is not an order key.
+    const personSeal = await seal(ring, "ticket-person", { ord: [T0, 2 ** 32 + 9] }, T0, T0 + 3_600_000);
+    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: personSeal }), "permis", T0)).toEqual({ ok: false, reason: "bad_claims" });
+    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: "a.b.c.d.e" }), "permis", T0)).toEqual({ ok: false, reason: "bad_claims" });
   });
 });

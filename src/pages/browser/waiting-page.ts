@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../client/index";
 import { setCookieValue, START_COOKIE, TICKET_COOKIE } from "../cookies";
-import { isLang, STRINGS } from "../i18n";
+import { formatDateTime, isLang, STRINGS } from "../i18n";
 import { progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";
 import { indexedDbKeyPairStore } from "./key-store";
 
@@ -138,6 +138,8 @@ async function client(ticket?: string): Promise<AntichambreClient> {
     ...(ticket ? { ticket } : {}),
     retry: { maxAttempts: 8 },
     onRetry: () => notice(t.reconnecting),
+    // A join before an event's pre-queue opens waits for the opening (the SDK does): say when.
+    onPrequeueWait: ({ opensAt }) => notice(t.prequeueWait(formatDateTime(lang, Date.parse(opensAt)))),
   });
 }
 
