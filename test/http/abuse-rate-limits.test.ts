@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { calculateJwkThumbprint, decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, type RetryInfo } from "../../src/client";
 import type { Env } from "../../src/config/env";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
@@ -19,7 +19,7 @@ import type { Device } from "../helpers/device";
  * Workers rate-limiting binding layer is Miniflare's simulation (real time, fixed windows, wrangler.toml's
  * generous limits): its test fills a key's window straight through the binding, then asks over HTTP.
  */
-const app = createApp();
+const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
 const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 

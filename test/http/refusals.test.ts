@@ -1,6 +1,6 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import {
@@ -192,7 +192,7 @@ describe("bad requests get the right problem+json", () => {
   });
 
   it("a deployment without an ADMIN_TOKEN secret refuses every admin call", async () => {
-    const app = createApp();
+    const app = createDevApp();
     const production = { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: undefined };
     for (const token of [ADMIN_TOKEN, "anything", null]) {
       const res = await app.fetch(
@@ -290,7 +290,7 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
   });
 
   it("with IDENTITY_BINDING=required, refuse unbound assertions and accept bound ones", async () => {
-    const app = createApp();
+    const app = createDevApp();
     const strict = { ...env, IDENTITY_BINDING: "required" };
     const send = async (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) => {
       const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
@@ -327,7 +327,7 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
 
 describe("the development identity service", () => {
   it("is absent outside development", async () => {
-    const app = createApp();
+    const app = createDevApp();
     const production = { ...env, ENVIRONMENT: "production" };
     const res = await app.fetch(
       new Request(`${ORIGIN}/v1/dev/identity-assertions`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"person_id":"FR-000001"}' }),

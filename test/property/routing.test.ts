@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
 import { printTally, probe, toRequest, Watcher } from "./support/probe";
@@ -29,7 +29,7 @@ afterAll(() => {
 describe("the route table", () => {
   it("lists every route the app serves", () => {
     const listed = new Set(ROUTES.map((r) => `${r.method} ${r.path}`));
-    const served = createApp()
+    const served = createDevApp()
       .routes.filter((r) => r.method !== "ALL")
       .map((r) => `${r.method} ${r.path.replace(/\/$/, "") || "/"}`);
     expect(served.filter((r) => !listed.has(r))).toEqual([]);
@@ -70,7 +70,7 @@ describe("a deployment (production, secrets missing)", () => {
   it("keeps the contract too: dev routes are 404, the admin API 403, signing endpoints 503 not-configured", async () => {
     const { env } = await import("cloudflare:workers");
     const { createExecutionContext } = await import("cloudflare:test");
-    const app = createApp();
+    const app = createDevApp();
     const production = { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: undefined };
     const fetcher = (request: Request) => Promise.resolve(app.fetch(request, production, createExecutionContext()));
     await fc.assert(
