@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDevApp } from "../../src/dev/kit";
+import { createApp } from "../../src/app";
 import { START_COOKIE, TICKET_COOKIE } from "../../src/pages/cookies";
 import { formatWaitRange } from "../../src/pages/i18n";
 import { waitRange } from "../../src/pages/wait-range";
@@ -158,7 +158,7 @@ describe("the waiting page without a ticket", () => {
     expect(dev.text).toContain('data-development="true"');
 
     const production = { ...env, ENVIRONMENT: "production" };
-    const res = await createDevApp().fetch(new Request(`${ORIGIN}/rooms/permis`, { headers: { "accept-language": "en" } }), production, createExecutionContext());
+    const res = await createApp().fetch(new Request(`${ORIGIN}/rooms/permis`, { headers: { "accept-language": "en" } }), production, createExecutionContext());
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(text).not.toContain("dev-join");

@@ -1,5 +1,6 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
 import { createDevApp } from "../../src/dev/kit";
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
@@ -192,7 +193,7 @@ describe("bad requests get the right problem+json", () => {
   });
 
   it("a deployment without an ADMIN_TOKEN secret refuses every admin call", async () => {
-    const app = createDevApp();
+    const app = createApp();
     const production = { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: undefined };
     for (const token of [ADMIN_TOKEN, "anything", null]) {
       const res = await app.fetch(

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
 import { createDevApp } from "../../src/dev/kit";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
@@ -70,7 +71,7 @@ describe("a deployment (production, secrets missing)", () => {
   it("keeps the contract too: dev routes are 404, the admin API 403, signing endpoints 503 not-configured", async () => {
     const { env } = await import("cloudflare:workers");
     const { createExecutionContext } = await import("cloudflare:test");
-    const app = createDevApp();
+    const app = createApp();
     const production = { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: undefined };
     const fetcher = (request: Request) => Promise.resolve(app.fetch(request, production, createExecutionContext()));
     await fc.assert(
