@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
 // bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
-// then the end-to-end run against a real
-// `npm start` (test/e2e/run.mjs), and the public pages in headless Chromium against another one
-// (test/browser/run.mjs). Every stage runs even if an earlier one failed, so one red test does
-// not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
+// then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
+// headless Chromium against another one (test/browser/run.mjs). Every stage runs even if an earlier
+// one failed, so one red test does not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
