@@ -7,11 +7,16 @@
 //      package (brotli-compressed); its first use unpacks it into the temporary directory (~2 s, about
 //      200 MB), later runs reuse it. Version 147.0.0 is pinned: later ones need Node 22.
 //
-// Flags: the packaged build is chrome-headless-shell, made for running as root in a container, and
-// needs its own flags (single process, no zygote, no sandbox, its font and GPU setup). Its defaults
-// also switch off some of the browser's security (web security, insecure content, site isolation):
-// those are left out, because the pages' tests check what a real browser enforces (the CSP, same-origin
-// requests) and a browser that enforces less could let a regression through.
+// Flags: the packaged build is chrome-headless-shell, made for AWS Lambda, and @sparticuz/chromium's
+// `args` suit that. Kept: its GPU (SwiftShader), font and no-zygote/no-sandbox flags. Left out:
+//   --single-process: needed only inside Lambda's sandbox; here it makes closing one browser context
+//     (the dashboard's checks do) take the whole browser down with it;
+//   --disable-features= / --enable-features=: Chromium keeps the last of a repeated switch, so these
+//     would silently replace playwright's own lists (its HttpsUpgrades and the like), and what they set
+//     (site isolation off, SharedArrayBuffer) the pages do not need;
+//   --disable-web-security, --allow-running-insecure-content, --disable-site-isolation-trials: the pages'
+//     tests check what a real browser enforces (the CSP, same-origin requests), and a browser that
+//     enforces less could let a regression through.
 import { existsSync } from "node:fs";
 
 const SYSTEM_CHROMIUM = "/usr/bin/chromium";
@@ -19,8 +24,9 @@ const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 /** What every run needs, whichever binary: root in a container has no sandbox, /dev/shm is small. */
 const HARNESS_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"];
 
-/** @sparticuz/chromium's defaults that weaken what the tests check. */
-const WEAKENING_ARGS = new Set(["--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials"]);
+/** @sparticuz/chromium's defaults left out (see above). */
+const DROPPED_ARGS = new Set(["--single-process", "--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials"]);
+const keepPackagedArg = (arg) => !DROPPED_ARGS.has(arg) && !arg.startsWith("--disable-features=") && !arg.startsWith("--enable-features=");
 
 /**
  * The executable and launch arguments: `{ executablePath, args, source }`, `source` saying which
@@ -34,7 +40,7 @@ export async function chromiumLaunchOptions() {
   }
   if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, args: HARNESS_ARGS, source: "system" };
   const { default: packaged } = await import("@sparticuz/chromium");
-  const args = [...new Set([...packaged.args.filter((a) => !WEAKENING_ARGS.has(a)), ...HARNESS_ARGS])];
+  const args = [...new Set([...packaged.args.filter(keepPackagedArg), ...HARNESS_ARGS])];
   return { executablePath: await packaged.executablePath(), args, source: "@sparticuz/chromium" };
 }
 
