@@ -8,12 +8,15 @@ const { env } = (globalThis as unknown as { process: { env: Record<string, strin
 // The Worker's static assets (the pages' browser bundles) must exist before workerd starts.
 await buildPages({ quiet: true });
 
-// Tests run inside workerd, against the Worker and Durable Objects declared in wrangler.toml.
-// ENVIRONMENT=development turns on the embedded dev keys; the admission alarm is set far out so that
-// tests drive every tick themselves (runDurableObjectAlarm) on a manual clock.
+// Tests run inside workerd, against the Worker and Durable Objects declared in wrangler.toml, built from
+// the development entry (src/dev/index.ts: the production app plus the development kit, with the same
+// Durable Object classes). ENVIRONMENT=development turns the kit's dev keys and /v1/dev routes on; the
+// admission alarm is set far out so that tests drive every tick themselves (runDurableObjectAlarm) on a
+// manual clock.
 export default defineConfig({
   plugins: [
     cloudflareTest({
+      main: "./src/dev/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         cf: false,

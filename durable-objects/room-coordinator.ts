@@ -13,7 +13,7 @@ import { backendHealth, initialOutflow, stepOutflow, WINDOW_MS, type BackendHeal
 import { SETTLE_MS } from "../src/admission/tick";
 import { defaultRooms, intVar, type Env } from "../src/config/env";
 import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../src/edge/durable-guard";
-import { faultsOn, injectFault, injectFaultSync } from "../src/faults/faults";
+import { faultsOn, injectFault, injectFaultSync } from "../src/faults/points";
 import { credentialBatchSize } from "../src/issuance/sessions";
 import { clock } from "../src/lib/clock";
 import { withDeadline } from "../src/lib/deadline";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./http/app-env";
+import type { DevKit } from "./http/dev-kit";
 import { onError } from "./http/errors";
 import { inputLimits } from "./http/input-limits";
 import { notFoundOrWrongMethod } from "./http/method-not-allowed";
@@ -9,7 +10,6 @@ import { requestLog } from "./http/request-log";
 import { admin } from "./routes/admin";
 import { challenge } from "./routes/challenge";
 import { dashboard } from "./routes/dashboard";
-import { dev } from "./routes/dev";
 import { pages } from "./routes/pages";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
@@ -19,7 +19,12 @@ import { trustAnchors, wellKnown } from "./routes/well-known";
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export function createApp(): Hono<AppEnv> {
+export interface AppOptions {
+  /** Development only (src/dev/kit.ts): secret defaults and the /v1/dev routes. */
+  devKit?: DevKit;
+}
+
+export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestLog);
   app.use("*", inputLimits);
@@ -32,12 +37,12 @@ export function createApp(): Hono<AppEnv> {
       },
     }),
   );
+  devKit?.install(app);
   app.route("/.well-known", wellKnown);
   app.route("/v1/rooms", tickets);
   app.route("/v1/rooms", challenge);
   app.route("/v1/rooms", rooms);
   app.route("/v1/admin", admin);
-  app.route("/v1/dev", dev);
   app.route("/rooms", pages);
   app.route("/admin", dashboard);
   app.route("/", oid4vci);

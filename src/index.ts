@@ -1,15 +1,15 @@
+/**
+ * The production entry (wrangler.toml `main`: what `wrangler deploy` and `npm run build` bundle). It
+ * imports nothing of development: no secret defaults, no /v1/dev routes, no fault switch
+ * (test/build/production-bundle.test.mjs builds it and checks). `npm start` and the tests run
+ * src/dev/index.ts, which wraps this app with the development kit.
+ */
 import { createApp } from "./app";
-import type { Env } from "./config/env";
-import { guardBindings } from "./edge/durable-guard";
+import { workerHandler } from "./edge/worker";
 
 export { IssuanceSessions } from "../durable-objects/issuance-sessions";
 export { QueueShard } from "../durable-objects/queue-shard";
 export { ReplayGuard } from "../durable-objects/replay-guard";
 export { RoomCoordinator } from "../durable-objects/room-coordinator";
 
-const app = createApp();
-
-export default {
-  // Durable Object calls get a deadline and fail as retryable 503s (src/edge/durable-guard.ts).
-  fetch: (request, env, ctx) => app.fetch(request, guardBindings(env), ctx),
-} satisfies ExportedHandler<Env>;
+export default workerHandler(createApp());

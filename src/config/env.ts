@@ -3,15 +3,6 @@ import type { IssuanceSessions } from "../../durable-objects/issuance-sessions";
 import type { ReplayGuard } from "../../durable-objects/replay-guard";
 import type { RoomCoordinator } from "../../durable-objects/room-coordinator";
 import { ApiError } from "../http/problem";
-import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "./dev-credentials";
-import {
-  DEV_ADMIN_TOKEN,
-  DEV_IDENTITY_ISSUER,
-  DEV_IDENTITY_KEY,
-  DEV_PSEUDONYM_KEY,
-  DEV_SIGNING_KEYS,
-  DEV_TICKET_KEYS,
-} from "./dev-defaults";
 
 /** The Worker's bindings, as declared in wrangler.toml (vars) and by `wrangler secret put` (secrets). */
 export interface Env {
@@ -19,11 +10,18 @@ export interface Env {
   QUEUE_SHARD: DurableObjectNamespace<QueueShard>;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
   ISSUANCE_SESSIONS: DurableObjectNamespace<IssuanceSessions>;
-  /** Public origin of the service (the OpenID4VCI credential_issuer); defaults to the request's. */
+  /**
+   * Public origin of the service (the OpenID4VCI credential_issuer), e.g. "https://permis.example.fr".
+   * Required in a deployment (issuance and its metadata answer 503 without it); in development the
+   * request's origin stands in when it is unset (src/issuance/issuer-url.ts).
+   */
   PUBLIC_ORIGIN?: string;
   /** Most credentials one credential request may ask for (one per key proof). */
   CREDENTIAL_BATCH_SIZE?: string;
-  /** "development" switches on the embedded dev defaults; anything else is a deployment. */
+  /**
+   * "development" switches on the development kit's defaults and routes, when the Worker was built from
+   * the development entry (src/dev/index.ts: npm start, the tests); anything else is a deployment.
+   */
   ENVIRONMENT: string;
   /** Comma-separated rooms that exist before any admin call. */
   DEFAULT_ROOMS: string;
@@ -90,27 +88,17 @@ export type SecretName =
   | "MDOC_DS_CERT"
   | "IACA_CERT";
 
-const DEV_SECRETS: Record<SecretName, string> = {
-  ADMIN_TOKEN: DEV_ADMIN_TOKEN,
-  TICKET_KEYS: DEV_TICKET_KEYS,
-  SIGNING_KEYS: DEV_SIGNING_KEYS,
-  PSEUDONYM_KEY: DEV_PSEUDONYM_KEY,
-  IDENTITY_JWKS: JSON.stringify({ keys: [{ kid: DEV_IDENTITY_KEY.kid, kty: "EC", crv: "P-256", x: DEV_IDENTITY_KEY.x, y: DEV_IDENTITY_KEY.y }] }),
-  IDENTITY_ISSUER: DEV_IDENTITY_ISSUER,
-  MDOC_DS_KEY: DEV_MDOC_DS_KEY,
-  MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,
-  IACA_CERT: DEV_IACA_CERT_PEM,
-};
-
 export function isDevelopment(env: Env): boolean {
   return env.ENVIRONMENT === "development";
 }
 
-/** A secret, or in development its embedded default; undefined when a deployment lacks it. */
+/**
+ * A secret, or undefined when this deployment lacks it. Nothing here falls back to a default: the
+ * development defaults are filled into the env by the development entry (src/dev/kit.ts), so a
+ * production bundle does not contain them (test/build/production-bundle.test.mjs).
+ */
 export function secret(env: Env, name: SecretName): string | undefined {
-  const value = env[name];
-  if (value) return value;
-  return isDevelopment(env) ? DEV_SECRETS[name] : undefined;
+  return env[name] || undefined;
 }
 
 /** A secret this request cannot do without: a deployment lacking it answers 503 not-configured. */

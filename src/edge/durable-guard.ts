@@ -1,5 +1,5 @@
 import { intVar, type Env } from "../config/env";
-import { faultsOn, injectFault, type FaultPoint } from "../faults/faults";
+import { faultsOn, injectFault, type FaultPoint } from "../faults/points";
 import { ApiError } from "../http/problem";
 import { withDeadline } from "../lib/deadline";
 import { logger } from "../log/logger";

@@ -1,5 +1,6 @@
 import { isDevelopment, type Env } from "../config/env";
 import { mulberry32, type Random } from "../sim/random";
+import { FAULT_POINTS, setFaultInjector, type FaultInjector, type FaultPoint } from "./points";
 
 /**
  * Fault injection for development and tests: a few named points where a failure can be switched on.
@@ -12,37 +13,15 @@ import { mulberry32, type Random } from "../sim/random";
  * service must answer a retryable 503 and keep its books consistent. The list is closed (FAULT_POINTS),
  * so a typo cannot arm a point that nothing checks.
  *
- * Cost in production: every point is written `if (faultsOn) await injectFault("…")`. `faultsOn` is a
- * module boolean that only `armFaults` sets, and `armFaults` refuses unless ENVIRONMENT=development: a
- * deployment reads one boolean per point, allocates nothing, and no request can switch a fault on.
+ * Cost in production: none. The points call the hook in src/faults/points.ts, which this module installs
+ * only while a plan is armed; this module itself is reached only from the development entry
+ * (src/dev/index.ts) and the tests, so a production bundle does not contain it, and even in a
+ * development build `armFaults` refuses unless ENVIRONMENT=development.
  *
  * Reach: one isolate. Under vitest-pool-workers and `wrangler dev` the Worker and all its Durable
  * Objects run in one isolate, so one arm call (a test, or PUT /v1/dev/faults) reaches every point.
  */
-export const FAULT_POINTS = [
-  /** QueueShard.join / lookup / requeue: a join cannot reach its shard. */
-  "shard.join",
-  /** QueueShard.sync: a shard fails (or is slow) to answer the coordinator's tick. */
-  "shard.sync",
-  /** RoomCoordinator.snapshot: the edge cannot refresh its room snapshot. */
-  "coordinator.snapshot",
-  /** RoomCoordinator.tick, before any work: the alarm throws. */
-  "coordinator.tick",
-  /** RoomCoordinator tick, inside its storage transaction after part of the rows were written. */
-  "coordinator.persist",
-  /** RoomCoordinator.startSession / endSession: the token or notification endpoint cannot reach it. */
-  "coordinator.session",
-  /** ReplayGuard.claim: c_nonce (and handoff) checks cannot be made. */
-  "replay.claim",
-  /** IssuanceSessions, every method: a session cannot be opened, checked, spent or ended. */
-  "sessions.call",
-  /** The register's D1 query: "throw" is a D1 error, "delay" a read that hangs past its timeout. */
-  "register.read",
-  /** The register's capacity gate refuses as if every slot were taken. */
-  "register.busy",
-] as const;
-
-export type FaultPoint = (typeof FAULT_POINTS)[number];
+export { FAULT_POINTS, type FaultPoint };
 
 export interface FaultRule {
   /** "throw": the call fails with InjectedFault. "delay": it first waits `delayMs` (a hang, for timeouts). */
@@ -63,9 +42,6 @@ export class InjectedFault extends Error {
     super(`injected fault at ${point}`);
   }
 }
-
-/** Read by every fault point before anything else; true only while a development plan is armed. */
-export let faultsOn = false;
 
 interface Armed {
   rule: FaultRule;
@@ -89,12 +65,12 @@ export function armFaults(env: Env, plan: FaultPlan, seed = 1): void {
     armed.set(point, { rule, left: rule.times ?? null });
   }
   random = mulberry32(seed);
-  faultsOn = armed.size > 0;
+  setFaultInjector(armed.size > 0 ? injector : null);
 }
 
 export function disarmFaults(): void {
   armed.clear();
-  faultsOn = false;
+  setFaultInjector(null);
 }
 
 /** Armed rules and how often each point fired since the last reset. */
@@ -117,13 +93,13 @@ function draw(point: FaultPoint): FaultRule | null {
   fired.set(point, (fired.get(point) ?? 0) + 1);
   if (a.left !== null && --a.left <= 0) {
     armed.delete(point);
-    faultsOn = armed.size > 0;
+    if (armed.size === 0) setFaultInjector(null);
   }
   return a.rule;
 }
 
-/** Fail or stall at `point` if it is armed. Call only behind `if (faultsOn)`. */
-export async function injectFault(point: FaultPoint): Promise<void> {
+/** Fail or stall at `point` if it is armed. */
+async function injectFault(point: FaultPoint): Promise<void> {
   const rule = draw(point);
   if (!rule) return;
   if (rule.mode === "throw") throw new InjectedFault(point);
@@ -134,7 +110,10 @@ export async function injectFault(point: FaultPoint): Promise<void> {
  * The synchronous form, for points inside a synchronous storage transaction, where nothing can wait:
  * only "throw" rules apply there (a "delay" rule at such a point passes, uncounted).
  */
-export function injectFaultSync(point: FaultPoint): void {
+function injectFaultSync(point: FaultPoint): void {
   if (armed.get(point)?.rule.mode !== "throw") return;
   if (draw(point)) throw new InjectedFault(point);
 }
+
+/** What the points in production code call while a plan is armed. */
+const injector: FaultInjector = { inject: injectFault, injectSync: injectFaultSync };

@@ -28,7 +28,7 @@
  */
 import { z } from "zod";
 import { isDevelopment, type Env } from "../config/env";
-import { faultsOn, injectFault } from "../faults/faults";
+import { faultsOn, injectFault } from "../faults/points";
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
 import { REGISTER_TABLE } from "./schema";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run keys`: every key and certificate a deployment needs, generated locally with Node's WebCrypto
-// and @peculiar/x509 (nothing leaves this machine).
+// `npm run keys`: every secret a deployment needs, generated locally with Node's WebCrypto and
+// @peculiar/x509 (nothing leaves this machine unless --put is given).
 //
 //   IACA root       self-signed, P-256/ES256, CA pathLen 0, keyCertSign+cRLSign, ~9 years (ISO 18013-5
 //                   Annex B allows 20). Wallets and verifiers trust this one certificate.
@@ -8,15 +8,21 @@
 //                   allows 457 days). Signs every mDL's MSO; its C= must equal the mDL's issuing_country.
 //   SIGNING_KEYS    ES256 JWK with kid (SD-JWT VC and admission tokens).
 //   TICKET_KEYS     32-byte HMAC key with kid (queue tickets).
+//   ADMIN_TOKEN     32 random bytes, base64url (the admin API and dashboard).
+//   PSEUDONYM_KEY   32 random bytes, base64url (keys the pseudonyms of people in queue storage).
 //
 // Usage:
-//   npm run keys [-- --out FILE] [--iaca FILE] [--issuer-url URL]
+//   npm run keys [-- --out FILE] [--iaca FILE] [--issuer-url URL] [--put]
 //       Writes the Worker secrets to FILE (default ./antichambre-keys.json, `wrangler secret bulk` format)
 //       and the IACA private key to FILE with .iaca.json (keep it offline: it is only needed to sign the
-//       next Document Signer, with --iaca). Prints one `wrangler secret put` per secret.
+//       next Document Signer, with --iaca). Both are created with mode 0600, and never over an existing
+//       file. The terminal gets the paths and the commands to run, never a secret: terminals are
+//       scrolled back, logged, screen-shared and pasted into tickets.
+//       --put also pipes each secret into `npx wrangler secret put NAME` on its standard input.
 //   npm run keys -- --dev-module > src/config/dev-credentials.ts
 //       Prints the embedded development defaults instead (public by design; writes nothing).
-import { writeFileSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 // @peculiar/x509 resolves its algorithms through tsyringe, which refuses to load without the Reflect
@@ -37,6 +43,7 @@ const { values: args } = parseArgs({
     iaca: { type: "string" },
     "issuer-url": { type: "string" },
     "dev-module": { type: "boolean", default: false },
+    put: { type: "boolean", default: false },
   },
 });
 
@@ -55,26 +62,56 @@ if (dev) {
   const signing = await privateJwk(await generateEc(), "signing");
   const ticket = { kid: `ticket-${today}-${hex(random(4))}`, k: base64url(random(32)) };
   const secrets = {
+    ADMIN_TOKEN: base64url(random(32)),
+    PSEUDONYM_KEY: base64url(random(32)),
     MDOC_DS_KEY: JSON.stringify(ds.jwk),
     MDOC_DS_CERT: ds.cert.toString("pem"),
     IACA_CERT: iaca.cert.toString("pem"),
     SIGNING_KEYS: JSON.stringify([signing]),
     TICKET_KEYS: JSON.stringify([ticket]),
   };
-  const iacaFile = args.out.replace(/(\.json)?$/, ".iaca.json");
-  writeFileSync(args.out, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  if (!args.iaca) {
-    const iacaSecrets = { IACA_KEY: iaca.jwk, IACA_CERT: secrets.IACA_CERT };
-    writeFileSync(iacaFile, `${JSON.stringify(iacaSecrets, null, 2)}\n`, { mode: 0o600 });
+  const iacaFile = args.iaca ? null : args.out.replace(/(\.json)?$/, ".iaca.json");
+  // Both checked before either is written: a refusal leaves nothing half-done.
+  for (const file of [args.out, iacaFile]) {
+    if (file && existsSync(file)) {
+      console.error(`keys: ${file} exists; not overwriting it (it may hold the keys a deployment uses). Choose another --out.`);
+      process.exit(1);
+    }
   }
-  console.log(`# Wrote ${args.out} (Worker secrets)${args.iaca ? "" : ` and ${iacaFile} (IACA private key: keep offline)`}.`);
-  console.log("# Both hold private keys and are not covered by .gitignore: never commit them.");
+  writePrivate(args.out, `${JSON.stringify(secrets, null, 2)}\n`);
+  if (iacaFile) writePrivate(iacaFile, `${JSON.stringify({ IACA_KEY: iaca.jwk, IACA_CERT: secrets.IACA_CERT }, null, 2)}\n`);
+  console.log(`# Wrote ${args.out} (Worker secrets)${iacaFile ? ` and ${iacaFile} (IACA private key: keep offline)` : ""}, mode 0600.`);
+  console.log("# They hold private keys: never commit them (.gitignore covers antichambre-keys*.json), delete once put.");
   console.log(`# IACA ${iaca.cert.subject}, valid to ${iaca.cert.notAfter.toISOString()}`);
   console.log(`# Document Signer ${ds.cert.subject}, valid to ${ds.cert.notAfter.toISOString()}`);
-  console.log(`# Either: npx wrangler secret bulk ${args.out}`);
-  console.log("# or one at a time:\n");
-  for (const [name, value] of Object.entries(secrets)) {
-    console.log(`npx wrangler secret put ${name} <<'EOF'\n${value.trimEnd()}\nEOF\n`);
+  if (args.put) {
+    for (const name of Object.keys(secrets)) putSecret(name, secrets[name]);
+  } else {
+    console.log(`# Put them all at once:\nnpx wrangler secret bulk ${args.out}`);
+    console.log("# or one at a time (each prompts for the value; paste it from the file):");
+    for (const name of Object.keys(secrets)) console.log(`npx wrangler secret put ${name}`);
+  }
+  console.log("# Also set PUBLIC_ORIGIN (a var, not a secret) to the issuer's https origin: without it issuance answers 503.");
+}
+
+/** Creates `file` (never over an existing one) readable by its owner only, whatever the umask. */
+function writePrivate(file, text) {
+  const fd = openSync(file, "wx", 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `npx wrangler secret put NAME`, the value on its standard input (never on a command line or the terminal). */
+function putSecret(name, value) {
+  console.log(`npx wrangler secret put ${name}`);
+  const r = spawnSync("npx", ["wrangler", "secret", "put", name], { input: value, stdio: ["pipe", "inherit", "inherit"] });
+  if (r.status !== 0) {
+    console.error(`keys: putting ${name} failed (exit ${r.status ?? r.signal ?? r.error?.message}); the rest are in ${args.out}`);
+    process.exit(1);
   }
 }
 

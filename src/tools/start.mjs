@@ -111,7 +111,9 @@ if (migrated !== 0) {
   process.exit(migrated);
 }
 
-// 2. The Worker: wrangler.toml as `wrangler dev` reads it, vars from --var (and PUBLIC_ORIGIN from the
+// 2. The Worker: wrangler.toml as `wrangler dev` reads it, but built from the development entry
+//    (src/dev/index.ts: the production app plus the dev keys and /v1/dev routes; wrangler.toml's `main`
+//    is the production entry, which has neither), vars from --var (and PUBLIC_ORIGIN from the
 //    environment) over its [vars]. Log level "log" shows the Worker's console output ("info" hides it).
 let assertV8FlagsPassed = () => {};
 if (o.v8Flags.length > 0) {
@@ -127,6 +129,7 @@ const vars = { ENVIRONMENT: "development", ...(process.env.PUBLIC_ORIGIN ? { PUB
 try {
   worker = await startWorker({
     config: `${root}wrangler.toml`,
+    entrypoint: `${root}src/dev/index.ts`,
     bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
     dev: { server: { hostname: o.ip, port: o.port }, inspector: o.inspector, persist: persistTo, logLevel: "log" },
   });

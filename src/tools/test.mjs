@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: type-check, every vitest suite inside workerd, then the end-to-end run against a real
-// `npm start` (test/e2e/run.mjs), and the public pages in headless Chromium against another one
-// (test/browser/run.mjs). Every stage runs even if an earlier one failed, so one red test does
-// not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
+// `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
+// bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
+// then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
+// headless Chromium against another one (test/browser/run.mjs). Every stage runs even if an earlier
+// one failed, so one red test does not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -25,9 +26,10 @@ const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src
 const typecheck = workerTypes && browserTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
+const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
 const restart = run("restart mid-surge (npm start, SIGKILL)", "node", ["test/e2e/restart-surge.mjs"]);
 const browser = run("browser (headless Chromium, npm start)", "node", ["test/browser/run.mjs"]);
 const summary = spawnSync("node", ["src/tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
 process.stdout.write(summary.stdout);
-process.exit(typecheck && unitAndHttp && e2e && restart && browser ? 0 : 1);
+process.exit(typecheck && unitAndHttp && build && e2e && restart && browser ? 0 : 1);

@@ -1,25 +1,25 @@
 // Shared machinery for the headless-browser tests (test/browser/run.mjs runs every page file here):
-// the real `npm start` service on a free port with its own fresh state, Debian's Chromium driven by
+// the real `npm start` service on a free port with its own fresh state, a headless Chromium driven by
 // playwright-core, named checks with a JSON report, screenshots, the admin API, and the client SDK
 // bundled for Node so other people can stand in line next to the browser.
 //
 // Plain Node ESM, like test/e2e/run.mjs: no TypeScript step, no test framework. Nothing here ever
-// downloads a browser: Chromium comes from the system (CHROMIUM_PATH, default /usr/bin/chromium;
-// .ci/run installs Debian's package when it is missing).
+// downloads a browser: Chromium is CHROMIUM_PATH, else the system's /usr/bin/chromium, else the one
+// `npm install` brought in @sparticuz/chromium (src/tools/lib/chromium.mjs).
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { DevServer } from "../../src/tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need } from "../support/checks.mjs";
+import { launchChromium } from "../../src/tools/lib/chromium.mjs";
 import { freePort, snapshotTree } from "../../src/tools/lib/processes.mjs";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const REPORTS = join(REPO, "reports");
 export const SCREENSHOTS = join(REPORTS, "screenshots");
-export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const ADMIN_TOKEN = "dev-admin-token"; // the embedded development default (src/config/dev-defaults.ts)
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -145,13 +145,16 @@ export async function queuePerson(base, room, personId) {
 
 // ---- the browser ----------------------------------------------------------------------------------------
 
-/** Debian's Chromium through playwright-core (which never downloads anything by itself). */
+/** A headless Chromium through playwright-core: CHROMIUM_PATH, the system's, or the npm package's. */
 export async function launchBrowser() {
-  if (!existsSync(CHROMIUM)) {
-    throw new CheckError(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`);
+  let launched;
+  try {
+    launched = await launchChromium();
+  } catch (error) {
+    throw new CheckError(`Chromium did not launch: ${error instanceof Error ? error.message : error}`);
   }
-  const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"], headless: true });
+  log(`Chromium ${launched.browser.version()} (${launched.source}: ${launched.executablePath})`);
+  return launched.browser;
 }
 
 /**

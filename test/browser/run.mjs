@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Browser tests: the public pages driven in real headless Chromium (Debian's, through playwright-core)
+// Browser tests: the public pages driven in real headless Chromium (through playwright-core)
 // against the real `npm start` service, as people would use them.
 //
 //   node test/browser/run.mjs                 (from the repository root; about a minute)
@@ -11,7 +11,8 @@
 // to reports/browser.json ({passed, failed, checks}), screenshots to reports/screenshots/, the
 // service's output to reports/browser-server.log. Exit code 1 if anything failed.
 //
-// Environment: CHROMIUM_PATH (default /usr/bin/chromium); BROWSER_IN_PLACE=1 serves the repository
+// Environment: CHROMIUM_PATH (default: /usr/bin/chromium when present, else the Chromium the npm
+// install brought, @sparticuz/chromium: src/tools/lib/chromium.mjs); BROWSER_IN_PLACE=1 serves the repository
 // itself instead of a snapshot of it; BROWSER_KEEP=1 keeps the service's state directory.
 
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";

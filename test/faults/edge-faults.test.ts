@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { armFaults } from "../../src/faults/faults";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newPersonId, poll, testClock, tick } from "../helpers/api";
@@ -87,7 +87,7 @@ describe("a queue shard cannot be reached", () => {
     const room = await createRoom({ new_users_per_minute: 60, shards: 1 });
     await tick(room);
     // The Worker as src/index.ts builds it, with a short deadline for the test.
-    const app = createApp();
+    const app = createDevApp();
     const guarded = guardBindings({ ...env, DURABLE_CALL_TIMEOUT_MS: "300" });
     const device = await newDevice();
     const personId = newPersonId();
@@ -153,7 +153,7 @@ describe("the session objects, the ReplayGuard or the coordinator's sessions fai
 describe("the fault switch", () => {
   it("cannot be armed outside development, and its route is development-only and admin-only", async () => {
     expect(() => armFaults({ ...env, ENVIRONMENT: "production" }, { "shard.join": { mode: "throw" } })).toThrow(/only in development/);
-    const app = createApp();
+    const app = createDevApp();
     const put = (e: typeof env, auth?: string) =>
       app.fetch(
         new Request(`${ORIGIN}/v1/dev/faults`, {

@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { registerMetrics } from "../../src/register/register";
 import { adminGet, createRoom, join, tick } from "../helpers/api";
@@ -76,7 +76,7 @@ describe("the licence register hangs", () => {
   it("a read past its timeout answers 503 promptly, holds its slot only while the read runs, then recovers", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
     const p = await inSession(room, 2);
-    const app = createApp();
+    const app = createDevApp();
     const slowEnv = guardBindings({ ...env, REGISTER_READ_TIMEOUT_MS: "200" });
     const send = () => withAccessVia(async (req) => app.fetch(req, slowEnv, createExecutionContext()), p.device, p.accessToken, MDOC);
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { ORIGIN, adminGet, createRoom, identityAssertion, join, newDevice, newPersonId, poll, testClock, tick } from "../helpers/api";
 import { alarm, arm, books, coordinator, disarmFaults, expectPrefix, faultReport, restart, statusLine } from "../helpers/faults";
@@ -106,7 +106,7 @@ describe("a position told at join, while ticks keep failing", () => {
     testClock.advance(1_000);
     expect(await runDurableObjectAlarm(coordinator(room))).toBe(true);
     // A fourth joins through an edge still holding the t0 snapshot: the three are unsynced to it, counted ahead.
-    const app = createApp();
+    const app = createDevApp();
     const device = await newDevice();
     const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
     const res = await app.fetch(

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import type { Env } from "../../src/config/env";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
@@ -13,7 +13,7 @@ import type { Device } from "../helpers/device";
  * configuration here (the app called with that env), over the same Durable Objects, as a deployment's
  * successive versions would be.
  */
-const app = createApp();
+const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
 const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { calculateJwkThumbprint } from "jose";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../src/client";
 import type { Env } from "../../src/config/env";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
@@ -12,7 +12,7 @@ import type { Device } from "../helpers/device";
  * The join's proof of work (src/edge/proof-of-work.ts): challenges bound to a room and a device key,
  * verified without state, spent once through the ReplayGuard; difficulty from the room's arrivals.
  */
-const app = createApp();
+const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
 const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 const send: Send = (path, init) => call(path, init);

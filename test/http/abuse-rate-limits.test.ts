@@ -2,9 +2,10 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { calculateJwkThumbprint, decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, type RetryInfo } from "../../src/client";
 import type { Env } from "../../src/config/env";
+import { withDevSecrets } from "../../src/dev/secrets";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
 import { withLoggedEvents } from "../helpers/logs";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, type Joined } from "../helpers/api";
@@ -19,7 +20,7 @@ import type { Device } from "../helpers/device";
  * Workers rate-limiting binding layer is Miniflare's simulation (real time, fixed windows, wrangler.toml's
  * generous limits): its test fills a key's window straight through the binding, then asks over HTTP.
  */
-const app = createApp();
+const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
 const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 
@@ -132,7 +133,7 @@ describe("joins are limited per device key and per client address", () => {
     vi.restoreAllMocks();
     expect(lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(lines)).not.toContain("198.51.100");
-    const key = await clientAddressKey(env, new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }));
+    const key = await clientAddressKey(withDevSecrets(env), new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }));
     expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(key).not.toContain("198");
   });
@@ -174,7 +175,7 @@ describe("the Workers rate-limiting binding (Miniflare's local simulation)", () 
     });
     await inOneWindow(async () => {
       const ip = "203.0.113.201";
-      await fill(env.JOIN_CLIENT_LIMITER!, `join:${await clientAddressKey(env, new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }))}`);
+      await fill(env.JOIN_CLIENT_LIMITER!, `join:${await clientAddressKey(withDevSecrets(env), new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }))}`);
       await expectRateLimited((await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { headers: { "cf-connecting-ip": ip } })).res, "join_client", 60);
     });
   });

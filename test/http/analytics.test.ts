@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import type { AnalyticsSink } from "../../src/metrics/analytics";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { ORIGIN, createRoom, join, newPersonId, testClock, tick } from "../helpers/api";
@@ -17,7 +17,7 @@ import type { Device } from "../helpers/device";
  */
 type Point = Parameters<AnalyticsSink["writeDataPoint"]>[0];
 const points: Point[] = [];
-const app = createApp();
+const app = createDevApp();
 const withAnalytics = { ...env, ANALYTICS: { writeDataPoint: (p: Point) => void points.push(p) } };
 const send = async (req: Request): Promise<Response> => app.fetch(req, withAnalytics, createExecutionContext());
 

@@ -4,7 +4,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
@@ -251,7 +251,7 @@ describe("refusals", () => {
     const tokens: string[] = [];
     for (const p of phones) tokens.push((await token(p.device, p.code)).body.access_token as string);
     // One read at a time, each slow, no waiting for a slot: the second and third are refused at once.
-    const app = createApp();
+    const app = createDevApp();
     const slow = { ...env, REGISTER_MAX_CONCURRENCY: "1", REGISTER_LATENCY_MS: "400", REGISTER_QUEUE_TIMEOUT_MS: "0" };
     const { withAccessVia } = await import("../helpers/wallet-direct");
     const settled: string[] = [];

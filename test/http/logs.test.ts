@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { ADMIN_TOKEN, ORIGIN, createRoom, identityAssertion, newDevice, newPersonId, tick } from "../helpers/api";
 
 /**
@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, ORIGIN, createRoom, identityAssertion, newDevice, newPerso
  * everything written to the console, and check every line is one JSON object naming none of it.
  * The Worker runs here with LOG_REQUESTS=all, so successful requests are logged too.
  */
-const app = createApp();
+const app = createDevApp();
 const loud = { ...env, LOG_REQUESTS: "all" };
 const send = (path: string, init: RequestInit) => app.fetch(new Request(`${ORIGIN}${path}`, init), loud, createExecutionContext());
 

@@ -1,6 +1,7 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import {
@@ -290,7 +291,7 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
   });
 
   it("with IDENTITY_BINDING=required, refuse unbound assertions and accept bound ones", async () => {
-    const app = createApp();
+    const app = createDevApp();
     const strict = { ...env, IDENTITY_BINDING: "required" };
     const send = async (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) => {
       const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
@@ -327,7 +328,7 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
 
 describe("the development identity service", () => {
   it("is absent outside development", async () => {
-    const app = createApp();
+    const app = createDevApp();
     const production = { ...env, ENVIRONMENT: "production" };
     const res = await app.fetch(
       new Request(`${ORIGIN}/v1/dev/identity-assertions`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"person_id":"FR-000001"}' }),

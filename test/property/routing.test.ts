@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { createDevApp } from "../../src/dev/kit";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
 import { printTally, probe, toRequest, Watcher } from "./support/probe";
@@ -29,7 +30,7 @@ afterAll(() => {
 describe("the route table", () => {
   it("lists every route the app serves", () => {
     const listed = new Set(ROUTES.map((r) => `${r.method} ${r.path}`));
-    const served = createApp()
+    const served = createDevApp()
       .routes.filter((r) => r.method !== "ALL")
       .map((r) => `${r.method} ${r.path.replace(/\/$/, "") || "/"}`);
     expect(served.filter((r) => !listed.has(r))).toEqual([]);

@@ -62,11 +62,12 @@ function runQuiet(cmd, args, { cwd, env, onChild }) {
 }
 
 /**
- * The deployable bundle, built by wrangler exactly as `npm run build` does, into `outdir`. Returns the
- * main module's path. `onChild` lets the caller kill the build if interrupted.
+ * The Worker's bundle, built by wrangler as `npm run build` does (same bundling) but from the development
+ * entry, into `outdir`: the production bundle has no dev keys or /v1/dev routes, which the bench uses.
+ * Returns the main module's path. `onChild` lets the caller kill the build if interrupted.
  */
 export async function buildAppBundle(root, outdir, workDir, onChild) {
-  await runQuiet("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+  await runQuiet("npx", ["wrangler", "deploy", "src/dev/index.ts", "--dry-run", "--outdir", outdir], {
     cwd: root,
     env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"), NO_COLOR: "1", CI: "true" },
     onChild,

@@ -11,8 +11,10 @@ import { faultRoutes } from "../faults/routes";
 import { JKT_PATTERN } from "../auth/jkt";
 
 /**
- * Development-only helpers: a stand-in national identity service, and seeding the synthetic register.
- * Outside ENVIRONMENT=development every path here is a plain 404, as if it did not exist.
+ * Development-only helpers: a stand-in national identity service, the fault switch, and seeding the
+ * synthetic register. Mounted at /v1/dev by the development kit (src/dev/kit.ts) only, so a production
+ * bundle has none of it; and even a development build run with another ENVIRONMENT answers every path
+ * here with a plain 404, as if it did not exist.
  */
 export const dev = new Hono<AppEnv>();
 

@@ -1,0 +1,31 @@
+import type { Hono } from "hono";
+import { createApp } from "../app";
+import { isDevelopment } from "../config/env";
+import type { AppEnv } from "../http/app-env";
+import type { DevKit } from "../http/dev-kit";
+import { dev } from "./routes";
+import { withDevSecrets } from "./secrets";
+
+/**
+ * The development kit (src/http/dev-kit.ts): with ENVIRONMENT=development, every secret the env lacks
+ * takes its public default (src/dev/secrets.ts), and /v1/dev serves the dev identity service, the fault
+ * switch and the register seed. With any other ENVIRONMENT it changes nothing (the routes answer 404).
+ *
+ * Why the defaults are filled into c.env rather than looked up where a secret is read: every handler
+ * reads secrets from the env it is given (src/config/env.ts, `secret`), so the production code has one
+ * path and no knowledge that defaults exist. The copy is made per request, in development only.
+ */
+export const devKit: DevKit = {
+  install(app: Hono<AppEnv>): void {
+    app.use("*", async function developmentSecrets(c, next) {
+      if (isDevelopment(c.env)) c.env = withDevSecrets(c.env);
+      await next();
+    });
+    app.route("/v1/dev", dev);
+  },
+};
+
+/** The app as the development entry serves it (tests that call the app directly use this). */
+export function createDevApp(): Hono<AppEnv> {
+  return createApp({ devKit });
+}
