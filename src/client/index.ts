@@ -29,6 +29,7 @@ export type {
   CredentialOffer,
   ExpiredStatus,
   FetchLike,
+  HandoffApproval,
   IssuanceSession,
   IssuedCredential,
   IssuedCredentials,

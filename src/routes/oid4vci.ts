@@ -2,9 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
 import { secret } from "../config/env";
-import { claimOnce, reserveAttempt } from "../edge/replay";
-import { MAX_TX_CODE_ATTEMPTS, txCodeMatches } from "../issuance/handoff";
-import type { HmacKeyring } from "../tickets/keyring";
+import { claimOnce } from "../edge/replay";
+import { requireHandoffApproval } from "../issuance/handoff";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
@@ -35,7 +34,6 @@ const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 const TokenRequestSchema = z.object({
   grant_type: z.string(),
   "pre-authorized_code": z.string().min(1).max(4096).optional(),
-  tx_code: z.string().optional(),
 });
 
 oid4vci.post("/token", async (c) => {
@@ -71,13 +69,12 @@ oid4vci.post("/token", async (c) => {
   const ord = code.ord;
   if (!handoff) {
     // The code was issued to one device: another key cannot redeem it, even with a valid proof.
-    if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
     if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
   }
   if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) {
     throw badProof("replayed");
   }
-  if (handoff) await checkTxCode(c.env, ring, code.room, code.tid, request.tx_code, now);
+  if (handoff) await requireHandoffApproval(c.env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
 
   const coordinator = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(code.room));
   // The redeeming key: a repeat by that same key while the session is open gets the session back (a lost answer).
@@ -89,23 +86,6 @@ oid4vci.post("/token", async (c) => {
   const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: handoff ? proof.jkt : code.jkt, room: code.room, tid: code.tid }, now, session.endsAt);
   return c.json({ access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((session.endsAt - now) / 1000) }, 200, noStore);
 });
-
-/**
- * A handoff code needs its transaction code. Every attempt at it, right or wrong, first reserves one of
- * MAX_TX_CODE_ATTEMPTS for this admission (one counter, taken atomically by its ReplayGuard); with none
- * left the handoff code is refused for good (the device-bound code of the same admission still works).
- * Reserving before comparing is what bounds guessing: an attacker sending a thousand guesses at once
- * gets MAX_TX_CODE_ATTEMPTS comparisons, not a thousand. (It used to check "spent?", compare, then claim
- * a failure slot: guesses in flight together all passed the check and were all compared.)
- */
-async function checkTxCode(env: AppEnv["Bindings"], ring: HmacKeyring, room: string, tid: string, given: string | undefined, now: number): Promise<void> {
-  if (given === undefined) throw new ApiError("invalid_request", "this pre-authorized code needs the tx_code shown to its holder");
-  const attempt = await reserveAttempt(env, "tx", `${room}:${tid}`, MAX_TX_CODE_ATTEMPTS, now + 24 * 3600 * 1000);
-  if (attempt === null) throw new ApiError("invalid_grant", "too many wrong transaction codes: use the app on the device that waited");
-  if (await txCodeMatches(ring, room, tid, given)) return;
-  const left = MAX_TX_CODE_ATTEMPTS - attempt;
-  throw new ApiError("invalid_grant", `wrong transaction code (${left} attempt${left === 1 ? "" : "s"} left)`);
-}
 
 /** An order key as a code carries it: [a, b], two non-negative safe integers. */
 function isPlace(v: unknown): v is [number, number] {
