@@ -17,7 +17,7 @@ import { clock } from "../src/lib/clock";
  * |----------|-------------------------------------|-------------------------------------|
  * | seen     | id (primary key), expires_at        | a value is claimed the first time   |
  * | attempts | id (primary key), n, expires_at     | an attempt is reserved (`reserve`)  |
- * | handoff_pending  | handoff, jkt (primary key), code, seen_at, expires_at | a wallet asks a handoff's token (`handoffRequest`) |
+ * | handoff_pending  | handoff, jkt (primary key), code, seq, expires_at     | a wallet asks a handoff's token (`handoffRequest`) |
  * | handoff_approved | handoff (primary key), jkt, code, expires_at         | the page approves a wallet (`handoffApprove`)      |
  */
 export class ReplayGuard extends DurableObject<Env> {
@@ -30,7 +30,7 @@ export class ReplayGuard extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS seen_by_expiry ON seen (expires_at);
       CREATE TABLE IF NOT EXISTS attempts (id TEXT PRIMARY KEY, n INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS handoff_pending (handoff TEXT NOT NULL, jkt TEXT NOT NULL, code TEXT NOT NULL, seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (handoff, jkt));
+      CREATE TABLE IF NOT EXISTS handoff_pending (handoff TEXT NOT NULL, jkt TEXT NOT NULL, code TEXT NOT NULL, seq INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (handoff, jkt));
       CREATE TABLE IF NOT EXISTS handoff_approved (handoff TEXT PRIMARY KEY, jkt TEXT NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL);
     `);
   }
@@ -63,8 +63,9 @@ export class ReplayGuard extends DurableObject<Env> {
 
   /**
    * A wallet key `jkt` asks for the token of handoff `handoff`: approved (the page approved this very
-   * key), or pending with its confirmation code. A pending key is (re)recorded with `code` and marked as
-   * seen now; only the `keep` most recently seen keys are kept, so strangers holding the handoff code
+   * key), or pending with its confirmation code. A pending key is (re)recorded with `code` and the next
+   * sequence number (not the time: requests in the same millisecond, or under a frozen test clock, must
+   * still have an order); only the `keep` most recently seen keys are kept, so strangers holding the handoff code
    * cannot grow this table without bound. A wallet that keeps retrying stays among the most recent; if
    * a flood evicts it anyway, its next retry records it again with the same code (derived from its key).
    * No await between reads and writes: concurrent requests see each other's rows.
@@ -74,9 +75,16 @@ export class ReplayGuard extends DurableObject<Env> {
     if (approved?.jkt === jkt) return { approved: true };
     const held = this.sql.exec<{ code: string }>("SELECT code FROM handoff_pending WHERE handoff = ? AND jkt = ? AND expires_at > ?", handoff, jkt, now).toArray()[0];
     const shown = held?.code ?? code;
-    this.sql.exec("INSERT OR REPLACE INTO handoff_pending (handoff, jkt, code, seen_at, expires_at) VALUES (?, ?, ?, ?, ?)", handoff, jkt, shown, now, pendingUntil);
     this.sql.exec(
-      "DELETE FROM handoff_pending WHERE handoff = ? AND (expires_at <= ? OR jkt NOT IN (SELECT jkt FROM handoff_pending WHERE handoff = ? AND expires_at > ? ORDER BY seen_at DESC, jkt LIMIT ?))",
+      "INSERT OR REPLACE INTO handoff_pending (handoff, jkt, code, seq, expires_at) VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM handoff_pending WHERE handoff = ?), ?)",
+      handoff,
+      jkt,
+      shown,
+      handoff,
+      pendingUntil,
+    );
+    this.sql.exec(
+      "DELETE FROM handoff_pending WHERE handoff = ? AND (expires_at <= ? OR jkt NOT IN (SELECT jkt FROM handoff_pending WHERE handoff = ? AND expires_at > ? ORDER BY seq DESC LIMIT ?))",
       handoff,
       now,
       handoff,

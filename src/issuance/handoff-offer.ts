@@ -1,3 +1,4 @@
+import { base64url } from "jose";
 import type { Env } from "../config/env";
 import { secret } from "../config/env";
 import { claimOnce } from "../edge/replay";
@@ -34,8 +35,10 @@ export async function handoffOfferLink(env: Env, issuer: string, admission: Hand
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const expiresAt = Math.min(now + OFFER_REFERENCE_LIFETIME_MS, admission.admissionExpiresAt);
   const { room, tid, ord, pid } = admission;
-  // `ax` in seconds like `exp`; `n` names this reference for its single use.
-  const id = await seal(ring, "handoff-offer", { room, tid, ord, pid, ax: Math.floor(admission.admissionExpiresAt / 1000), n: crypto.randomUUID() }, now, expiresAt);
+  // `ax` in seconds like `exp`; `n` (96 random bits, shorter than a UUID: every character is in the QR
+  // code) names this reference for its single use.
+  const n = base64url.encode(crypto.getRandomValues(new Uint8Array(12)));
+  const id = await seal(ring, "handoff-offer", { room, tid, ord, pid, ax: Math.floor(admission.admissionExpiresAt / 1000), n }, now, expiresAt);
   return { link: credentialOfferReferenceLink(`${issuer}/offers/${id}`), expiresAt };
 }
 
