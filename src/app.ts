@@ -14,6 +14,7 @@ import { pages } from "./routes/pages";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
 import { oid4vci } from "./routes/oid4vci";
+import { offers } from "./routes/offers";
 import { trustAnchors, wellKnown } from "./routes/well-known";
 
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
@@ -45,6 +46,7 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   app.route("/v1/admin", admin);
   app.route("/rooms", pages);
   app.route("/admin", dashboard);
+  app.route("/offers", offers);
   app.route("/", oid4vci);
   app.route("/", trustAnchors);
   app.notFound(notFoundOrWrongMethod(app));

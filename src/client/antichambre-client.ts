@@ -35,6 +35,12 @@ import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-o
  * nothing to gain by arriving on the stroke) and joins again, reporting the wait to `onPrequeueWait`.
  * With `waitForPrequeue: false` it throws a `PrequeueNotOpenError` (with `opensAt`) at once instead.
  *
+ * Handoff. The waiting page's QR code is a handoff offer by reference: a wallet resolves it with
+ * `resolveCredentialOffer` (single use) and redeems it with `token(offer, { onConfirmationCode })`: the
+ * issuer answers `authorization_pending` with a short code, which the wallet shows to its user and which
+ * the waiting device approves with `approveHandoff(code)`; `token` asks again every `interval` seconds
+ * (a fresh DPoP proof each time) until approved, refused, or aborted.
+ *
  * The token request redeems a single-use code that opens the admission's one issuance session. If its
  * response is lost (the network, a server crash) after the service used the code, the code answers
  * `invalid_grant` (`code_used`); the client then polls its ticket for a fresh code and redeems that with
@@ -70,7 +76,8 @@ export interface Problem {
 export interface CredentialOffer {
   credential_issuer: string;
   credential_configuration_ids: string[];
-  grants: { [PRE_AUTHORIZED_GRANT]?: { "pre-authorized_code": string; tx_code?: unknown } };
+  /** `interval`: seconds between token requests while the issuer answers `authorization_pending`. */
+  grants: { [PRE_AUTHORIZED_GRANT]?: { "pre-authorized_code": string; interval?: number } };
 }
 
 export interface WaitingStatus {
@@ -92,10 +99,11 @@ export interface AdmittedStatus {
     /** The same offer as an `openid-credential-offer://` link (for a wallet app on this device's key). */
     credential_offer_uri: string;
     /**
-     * The same admission for a wallet on another device (a QR code): redeemable with `tx_code`, which
-     * only this ticket's holder is shown (only to requests signed by the device key: this client's are).
+     * The same admission for a wallet on another device (a QR code): an offer by reference, fresh on
+     * every poll, single use, usable until `expires_at`. The wallet that redeems it is given a token only
+     * once this device approves the code it shows (`approveHandoff`).
      */
-    handoff?: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code?: string };
+    handoff?: { credential_offer_uri: string; expires_at: string };
     /** ES256 JWT a protected service other than the built-in issuer verifies against the JWKS. */
     admission_token: string;
   };
@@ -338,14 +346,24 @@ export const defaultSleep: SleepFn = (ms, signal) =>
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
-/** The offer inside an `openid-credential-offer://?credential_offer=…` link (by value only). */
+/** The offer inside an `openid-credential-offer://?credential_offer=…` link (by value; see `resolveCredentialOffer` for both forms). */
 export function parseCredentialOfferUri(uri: string): CredentialOffer {
   const query = uri.slice(uri.indexOf("?") + 1);
   const raw = new URLSearchParams(query).get("credential_offer");
-  if (raw === null) throw new ProtocolError("the link carries no credential_offer (credential_offer_uri by reference is not supported)");
-  const offer = JSON.parse(raw) as CredentialOffer;
+  if (raw === null) throw new ProtocolError("the link carries no credential_offer (by reference: use resolveCredentialOffer)");
+  return checkedOffer(JSON.parse(raw));
+}
+
+function checkedOffer(value: unknown): CredentialOffer {
+  const offer = value as CredentialOffer | null;
   if (typeof offer?.credential_issuer !== "string") throw new ProtocolError("the credential offer names no credential_issuer");
   return offer;
+}
+
+/** What the waiting device's `approveHandoff` answers. */
+export interface HandoffApproval {
+  /** Approvals this admission still allows (right or wrong). */
+  attemptsLeft: number;
 }
 
 /** `https://host/.well-known/<suffix>[/path]`: the well-known location for an identifier that may have a path. */
@@ -498,8 +516,8 @@ export class AntichambreClient {
         url,
         init: {
           method: "GET",
-          // The proof is checked only on an admitted answer, where it unlocks the handoff's tx_code (a
-          // copied ticket alone does not); waiting polls cost the service nothing more.
+          // The service reads polls as bearer requests today; the proof keeps every request of this
+          // client signed by its key, so the service can demand it without a client change.
           headers: { authorization: `Bearer ${ticket}`, dpop: await this.device.dpopProof({ method: "GET", url, accessToken: ticket, now: this.clock() }) },
         },
       }),
@@ -529,6 +547,37 @@ export class AntichambreClient {
       const ms = Math.min(120_000, Math.max(1_000, seconds * 1000)) * (0.9 + 0.2 * this.random());
       await this.sleepFn(Math.round(ms), signal);
     }
+  }
+
+  /**
+   * As the waiting device: approves the wallet showing `confirmationCode` (typed by the person), so that
+   * wallet's token request succeeds. Signed by this device's key (the ticket's); a copied ticket cannot.
+   * A refusal is an AntichambreError: `problem.reason` wrong_code (with `attempts_left`),
+   * too_many_attempts, ambiguous_code, malformed_code.
+   */
+  async approveHandoff(confirmationCode: string, options: { signal?: AbortSignal } = {}): Promise<HandoffApproval> {
+    const ticket = this.currentTicket;
+    if (!ticket) throw new ProtocolError("no ticket: join first");
+    const url = `${this.roomPath}/tickets/current/handoff`;
+    const { res, body } = await this.exchange(
+      "handoff",
+      async () => ({
+        url,
+        init: {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${ticket}`,
+            dpop: await this.device.dpopProof({ method: "POST", url, accessToken: ticket, now: this.clock() }),
+          },
+          body: JSON.stringify({ confirmation_code: confirmationCode }),
+        },
+      }),
+      options.signal,
+    );
+    const left = (body as { attempts_left?: unknown } | null)?.attempts_left;
+    if (typeof left !== "number") throw new ProtocolError(`handoff: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
+    return { attemptsLeft: left };
   }
 
   // ---- issuance (OpenID4VCI 1.0, pre-authorized code) ---------------------------------------------
@@ -566,18 +615,34 @@ export class AntichambreClient {
   }
 
   /**
-   * Redeems the offer's pre-authorized code for a DPoP-bound access token (proof by the device key).
-   * An offer that asks for a transaction code (a handoff offer scanned from another device) needs
-   * `txCode`, the digits its holder was shown.
+   * The offer of an `openid-credential-offer://` link (a scanned QR code): by value, or by reference
+   * (`credential_offer_uri`, fetched here; the waiting page's references are single use: a second
+   * fetch is refused, scan the page's current QR code instead).
    */
-  async token(offer: CredentialOffer, options: { signal?: AbortSignal; txCode?: string } = {}): Promise<IssuanceSession> {
+  async resolveCredentialOffer(link: string, options: { signal?: AbortSignal } = {}): Promise<CredentialOffer> {
+    const params = new URLSearchParams(link.slice(link.indexOf("?") + 1));
+    const url = params.get("credential_offer_uri");
+    if (url === null) return parseCredentialOfferUri(link);
+    if (!/^https?:\/\//.test(url)) throw new ProtocolError("the credential_offer_uri is not an http(s) URL");
+    const { body } = await this.exchange("offer", async () => ({ url, init: { method: "GET" } }), options.signal);
+    return checkedOffer(body);
+  }
+
+  /**
+   * Redeems the offer's pre-authorized code for a DPoP-bound access token (proof by the device key).
+   * A handoff offer (scanned from another device's page) first needs that page's approval of this key:
+   * while the issuer answers `authorization_pending`, `onConfirmationCode` gets the code to show the
+   * user (again only when it changes) and the request is repeated every `interval` seconds.
+   */
+  async token(offer: CredentialOffer, options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void } = {}): Promise<IssuanceSession> {
     try {
       return await this.redeemCode(offer, options);
     } catch (e) {
       // A lost answer: the code was used by this very device. Its ticket's poll hands out a fresh code for
-      // the same admission, which resumes the same session (handoff offers have no ticket here).
+      // the same admission, which resumes the same session. (A wallet that scanned a handoff QR code has no
+      // ticket: it scans a fresh code, and its approved key resumes the session the same way.)
       const codeUsed = e instanceof AntichambreError && e.problem?.reason === "code_used";
-      if (!codeUsed || !this.currentTicket || offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined) throw e;
+      if (!codeUsed || !this.currentTicket) throw e;
       const { status } = await this.poll(options.signal);
       if (status.status !== "admitted") throw e;
       const resumed = await this.redeemCode(status.admission.credential_offer, options);
@@ -587,29 +652,47 @@ export class AntichambreClient {
     }
   }
 
-  private async redeemCode(offer: CredentialOffer, options: { signal?: AbortSignal; txCode?: string }): Promise<IssuanceSession> {
-    const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
+  private async redeemCode(offer: CredentialOffer, options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void }): Promise<IssuanceSession> {
+    const grant = offer.grants?.[PRE_AUTHORIZED_GRANT];
+    const code = grant?.["pre-authorized_code"];
     if (typeof code !== "string") throw new ProtocolError("the credential offer has no pre-authorized code");
-    const asksTxCode = offer.grants[PRE_AUTHORIZED_GRANT]?.tx_code !== undefined;
-    if (asksTxCode && options.txCode === undefined) throw new ProtocolError("the offer asks for a transaction code: pass txCode");
-    const form: Record<string, string> = { grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code };
-    if (asksTxCode) form.tx_code = options.txCode!;
+    const form = new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code }).toString();
     const endpoints = await this.discover(offer.credential_issuer, options);
-    const { res, body } = await this.exchange(
-      "token",
-      async () => ({
-        url: endpoints.tokenEndpoint,
-        init: {
-          method: "POST",
-          headers: {
-            "content-type": "application/x-www-form-urlencoded",
-            dpop: await this.device.dpopProof({ method: "POST", url: endpoints.tokenEndpoint, now: this.clock() }),
+    const request = () =>
+      this.exchange(
+        "token",
+        async () => ({
+          url: endpoints.tokenEndpoint,
+          init: {
+            method: "POST",
+            headers: {
+              "content-type": "application/x-www-form-urlencoded",
+              dpop: await this.device.dpopProof({ method: "POST", url: endpoints.tokenEndpoint, now: this.clock() }),
+            },
+            body: form,
           },
-          body: new URLSearchParams(form).toString(),
-        },
-      }),
-      options.signal,
-    );
+        }),
+        options.signal,
+      );
+    let shown: string | null = null;
+    let answer: Answer;
+    for (;;) {
+      try {
+        answer = await request();
+        break;
+      } catch (e) {
+        if (!(e instanceof AntichambreError) || e.problem?.error !== "authorization_pending") throw e;
+        const pending = e.problem;
+        const confirmation = pending.confirmation_code;
+        if (typeof confirmation !== "string") throw new ProtocolError("token: authorization_pending without a confirmation_code", { status: e.status, problem: pending });
+        if (!options.onConfirmationCode) throw new ProtocolError("token: the issuer waits for this wallet to be approved: pass onConfirmationCode to show the code", { status: e.status, problem: pending });
+        if (confirmation !== shown) options.onConfirmationCode(confirmation);
+        shown = confirmation;
+        const interval = typeof pending.interval === "number" && pending.interval >= 1 ? pending.interval : (grant?.interval ?? 5);
+        await this.sleepFn(Math.min(60, interval) * 1000, options.signal);
+      }
+    }
+    const { res, body } = answer;
     const t = body as { access_token?: unknown; token_type?: unknown; expires_in?: unknown } | null;
     if (typeof t?.access_token !== "string" || typeof t.token_type !== "string" || t.token_type.toLowerCase() !== "dpop") {
       throw new ProtocolError(`token: expected a DPoP access token, got ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
@@ -682,15 +765,15 @@ export class AntichambreClient {
    */
   async redeem(
     offer: CredentialOffer,
-    request: { configurationId: string; walletKeys?: readonly DeviceKey[]; batch?: number; signal?: AbortSignal; txCode?: string },
+    request: { configurationId: string; walletKeys?: readonly DeviceKey[]; batch?: number; signal?: AbortSignal; onConfirmationCode?: (code: string) => void },
   ): Promise<IssuedCredentials> {
     const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
-    const { signal, txCode, ...rest } = request;
+    const { signal, onConfirmationCode, ...rest } = request;
     const current = this.currentSession;
     const session =
       current !== null && current.preAuthorizedCode === code && current.expiresAt > this.clock() + 5_000
         ? current
-        : await this.token(offer, txCode === undefined ? { signal } : { signal, txCode });
+        : await this.token(offer, { ...(signal ? { signal } : {}), ...(onConfirmationCode ? { onConfirmationCode } : {}) });
     return this.credential(session, rest, { signal });
   }
 

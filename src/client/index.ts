@@ -32,6 +32,7 @@ export type {
   CredentialOffer,
   ExpiredStatus,
   FetchLike,
+  HandoffApproval,
   IssuanceSession,
   IssuedCredential,
   IssuedCredentials,

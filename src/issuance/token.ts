@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
-import { reserveAttempt } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
-import { hmacKeyring, type HmacKeyring } from "../tickets/keyring";
+import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
-import { MAX_TX_CODE_ATTEMPTS, txCodeMatches } from "./handoff";
+import { requireHandoffApproval } from "./handoff";
 import { PRE_AUTHORIZED_GRANT } from "./offer";
 import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./sessions";
 
@@ -25,7 +24,6 @@ import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./ses
 export const TokenRequestSchema = z.object({
   grant_type: z.string(),
   "pre-authorized_code": z.string().min(1).max(4096).optional(),
-  tx_code: z.string().optional(),
 });
 export type TokenRequest = z.infer<typeof TokenRequestSchema>;
 
@@ -50,11 +48,11 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
   if (!opened.ok) throw new ApiError("invalid_grant", `the pre-authorized code is not valid (${opened.reason.replaceAll("_", " ")})`);
   const code = opened.claims;
   if (code.handoff) {
-    await checkTxCode(env, ring, code.room, code.tid, request.tx_code, now);
-  } else {
+    // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
+    await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
+  } else if (proof.jkt !== code.jkt) {
     // The code was issued to one device: another key cannot redeem it, even with a valid proof.
-    if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
-    if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+    throw badProof("key_not_bound_to_code");
   }
 
   // The coordinator first: it decides whether the admission is live and whose session it is (one per
@@ -83,20 +81,4 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
   const endsAt = session.value.endsAt;
   const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: proof.jkt, room: code.room, tid: code.tid }, now, endsAt);
   return { access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((endsAt - now) / 1000) };
-}
-
-/**
- * A handoff code needs its transaction code. Every attempt at it, right or wrong, first reserves one of
- * MAX_TX_CODE_ATTEMPTS for this admission (one counter, taken atomically by its ReplayGuard); with none
- * left the handoff code is refused for good (the device-bound code of the same admission still works).
- * Reserving before comparing is what bounds guessing: an attacker sending a thousand guesses at once
- * gets MAX_TX_CODE_ATTEMPTS comparisons, not a thousand.
- */
-async function checkTxCode(env: Env, ring: HmacKeyring, room: string, tid: string, given: string | undefined, now: number): Promise<void> {
-  if (given === undefined) throw new ApiError("invalid_request", "this pre-authorized code needs the tx_code shown to its holder");
-  const attempt = await reserveAttempt(env, "tx", `${room}:${tid}`, MAX_TX_CODE_ATTEMPTS, now + 24 * 3600 * 1000);
-  if (attempt === null) throw new ApiError("invalid_grant", "too many wrong transaction codes: use the app on the device that waited");
-  if (await txCodeMatches(ring, room, tid, given)) return;
-  const left = MAX_TX_CODE_ATTEMPTS - attempt;
-  throw new ApiError("invalid_grant", `wrong transaction code (${left} attempt${left === 1 ? "" : "s"} left)`);
 }

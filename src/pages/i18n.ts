@@ -122,8 +122,12 @@ export interface Strings {
   openAppHint: string;
   scanTitle: string;
   qrTitle: string;
-  txCodeLabel: string;
-  txCodeHint: string;
+  approveLabel: string;
+  approveHint: string;
+  approveSubmit: string;
+  approveDone: string;
+  approveFailed(detail: string): string;
+  approveNoscript: string;
   expiredTitle: string;
   expiredText: string;
   publicTitle: string;
@@ -179,8 +183,12 @@ export const STRINGS: Record<Lang, Strings> = {
     openAppHint: "Sur ce téléphone : le lien ouvre votre application d'identité numérique.",
     scanTitle: "Ou scannez ce code QR avec votre portefeuille",
     qrTitle: "Code QR de l'offre de permis de conduire",
-    txCodeLabel: "Code à saisir dans le portefeuille :",
-    txCodeHint: "Ne le communiquez à personne : avec le code QR, il permet de récupérer votre permis.",
+    approveLabel: "Saisissez le code affiché par votre portefeuille",
+    approveHint: "Après avoir scanné le code QR, votre portefeuille affiche un code de 6 lettres et chiffres. Ne saisissez jamais un code que quelqu'un d'autre vous donne : il recevrait votre permis.",
+    approveSubmit: "Autoriser ce portefeuille",
+    approveDone: "Portefeuille autorisé : il reçoit votre permis.",
+    approveFailed: (d) => `Portefeuille non autorisé : ${d}`,
+    approveNoscript: "Pour autoriser votre portefeuille, JavaScript doit être activé sur cette page.",
     expiredTitle: "Votre admission a expiré",
     expiredText: "Le délai pour récupérer votre permis est passé. Vous pouvez reprendre une place dans la file.",
     publicTitle: "La file en ce moment",
@@ -234,8 +242,12 @@ export const STRINGS: Record<Lang, Strings> = {
     openAppHint: "On this phone: the link opens your digital identity app.",
     scanTitle: "Or scan this QR code with your wallet",
     qrTitle: "QR code of the driving licence offer",
-    txCodeLabel: "Code to type into the wallet:",
-    txCodeHint: "Keep it to yourself: with the QR code, it lets anyone collect your licence.",
+    approveLabel: "Enter the code your wallet shows",
+    approveHint: "After scanning the QR code, your wallet shows a code of 6 letters and digits. Never enter a code someone else gives you: they would receive your licence.",
+    approveSubmit: "Approve this wallet",
+    approveDone: "Wallet approved: it is receiving your licence.",
+    approveFailed: (d) => `Wallet not approved: ${d}`,
+    approveNoscript: "Approving your wallet needs JavaScript on this page.",
     expiredTitle: "Your admission has expired",
     expiredText: "The time to collect your licence has passed. You can take a new place in line.",
     publicTitle: "The line right now",

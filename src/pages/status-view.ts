@@ -15,8 +15,8 @@ export type TicketView =
   | { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string }
   | {
       status: "admitted";
-      /** `tx_code` only when the request proved the ticket's key (SECURITY.md): the page's script fetches it. */
-      admission: { credential_offer_uri: string; handoff?: { credential_offer_uri: string; tx_code?: string } };
+      /** `handoff`: the offer by reference for a wallet on another device, fresh on every answer, until `expires_at`. */
+      admission: { credential_offer_uri: string; handoff?: { credential_offer_uri: string; expires_at: string } };
       admission_expires_at: string;
     }
   | { status: "expired" };
@@ -60,7 +60,7 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
     case "admitted": {
       const until = formatTime(lang, Date.parse(view.admission_expires_at), timeZone);
       // A wallet is another key than this browser's: the page offers the handoff offer (src/issuance/
-      // handoff.ts), redeemable with the code shown here, rather than the browser-bound one.
+      // handoff.ts), which the wallet redeems once this page approves the code it shows.
       const handoff = view.admission.handoff;
       const link = handoff?.credential_offer_uri ?? view.admission.credential_offer_uri;
       return html`${heading(t.admittedTitle)}
@@ -68,9 +68,8 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
 <p><a class="button" id="open-app" href="${link}">${t.openApp}</a></p>
 <p class="hint">${t.openAppHint}</p>
 <h3>${t.scanTitle}</h3>
-<figure class="qr-box">${qrSvg(link, { id: "offer-qr", title: t.qrTitle })}</figure>
-${handoff ? html`<p class="tx-code"><span>${t.txCodeLabel}</span> ${txCode(handoff.tx_code)}</p>
-<p class="hint">${t.txCodeHint}</p>` : html``}`;
+<figure class="qr-box" id="offer-figure"${handoff ? html` data-expires-at="${handoff.expires_at}"` : ""}>${offerQr(link, lang)}</figure>
+${handoff ? approvalForm(lang) : html``}`;
     }
     case "expired":
       return html`${heading(t.expiredTitle)}
@@ -95,12 +94,27 @@ ${eventLine(r, { lang, timeZone })}`;
   }
 }
 
+/** The QR code of an offer link; the page's script redraws it with a fresh link before this one expires. */
+export function offerQr(link: string, lang: Lang): Html {
+  return qrSvg(link, { id: "offer-qr", title: STRINGS[lang].qrTitle });
+}
+
 /**
- * The handoff's code, or a placeholder the page's script fills in: rendered from a cookie, the server
- * has only the ticket, which is not enough for the code (only a DPoP proof by the browser's key is).
+ * Approving the wallet that scanned the QR code: the person types the code their wallet shows. The
+ * request must be signed by this browser's device key (IndexedDB), so the form needs the page's script:
+ * rendered hidden, shown by the script; without JavaScript a note says so (a cookie ticket alone must
+ * never approve a wallet: it is exactly what a copied ticket is).
  */
-function txCode(code: string | undefined): Html {
-  return code === undefined ? html`<strong id="tx-code" aria-busy="true">…</strong>` : html`<strong id="tx-code">${code}</strong>`;
+function approvalForm(lang: Lang): Html {
+  const t = STRINGS[lang];
+  return html`<form id="approve-wallet" class="approve" hidden>
+<label for="confirmation-code">${t.approveLabel}</label>
+<input id="confirmation-code" name="confirmation_code" required minlength="6" maxlength="9" autocomplete="off" autocapitalize="characters" spellcheck="false" aria-describedby="confirmation-hint">
+<p id="confirmation-hint" class="hint">${t.approveHint}</p>
+<button type="submit" id="approve-button">${t.approveSubmit}</button>
+<p id="approve-result" role="status"></p>
+</form>
+<noscript><p class="hint" id="approve-noscript">${t.approveNoscript}</p></noscript>`;
 }
 
 /** Before and during an event's pre-queue, when the draw is: arriving early then gains nothing. */

@@ -32,6 +32,10 @@ input{font:inherit;padding:.5rem;border:2px solid #1e1e1e;border-radius:.25rem;w
 .button:hover,button:hover{background:#1212ff;border-color:#1212ff}
 .qr-box{margin:0}
 .qr{width:100%;max-width:20rem;height:auto;display:block;border:1px solid #ddd}
+.approve{margin-top:1rem}
+#confirmation-code{text-transform:uppercase;letter-spacing:.2em;font-family:ui-monospace,monospace}
+#approve-result{font-weight:600}
+#approve-result:empty{display:none}
 .notice{font-weight:600}
 .notice:empty{display:none}
 fieldset{border:1px solid #999;border-radius:.25rem;padding:1rem}

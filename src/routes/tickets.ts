@@ -3,7 +3,7 @@ import { z } from "zod";
 import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
 import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
-import { verifyDpopProof } from "../auth/dpop";
+import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
 import { identityAudience, required, secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
@@ -19,8 +19,10 @@ import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { lotteryRank } from "../tickets/lottery-rank";
 import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
 import { open, seal } from "../tickets/sealed";
-import { handoffTxCode, TX_CODE_LENGTH } from "../issuance/handoff";
 import { sealPreAuthorizedCode } from "../issuance/grants";
+import { claimOnce } from "../edge/replay";
+import { approveHandoff, normalizeConfirmationCode } from "../issuance/handoff";
+import { handoffOfferLink } from "../issuance/handoff-offer";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
@@ -142,8 +144,7 @@ tickets.post("/:room/tickets", async (c) => {
     ...(entrant ? { sealedOrder: true } : {}),
   };
   const ticket = await signTicket(keys, claims, now);
-  // The join's proof was by the ticket's key: the answer may carry the handoff's tx_code.
-  const result = await answer(c.env, c.req.url, claims, snapshot, current, true);
+  const result = await answer(c.env, c.req.url, claims, snapshot, current);
   return send(c, { ...result, body: { ticket, ...result.body } }, held.created ? 201 : 200);
 });
 
@@ -157,7 +158,6 @@ tickets.get("/:room/tickets/current", async (c) => {
       // Limited per place in line (ticket ids are per room), once the ticket is known to be ours: a
       // forged one cannot use up another's budget.
       onVerified: (t) => enforceRateLimit(c.env, "poll", `${room}/${t.ticketId}`),
-      dpop: c.req.header("dpop"),
     }),
     200,
   );
@@ -169,17 +169,15 @@ tickets.get("/:room/tickets/current", async (c) => {
  * renders a cookie-held ticket exactly as the poll endpoint reads it.
  *
  * The poll is a bearer request (SECURITY.md: an ES256 check on every poll would cost the hot path for
- * nothing a copied ticket could use), with one exception: the handoff's tx_code, which lets ANY key
- * redeem the admission, is only given to a poll that carries a DPoP proof by the ticket's own key
- * (`options.dpop`, with `ath` = hash of the ticket). That proof is checked only on admitted answers, so
- * waiting polls never pay for it.
+ * nothing a copied ticket could use). Nothing in its answer lets another key redeem the admission: the
+ * handoff offer it carries needs the approval of the ticket's own key (`POST …/tickets/current/handoff`).
  */
 export async function currentTicket(
   env: AppEnv["Bindings"],
   room: string,
   token: string,
   requestUrl: string,
-  options: { onVerified?: (ticket: TicketClaims) => Promise<void>; dpop?: string | undefined } = {},
+  options: { onVerified?: (ticket: TicketClaims) => Promise<void> } = {},
 ): Promise<TicketAnswer> {
   const now = clock.now();
   const verified = await verifyTicket(await hmacKeyring(secret(env, "TICKET_KEYS")), token, room, now);
@@ -191,16 +189,48 @@ export async function currentTicket(
   // A ticket this snapshot has not synced yet is missing from it, and so are the people who joined just
   // before it: counted from what the join knew, so a position never goes up between join and sync.
   const status = ticketStatus(snapshot, key, now, Math.random(), unsyncedAtPoll(snapshot, key, verified.ticket.unsynced));
-  const proven = status.status === "admitted" && (await provenByTicketKey(options.dpop, requestUrl, token, verified.ticket.jkt, now));
-  return answer(env, requestUrl, verified.ticket, snapshot, status, proven);
+  return answer(env, requestUrl, verified.ticket, snapshot, status);
 }
 
-/** A DPoP proof for this poll (GET, its URL, `ath` of this ticket) by the key the ticket is bound to. */
-async function provenByTicketKey(dpop: string | undefined, requestUrl: string, ticket: string, jkt: string, now: number): Promise<boolean> {
-  if (!dpop) return false;
-  const proof = await verifyDpopProof(dpop, { method: "GET", url: requestUrl }, now, ticket);
-  return proof.ok && proof.jkt === jkt;
-}
+const ApproveBodySchema = z.object({ confirmation_code: z.string().min(1).max(64) }).strict();
+
+/**
+ * The waiting page approves the wallet that shows `confirmation_code` (src/issuance/handoff.ts): only
+ * the ticket's holder can, proven by a DPoP proof (POST, this URL, `ath` = hash of the ticket) by the
+ * key the ticket is bound to. A copied ticket, or a photo of the page, is not enough.
+ */
+tickets.post("/:room/tickets/current/handoff", async (c) => {
+  const room = roomParam(c);
+  const token = bearerToken(c);
+  if (!token) throw invalidTicket("missing_bearer_token");
+  const now = clock.now();
+  const verified = await verifyTicket(await hmacKeyring(secret(c.env, "TICKET_KEYS")), token, room, now);
+  if (!verified.ok) throw invalidTicket(verified.reason);
+  const ticket = verified.ticket;
+  // The poll's budget: an approval costs an ES256 check, which a copied ticket must not get for free.
+  await enforceRateLimit(c.env, "poll", `${room}/${ticket.ticketId}`);
+  const body = await readJson(c, ApproveBodySchema);
+  const code = normalizeConfirmationCode(body.confirmation_code);
+  if (code === null) {
+    throw new ApiError("validation_failed", "the confirmation code is the six letters and digits your wallet shows", { extras: { reason: "malformed_code" } });
+  }
+  const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now, token);
+  const refused = (reason: string) =>
+    new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${reason.replaceAll("_", " ")})`, {
+      extras: { reason },
+      headers: { "www-authenticate": 'DPoP algs="ES256"' },
+    });
+  if (!proof.ok) throw refused(proof.reason);
+  if (proof.jkt !== ticket.jkt) throw refused("key_not_bound_to_ticket");
+  if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) throw refused("replayed");
+  const snapshot = await roomSnapshot(c.env, room);
+  if (!snapshot) throw noRoom(room);
+  const status = ticketStatus(snapshot, ticket.key, now, 0, unsyncedAtPoll(snapshot, ticket.key, ticket.unsynced));
+  if (status.status !== "admitted") throw new ApiError("conflict", "only an admitted ticket can hand its admission to a wallet", { extras: { reason: `ticket_${status.status}` } });
+  const approval = await approveHandoff(c.env, { room, tid: ticket.ticketId, code, now });
+  c.header("cache-control", "no-store");
+  return c.json({ status: "approved", attempts_left: approval.attemptsLeft }, 200);
+});
 
 /** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
 export const EXACT_JOIN_POSITION_BELOW = 20;
@@ -255,10 +285,11 @@ export type TicketBody =
         credential_offer_uri: string;
         admission_token: string;
         /**
-         * For a wallet on another device (the web page's QR code): src/issuance/handoff.ts. `tx_code`
-         * only when the request proved the ticket's key (a join, or a poll with a DPoP proof).
+         * For a wallet on another device (the web page's QR code): the handoff offer by reference, a
+         * fresh single-use link on every answer (src/issuance/handoff-offer.ts), usable until
+         * `expires_at`; the wallet then needs the page's approval (src/issuance/handoff.ts).
          */
-        handoff: { credential_offer: CredentialOffer; credential_offer_uri: string; tx_code?: string };
+        handoff: { credential_offer_uri: string; expires_at: string };
       };
       admission_expires_at: string;
     };
@@ -269,7 +300,7 @@ function send(c: Context<AppEnv>, result: TicketAnswer & { body: TicketBody & { 
   return c.json(result.body, code);
 }
 
-async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus, proven: boolean): Promise<TicketAnswer> {
+async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus): Promise<TicketAnswer> {
   if (status.status === "waiting") return { body: status, retryAfterSeconds: status.poll_after_seconds };
   if (status.status === "expired") return { body: { status: "expired" }, retryAfterSeconds: null };
   const issuer = issuerOrigin(env, requestUrl);
@@ -283,13 +314,12 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
   const place = { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b] as [number, number], pid: person.claims.pid };
   const preAuthorizedCode = await sealPreAuthorizedCode(ring, { ...place, jkt: claims.jkt }, clock.now(), status.admission_expires_at);
   const offer = credentialOffer(issuer, preAuthorizedCode);
-  // The handoff code: the same admission, no device key, redeemable only with the tx_code shown here.
-  const handoffCode = await sealPreAuthorizedCode(ring, { ...place, handoff: true }, clock.now(), status.admission_expires_at);
-  const handoffOffer = credentialOffer(issuer, handoffCode, {
-    input_mode: "numeric",
-    length: TX_CODE_LENGTH,
-    description: "Code à 6 chiffres affiché sous le code QR / 6-digit code shown under the QR code",
-  });
+  const handoff = await handoffOfferLink(
+    env,
+    issuer,
+    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, admissionExpiresAt: status.admission_expires_at },
+    clock.now(),
+  );
   const admissionToken = await signAdmissionToken(ec, issuer, {
     room: snapshot.room,
     ticketId: claims.ticketId,
@@ -305,12 +335,7 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
         credential_offer: offer,
         credential_offer_uri: credentialOfferLink(offer),
         admission_token: admissionToken,
-        handoff: {
-          credential_offer: handoffOffer,
-          credential_offer_uri: credentialOfferLink(handoffOffer),
-          // A copied ticket alone must not be enough to redeem the admission with another key.
-          ...(proven ? { tx_code: await handoffTxCode(ring, snapshot.room, claims.ticketId) } : {}),
-        },
+        handoff: { credential_offer_uri: handoff.link, expires_at: iso(handoff.expiresAt) },
       },
       admission_expires_at: iso(status.admission_expires_at),
     },

@@ -7,11 +7,12 @@ import type { HmacKeyring } from "./keyring";
  * Used where a token must carry something its holder should not read or alter, without a database
  * lookup to resolve it: the pre-authorized code and access token (they carry the person identifier the
  * register is queried with), the person reference inside a queue ticket, a lottery entrant's place in
- * its ticket (its draw, secret until the seed is revealed), c_nonces, notification ids.
+ * its ticket (its draw, secret until the seed is revealed), c_nonces, notification ids, the handoff's
+ * credential offer references.
  * Keys are derived per purpose with HKDF from the TICKET_KEYS secrets (same `kid`s, so they rotate
  * together); a token sealed for one purpose cannot be opened as another.
  */
-export type SealPurpose = "ticket-person" | "ticket-order" | "pre-authorized-code" | "access-token" | "c-nonce" | "notification";
+export type SealPurpose = "ticket-person" | "ticket-order" | "pre-authorized-code" | "access-token" | "c-nonce" | "notification" | "handoff-offer";
 
 const derived = new Map<string, Promise<CryptoKey>>();
 

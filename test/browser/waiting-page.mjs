@@ -2,7 +2,8 @@
 // a room at 20 admissions a minute with six people already in line (real client SDK clients from
 // Node), a person joining from the page's development form with the keyboard, the live status moving,
 // the language switch and Accept-Language, the no-JavaScript page refreshing itself from the ticket
-// cookie, and the admission with its app link and QR code. Screenshots of each state, in French and
+// cookie, and the admission with its app link and QR code, a wallet from Node scanning it and the
+// person approving the wallet's confirmation code on the page. Screenshots of each state, in French and
 // English, go to reports/screenshots/waiting-*.png.
 
 import qrcode from "qrcode-generator";
@@ -227,15 +228,18 @@ export async function run({ base, browser, checks }) {
       return `position ${before.position} → ${after.position || "admitted"}, progress ${progress.value}/${progress.max}`;
     });
 
-    await check("admitted: the heading, the app link and the QR code of the credential offer", async () => {
+    await check("admitted: the heading, the app link, the QR code of the handoff offer by reference, the approval form", async () => {
       need(ctx, "position");
       await page.waitForFunction(() => document.getElementById("status")?.dataset.status === "admitted", null, { timeout: ADMISSION_TIMEOUT_MS });
       assertEqual(await text(page, "#status-heading"), "It is your turn!", "heading");
       assert((await page.title()).startsWith("It is your turn!"), `title: ${await page.title()}`);
       const href = await page.getAttribute("#open-app", "href");
-      assert(href?.startsWith("openid-credential-offer://?credential_offer="), `app link: ${href}`);
-      const offer = JSON.parse(new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer"));
-      assertEqual(offer.credential_issuer, base, "offer issuer");
+      assert(href?.startsWith("openid-credential-offer://?credential_offer_uri="), `app link: ${href}`);
+      const offerUri = new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer_uri");
+      assert(offerUri.startsWith(`${base}/offers/`), `offer by reference on this service: ${offerUri}`);
+      // The approval form is shown by the script (approving is signed by the browser's device key).
+      await page.locator("#approve-wallet").waitFor({ state: "visible", timeout: 5_000 });
+      assertEqual(await text(page, "label[for=confirmation-code]"), "Enter the code your wallet shows", "form label");
       const svg = page.locator("svg#offer-qr");
       assertEqual(await svg.getAttribute("role"), "img", "QR role");
       assertEqual(await text(page, "#offer-qr-title"), "QR code of the driving licence offer", "QR accessible name");
@@ -272,21 +276,42 @@ export async function run({ base, browser, checks }) {
       return `${n}×${n} modules`;
     });
 
-    await check("a wallet on another device redeems the scanned offer with the code shown on the page", async () => {
+    await check("a wallet on another device scans the QR code, shows a code, the person approves it on the page, the wallet gets its token", async () => {
       need(ctx, "href");
-      const txCode = (await page.locator("#tx-code").textContent())?.trim() ?? "";
-      assert(/^[0-9]{6}$/.test(txCode), `tx code shown: ${txCode}`);
-      const { AntichambreClient, DeviceKey, parseCredentialOfferUri } = await clientSdk();
-      const offer = parseCredentialOfferUri(ctx.href);
-      assertEqual(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code?.length, 6, "offer asks for a 6-digit tx_code");
+      const { AntichambreClient, DeviceKey } = await clientSdk();
       // A different key from the browser's: the wallet app on another phone.
       const wallet = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
-      const session = await wallet.token(offer, { txCode });
+      const offer = await wallet.resolveCredentialOffer(ctx.href);
+      assertEqual(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code, undefined, "no tx_code in the offer");
+      // A photo of the same QR code scanned by a second phone: the reference was used.
+      const photo = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
+      const refused = await photo.resolveCredentialOffer(ctx.href).catch((e) => e);
+      assertEqual(refused?.status, 404, "the QR code's offer a second time");
+      let shown;
+      const codeShown = new Promise((resolve) => (shown = resolve));
+      const redeemed = wallet.token(offer, { onConfirmationCode: shown, signal: AbortSignal.timeout(60_000) });
+      const code = await Promise.race([codeShown, redeemed.then(() => null)]);
+      assert(typeof code === "string" && /^[2-9A-HJKMNP-Z]{6}$/.test(code), `confirmation code on the wallet: ${code}`);
+      // A wrong code first, typed with the keyboard, then the right one (in lower case, as people type).
+      const input = page.getByLabel("Enter the code your wallet shows");
+      const wrong = `${code[0] === "A" ? "B" : "A"}${code.slice(1)}`;
+      await input.fill(wrong);
+      await input.press("Enter");
+      await page.waitForFunction(() => /not approved/.test(document.getElementById("approve-result")?.textContent ?? ""), null, { timeout: 10_000 });
+      const wrongText = await text(page, "#approve-result");
+      // The refusal is a 400, which Chromium logs as a console error: the last check expects exactly one.
+      ctx.refusedApprovals = 1;
+      assert(/4 attempts left/.test(wrongText), `wrong code answer: ${wrongText}`);
+      await input.fill(code.toLowerCase());
+      await page.getByRole("button", { name: "Approve this wallet" }).click();
+      await page.waitForFunction(() => /approved:/.test(document.getElementById("approve-result")?.textContent ?? ""), null, { timeout: 10_000 });
+      const session = await redeemed;
       assert(typeof session.accessToken === "string" && session.accessToken.length > 0, "access token for the wallet");
-      return "token granted to a second device key with the page's code";
+      await screenshot(page, "approved-en");
+      return { detail: `code ${code} approved on the page; wrong code: "${wrongText}"`, data: { offer_link_chars: ctx.href.length } };
     });
 
-    await check("admitted page in French from the server (cookie), the code fetched by one signed poll, then no more polling", async () => {
+    await check("admitted page in French from the server (cookie): a fresh QR code and the approval form, no polling", async () => {
       need(ctx, "href");
       let polls = 0;
       page.on("request", (r) => {
@@ -298,17 +323,22 @@ export async function run({ base, browser, checks }) {
       assertEqual(await text(page, "#status-heading"), "C'est votre tour !", "heading");
       assert(await page.locator("svg#offer-qr").isVisible(), "QR code visible");
       assertEqual(await text(page, "#open-app"), "Ouvrir dans mon application portefeuille", "app link text");
-      // The cookie alone does not give the handoff code (SECURITY.md): the script asks for it once,
-      // with a DPoP proof by the browser's key, and leaves the QR code as it is.
-      await page.waitForFunction(() => /^[0-9]{6}$/.test(document.getElementById("tx-code")?.textContent?.trim() ?? ""), null, { timeout: 10_000 });
+      // The server rendered a fresh offer reference: the script polls only when it nears expiry.
+      const href = await page.getAttribute("#open-app", "href");
+      assert(href?.startsWith("openid-credential-offer://?credential_offer_uri=") && href !== ctx.href, `a fresh offer link: ${href}`);
+      await page.locator("#approve-wallet").waitFor({ state: "visible", timeout: 5_000 });
+      assertEqual(await text(page, "label[for=confirmation-code]"), "Saisissez le code affiché par votre portefeuille", "form label");
       await page.waitForTimeout(2_500);
-      assertEqual(polls, 1, "polls after the admitted page loaded (the signed one for the code)");
+      assertEqual(polls, 0, "polls after the admitted page loaded");
       await screenshot(page, "admitted-fr");
       return { detail: `HTML with the QR code ${html} B`, data: { admitted_html_bytes: html } };
     });
 
     await check("no script error, console error or CSP violation on the way", async () => {
-      const problems = watch.problems();
+      const refusal = "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)";
+      const all = watch.problems();
+      assertEqual(all.filter((p) => p === refusal).length, ctx.refusedApprovals ?? 0, "400s logged (the wrong approval code typed on purpose)");
+      const problems = all.filter((p) => p !== refusal);
       assert(problems.length === 0, problems.join(" | "));
     });
   } finally {

@@ -224,6 +224,55 @@ describe("AntichambreClient, a lost token answer", () => {
   });
 });
 
+describe("AntichambreClient, handoff to a wallet on another device", () => {
+  it("the wallet resolves the QR code's offer once, shows the confirmation code, and gets its token once the waiting device approves it", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const { client: page } = await harness(room);
+    await page.join(await identityAssertion(validHolderId(3)));
+    const admitted = await page.waitUntilAdmitted();
+    const link = admitted.admission.handoff!.credential_offer_uri;
+    expect(link.startsWith("openid-credential-offer://?credential_offer_uri=")).toBe(true);
+
+    // The wallet's waits are where its user reads the code and types it on the page: the first wait
+    // tries a wrong code, the second the right one.
+    const shown: string[] = [];
+    const approvals: unknown[] = [];
+    const sleeps: number[] = [];
+    const wallet = new AntichambreClient({
+      baseUrl: ORIGIN,
+      room,
+      device: await DeviceKey.create(),
+      fetch: workerFetch,
+      clock: () => testClock.now(),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        testClock.advance(ms);
+        const code = sleeps.length === 1 ? (shown[0]![0] === "A" ? "B" : "A") + shown[0]!.slice(1) : shown[0]!;
+        approvals.push(await page.approveHandoff(code).catch((e: unknown) => e));
+      },
+    });
+    const offer = await wallet.resolveCredentialOffer(link);
+    expect(offer.credential_issuer).toBe(ORIGIN);
+    // Without a way to show the code, the wallet cannot go on (and says so).
+    await expect(wallet.token(offer)).rejects.toThrow(/onConfirmationCode/);
+    const session = await wallet.token(offer, { onConfirmationCode: (c) => shown.push(c) });
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatch(/^[2-9A-HJKMNP-Z]{6}$/);
+    expect(sleeps).toEqual([3_000, 3_000]);
+    const wrong = approvals[0] as AntichambreError;
+    expect(wrong).toBeInstanceOf(AntichambreError);
+    expect(wrong.problem?.reason).toBe("wrong_code");
+    expect(approvals[1]).toEqual({ attemptsLeft: 3 });
+    const issued = await wallet.credential(session, { configurationId: MDOC_CONFIGURATION });
+    expect(issued.credentials).toHaveLength(1);
+
+    // The QR code's reference worked once: scanned again, it is refused.
+    const again = await wallet.resolveCredentialOffer(link).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(AntichambreError);
+    expect((again as AntichambreError).status).toBe(404);
+  });
+});
+
 describe("AntichambreClient, failures", () => {
   it("backs off on a 503 with Retry-After and on a network error, then carries on", async () => {
     const room = await createRoom({ queueing_method: "passthrough", shards: 1 });

@@ -7,14 +7,14 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { REPLAY_SHARDS } from "../../src/edge/replay";
 import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
-import { provenPoll } from "../helpers/proven-poll";
+import { approve, askToken, scannedCode } from "../helpers/handoff";
 import { MDOC, admittedOffer, credential, keyProof, nonce, token, walletKeys } from "../helpers/wallet";
 
 /**
  * What a copy is worth on another device (SECURITY.md, "Stolen tickets, codes and tokens"), and how long
  * a captured one-time value stays refused. Complements test/http/issuance.test.ts (a code is single use
  * and refused to another key; an access token is refused with another key's proof; a used c_nonce is
- * refused) and test/http/handoff.test.ts (the handoff offer's tx_code), without repeating them.
+ * refused) and test/http/handoff.test.ts (the handoff offer and its approval), without repeating them.
  */
 const SEEDED = 40;
 const holders: string[] = [];
@@ -65,22 +65,21 @@ describe("a copied ticket", () => {
     expect((await token(phone.device, phone.code)).status).toBe(200);
   });
 
-  it("shows the handoff offer, but its tx_code (which lets any key redeem) only to a poll signed by the ticket's key", async () => {
+  it("shows the handoff offer, but cannot approve a wallet for it: only a request signed by the ticket's key can", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
     const phone = await admitted(room);
     const thief = await newDevice();
-    const copied = (await poll(room, phone.ticket)).body.admission.handoff;
-    expect(copied.credential_offer).toBeDefined();
-    expect(copied.tx_code).toBeUndefined();
-    // The thief signing the poll with their own key gets no more.
-    expect((await provenPoll(room, phone.ticket, thief)).body.admission.handoff.tx_code).toBeUndefined();
-    // Without the digits the handoff code is refused (and five wrong guesses kill it: handoff.test.ts).
-    const code = copied.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"] as string;
-    expect((await token(thief, code)).body.error).toBe("invalid_request");
-    // The phone's own signed poll (what the SDK sends) gets the code.
-    const own = await provenPoll(room, phone.ticket, phone.device);
-    expect(own.body.admission.handoff.tx_code).toMatch(/^[0-9]{6}$/);
-    expect((await token(thief, code, { tx_code: own.body.admission.handoff.tx_code })).status).toBe(200); // the holder chose to hand it over
+    // The copy reads the handoff offer (by reference) and redeems it with the thief's wallet key: pending.
+    const code = await scannedCode(room, phone.ticket);
+    const pending = await askToken(thief, code);
+    expect(pending.body.error).toBe("authorization_pending");
+    // Approving the thief's own code needs a DPoP proof by the ticket's key: the copy has none.
+    expect((await approve(room, phone.ticket, null, pending.confirmation!)).status).toBe(401);
+    expect((await approve(room, phone.ticket, thief, pending.confirmation!)).body.reason).toBe("key_not_bound_to_ticket");
+    expect((await token(thief, code)).body.error).toBe("authorization_pending");
+    // The holder's own approval (the page, signed by the phone's key) lets that wallet in: their choice.
+    expect((await approve(room, phone.ticket, phone.device, pending.confirmation!)).status).toBe(200);
+    expect((await token(thief, code)).status).toBe(200);
   });
 });
 

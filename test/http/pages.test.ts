@@ -6,7 +6,6 @@ import { START_COOKIE, TICKET_COOKIE } from "../../src/pages/cookies";
 import { formatWaitRange } from "../../src/pages/i18n";
 import { waitRange } from "../../src/pages/wait-range";
 import { joinMany } from "../helpers/queue";
-import { provenPoll } from "../helpers/proven-poll";
 import { call, createRoom, join, ORIGIN, poll, tick } from "../helpers/api";
 
 /**
@@ -220,17 +219,23 @@ describe("the waiting page with the ticket cookie (no JavaScript)", () => {
     expect(res.status).toBe(200);
     expect(textOf(text, "status-heading")).toBe("It is your turn!");
     expect(text).toContain('class="card admitted"');
+    // The handoff offer (a wallet is another key than this browser's), by reference: a short single-use
+    // link to this service (src/issuance/handoff-offer.ts), whose wallet the page then approves.
     const href = decodeAttr(/<a class="button" id="open-app" href="([^"]+)">/.exec(text)![1]!);
-    expect(href.startsWith("openid-credential-offer://?credential_offer=")).toBe(true);
-    const offer = JSON.parse(new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer")!);
+    expect(href.startsWith("openid-credential-offer://?credential_offer_uri=")).toBe(true);
+    const offerRes = await call(new URLSearchParams(href.slice(href.indexOf("?") + 1)).get("credential_offer_uri")!.slice(ORIGIN.length));
+    expect(offerRes.status).toBe(200);
+    const offer = (await offerRes.json()) as Record<string, any>;
     expect(offer.credential_issuer).toBe(ORIGIN);
     expect(typeof offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]).toBe("string");
-    // The handoff offer (a wallet is another key than this browser's), with a slot for its code: the
-    // cookie (a bearer ticket) is not enough for the code; the page's script fetches it with a poll
-    // signed by the browser's key (SECURITY.md).
-    expect(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code).toMatchObject({ input_mode: "numeric", length: 6 });
-    expect(text).toContain('<strong id="tx-code" aria-busy="true">…</strong>');
-    expect((await provenPoll(room, j!.ticket, j!.device)).body.admission.handoff.tx_code).toMatch(/^[0-9]{6}$/);
+    expect(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code).toBeUndefined();
+    // The approval form: labelled, hidden until the script shows it (approving needs the browser's
+    // device key), and a no-JavaScript note saying so.
+    expect(text).toMatch(/<form id="approve-wallet" class="approve" hidden>/);
+    expect(text).toContain('<label for="confirmation-code">Enter the code your wallet shows</label>');
+    expect(text).toMatch(/<input id="confirmation-code" name="confirmation_code" required[^>]*aria-describedby="confirmation-hint">/);
+    expect(text).toContain("Approving your wallet needs JavaScript on this page.");
+    expect(text).toMatch(/<figure class="qr-box" id="offer-figure" data-expires-at="[^"]+">/);
     // The QR code is inline SVG with an accessible name.
     const svg = /<svg [^>]*id="offer-qr"[^>]*>[\s\S]*?<\/svg>/.exec(text)![0];
     expect(svg).toContain('role="img"');

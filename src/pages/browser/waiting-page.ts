@@ -2,7 +2,7 @@ import { decodeJwt } from "jose";
 import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../client/index";
 import { setCookieValue, START_COOKIE, TICKET_COOKIE } from "../cookies";
 import { formatDateTime, isLang, STRINGS } from "../i18n";
-import { progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";
+import { offerQr, progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";
 import { indexedDbKeyPairStore } from "./key-store";
 
 /**
@@ -17,6 +17,11 @@ import { indexedDbKeyPairStore } from "./key-store";
 
 const PUBLIC_REFRESH_MS = 30_000;
 const RESUME_AFTER_ERROR_MS = 30_000;
+/** The QR code's offer reference is redrawn this long before it expires (a phone may be mid-scan). */
+const OFFER_RENEW_BEFORE_MS = 20_000;
+/** Bounds on that wait, whatever the two clocks say (the page's may be off). */
+const OFFER_RENEW_MIN_MS = 5_000;
+const OFFER_RENEW_MAX_MS = 100_000;
 
 const main = document.getElementById("main")!;
 const room = main.dataset.room!;
@@ -162,6 +167,7 @@ async function follow(ticket: string): Promise<void> {
   };
   try {
     await c.waitUntilAdmitted({ onUpdate: update });
+    handoffPanel(ticket);
   } catch (error) {
     if (error instanceof AdmissionExpiredError) {
       forgetTicket();
@@ -191,20 +197,77 @@ async function join(identityAssertion: string): Promise<void> {
   show(joined, loadStart(joined.ticket) ?? position);
   focusStatus();
   if (joined.status === "waiting") await follow(joined.ticket);
+  else if (joined.status === "admitted") handoffPanel(joined.ticket);
 }
 
-/** The handoff's code, which only a poll proving the ticket's key gets (the SDK signs every poll). */
-async function fillTxCode(ticket: string): Promise<void> {
-  const slot = document.getElementById("tx-code");
-  if (!slot || slot.getAttribute("aria-busy") !== "true") return;
+// ---- admitted: the QR code for a wallet on another device, and its approval ---------------------------
+
+let handoffTicket: string | null = null;
+let renewTimer: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Once admitted: shows the approval form (it needs this script: approvals are signed by the device key)
+ * and keeps the QR code's offer reference fresh. A reference works once and for two minutes; a new one
+ * comes with every poll, so one poll shortly before expiry redraws the code and the app link, and
+ * nothing else on the page (the status region is not re-rendered: a screen reader hears no change).
+ */
+function handoffPanel(ticket: string): void {
+  handoffTicket = ticket;
+  const form = document.getElementById("approve-wallet");
+  if (form) form.hidden = false;
+  scheduleOfferRenewal();
+}
+
+function scheduleOfferRenewal(): void {
+  if (renewTimer !== null) clearTimeout(renewTimer);
+  const expiresAt = Date.parse(document.getElementById("offer-figure")?.dataset.expiresAt ?? "");
+  if (!Number.isFinite(expiresAt)) return;
+  const wait = Math.min(OFFER_RENEW_MAX_MS, Math.max(OFFER_RENEW_MIN_MS, expiresAt - Date.now() - OFFER_RENEW_BEFORE_MS));
+  renewTimer = setTimeout(() => void renewOffer(), wait);
+}
+
+async function renewOffer(): Promise<void> {
+  if (!handoffTicket) return;
   try {
-    const status = await (await client(ticket)).status();
-    if (status.status === "admitted" && status.admission.handoff?.tx_code) {
-      slot.textContent = status.admission.handoff.tx_code;
-      slot.removeAttribute("aria-busy");
+    const status = await (await client(handoffTicket)).status();
+    if (status.status === "expired") {
+      forgetTicket();
+      show(status, null);
+      offerJoin();
+      return;
     }
+    const handoff = status.status === "admitted" ? status.admission.handoff : undefined;
+    const figure = document.getElementById("offer-figure");
+    if (handoff && figure) {
+      figure.innerHTML = offerQr(handoff.credential_offer_uri, lang).value;
+      figure.dataset.expiresAt = handoff.expires_at;
+      document.getElementById("open-app")?.setAttribute("href", handoff.credential_offer_uri);
+    }
+  } catch {
+    // Kept as it is; the next attempt comes at the minimum wait.
+  }
+  scheduleOfferRenewal();
+}
+
+async function approveWallet(event: Event): Promise<void> {
+  const form = event.target as HTMLFormElement | null;
+  if (form?.id !== "approve-wallet") return;
+  event.preventDefault();
+  const input = document.getElementById("confirmation-code") as HTMLInputElement | null;
+  const button = document.getElementById("approve-button") as HTMLButtonElement | null;
+  const result = document.getElementById("approve-result");
+  const code = input?.value.trim() ?? "";
+  if (!handoffTicket || !code || !result) return;
+  if (button) button.disabled = true;
+  try {
+    await (await client(handoffTicket)).approveHandoff(code);
+    result.textContent = t.approveDone;
+    if (input) input.value = "";
   } catch (error) {
-    notice(t.joinFailed(describe(error)));
+    result.textContent = t.approveFailed(describe(error));
+    input?.focus();
+  } finally {
+    if (button) button.disabled = false;
   }
 }
 
@@ -266,16 +329,16 @@ function takeAssertionFromFragment(): string | null {
 // ---- start --------------------------------------------------------------------------------------------
 
 el.form?.addEventListener("submit", (event) => void joinAsDemoPerson(event));
+// On the status region: the form inside it is re-rendered with the status.
+el.status.addEventListener("submit", (event) => void approveWallet(event));
 
 async function start(): Promise<void> {
   const assertion = takeAssertionFromFragment();
   const ticket = readCookie(TICKET_COOKIE);
   try {
     if (assertion) return await join(assertion);
-    // Admitted as the server rendered it: nothing will change, and a poll would redraw the QR code
-    // (a freshly sealed offer) under the phone scanning it. Only the handoff code is missing (the
-    // server had just the cookie): one poll signed by this browser's key fetches it, the QR stays.
-    if (ticket && el.status.dataset.status === "admitted") return await fillTxCode(ticket);
+    // Admitted as the server rendered it: the QR code is fresh, no poll needed until it nears expiry.
+    if (ticket && el.status.dataset.status === "admitted") return handoffPanel(ticket);
     if (ticket) return await follow(ticket);
   } catch (error) {
     notice(t.joinFailed(describe(error)));

@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, decodeJwt } from "jose";
 import { hmacKeyring } from "../../../src/tickets/keyring";
 import { open } from "../../../src/tickets/sealed";
 import { DEV_TICKET_KEYS } from "../../../src/config/dev-defaults";
-import { poll, testClock } from "../../helpers/api";
+import { ORIGIN, call, poll, testClock } from "../../helpers/api";
 import { flipMiddle } from "./tokens";
 import type { World } from "./world";
 
@@ -21,7 +21,11 @@ export const bend = fc.oneof({ weight: 1, arbitrary: fc.constant<Bend>("none") }
 export async function heldTokens(world: World): Promise<Record<HeldName, string>> {
   const admitted = await poll(world.room.name, world.issued.ticket);
   const admission = admitted.body.admission as Record<string, any>;
-  const handoff = admission.handoff?.credential_offer?.grants?.["urn:ietf:params:oauth:grant-type:pre-authorized_code"]?.["pre-authorized_code"] as string | undefined;
+  // The handoff code, as a wallet that scanned the page's QR code holds it: fetched once by reference.
+  const link = admission.handoff?.credential_offer_uri as string | undefined;
+  const url = link ? new URLSearchParams(link.slice(link.indexOf("?") + 1)).get("credential_offer_uri") : null;
+  const offer = url?.startsWith(ORIGIN) ? ((await (await call(url.slice(ORIGIN.length))).json()) as Record<string, any>) : null;
+  const handoff = offer?.grants?.["urn:ietf:params:oauth:grant-type:pre-authorized_code"]?.["pre-authorized_code"] as string | undefined;
   return {
     waiting: world.waiting.ticket,
     admitted: world.issued.ticket,

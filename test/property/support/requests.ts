@@ -41,7 +41,7 @@ export const query: fc.Arbitrary<string> = fc.oneof(
 /** A concrete path for a route template. */
 export function pathFor(route: RouteContract, rooms: readonly string[]): fc.Arbitrary<string> {
   const asset = fc.oneof(fc.constantFrom(...Object.values(ASSETS).map((a) => a.path.split("/").pop()!)), roomSegment([]));
-  const filled = fc.tuple(roomSegment(rooms), asset).map(([room, file]) => route.path.replace(":room", room).replace(":file", file));
+  const filled = fc.tuple(roomSegment(rooms), asset).map(([room, file]) => route.path.replace(":room", room).replace(":file", file).replace(":id", file));
   const suffix = fc.oneof({ weight: 6, arbitrary: fc.constant("") }, fc.constantFrom("/", "//", "/x", "/.", "/..", "%00", ";jsessionid=1", "#frag"));
   return fc.tuple(filled, suffix, query).map(([p, s, q]) => `${p}${s}${q}`);
 }

@@ -29,6 +29,8 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "GET", path: "/.well-known/jwt-vc-issuer", allowed: [200] },
   { method: "POST", path: "/v1/rooms/:room/tickets", allowed: [400, 401, 403, 404, 415, 422, 428, ...THROTTLED] },
   { method: "GET", path: "/v1/rooms/:room/tickets/current", allowed: [401, 404, ...THROTTLED] },
+  // Approving a handoff wallet: the ticket is checked first, so without one nothing else is read.
+  { method: "POST", path: "/v1/rooms/:room/tickets/current/handoff", allowed: [401, 404, ...THROTTLED] },
   { method: "POST", path: "/v1/rooms/:room/challenge", allowed: [200, 400, 404, 415, 422, ...THROTTLED] },
   { method: "GET", path: "/v1/rooms/:room", allowed: [200, 404] },
   { method: "GET", path: "/v1/rooms/:room/lottery", allowed: [200, 404] },
@@ -50,6 +52,8 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "POST", path: "/admin/logout", allowed: [303, 403] },
   { method: "GET", path: "/admin/assets/:file", allowed: [200, 404] },
   { method: "POST", path: "/token", allowed: [400] },
+  // A handoff offer by reference: no random id is one.
+  { method: "GET", path: "/offers/:id", allowed: [404] },
   { method: "POST", path: "/nonce", allowed: [200] },
   { method: "POST", path: "/credential", allowed: [400, 401, 415] },
   { method: "POST", path: "/notification", allowed: [400, 401, 415] },
@@ -67,7 +71,7 @@ export function contractFor(route: RouteContract, method: string): Contract {
 }
 
 function patternOf(route: RouteContract): RegExp {
-  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file/g, "[^/]+");
+  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id/g, "[^/]+");
   return new RegExp(`^${escaped}$`);
 }
 
