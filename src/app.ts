@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { limitPerAddress } from "./edge/address-limit";
 import type { AppEnv } from "./http/app-env";
 import { onError } from "./http/errors";
 import { inputLimits } from "./http/input-limits";
@@ -32,6 +33,13 @@ export function createApp(): Hono<AppEnv> {
       },
     }),
   );
+  // Per client address, before any handler runs (docs/threats/rate-limits.md). The join and the
+  // challenge count addresses in their handlers; /credential counts per session once its token opens.
+  app.use("/token", limitPerAddress("token_client"));
+  app.use("/nonce", limitPerAddress("nonce_client"));
+  app.use("/notification", limitPerAddress("notification_client"));
+  app.use("/v1/admin/*", limitPerAddress("admin_client"));
+  app.use("/admin/login", limitPerAddress("admin_login_client"));
   app.route("/.well-known", wellKnown);
   app.route("/v1/rooms", tickets);
   app.route("/v1/rooms", challenge);

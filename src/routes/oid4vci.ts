@@ -3,6 +3,7 @@ import { z } from "zod";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
 import { secret } from "../config/env";
 import { claimOnce, reserveAttempt } from "../edge/replay";
+import { enforceRateLimit } from "../edge/rate-limits";
 import { MAX_TX_CODE_ATTEMPTS, txCodeMatches } from "../issuance/handoff";
 import type { HmacKeyring } from "../tickets/keyring";
 import type { AppEnv } from "../http/app-env";
@@ -74,6 +75,7 @@ oid4vci.post("/token", async (c) => {
     if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
     if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
   }
+  await enforceRateLimit(c.env, "token_code", `${code.room}/${code.tid}`); // per admission, once only its key (or a handoff) gets here
   if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) {
     throw badProof("replayed");
   }
@@ -142,6 +144,7 @@ const CredentialRequestSchema = z
 oid4vci.post("/credential", async (c) => {
   const started = Date.now(); // wall clock, for the analytics latency (the project clock may be frozen)
   const grant = await requireDpopAccess(c);
+  await enforceRateLimit(c.env, "credential_session", `${grant.room}/${grant.ticketId}`);
   const body = await readJson(c, z.unknown());
   const parsed = CredentialRequestSchema.safeParse(body);
   if (!parsed.success) {
