@@ -38,7 +38,7 @@ export const DEFAULT_RATE_LIMITS: Record<LimitScope, RateLimitPolicy> = {
   join_client: { limit: 300, periodSeconds: 60 },
   join_person: { limit: 20, periodSeconds: 60 },
   token_client: { limit: 300, periodSeconds: 60 },
-  token_code: { limit: 10, periodSeconds: 60 },
+  token_code: { limit: 30, periodSeconds: 60 },
   nonce_client: { limit: 600, periodSeconds: 60 },
   credential_session: { limit: 120, periodSeconds: 60 },
   notification_client: { limit: 600, periodSeconds: 60 },

@@ -75,7 +75,7 @@ oid4vci.post("/token", async (c) => {
     if (request.tx_code !== undefined) throw new ApiError("invalid_request", "this pre-authorized code takes no transaction code");
     if (proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
   }
-  await enforceRateLimit(c.env, "token_code", `${code.room}/${code.tid}`); // per admission, once only its key (or a handoff) gets here
+  await enforceRateLimit(c.env, "token_code", `${code.room}/${code.tid}${handoff ? "/handoff" : ""}`); // apart: a QR's viewer cannot stall the device
   if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) {
     throw badProof("replayed");
   }

@@ -9,6 +9,7 @@ import { accessTokenHash } from "../../src/auth/dpop";
 import type { Env } from "../../src/config/env";
 import { ADMIN_TOKEN, ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { provenPoll } from "../helpers/proven-poll";
 import { seedValidHolders } from "../helpers/register";
 import { SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
 
@@ -129,6 +130,22 @@ describe("/token", () => {
     // And it is claimed now: a replay of it is refused as such.
     testClock.advance(30_000);
     expect((await expectProblem(await send("/token", tokenRequest(code, kept)), 400, "invalid-dpop-proof")).reason).toBe("replayed");
+  });
+
+  it("counts an admission's handoff code apart: someone who saw the QR code cannot stall the device's own redemption", async () => {
+    const room = await createRoom({ shards: 1 });
+    const joined = await join(room, { personId: validHolder() });
+    await tick(room);
+    const { body } = await provenPoll(room, joined.ticket, joined.device);
+    const handoffCode = body.admission.handoff.credential_offer.grants[GRANT]["pre-authorized_code"] as string;
+    const boundCode = body.admission.credential_offer.grants[GRANT]["pre-authorized_code"] as string;
+    const send = withEnv({ RATE_LIMIT_TOKEN_CODE: "3/60" });
+    const url = `${ORIGIN}/token`;
+    const onlooker = await newDevice();
+    const guess = async () => send("/token", { ...tokenRequest(handoffCode, await onlooker.proof("POST", url)), body: new URLSearchParams({ grant_type: GRANT, "pre-authorized_code": handoffCode, tx_code: "000000" }) });
+    for (let i = 0; i < 3; i++) expect((await guess()).status).toBe(400);
+    await expectRateLimited(await guess(), "token_code", 20);
+    expect((await send("/token", tokenRequest(boundCode, await joined.device.proof("POST", url)))).status).toBe(200);
   });
 });
 
