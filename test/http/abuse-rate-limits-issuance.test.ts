@@ -6,6 +6,7 @@ import type { QueueShard } from "../../durable-objects/queue-shard";
 import { createApp } from "../../src/app";
 import { AntichambreClient, DeviceKey, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "../../src/client";
 import { accessTokenHash } from "../../src/auth/dpop";
+import { DEFAULT_RATE_LIMITS, type LimitScope } from "../../src/config/abuse-config";
 import type { Env } from "../../src/config/env";
 import { ADMIN_TOKEN, ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
@@ -385,5 +386,15 @@ describe("real use under the default limits", () => {
       "/notification": 1,
     });
     expect(requests.get("/v1/rooms/:room/tickets/current")).toBeGreaterThan(0);
+  });
+});
+
+describe("configuration", () => {
+  it("every scope has its variable in wrangler.toml, equal to the code's default, and its rate-limiting binding", () => {
+    for (const [scope, policy] of Object.entries(DEFAULT_RATE_LIMITS) as [LimitScope, { limit: number; periodSeconds: number }][]) {
+      const name = scope.toUpperCase();
+      expect(env[`RATE_LIMIT_${name}` as keyof Env], scope).toBe(`${policy.limit}/${policy.periodSeconds}`);
+      expect(env[`${name}_LIMITER` as keyof Env], scope).toBeDefined();
+    }
   });
 });
