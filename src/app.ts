@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { limitPerAddress } from "./edge/address-limit";
 import type { AppEnv } from "./http/app-env";
 import type { DevKit } from "./http/dev-kit";
 import { onError } from "./http/errors";
@@ -38,7 +39,15 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
       },
     }),
   );
+  // The development kit first: its secret defaults are what the address limits below key with.
   devKit?.install(app);
+  // Per client address, before any handler runs (docs/threats/rate-limits.md). The join and the
+  // challenge count addresses in their handlers; /credential counts per session once its token opens.
+  app.use("/token", limitPerAddress("token_client"));
+  app.use("/nonce", limitPerAddress("nonce_client"));
+  app.use("/notification", limitPerAddress("notification_client"));
+  app.use("/v1/admin/*", limitPerAddress("admin_client"));
+  app.use("/admin/login", limitPerAddress("admin_login_client"));
   app.route("/.well-known", wellKnown);
   app.route("/v1/rooms", tickets);
   app.route("/v1/rooms", challenge);

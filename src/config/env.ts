@@ -46,16 +46,34 @@ export interface Env {
   /** Workers Static Assets (build/public): the pages' browser bundles, served before the Worker runs. */
   ASSETS?: Fetcher;
   /**
-   * Abuse resistance (src/config/abuse-config.ts, SECURITY.md). Rate limits "LIMIT/PERIOD_SECONDS" or
-   * "off": polls per ticket, joins per device key, joins (and challenges) per client address. The
-   * optional Workers rate-limiting bindings add a per-location count with wrangler.toml's limits.
+   * Abuse resistance (src/config/abuse-config.ts, SECURITY.md, docs/threats/rate-limits.md). Rate limits
+   * "LIMIT/PERIOD_SECONDS" or "off": polls per ticket; joins per device key, per person and (with
+   * challenges) per client address; /token per client address and per code; /nonce per client address;
+   * /credential per issuance session; /notification, the admin API and /admin/login per client address.
+   * The optional Workers rate-limiting bindings add a per-location count with wrangler.toml's limits.
    */
   RATE_LIMIT_POLL?: string;
   RATE_LIMIT_JOIN_DEVICE?: string;
   RATE_LIMIT_JOIN_CLIENT?: string;
+  RATE_LIMIT_JOIN_PERSON?: string;
+  RATE_LIMIT_TOKEN_CLIENT?: string;
+  RATE_LIMIT_TOKEN_CODE?: string;
+  RATE_LIMIT_NONCE_CLIENT?: string;
+  RATE_LIMIT_CREDENTIAL_SESSION?: string;
+  RATE_LIMIT_NOTIFICATION_CLIENT?: string;
+  RATE_LIMIT_ADMIN_CLIENT?: string;
+  RATE_LIMIT_ADMIN_LOGIN_CLIENT?: string;
   POLL_LIMITER?: RateLimit;
   JOIN_DEVICE_LIMITER?: RateLimit;
   JOIN_CLIENT_LIMITER?: RateLimit;
+  JOIN_PERSON_LIMITER?: RateLimit;
+  TOKEN_CLIENT_LIMITER?: RateLimit;
+  TOKEN_CODE_LIMITER?: RateLimit;
+  NONCE_CLIENT_LIMITER?: RateLimit;
+  CREDENTIAL_SESSION_LIMITER?: RateLimit;
+  NOTIFICATION_CLIENT_LIMITER?: RateLimit;
+  ADMIN_CLIENT_LIMITER?: RateLimit;
+  ADMIN_LOGIN_CLIENT_LIMITER?: RateLimit;
   /** Join proof of work, in leading zero bits: floor, ceiling, and the arrival rate at which load asks for it. */
   POW_FLOOR_BITS?: string;
   POW_CEILING_BITS?: string;

@@ -9,29 +9,29 @@ import { withDeadline } from "../lib/deadline";
 import { logger } from "../log/logger";
 
 /**
- * Per-client rate limits at the edge, before anything costly: polls per ticket, joins per device key,
- * joins and challenges per client address. Two layers, both consulted when present:
+ * Per-client rate limits at the edge, before anything costly: polls per ticket; joins per device key,
+ * per person and per client address (challenges too); the issuance endpoints (/token per client address
+ * and per code, /nonce per client address, /credential per session, /notification per client address);
+ * the admin API and the dashboard's login per client address. Two layers, both consulted when present:
  *
  * 1. In this isolate, a token bucket per key with the policy of the scope's variable
- *    (RATE_LIMIT_POLL, RATE_LIMIT_JOIN_DEVICE, RATE_LIMIT_JOIN_CLIENT; src/config/abuse-config.ts).
+ *    (RATE_LIMIT_<SCOPE>, e.g. RATE_LIMIT_POLL, RATE_LIMIT_TOKEN_CODE; src/config/abuse-config.ts).
  *    Always on (unless the variable says "off"), on the project clock, exact Retry-After. It sees only
  *    the requests this isolate answers.
- * 2. The Workers rate-limiting binding of the scope (POLL_LIMITER, JOIN_DEVICE_LIMITER,
- *    JOIN_CLIENT_LIMITER in wrangler.toml): counted across every isolate of a Cloudflare location, with
- *    the limit and period set in wrangler.toml (a binding's limit is fixed at deploy). Miniflare
- *    simulates it, so `npm start` and the tests run it too. Optional: without the binding, layer 1 alone.
+ * 2. The Workers rate-limiting binding of the scope (<SCOPE>_LIMITER, e.g. POLL_LIMITER, in
+ *    wrangler.toml): counted across every isolate of a Cloudflare location, with the limit and period
+ *    set in wrangler.toml (a binding's limit is fixed at deploy). Miniflare simulates it, so `npm start`
+ *    and the tests run it too. Optional: without the binding, layer 1 alone.
  *    If the binding fails or does not answer within BINDING_DEADLINE_MS, the request goes through: a
  *    limiter must not take the service down, nor hold a poll for as long as it stalls (one e2e run saw
  *    Miniflare's simulated binding keep three polls waiting ~15 s).
  *
  * Refusal: 429 problem+json `rate_limited` with Retry-After. Keys are a ticket id, a device key
- * thumbprint, or an HMAC of the client's address: never a raw address, here, in a binding or a log.
+ * thumbprint, a person pseudonym, an admission's room and ticket id, or an HMAC of the client's
+ * address: never a raw address nor a person identifier, here, in a binding or a log.
  */
-const BINDING: Record<LimitScope, "POLL_LIMITER" | "JOIN_DEVICE_LIMITER" | "JOIN_CLIENT_LIMITER"> = {
-  poll: "POLL_LIMITER",
-  join_device: "JOIN_DEVICE_LIMITER",
-  join_client: "JOIN_CLIENT_LIMITER",
-};
+type LimiterBinding = `${Uppercase<LimitScope>}_LIMITER`;
+const bindingOf = (scope: LimitScope): LimiterBinding => `${scope.toUpperCase() as Uppercase<LimitScope>}_LIMITER`;
 
 /** Far above the binding's normal answer (it is local to the machine, ~1 ms), far below a client's patience. */
 export const BINDING_DEADLINE_MS = 250;
@@ -67,11 +67,12 @@ export async function enforceRateLimit(env: Env, scope: LimitScope, key: string)
   if (!policy) return;
   const local = limiterFor(scope, policy).take(key);
   if (!local.ok) throw rateLimited(scope, local.retryAfterSeconds);
-  const binding = env[BINDING[scope]];
+  const name = bindingOf(scope);
+  const binding = env[name];
   if (!binding) return;
   let outcome: { success: boolean };
   try {
-    outcome = await withDeadline(binding.limit({ key }), BINDING_DEADLINE_MS, BINDING[scope]);
+    outcome = await withDeadline(binding.limit({ key }), BINDING_DEADLINE_MS, name);
   } catch (e) {
     // Fail open: the in-isolate bucket above still counted this request.
     logger.warn("rate_limit_binding_failed", { reason: scope, error: e instanceof Error ? e.message : "unknown" });
@@ -106,4 +107,13 @@ export async function clientAddressKey(env: Env, request: Request): Promise<stri
 export async function enforceClientLimit(env: Env, request: Request, what: "join" | "challenge"): Promise<void> {
   const key = await clientAddressKey(env, request);
   if (key !== null) await enforceRateLimit(env, "join_client", `${what}:${key}`);
+}
+
+/** The scopes counted per client address alone (join_client is shared by joins and challenges, above). */
+export type AddressScope = Exclude<Extract<LimitScope, `${string}_client`>, "join_client">;
+
+/** Counts a request from the client's address in `scope`; local and missing addresses are not counted. */
+export async function enforceAddressLimit(env: Env, request: Request, scope: AddressScope): Promise<void> {
+  const key = await clientAddressKey(env, request);
+  if (key !== null) await enforceRateLimit(env, scope, key);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
+import { enforceRateLimit } from "../edge/rate-limits";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
 import { hmacKeyring } from "../tickets/keyring";
@@ -47,13 +48,13 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
   const opened = await openGrant(ring, "pre-authorized-code", PreAuthorizedCodeSchema, request["pre-authorized_code"], now);
   if (!opened.ok) throw new ApiError("invalid_grant", `the pre-authorized code is not valid (${opened.reason.replaceAll("_", " ")})`);
   const code = opened.claims;
-  if (code.handoff) {
-    // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
-    await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
-  } else if (proof.jkt !== code.jkt) {
-    // The code was issued to one device: another key cannot redeem it, even with a valid proof.
-    throw badProof("key_not_bound_to_code");
-  }
+  // The code was issued to one device: another key cannot redeem it, even with a valid proof.
+  if (!code.handoff && proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+  // Per admission, once only its key (or a handoff wallet) gets here; the handoff's count is apart, so
+  // whoever saw the QR code cannot stall the device's own redemption (docs/threats/rate-limits.md).
+  await enforceRateLimit(env, "token_code", `${code.room}/${code.tid}${code.handoff ? "/handoff" : ""}`);
+  // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
+  if (code.handoff) await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
 
   // The coordinator first: it decides whether the admission is live and whose session it is (one per
   // admission, resumed only by the key that started it). Then the session's object takes the code and

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { secret } from "../config/env";
 import { observeBackend } from "../edge/backend-health";
+import { enforceRateLimit } from "../edge/rate-limits";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
@@ -44,6 +45,8 @@ oid4vci.post("/nonce", async (c) => {
 oid4vci.post("/credential", dpopAccess, async (c) => {
   const startedMs = Date.now(); // wall clock, for the analytics latency (the project clock may be frozen)
   const grant = c.var.grant;
+  // Per issuance session, before the request is read (docs/threats/rate-limits.md).
+  await enforceRateLimit(c.env, "credential_session", `${grant.room}/${grant.ticketId}`);
   const parsed = CredentialRequestSchema.safeParse(await readJson(c, z.unknown()));
   if (!parsed.success) {
     throw new ApiError("invalid_credential_request", "expected {credential_configuration_id, proofs: {jwt: [...]}}", {

@@ -50,8 +50,9 @@ const JoinBodySchema = z
 tickets.post("/:room/tickets", async (c) => {
   const room = roomParam(c);
   // Abuse checks run cheapest first (SECURITY.md): the client's address before any parsing or crypto,
-  // the device key once its proof is verified; nothing reaches a Durable Object (not even the room's
-  // coordinator, for a name it may not know) before the identity assertion holds; then the proof of work.
+  // the device key once its proof is verified, the person once the identity assertion holds (fresh
+  // device keys do not multiply one person's joins); nothing reaches a Durable Object (not even the
+  // room's coordinator, for a name it may not know) before then; then the proof of work.
   await enforceClientLimit(c.env, c.req.raw, "join");
   const body = await readJson(c, JoinBodySchema);
   const now = clock.now();
@@ -79,11 +80,12 @@ tickets.post("/:room/tickets", async (c) => {
       extras: { reason: identity.reason },
     });
   }
+  const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
+  await enforceRateLimit(c.env, "join_person", person);
   const snapshot = await roomSnapshot(c.env, room);
   if (!snapshot) throw noRoom(room);
   await requireProofOfWork(c.env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
   const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
-  const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
   // The settings in force now: an event's method and limits while it is live.
   const config = snapshotConfig(snapshot, now);
   // Routed by person, not device: the same person from any device reaches the shard holding their place.
@@ -240,10 +242,18 @@ export const EXACT_JOIN_POSITION_BELOW = 20;
  * exactly. The other shards': while the room is quiet, asked of each (exact, and cheap: few joins); when
  * it is busy, estimated as the same number per shard (devices hash evenly, so this is unbiased and
  * close at volume), which keeps a join at one shard call when joins are what the room is flooded with.
+ *
+ * A re-join (the person already held this place: `created` false) is always estimated, never asked of
+ * every shard: re-joins cost nobody a place, so they are what a flood from fresh device keys would be
+ * made of, and in a quiet room each would otherwise cost one call per shard. Nothing is lost in the
+ * common case: for a place the snapshot has synced (any re-join more than a tick after the first join)
+ * its own shard counts 0 unsynced ahead, so the estimate is 0, which is what its polls count too. Only a
+ * re-join within a tick of the first join gets an estimate for the other shards, and only in its own
+ * answer and polls until the next sync.
  */
 async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: RoomSnapshot, shard: number, held: ShardTicket): Promise<number> {
   const shards = snapshot.config.shards;
-  if (shards === 1 || (snapshot.arrivalsPerSecond ?? 0) >= EXACT_JOIN_POSITION_BELOW) return held.unsyncedAhead * shards;
+  if (shards === 1 || !held.created || (snapshot.arrivalsPerSecond ?? 0) >= EXACT_JOIN_POSITION_BELOW) return held.unsyncedAhead * shards;
   const others = await Promise.all(
     Array.from({ length: shards }, (_, i) => i)
       .filter((i) => i !== shard)
