@@ -12,7 +12,10 @@ import { peopleAhead } from "./waiting-histogram";
 export type TicketStatus =
   | {
       readonly status: "waiting";
-      /** Place in line: 1 is next. People ahead = position - 1. null for a pre-queue entrant before the draw. */
+      /**
+       * Place in line: 1 is next. People ahead = position - 1. null for a pre-queue entrant before the
+       * draw, and for a re-joined place the room has not synced yet (for at most a tick).
+       */
       readonly position: number | null;
       /** A pre-queue entrant: when the lottery places them (ISO 8601). */
       readonly lottery_at?: string;
@@ -38,6 +41,12 @@ export interface UnsyncedBasis {
   readonly ahead: number;
   readonly toldPosition?: number;
   readonly admittedTotal?: number;
+  /**
+   * The join did not count the other shards' unsynced arrivals (a re-join, which never asks every
+   * shard): until the snapshot syncs the ticket, its position is unknown (null), never a guess that
+   * could rise once counted.
+   */
+  readonly uncounted?: true;
 }
 
 const NOTHING_UNSYNCED: UnsyncedBasis = { ahead: 0 };
@@ -71,6 +80,9 @@ export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number,
       poll_after_seconds: pollAfterSeconds((lottery.to - now) / 1000, random01),
       lottery_at: new Date(lottery.to).toISOString(),
     };
+  }
+  if (unsynced.uncounted) {
+    return { status: "waiting", position: null, estimated_wait_seconds: null, poll_after_seconds: pollAfterSeconds(0, random01) };
   }
   const counted = aheadOf(snapshot, key) + 1;
   let position = counted + unsynced.ahead;

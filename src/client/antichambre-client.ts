@@ -82,7 +82,10 @@ export interface CredentialOffer {
 
 export interface WaitingStatus {
   status: "waiting";
-  /** 1 is next. null for an entrant of an event's pre-queue until the lottery is drawn (`lottery_at`). */
+  /**
+   * 1 is next. null when not known yet: an entrant of an event's pre-queue until the lottery is drawn
+   * (`lottery_at`), or a place just re-joined from another device until the room counts it (a tick).
+   */
   position: number | null;
   /** Pre-queue entrants: when the lottery places them (ISO 8601). */
   lottery_at?: string;
@@ -883,7 +886,7 @@ function isTicketStatus(body: unknown): body is TicketStatus {
   if (s === "expired") return true;
   if (s === "waiting") {
     const p = (body as WaitingStatus).position;
-    return typeof p === "number" || (p === null && typeof (body as WaitingStatus).lottery_at === "string");
+    return typeof p === "number" || p === null;
   }
   if (s === "admitted") return typeof (body as AdmittedStatus).admission?.credential_offer?.credential_issuer === "string";
   return false;

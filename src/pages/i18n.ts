@@ -104,6 +104,8 @@ export interface Strings {
   aheadLine(ahead: number): string;
   prequeueTitle: string;
   prequeueText(drawAt: string): string;
+  /** A place re-joined from another device, not counted yet (for about a second). */
+  countingText: string;
   eventBefore(opensAt: string, drawAt: string): string;
   eventPrequeue(drawAt: string): string;
   /** Before an event's pre-queue opens: no place can be taken yet (joins are refused until then). */
@@ -167,6 +169,7 @@ export const STRINGS: Record<Lang, Strings> = {
     aheadLine: (n) => (n === 0 ? "Personne devant vous." : n === 1 ? "1 personne devant vous." : `${formatNumber("fr", n)} personnes devant vous.`),
     prequeueTitle: "Vous êtes dans la pré-file",
     prequeueText: (at) => `Le ${at}, un tirage au sort place dans la file, au hasard, toutes les personnes arrivées avant. Votre place s'affichera alors : arriver plus tôt ne change rien.`,
+    countingText: "Votre place est gardée ; elle est en cours de comptage et s'affichera dans un instant.",
     eventBefore: (opens, draw) => `La pré-file ouvre le ${opens} ; le tirage au sort a lieu le ${draw}.`,
     eventPrequeue: (draw) => `Pré-file ouverte : les personnes arrivées avant le ${draw} seront placées par tirage au sort.`,
     prequeueClosedTitle: "La pré-file n'est pas encore ouverte",
@@ -226,6 +229,7 @@ export const STRINGS: Record<Lang, Strings> = {
     aheadLine: (n) => (n === 0 ? "Nobody ahead of you." : n === 1 ? "1 person ahead of you." : `${formatNumber("en", n)} people ahead of you.`),
     prequeueTitle: "You are in the pre-queue",
     prequeueText: (at) => `On ${at}, a draw places everyone who arrived before it in the line, at random. Your place will show then: arriving earlier changes nothing.`,
+    countingText: "Your place is kept; it is being counted and will show in a moment.",
     eventBefore: (opens, draw) => `The pre-queue opens on ${opens}; the draw is on ${draw}.`,
     eventPrequeue: (draw) => `Pre-queue open: everyone who arrives before ${draw} is placed by a draw.`,
     prequeueClosedTitle: "The pre-queue is not open yet",

@@ -11,7 +11,10 @@ import { waitRange } from "./wait-range";
 
 /** A ticket's status as the poll endpoint answers it (the fields the page shows). */
 export type TicketView =
-  /** `position` is null for an event's pre-queue entrant until the lottery draw (`lottery_at`). */
+  /**
+   * `position` is null for an event's pre-queue entrant until the lottery draw (`lottery_at`), and for a
+   * place re-joined from another device until the room counts it (a tick).
+   */
   | { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string }
   | {
       status: "admitted";
@@ -48,10 +51,13 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
   const t = STRINGS[lang];
   switch (view.status) {
     case "waiting":
-      if (view.position === null) {
-        const at = view.lottery_at ? formatDateTime(lang, Date.parse(view.lottery_at), timeZone) : "?";
+      if (view.position === null && view.lottery_at) {
         return html`${heading(t.prequeueTitle)}
-<p id="prequeue">${t.prequeueText(at)}</p>`;
+<p id="prequeue">${t.prequeueText(formatDateTime(lang, Date.parse(view.lottery_at), timeZone))}</p>`;
+      }
+      if (view.position === null) {
+        return html`${heading(t.yourPlace)}
+<p id="counting">${t.countingText}</p>`;
       }
       return html`${heading(t.yourPlace)}
 <p class="position"><span class="position-number" id="position">${formatNumber(lang, view.position)}</span> <span id="position-line">${t.positionLine(view.position)}</span></p>

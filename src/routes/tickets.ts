@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
+import { seqOf } from "../admission/order-key";
 import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
@@ -130,8 +131,11 @@ tickets.post("/:room/tickets", async (c) => {
   // position until event_start, by which time the room has synced it.
   const lottery = snapshot.lottery;
   const entrant = !!lottery && held.key.a >= lottery.from && held.key.a < lottery.to;
-  const ahead = entrant ? 0 : await unsyncedAhead(c.env, room, snapshot, shard, held);
-  const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead });
+  // A re-join never asks every shard (a flood of re-joins from fresh keys would cost one call per shard
+  // each): while its place is not synced yet, its position is told as unknown rather than guessed.
+  const uncounted = !entrant && !held.created && snapshot.config.shards > 1 && seqOf(held.key) > (snapshot.syncedSeqs[shard] ?? 0);
+  const ahead = entrant || uncounted ? 0 : await unsyncedAhead(c.env, room, snapshot, shard, held);
+  const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead, ...(uncounted ? { uncounted: true as const } : {}) });
   // The join's own basis for later polls (UnsyncedBasis): the position told bounds them until synced.
   const told = current.status === "waiting" && current.position !== null ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal } : {};
   const claims: TicketClaims = {
@@ -142,7 +146,7 @@ tickets.post("/:room/tickets", async (c) => {
     issuedAt: held.joinedAt,
     // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
     person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
-    unsynced: { ahead, ...told },
+    unsynced: { ahead, ...told, ...(uncounted ? { uncounted: true as const } : {}) },
     ...(entrant ? { sealedOrder: true } : {}),
   };
   const ticket = await signTicket(keys, claims, now);
@@ -243,13 +247,12 @@ export const EXACT_JOIN_POSITION_BELOW = 20;
  * it is busy, estimated as the same number per shard (devices hash evenly, so this is unbiased and
  * close at volume), which keeps a join at one shard call when joins are what the room is flooded with.
  *
- * A re-join (the person already held this place: `created` false) is always estimated, never asked of
- * every shard: re-joins cost nobody a place, so they are what a flood from fresh device keys would be
- * made of, and in a quiet room each would otherwise cost one call per shard. Nothing is lost in the
- * common case: for a place the snapshot has synced (any re-join more than a tick after the first join)
- * its own shard counts 0 unsynced ahead, so the estimate is 0, which is what its polls count too. Only a
- * re-join within a tick of the first join gets an estimate for the other shards, and only in its own
- * answer and polls until the next sync.
+ * A re-join (the person already held this place: `created` false) is never asked of every shard:
+ * re-joins cost nobody a place, so they are what a flood from fresh device keys would be made of, and in
+ * a quiet room each would otherwise cost one call per shard. For a place the snapshot has synced (any
+ * re-join more than a tick after the first join) its own shard counts 0 unsynced ahead, so the estimate
+ * is 0, which is what its polls count too; a re-join within a tick of the first join is told its
+ * position is unknown until the next sync (the join handler's `uncounted`), never a guess that rises.
  */
 async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: RoomSnapshot, shard: number, held: ShardTicket): Promise<number> {
   const shards = snapshot.config.shards;

@@ -47,11 +47,12 @@ export interface TicketClaims {
 
 export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  const { ahead, toldPosition, admittedTotal } = t.unsynced;
+  const { ahead, toldPosition, admittedTotal, uncounted } = t.unsynced;
   const jp = toldPosition !== undefined && admittedTotal !== undefined ? { jp: [toldPosition, admittedTotal] } : {};
+  const uc = uncounted ? { uc: 1 } : {};
   const ord: [number, number] = [t.key.a, t.key.b];
   const order = t.sealedOrder ? { sord: await seal(keys, "ticket-order", { ord }, nowMs, (iat + TICKET_LIFETIME_SECONDS) * 1000) } : { ord };
-  return new SignJWT({ room: t.room, ...order, cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp })
+  return new SignJWT({ room: t.room, ...order, cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp, ...uc })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
     .setAudience(ticketAudience(t.room))
@@ -113,7 +114,11 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
         jkt,
         issuedAt: payload.ja,
         person: payload.psn,
-        unsynced: PAIR(payload.jp) ? { ahead: payload.ua as number, toldPosition: payload.jp[0], admittedTotal: payload.jp[1] } : { ahead: payload.ua as number },
+        unsynced: {
+          ahead: payload.ua as number,
+          ...(PAIR(payload.jp) ? { toldPosition: payload.jp[0], admittedTotal: payload.jp[1] } : {}),
+          ...(payload.uc === 1 ? { uncounted: true as const } : {}),
+        },
         ...(sealedOrder ? { sealedOrder } : {}),
       },
     };

@@ -337,6 +337,10 @@ describe("a re-join never fans out to every shard", () => {
       const again = await joinVia(device);
       expect(again.status, label).toBe(200);
       expect(calls, label).toEqual([`join ${home}`]);
+      // Not counted, so not guessed: the position is unknown until the tick, and so are its polls.
+      const body = (await again.json()) as { position: number | null; ticket: string };
+      expect(body.position, label).toBeNull();
+      expect((await poll(room, body.ticket)).body.position, label).toBeNull();
     }
     await tick(room);
     for (const [label, device] of [["fresh key, synced", await newDevice()], ["same key, synced", phone]] as const) {
