@@ -11,6 +11,10 @@
  * | POST /credential                | a credential request's signature work: DPoP proof (with `ath`), each  |
  * |                                 | key proof, and one COSE_Sign1 ES256 signature per credential          |
  * | POST /floor/register-read       | one licence register read (D1), the row a credential is made from     |
+ * | POST /floor/credential-objects/ | a credential request's Durable Object round trips as they were before |
+ * |   before                        | the issuance session: DPoP jti claim + c_nonce claim (two ReplayGuard) |
+ * | POST /floor/credential-objects/ | ...and as they are now: the session's spend (session open, proof id,  |
+ * |   after                         | quotas: one IssuanceSessions RPC) + the c_nonce claim (ReplayGuard)   |
  * | POST /fill                      | joins synthetic people into a room's REAL QueueShard objects          |
  * | GET /shard-ids?room=&shards=    | those objects' ids (their SQLite files on disk are named after them)  |
  *
@@ -19,13 +23,18 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { base64url, importJWK } from "jose";
+import type { IssuanceSessions } from "../../durable-objects/issuance-sessions";
 import type { JoinRequest, QueueShard } from "../../durable-objects/queue-shard";
+import type { ReplayGuard } from "../../durable-objects/replay-guard";
 import { verifyDpopProof } from "../auth/dpop";
 import { DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../config/dev-credentials";
 import { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY, DEV_PSEUDONYM_KEY } from "../config/dev-defaults";
 import { signCoseSign1, type CoseSign1Signer } from "../credentials/mdoc/cose-sign1";
 import { pemToDer } from "../credentials/mdoc/pem";
+import { claimOnce } from "../edge/replay";
 import { shardFor } from "../edge/shard-for";
+import { sessionObject } from "../issuance/sessions";
+import type { Env } from "../config/env";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import { verifyKeyProof } from "../issuance/key-proof";
@@ -35,6 +44,9 @@ interface FloorEnv {
   FLOOR_SHARD: DurableObjectNamespace<FloorShard>;
   /** The real Worker's queue shards (script "antichambre"), for /fill. */
   QUEUE_SHARD: DurableObjectNamespace<QueueShard>;
+  /** The real Worker's one-time values and issuance sessions, for /floor/credential-objects/*. */
+  REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  ISSUANCE_SESSIONS: DurableObjectNamespace<IssuanceSessions>;
   /** The licence register (the same D1 database as the real Worker's), for /floor/register-read. */
   REGISTER: D1Database;
   TARGET_ORIGIN: string;
@@ -171,6 +183,42 @@ async function registerRead(request: Request, env: FloorEnv): Promise<Response> 
   return row ? json({ found: true }) : json({ found: false }, 404);
 }
 
+/**
+ * The credential endpoint's object round trips, before and after issuance sessions, through the very
+ * functions the endpoint uses (claimOnce, sessionObject, IssuanceSessions.spend). Sixteen sessions per
+ * isolate, opened on first use with limits no run reaches, like the bench's real credential sessions.
+ */
+const BENCH_SESSIONS = 16;
+const openedSessions = new Map<string, Promise<unknown>>();
+const asEnv = (env: FloorEnv) => env as unknown as Env;
+
+async function credentialObjectsBefore(env: FloorEnv): Promise<Response> {
+  const expires = Date.now() + 600_000;
+  // One after the other, as the endpoint made them: the proof's jti when the token was checked, the
+  // c_nonce once the key proofs were.
+  const dpop = await claimOnce(asEnv(env), "dpop", `bench:${crypto.randomUUID()}`, expires);
+  const nonce = await claimOnce(asEnv(env), "nonce", crypto.randomUUID(), expires);
+  return dpop && nonce ? json({ ok: true }) : json({ refused: true }, 409);
+}
+
+async function credentialObjectsAfter(env: FloorEnv): Promise<Response> {
+  const sessionId = `bench-floor/0.${roundRobin++ % BENCH_SESSIONS}`;
+  const sessions = await sessionObject(asEnv(env), sessionId);
+  const expires = Date.now() + 600_000;
+  let opened = openedSessions.get(sessionId);
+  if (!opened) {
+    const limits = { credentialsPerConfiguration: 1e9, registerReads: 1e9 };
+    opened = sessions.redeem(sessionId, { codeId: crypto.randomUUID(), codeExpiresAt: expires, jkt: "bench", proofId: crypto.randomUUID(), proofExpiresAt: expires, room: "bench-floor", ticketId: sessionId, endsAt: Date.now() + 86_400_000, limits });
+    openedSessions.set(sessionId, opened);
+  }
+  await opened;
+  // In the endpoint's order: the session's spend (with the proof's jti), then the c_nonce.
+  const spent = await sessions.spend(sessionId, { jkt: "bench", proofId: crypto.randomUUID(), proofExpiresAt: expires, configuration: "fr.antichambre.mdl.mso_mdoc", count: 1 });
+  if (!spent.ok) return json({ refused: spent.reason }, 409);
+  const nonce = await claimOnce(asEnv(env), "nonce", crypto.randomUUID(), expires);
+  return nonce ? json({ ok: true }) : json({ refused: "nonce" }, 409);
+}
+
 /** Per room and shard: the highest seq seen, passed on as a snapshot's `syncedSeq` would be. */
 const lastSeq = new Map<string, number>();
 
@@ -235,6 +283,8 @@ export default {
     if (request.method === "POST" && /^\/v1\/rooms\/[^/]+\/tickets$/.test(url.pathname)) return joinCrypto(request, env, url.pathname);
     if (request.method === "POST" && url.pathname === "/credential") return credentialCrypto(request, env);
     if (request.method === "POST" && url.pathname === "/floor/register-read") return registerRead(request, env);
+    if (request.method === "POST" && url.pathname === "/floor/credential-objects/before") return credentialObjectsBefore(env);
+    if (request.method === "POST" && url.pathname === "/floor/credential-objects/after") return credentialObjectsAfter(env);
     if (request.method === "POST" && url.pathname === "/fill") return fill(request, env);
     if (request.method === "GET" && url.pathname === "/shard-ids") return shardIds(url, env);
     return json({ error: "not found" }, 404);

@@ -77,9 +77,9 @@ export const RoomConfigSchema = z
      * One admission buys one issuance session: at most this many credentials of each credential
      * configuration (null: the deployment's CREDENTIAL_BATCH_SIZE, one full batch of each)...
      */
-    session_credentials_per_configuration: z.number().int().min(1).max(100).nullable(),
+    session_credentials_per_configuration: z.number().int().min(1).max(100_000).nullable(),
     /** ...and at most this many credential requests that read the licence register. */
-    session_register_reads: z.number().int().min(1).max(100),
+    session_register_reads: z.number().int().min(1).max(100_000),
   })
   .strict();
 export type RoomConfig = z.infer<typeof RoomConfigSchema>;

@@ -519,7 +519,12 @@ async function main() {
       for (let n = 13; n <= 30; n++) {
         const phone = await Device.create(`bounded-${n}`, `FR-${String(n).padStart(6, "0")}`);
         assert((await phone.join(base, boundRoom)).status === 201, "join");
-        const status = await phone.poll(base, boundRoom);
+        let status;
+        for (let i = 0; i < 20; i++) {
+          status = await phone.poll(base, boundRoom);
+          if (status.json?.status === "admitted") break;
+          await sleep(500);
+        }
         assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
         const offer = status.json.admission.credential_offer;
         const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];

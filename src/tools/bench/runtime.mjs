@@ -177,6 +177,8 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
         durableObjects: {
           FLOOR_SHARD: { className: "FloorShard", useSQLite: true },
           QUEUE_SHARD: { className: "QueueShard", scriptName: WORKERS.app, useSQLite: true },
+          REPLAY_GUARD: { className: "ReplayGuard", scriptName: WORKERS.app, useSQLite: true },
+          ISSUANCE_SESSIONS: { className: "IssuanceSessions", scriptName: WORKERS.app, useSQLite: true },
         },
         unsafeDirectSockets: socket(ports.floor),
       },
