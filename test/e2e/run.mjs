@@ -15,6 +15,7 @@
 // snapshotTree); E2E_KEEP=1 keeps the temporary directory (state, snapshot, bundle) even on success.
 
 import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -313,7 +314,8 @@ async function main() {
   const serverLog = join(REPORTS, "e2e-server.log");
   writeFileSync(serverLog, "");
   const port = await freePort();
-  const server = new DevServer({ root: ROOT, port, persistDir, logPath: serverLog, readyTimeoutMs: READY_TIMEOUT_MS });
+  // PUBLIC_ORIGIN set as a deployment must set it: the issuer identifier then never follows the Host.
+  const server = new DevServer({ root: ROOT, port, persistDir, logPath: serverLog, readyTimeoutMs: READY_TIMEOUT_MS, args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`] });
   currentServer = server;
   const base = server.base;
   const t0 = Date.now();
@@ -552,6 +554,26 @@ async function main() {
         return `${phone.label}: ${ok.length} of 41 requests issued, code reuse ${reuse.status}, after the end ${after.status}`;
       }
       throw new CheckError("no valid licence among synthetic holders 13-30");
+    });
+
+    await check("a spoofed Host header: the metadata names PUBLIC_ORIGIN, never the Host it was asked under", async () => {
+      const ask = (path) =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest(`${base}${path}`, { headers: { host: "evil.example" } }, (res) => {
+            let text = "";
+            res.on("data", (chunk) => (text += chunk));
+            res.on("end", () => resolve({ status: res.statusCode, text }));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      for (const path of ["/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server"]) {
+        const res = await ask(path);
+        assertEqual(res.status, 200, `${path} status`);
+        assert(!res.text.includes("evil.example"), `${path} names the spoofed host: ${res.text.slice(0, 200)}`);
+        assert(res.text.includes(base), `${path} does not name ${base}`);
+      }
+      return `issuer stays ${base}`;
     });
 
     // ---- restart: state on disk must carry every ticket, place and admission across a process restart.
