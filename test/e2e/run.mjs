@@ -83,6 +83,17 @@ async function sha256b64url(text) {
   return Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toString("base64url");
 }
 
+/** Polls `device`'s ticket until admitted (a passthrough room admits within a tick or two). */
+async function admittedPoll(base, room, device) {
+  let status;
+  for (let i = 0; i < 20; i++) {
+    status = await device.poll(base, room);
+    if (status.json?.status === "admitted") return status;
+    await sleep(500);
+  }
+  throw new CheckError(`not admitted: ${status.describe()}`);
+}
+
 /** POST /token with a pre-authorized code and the device's DPoP proof. */
 async function redeemCode(base, device, code) {
   return http(base, "POST", "/token", {
@@ -475,13 +486,7 @@ async function main() {
         const phone = await Device.create(`holder-${n}`, personId);
         const joined = await phone.join(base, issueRoom);
         assert(joined.status === 201, `join: ${joined.describe()}`);
-        let status;
-        for (let i = 0; i < 20; i++) {
-          status = await phone.poll(base, issueRoom);
-          if (status.json?.status === "admitted") break;
-          await sleep(500);
-        }
-        assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
+        const status = await admittedPoll(base, issueRoom, phone);
         const offer = status.json.admission.credential_offer;
         const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];
         const tokenRes = await redeemCode(base, phone, code);
@@ -521,13 +526,7 @@ async function main() {
       for (let n = 13; n <= 30; n++) {
         const phone = await Device.create(`bounded-${n}`, `FR-${String(n).padStart(6, "0")}`);
         assert((await phone.join(base, boundRoom)).status === 201, "join");
-        let status;
-        for (let i = 0; i < 20; i++) {
-          status = await phone.poll(base, boundRoom);
-          if (status.json?.status === "admitted") break;
-          await sleep(500);
-        }
-        assert(status.json?.status === "admitted", `not admitted: ${status.describe()}`);
+        const status = await admittedPoll(base, boundRoom, phone);
         const offer = status.json.admission.credential_offer;
         const code = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"];
         const first = await redeemCode(base, phone, code);
