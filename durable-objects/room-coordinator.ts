@@ -47,7 +47,6 @@ export class RoomCoordinator extends DurableObject<Env> {
     this.#host = {
       env,
       store: this.#store,
-      room: () => this.#room,
       reload: () => {
         this.#room = this.#store.load();
       },

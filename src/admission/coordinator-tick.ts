@@ -24,9 +24,7 @@ import { planTick, runTick, SETTLE_MS, type TickOutcome } from "./tick";
 export interface TickHost {
   readonly env: Env;
   readonly store: CoordinatorStore;
-  /** The room in memory (a failed persist replaces it with a reload). */
-  room(): RoomState | null;
-  /** Memory diverged from storage: reload the room from the store. */
+  /** Memory diverged from storage (a failed persist): replace the room in memory with a reload. */
   reload(): void;
   /** Something the snapshot shows changed. */
   changed(): void;
