@@ -24,8 +24,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { base64url, importJWK } from "jose";
 import type { IssuanceSessions } from "../../durable-objects/issuance-sessions";
-import type { JoinRequest, QueueShard } from "../../durable-objects/queue-shard";
+import type { QueueShard } from "../../durable-objects/queue-shard";
 import type { ReplayGuard } from "../../durable-objects/replay-guard";
+import type { JoinRequest } from "../admission/protocol";
+import { shardName, shardOf } from "../edge/objects";
 import { verifyDpopProof } from "../auth/dpop";
 import { DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../config/dev-credentials";
 import { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY, DEV_PSEUDONYM_KEY } from "../config/dev-defaults";
@@ -247,13 +249,13 @@ async function fill(request: Request, env: FloorEnv): Promise<Response> {
       const i = next++;
       const person = await personPseudonym(DEV_PSEUDONYM_KEY, room, `BENCH-${String(i).padStart(7, "0")}`);
       const shard = shardFor(person, shards);
-      const key = `${room}#${shard}`;
+      const key = shardName(room, shard);
       const jkt = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
       const req: JoinRequest = { shard, person, jkt, syncedSeq: lastSeq.get(key) ?? 0, stamp: { kind: "fifo" } };
       // A join is idempotent per person, so a failed call (an overloaded object) is simply made again.
       for (let attempt = 1; ; attempt++) {
         try {
-          const held = await env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(key)).join(req);
+          const held = await shardOf(env, room, shard).join(req);
           if (held.created) created++;
           lastSeq.set(key, Math.max(lastSeq.get(key) ?? 0, held.seq));
           break;
@@ -273,7 +275,7 @@ async function fill(request: Request, env: FloorEnv): Promise<Response> {
 function shardIds(url: URL, env: FloorEnv): Response {
   const room = url.searchParams.get("room") ?? "";
   const shards = Number(url.searchParams.get("shards") ?? "0");
-  return json({ ids: Array.from({ length: shards }, (_, k) => env.QUEUE_SHARD.idFromName(`${room}#${k}`).toString()) });
+  return json({ ids: Array.from({ length: shards }, (_, k) => env.QUEUE_SHARD.idFromName(shardName(room, k)).toString()) });
 }
 
 export default {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ok, refuse, type Result } from "../lib/result";
 
 /**
  * A room's operator-tunable configuration, as it travels on the admin API and as the coordinator stores
@@ -110,12 +111,10 @@ export const DEFAULT_ROOM_CONFIG: RoomConfig = {
 };
 
 /** A patch applied to a config; null with the reason when the result breaks a rule across settings. */
-export function patchConfig(base: RoomConfig, patch: RoomConfigPatch): { config: RoomConfig } | { invalid: string } {
+export function patchConfig(base: RoomConfig, patch: RoomConfigPatch): Result<RoomConfig, "outflow_floor_above_ceiling"> {
   const config: RoomConfig = { ...base, ...patch, outflow: { ...base.outflow, ...patch.outflow } };
-  if (config.outflow.floor_per_minute > config.outflow.ceiling_per_minute) {
-    return { invalid: "outflow.floor_per_minute must not exceed outflow.ceiling_per_minute" };
-  }
-  return { config };
+  if (config.outflow.floor_per_minute > config.outflow.ceiling_per_minute) return refuse("outflow_floor_above_ceiling");
+  return ok(config);
 }
 
 /** Room names are path segments and Durable Object names: keep them short and boring. */

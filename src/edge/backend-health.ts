@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { coordinatorOf } from "./objects";
 import { clock } from "../lib/clock";
 import { logger } from "../log/logger";
 import { RegisterBusyError, RegisterUnavailableError } from "../register/register";
@@ -46,8 +47,8 @@ function record(c: Context<AppEnv>, room: string, latencyMs: number, failed: boo
   if (now - p.lastReportAt < REPORT_EVERY_MS) return;
   const sample = { reads: p.reads, errors: p.errors, latencySumMs: p.latencySumMs };
   pending.set(room, { reads: 0, errors: 0, latencySumMs: 0, lastReportAt: now });
-  const report = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room))
-    .reportHealth(room, sample)
+  const report = coordinatorOf(c.env, room)
+    .reportHealth(sample)
     .then(
       () => undefined,
       // Health reports are advisory: a lost one only delays the controller, never the user.

@@ -1,4 +1,5 @@
 import type { Env } from "../config/env";
+import { replayGuardAt } from "./objects";
 
 /** How many ReplayGuard objects share the one-time values. */
 export const REPLAY_SHARDS = 16;
@@ -12,13 +13,14 @@ export type ReplayScope = "dpop" | "nonce" | "offer" | "handoff";
 
 export async function claimOnce(env: Env, scope: ReplayScope, id: string, expiresAt: number): Promise<boolean> {
   const key = `${scope}:${id}`;
-  return (await guardFor(env, key)).claim(key, expiresAt);
+  return (await (await guardFor(env, key)).claim(key, expiresAt)).ok;
 }
 
 /** Reserve one of `limit` attempts at `id` in `scope` (ReplayGuard.reserve): its number, or null when none is left. */
 export async function reserveAttempt(env: Env, scope: ReplayScope, id: string, limit: number, expiresAt: number): Promise<number | null> {
   const key = `${scope}:${id}`;
-  return (await guardFor(env, key)).reserve(key, limit, expiresAt);
+  const reserved = await (await guardFor(env, key)).reserve(key, limit, expiresAt);
+  return reserved.ok ? reserved.value : null;
 }
 
 /**
@@ -38,5 +40,5 @@ export function handoffKey(room: string, tid: string): string {
 async function guardFor(env: Env, key: string) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
   const shard = ((digest[0]! << 8) | digest[1]!) % REPLAY_SHARDS;
-  return env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
+  return replayGuardAt(env, shard);
 }

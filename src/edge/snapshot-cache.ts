@@ -1,4 +1,6 @@
 import type { RoomSnapshot } from "../admission/snapshot";
+import { coordinatorOf } from "./objects";
+import type { Result } from "../lib/result";
 import { intVar, type Env } from "../config/env";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
@@ -64,10 +66,11 @@ export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot
   // does not hide the next.
   const marks = !refreshing;
   if (marks) e.refreshingSince = now;
-  const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+  const stub = coordinatorOf(env, room);
   fetches++;
   try {
-    const snapshot = (await stub.snapshot(room)) as RoomSnapshot | null;
+    const answer = (await stub.snapshot()) as Result<RoomSnapshot, "no_room">;
+    const snapshot = answer.ok ? answer.value : null;
     // Two calls can cross: keep the newer snapshot (by the coordinator's clock), so that what later
     // requests are served never goes back in time.
     if (snapshot === null || e.snapshot === null || snapshot.generatedAt >= e.snapshot.generatedAt) e.snapshot = snapshot;

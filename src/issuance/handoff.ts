@@ -104,7 +104,7 @@ export async function approveHandoff(env: Env, input: { room: string; tid: strin
   const attemptsLeft = MAX_APPROVAL_ATTEMPTS - attempt;
   const { guard } = await handoffGuard(env, room, tid);
   const result = await guard.handoffApprove(handoffKey(room, tid), code, now, now + HANDOFF_RETENTION_MS);
-  if (result.ok) return { jkt: result.jkt, attemptsLeft };
+  if (result.ok) return { jkt: result.value.jkt, attemptsLeft };
   if (result.reason === "ambiguous") {
     throw new ApiError("conflict", "two wallets show this code: scan the QR code again with your wallet, then type its new code", {
       extras: { reason: "ambiguous_code", attempts_left: attemptsLeft },

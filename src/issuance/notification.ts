@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { secret, type Env } from "../config/env";
+import { coordinatorOf } from "../edge/objects";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";
 import type { AccessGrant } from "./dpop-access";
@@ -39,6 +40,6 @@ export async function acceptNotification(env: Env, grant: AccessGrant, notificat
   if (!noted.value.ended) return;
   // The session is over from here on; its slot goes to the next in line. If the coordinator cannot be
   // told now, the client's retry of this same notification tells it (IssuanceSessions.notify).
-  await env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(grant.room)).endSession(grant.room, grant.ticketId);
+  await coordinatorOf(env, grant.room).endSession(grant.ticketId);
   await sessions.confirmEnd(grant.sessionId);
 }

@@ -1,4 +1,5 @@
 import type { Env } from "../config/env";
+import { coordinatorOf, sessionsAt } from "../edge/objects";
 import { ApiError } from "../http/problem";
 import type { SessionCallRefusal } from "../../durable-objects/issuance-sessions";
 import type { SessionLimits } from "./session-rules";
@@ -19,7 +20,7 @@ export function sessionIdOf(room: string, ticketId: string): string {
 export async function sessionObject(env: Env, sessionId: string) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sessionId)));
   const shard = ((digest[0]! << 8) | digest[1]!) % ISSUANCE_SESSION_SHARDS;
-  return env.ISSUANCE_SESSIONS.get(env.ISSUANCE_SESSIONS.idFromName(`sessions#${shard}`));
+  return sessionsAt(env, shard);
 }
 
 /** The room's limits as the coordinator gives them, with the deployment's batch size as the default. */
@@ -71,6 +72,6 @@ export function sessionRefusal(reason: SessionCallRefusal, at: "token" | "resour
 export async function endSessionByOperator(env: Env, room: string, ticketId: string): Promise<boolean> {
   const sessionId = sessionIdOf(room, ticketId);
   const ended = await (await sessionObject(env, sessionId)).end(sessionId, "operator");
-  if (ended) await env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room)).endSession(room, ticketId);
+  if (ended) await coordinatorOf(env, room).endSession(ticketId);
   return ended;
 }

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
 import { enforceRateLimit } from "../edge/rate-limits";
+import { coordinatorOf } from "../edge/objects";
+import { coordinatorRefusal } from "../http/refusals";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
 import { hmacKeyring } from "../tickets/keyring";
@@ -59,9 +61,8 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
   // The coordinator first: it decides whether the admission is live and whose session it is (one per
   // admission, resumed only by the key that started it). Then the session's object takes the code and
   // the proof in the same call that opens or finds the session: a failure before that call burns nothing.
-  const coordinator = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(code.room));
-  const started = await coordinator.startSession(code.room, { ticketId: code.tid, key: { a: code.ord[0], b: code.ord[1] }, jkt: proof.jkt });
-  if (!started.ok) throw new ApiError("invalid_grant", `the pre-authorized code cannot be used (${started.reason.replaceAll("_", " ")})`, { extras: { reason: started.reason } });
+  const started = await coordinatorOf(env, code.room).startSession({ ticketId: code.tid, key: { a: code.ord[0], b: code.ord[1] }, jkt: proof.jkt });
+  if (!started.ok) throw coordinatorRefusal(started.reason, code.room, "token");
   const sessionId = sessionIdOf(code.room, code.tid);
   const session = await (await sessionObject(env, sessionId)).redeem(sessionId, {
     codeId: code.cid,
@@ -72,8 +73,8 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
     proofExpiresAt: proofReplayWindowEnd(proof.iat),
     room: code.room,
     ticketId: code.tid,
-    endsAt: started.endsAt,
-    limits: sessionLimits(env, started.limits),
+    endsAt: started.value.endsAt,
+    limits: sessionLimits(env, started.value.limits),
   });
   if (!session.ok) throw sessionRefusal(session.reason, "token");
 

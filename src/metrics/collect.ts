@@ -1,4 +1,5 @@
 import { defaultRooms, type Env } from "../config/env";
+import { coordinatorOf } from "../edge/objects";
 import { RoomNameSchema } from "../config/room-config";
 import { logger } from "../log/logger";
 import { ApiError } from "../http/problem";
@@ -26,8 +27,9 @@ export function scrapedRooms(env: Env, asked: readonly string[]): string[] {
 /** One room's statistics, or null if it does not exist or its coordinator failed (logged). */
 async function readRoom(env: Env, room: string): Promise<RoomReading> {
   try {
-    const raw = await env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room)).stats(room);
-    if (raw === null) return { room, stats: null };
+    const answer = await coordinatorOf(env, room).stats();
+    if (!answer.ok) return { room, stats: null };
+    const raw = answer.value;
     const parsed = RoomStatsSchema.safeParse(raw);
     if (!parsed.success) {
       logger.error("metrics_stats_unreadable", { room, error: parsed.error.issues.map((i) => i.path.join(".")).join(", ") });

@@ -3,8 +3,10 @@ import { RoomConfigPatchSchema } from "../config/room-config";
 import { requireAdmin } from "../http/admin-auth";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
-import { noRoom, readJson, roomParam } from "../http/request";
+import { readJson, roomParam } from "../http/request";
 import { clearSnapshotCache } from "../edge/snapshot-cache";
+import { coordinatorOf } from "../edge/objects";
+import { coordinatorRefusal } from "../http/refusals";
 import { registerMetrics, registerOptionsFromEnv, setSimulatedLatency } from "../register/register";
 import { isDevelopment } from "../config/env";
 import { z } from "zod";
@@ -20,25 +22,22 @@ admin.use("*", requireAdmin);
 admin.put("/rooms/:room", async (c) => {
   const room = roomParam(c);
   const patch = await readJson(c, RoomConfigPatchSchema);
-  const stub = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room));
-  const result = await stub.configure(room, patch);
-  if ("conflict" in result) throw new ApiError("conflict", result.conflict);
-  if ("invalid" in result) throw new ApiError("validation_failed", result.invalid);
+  const result = await coordinatorOf(c.env, room).configure(patch);
+  if (!result.ok) throw coordinatorRefusal(result.reason, room, "admin");
   // This isolate sees its own change at once; others within a snapshot TTL.
   clearSnapshotCache();
   c.header("cache-control", "no-store");
-  return c.json({ room, config: result.config }, result.created ? 201 : 200);
+  return c.json({ room, config: result.value.config }, result.value.created ? 201 : 200);
 });
 
 /** Publish the event's lottery seed and entrants (409 before event_start; the first tick after does it too). */
 admin.post("/rooms/:room/lottery/reveal", async (c) => {
   const room = roomParam(c);
-  const result = await c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room)).revealLottery(room);
-  if (!result) throw noRoom(room);
-  if ("conflict" in result) throw new ApiError("conflict", result.conflict);
+  const result = await coordinatorOf(c.env, room).revealLottery();
+  if (!result.ok) throw coordinatorRefusal(result.reason, room, "admin");
   clearSnapshotCache();
   c.header("cache-control", "no-store");
-  return c.json({ room, lottery: result.lottery });
+  return c.json({ room, lottery: result.value.lottery });
 });
 
 /**
@@ -59,11 +58,10 @@ admin.delete("/rooms/:room/sessions/:ticket", async (c) => {
 
 admin.get("/rooms/:room", async (c) => {
   const room = roomParam(c);
-  const stub = c.env.ROOM_COORDINATOR.get(c.env.ROOM_COORDINATOR.idFromName(room));
-  const stats = await stub.stats(room);
-  if (!stats) throw noRoom(room);
+  const stats = await coordinatorOf(c.env, room).stats();
+  if (!stats.ok) throw coordinatorRefusal(stats.reason, room, "admin");
   c.header("cache-control", "no-store");
-  return c.json(stats);
+  return c.json(stats.value);
 });
 
 const RegisterDrillSchema = z.object({ simulated_latency_ms: z.number().int().min(0).max(10_000).nullable() }).strict();

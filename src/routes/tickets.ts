@@ -28,7 +28,8 @@ import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../i
 import { issuerOrigin } from "../issuance/issuer-url";
 import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
-import type { JoinRequest, ShardTicket } from "../../durable-objects/queue-shard";
+import type { JoinRequest, ShardTicket } from "../admission/protocol";
+import { shardOf } from "../edge/objects";
 
 /**
  * Joining the queue and polling one's place.
@@ -91,7 +92,7 @@ tickets.post("/:room/tickets", async (c) => {
   const config = snapshotConfig(snapshot, now);
   // Routed by person, not device: the same person from any device reaches the shard holding their place.
   const shard = shardFor(person, config.shards);
-  const stub = c.env.QUEUE_SHARD.get(c.env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
+  const stub = shardOf(c.env, room, shard);
   const plan = stampPlan(snapshot.config, now);
 
   const opensAt = prequeueNotOpenUntil(snapshot.config, now);
@@ -260,7 +261,7 @@ async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: Ro
   const others = await Promise.all(
     Array.from({ length: shards }, (_, i) => i)
       .filter((i) => i !== shard)
-      .map((i) => env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${i}`)).countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, held.key)),
+      .map((i) => shardOf(env, room, i).countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, held.key)),
   );
   return others.reduce((n, k) => n + k, held.unsyncedAhead);
 }

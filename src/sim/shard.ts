@@ -1,4 +1,4 @@
-import type { SyncReport, SyncRequest } from "../../durable-objects/queue-shard";
+import type { SyncReport, SyncRequest } from "../admission/protocol";
 import { tieBreaker, type OrderKey } from "../admission/order-key";
 import type { Clock } from "../lib/clock";
 
@@ -6,7 +6,7 @@ import type { Clock } from "../lib/clock";
  * A QueueShard without SQLite: its `tickets` table reduced to the two columns admission reads, as
  * typed arrays in seq order. FIFO stamps never go backwards within a shard, so seq order is (a, seq)
  * order and the array is already the `tickets_by_order` index: `sync` is a binary search plus a slice,
- * answering exactly what durable-objects/queue-shard.ts answers with its range scan.
+ * answering exactly what src/admission/shard-store.ts answers with its range scan.
  */
 const SHARD_STRIDE = 2 ** 32;
 

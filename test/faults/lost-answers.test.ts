@@ -60,6 +60,8 @@ describe("a token answer that never reached the device", () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
     await runInDurableObject(coordinator(room), (_instance, state) => {
       state.storage.sql.exec("ALTER TABLE sessions DROP COLUMN jkt");
+      // Rooms of that age predate the versioned schema too (src/admission/coordinator-store.ts).
+      state.storage.sql.exec("DROP TABLE schema_version");
     });
     await restart();
     const phone = await join(room, { personId: validHolderId(1) });

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
+import { coordinatorOf } from "../../src/edge/objects";
 import { ManualClock, useClock } from "../../src/lib/clock";
 import type { RoomConfigPatch } from "../../src/config/room-config";
 import { newDevice, type Device, type DpopOptions } from "./device";
@@ -107,8 +108,7 @@ export async function poll(room: string, ticket: string): Promise<{ status: numb
 /** Move time on, run one admission tick, and let the edge see its result at once. */
 export async function tick(room: string, advanceMs = 1_000): Promise<void> {
   testClock.advance(advanceMs);
-  const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
-  expect(await runDurableObjectAlarm(stub)).toBe(true);
+  expect(await runDurableObjectAlarm(coordinatorOf(env, room))).toBe(true);
   clearSnapshotCache();
 }
 

@@ -2,6 +2,7 @@ import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, expect } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
+import { coordinatorOf } from "../../src/edge/objects";
 import { armFaults, disarmFaults, faultReport, resetFaultCounts, type FaultPlan } from "../../src/faults/faults";
 import { adminGet, poll, testClock, type Joined } from "./api";
 
@@ -21,7 +22,7 @@ export function arm(plan: FaultPlan, seed = 1): void {
 export { disarmFaults, faultReport };
 
 export function coordinator(room: string) {
-  return env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+  return coordinatorOf(env, room);
 }
 
 /** One alarm run (ticks even if the tick fails); `true` when an alarm was scheduled, i.e. re-armed. */

@@ -5,6 +5,7 @@ import { seedValidHolders } from "../helpers/register";
 import { accessTokenHash, DPOP_CLOCK_SKEW_SECONDS, DPOP_MAX_AGE_SECONDS } from "../../src/auth/dpop";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { REPLAY_SHARDS } from "../../src/edge/replay";
+import { replayGuardAt } from "../../src/edge/objects";
 import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
 import { approve, askToken, scannedCode } from "../helpers/handoff";
@@ -122,8 +123,7 @@ describe("access tokens on another device, and replayed DPoP proofs", () => {
     // Past the window (max age + clock skew) the guard may drop it: the proof is then refused as stale.
     testClock.advance((10 + DPOP_CLOCK_SKEW_SECONDS + 121) * 1000);
     for (let shard = 0; shard < REPLAY_SHARDS; shard++) {
-      const stub = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
-      await runDurableObjectAlarm(stub);
+      await runDurableObjectAlarm(replayGuardAt(env, shard));
     }
     expect((await sendWithProof("/credential", at, proof, await request())).body.reason).toBe("stale");
   });

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { lotteryStamp } from "../../src/admission/lottery";
+import { coordinatorOf } from "../../src/edge/objects";
 import { MAX_TICKET_LENGTH } from "../../src/tickets/ticket-token";
 import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, newDevice, poll, testClock, tick, type Joined } from "../helpers/api";
 import { restart } from "../helpers/faults";
@@ -276,10 +277,12 @@ describe("every lottery is kept for good", () => {
     const t0 = testClock.now();
     const seed = "ab".repeat(32);
     const commitment = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", unhex(seed))));
-    const stub = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+    const stub = coordinatorOf(env, room);
     // The storage an older version left: its table, one revealed row, and no `lotteries`.
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("DROP TABLE lotteries");
+      // Rooms of that age predate the versioned schema too (src/admission/coordinator-store.ts).
+      state.storage.sql.exec("DROP TABLE schema_version");
       state.storage.sql.exec(`CREATE TABLE lottery (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         window_from INTEGER NOT NULL, window_to INTEGER NOT NULL, seed TEXT NOT NULL, commitment TEXT NOT NULL,
@@ -310,7 +313,7 @@ describe("every lottery is kept for good", () => {
         withdrawn_at: null,
       },
     ]);
-    const restarted = env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room));
+    const restarted = coordinatorOf(env, room);
     const tables = await runInDurableObject(restarted, (_instance, state) =>
       state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'lotter%'").toArray().map((r) => r.name),
     );

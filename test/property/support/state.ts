@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { REPLAY_SHARDS } from "../../../src/edge/replay";
+import { coordinatorOf, replayGuardAt, shardOf } from "../../../src/edge/objects";
 import { registerMetrics } from "../../../src/register/register";
 import { ADMIN_TOKEN, call } from "../../helpers/api";
 import { ContractBroken } from "./contract";
@@ -32,12 +33,13 @@ export interface Observed {
  * What GET /v1/admin/rooms/{room} serves, read without the HTTP hop (the handler returns this RPC's
  * result as is): observing twice per run through the Worker doubled the suite's time on a busy machine.
  */
-function roomStats(room: string): Promise<unknown> {
-  return env.ROOM_COORDINATOR.get(env.ROOM_COORDINATOR.idFromName(room)).stats(room);
+async function roomStats(room: string): Promise<unknown> {
+  const stats = await coordinatorOf(env, room).stats();
+  return stats.ok ? stats.value : null;
 }
 
 async function shardRows(room: string, shard: number): Promise<string> {
-  const stub = env.QUEUE_SHARD.get(env.QUEUE_SHARD.idFromName(`${room}#${shard}`));
+  const stub = shardOf(env, room, shard);
   return runInDurableObject(stub, async (_instance, state) => {
     const row = state.storage.sql.exec<{ n: number; m: number }>("SELECT count(*) AS n, coalesce(max(seq), 0) AS m FROM tickets").one();
     return `${row.n}/${row.m}`;
@@ -48,7 +50,7 @@ async function shardRows(room: string, shard: number): Promise<string> {
 async function guardFor(key: string): Promise<DurableObjectStub> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
   const shard = ((digest[0]! << 8) | digest[1]!) % REPLAY_SHARDS;
-  return env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${shard}`));
+  return replayGuardAt(env, shard);
 }
 
 /** Whether each one-time value (`scope:id`, as the guard stores it) has been claimed. */
@@ -66,7 +68,7 @@ export async function claimed(keys: readonly string[]): Promise<Record<string, b
 export async function replayTotals(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (let i = 0; i < REPLAY_SHARDS; i++) {
-    const stub = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`replay#${i}`));
+    const stub = replayGuardAt(env, i);
     const rows = await runInDurableObject(stub, async (_instance, state) =>
       state.storage.sql.exec<{ scope: string; n: number }>("SELECT substr(id, 1, instr(id, ':') - 1) AS scope, count(*) AS n FROM seen GROUP BY scope").toArray(),
     );

@@ -1,0 +1,148 @@
+import { intVar, type Env } from "../config/env";
+import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../edge/durable-guard";
+import { shardOf } from "../edge/objects";
+import { faultsOn, injectFault } from "../faults/points";
+import { withDeadline } from "../lib/deadline";
+import { logger } from "../log/logger";
+import { recordAdmissions } from "../metrics/analytics";
+import type { CoordinatorStore, RoomState } from "./coordinator-store";
+import type { LotteryRecord } from "./lottery";
+import { backendHealth, stepOutflow, WINDOW_MS, type OutflowState } from "./outflow";
+import type { ShardEntrants, SyncReport, SyncRequest } from "./protocol";
+import { applyTick } from "./room-books";
+import { active, effective } from "./room-view";
+import { sessionExpired } from "./sessions";
+import { planTick, runTick, SETTLE_MS, type TickOutcome } from "./tick";
+
+/**
+ * The coordinator's admission tick, orchestrated: reveal lotteries past their draw, step the adaptive
+ * outflow, sync every shard, admit (pure logic in src/admission/tick.ts) and persist, all or nothing.
+ * RoomCoordinator owns the room in memory and its alarm; this module is what one tick does to them.
+ */
+
+/** What a tick needs from the object that runs it. */
+export interface TickHost {
+  readonly env: Env;
+  readonly store: CoordinatorStore;
+  /** Memory diverged from storage (a failed persist): replace the room in memory with a reload. */
+  reload(): void;
+  /** Something the snapshot shows changed. */
+  changed(): void;
+}
+
+/** The room's shards, as the coordinator calls them: with the deadline the edge gives object calls. */
+export function roomShards(env: Env, room: string) {
+  const timeoutMs = intVar(env.DURABLE_CALL_TIMEOUT_MS, DEFAULT_DURABLE_CALL_TIMEOUT_MS);
+  return {
+    /** One shard's sync: a hung shard fails the tick. */
+    sync(req: SyncRequest): Promise<SyncReport> {
+      const call = async () => {
+        if (faultsOn) await injectFault("shard.sync");
+        return shardOf(env, room, req.shard).sync(req);
+      };
+      return withDeadline(call(), timeoutMs, `shard ${req.shard} sync`);
+    },
+    /** How many tickets each shard holds (a sync that asks for no keys and no arrivals). */
+    totals(count: number): Promise<SyncReport[]> {
+      const probe = (shard: number): SyncRequest => ({ shard, after: { a: Number.MAX_SAFE_INTEGER, b: 0 }, limit: 0, eligibleBefore: 0, since: Number.MAX_SAFE_INTEGER });
+      return Promise.all(Array.from({ length: count }, (_, i) => shardOf(env, room, i).sync(probe(i))));
+    },
+    entrants(count: number, from: number, to: number): Promise<ShardEntrants[]> {
+      const calls = Array.from({ length: count }, (_, i) => shardOf(env, room, i).lotteryEntrants(i, from, to));
+      return withDeadline(Promise.all(calls), timeoutMs, "lottery entrants");
+    },
+  };
+}
+
+/**
+ * Sync every shard, admit, persist. All-or-nothing: if any shard fails to answer, nobody is admitted
+ * this tick (the global order is unknown without every shard's heads) and nothing is written.
+ */
+export async function tickRoom(host: TickHost, room: RoomState, now: number): Promise<void> {
+  if (faultsOn) await injectFault("coordinator.tick");
+  // Every lottery past its draw, not only the configured event's: re-scheduling must not hide a seed.
+  for (const l of room.lotteries) if (l.revealedAt === null && now >= l.to + SETTLE_MS) await revealLottery(host, room, l, now);
+  adapt(host, room, now);
+  const input = { config: effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log, active: active(room, now) };
+  const plan = planTick(input);
+  const shards = roomShards(host.env, room.name);
+  let reports: SyncReport[];
+  try {
+    reports = await Promise.all(
+      room.shards.map((s, shard) => shards.sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor })),
+    );
+  } catch (e) {
+    room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
+    logger.error("tick_failed", { room: room.name, error: room.lastTickError });
+    return;
+  }
+  room.lastTickError = null;
+  const outcome = runTick(input, plan, reports.map((r) => r.heads));
+  apply(host, room, reports, outcome);
+  if (outcome.admitted.length > 0) {
+    let waiting = 0;
+    for (const n of room.counts.values()) waiting += n;
+    logger.info("tick", { room: room.name, admitted: outcome.admitted.length, waiting });
+    recordAdmissions(host.env, room.name, outcome.admitted.length, { waiting });
+  }
+}
+
+/**
+ * Publish a lottery's seed and entrants (the tick, once its event_start has passed plus the shards'
+ * settle margin; or an operator). Before that the seed would let anyone predict the draw.
+ */
+export async function revealLottery(host: TickHost, room: RoomState, lottery: LotteryRecord, now: number): Promise<LotteryRecord> {
+  const entrants = await roomShards(host.env, room.name).entrants(room.shards.length, lottery.from, lottery.to);
+  const revealed: LotteryRecord = { ...lottery, revealedAt: now, entrants };
+  updateLottery(host.store, room, revealed);
+  host.changed();
+  logger.info("lottery_revealed", { room: room.name, count: entrants.reduce((n, e) => n + e.count, 0) });
+  return revealed;
+}
+
+export function updateLottery(store: CoordinatorStore, room: RoomState, lottery: LotteryRecord): void {
+  store.updateLottery(lottery);
+  room.lotteries = room.lotteries.map((l) => (l.id === lottery.id ? lottery : l));
+}
+
+export function saveOutflow(store: CoordinatorStore, room: RoomState, outflow: OutflowState): void {
+  room.outflow = outflow;
+  store.saveOutflow(outflow);
+}
+
+/** Adaptive outflow: one controller step per tick (it decides at most every few seconds). */
+function adapt(host: TickHost, room: RoomState, now: number): void {
+  if (room.config.outflow.mode !== "adaptive") return;
+  room.health = room.health.filter((h) => h.at > now - 2 * WINDOW_MS);
+  const next = stepOutflow(room.outflow, room.config.outflow, backendHealth(room.health, now), now, room.counts.size > 0);
+  if (next === room.outflow) return;
+  if (next.rate !== room.outflow.rate) {
+    logger.info("outflow_changed", { room: room.name, outcome: next.last, rate_per_minute: next.rate, latency_ms: backendHealth(room.health, now).meanLatencyMs ?? undefined });
+  }
+  saveOutflow(host.store, room, next);
+}
+
+/**
+ * Fold the tick into the books, in memory and on disk, all or nothing. Memory is moved first (the
+ * pure applyTick), then written in one transaction; if the transaction throws it rolls back, and
+ * memory is reloaded from storage, so the tick leaves no trace: nobody reads as admitted, and the
+ * next tick admits the same people once, within the same cap. (Without the reload the frontier in
+ * memory ran ahead of the one on disk: admitted now, admitted again after a restart, and the tick
+ * missing from the per-minute log.) Memory-only extras (exact front, arrival rate, backend health)
+ * restart empty, as after a restart.
+ */
+function apply(host: TickHost, room: RoomState, reports: SyncReport[], outcome: TickOutcome): void {
+  try {
+    const now = outcome.record.at;
+    const ttlMs = room.config.admission_ttl_seconds * 1000;
+    const touched = applyTick(room, reports, outcome, ttlMs);
+    const finished = [...room.sessions.values()].filter((s) => sessionExpired(s, now, ttlMs)).map((s) => s.ticketId);
+    for (const id of finished) room.sessions.delete(id);
+    host.store.persistTick(room, touched, outcome.record, finished);
+    host.changed();
+  } catch (error) {
+    host.reload();
+    host.changed();
+    throw error;
+  }
+}
