@@ -11,10 +11,9 @@ import { effectiveConfig, eventPhase, eventWindow, type EventPhase } from "../sr
 import { commitment, newSeed, publicLottery, type LotteryRecord, type PublicLottery } from "../src/admission/lottery";
 import { backendHealth, initialOutflow, stepOutflow, WINDOW_MS, type BackendHealth, type HealthSample, type OutflowState } from "../src/admission/outflow";
 import { SETTLE_MS } from "../src/admission/tick";
-import { defaultRooms, intVar, type Env } from "../src/config/env";
-import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../src/edge/durable-guard";
+import type { Env } from "../src/config/env";
+import { settingsOf } from "../src/config/settings";
 import { faultsOn, injectFault, injectFaultSync } from "../src/faults/points";
-import { credentialBatchSize } from "../src/issuance/sessions";
 import { clock } from "../src/lib/clock";
 import { withDeadline } from "../src/lib/deadline";
 import { logger } from "../src/log/logger";
@@ -247,7 +246,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   private tickMs(): number {
-    return intVar(this.env.ADMISSION_TICK_MS, 1_000);
+    return settingsOf(this.env).admissionTickMs;
   }
 
   private create(name: string, config: RoomConfig): Loaded {
@@ -269,7 +268,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   /** The room, creating it with defaults if it is one of DEFAULT_ROOMS; null if it does not exist. */
   private async ensure(name: string): Promise<Loaded | null> {
     if (this.room) return this.room;
-    if (!defaultRooms(this.env).includes(name)) return null;
+    if (!settingsOf(this.env).defaultRooms.includes(name)) return null;
     const room = this.create(name, DEFAULT_ROOM_CONFIG);
     await this.ensureAlarm();
     return room;
@@ -466,7 +465,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       active: this.active(room, now),
       sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length,
       session_limits: {
-        credentials_per_configuration: room.config.session_credentials_per_configuration ?? credentialBatchSize(this.env),
+        credentials_per_configuration: room.config.session_credentials_per_configuration ?? settingsOf(this.env).credentialBatchSize,
         register_reads: room.config.session_register_reads,
       },
       admitted_last_minute: admittedLastMinute(room.log, now),
@@ -586,7 +585,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   private callTimeoutMs(): number {
-    return intVar(this.env.DURABLE_CALL_TIMEOUT_MS, DEFAULT_DURABLE_CALL_TIMEOUT_MS);
+    return settingsOf(this.env).durableCallTimeoutMs;
   }
 
   private probe(shard: number) {

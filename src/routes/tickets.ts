@@ -4,7 +4,8 @@ import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snap
 import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
-import { identityAudience, required, secret } from "../config/env";
+import { required, secret } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
 import { requireProofOfWork } from "../edge/proof-of-work";
@@ -25,7 +26,7 @@ import { approveHandoff, normalizeConfirmationCode } from "../issuance/handoff";
 import { handoffOfferLink } from "../issuance/handoff-offer";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
-import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
+import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import type { JoinRequest, ShardTicket } from "../../durable-objects/queue-shard";
 
@@ -69,8 +70,8 @@ tickets.post("/:room/tickets", async (c) => {
     {
       jwks: required(c.env, "IDENTITY_JWKS"),
       issuer: required(c.env, "IDENTITY_ISSUER"),
-      audience: identityAudience(c.env),
-      binding: identityBinding(c.env.IDENTITY_BINDING),
+      audience: settingsOf(c.env).identity.audience,
+      binding: settingsOf(c.env).identity.binding,
     },
     now,
     { jkt: proof.jkt },
