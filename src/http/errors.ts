@@ -9,9 +9,9 @@ import { ApiError, problemResponse } from "./problem";
 /**
  * The single place where anything thrown while handling a request becomes a response.
  * An ApiError maps to its own problem document; a ConfigError (bad or missing variables and secrets,
- * src/config/settings.ts) to 503 not-configured naming each bad variable and why, never its value; Hono's own HTTPExceptions keep their status; anything
- * else is our bug, logged with its stack and answered as an opaque 500 (never the message: it might
- * carry internals).
+ * src/config/settings.ts) to 503 not-configured naming each bad variable and why, never its value;
+ * Hono's own HTTPExceptions keep their status; anything else is our bug, logged with its stack and
+ * answered as an opaque 500 (never the message: it might carry internals).
  */
 export const onError: ErrorHandler = (err, c) => {
   if (err instanceof ApiError) return problemResponse(err);
