@@ -46,13 +46,8 @@ export interface RegisterOptions {
   readonly leaseMs: number;
 }
 
-export const DEFAULT_REGISTER_OPTIONS: RegisterOptions = {
-  maxConcurrency: 8,
-  queueTimeoutMs: 250,
-  latencyMs: 40,
-  readTimeoutMs: 5_000,
-  leaseMs: 30_000,
-};
+/** `leaseMs`: not a variable. The REGISTER_* variables and their defaults are in src/config/settings.ts. */
+const LEASE_MS = 30_000;
 
 /**
  * A development drill: the simulated latency set at run time (`PUT /v1/admin/register`), per isolate,
@@ -68,11 +63,11 @@ export function setSimulatedLatency(ms: number | null): void {
 export function registerOptionsFromEnv(env: Env): RegisterOptions {
   const { register, development } = settingsOf(env);
   return {
-    ...DEFAULT_REGISTER_OPTIONS,
     maxConcurrency: register.maxConcurrency,
     queueTimeoutMs: register.queueTimeoutMs,
     readTimeoutMs: register.readTimeoutMs,
     latencyMs: development ? (latencyDrillMs ?? register.latencyMs) : 0,
+    leaseMs: LEASE_MS,
   };
 }
 
