@@ -145,7 +145,7 @@ export const VariablesSchema = z.object({
   POW_FLOOR_BITS: withDefault(integer(0, MAX_POW_BITS, " (bits)"), DEFAULT_POW_POLICY.floorBits),
   POW_CEILING_BITS: withDefault(integer(0, MAX_POW_BITS, " (bits)"), DEFAULT_POW_POLICY.ceilingBits),
   POW_BUSY_ARRIVALS_PER_SECOND: withDefault(
-    text.regex(/^\d{1,9}(\.\d{1,6})?$/, "must be a positive number of arrivals per second (e.g. 20 or 0.5)").transform(Number).pipe(z.number().positive("must be a positive number of arrivals per second (e.g. 20 or 0.5)")),
+    text.regex(/^\d{1,12}(\.\d{1,6})?$/, "must be a positive number of arrivals per second (e.g. 20 or 0.5)").transform(Number).pipe(z.number().positive("must be a positive number of arrivals per second (e.g. 20 or 0.5)")),
     DEFAULT_POW_POLICY.busyArrivalsPerSecond,
   ),
   /** The audience identity assertions must be minted for. */
