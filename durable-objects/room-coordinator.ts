@@ -11,7 +11,8 @@ import { emptyBooks } from "../src/admission/room-books";
 import { buildSnapshot, currentLottery, roomStats, sessionLimits, type RoomStats } from "../src/admission/room-view";
 import type { RoomSnapshot } from "../src/admission/snapshot";
 import { SETTLE_MS } from "../src/admission/tick";
-import { defaultRooms, intVar, type Env } from "../src/config/env";
+import type { Env } from "../src/config/env";
+import { settingsOf } from "../src/config/settings";
 import { DEFAULT_ROOM_CONFIG, patchConfig, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
 import { clock } from "../src/lib/clock";
 import { ok, refuse, type Result } from "../src/lib/result";
@@ -232,7 +233,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   async #ensure(): Promise<RoomState | null> {
     if (this.#room) return this.#room;
     const name = this.#name();
-    if (name === null || !defaultRooms(this.env).includes(name)) return null;
+    if (name === null || !settingsOf(this.env).defaultRooms.includes(name)) return null;
     const room = this.#create(name, DEFAULT_ROOM_CONFIG);
     await this.#ensureAlarm();
     return room;
@@ -248,7 +249,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   #tickMs(): number {
-    return intVar(this.env.ADMISSION_TICK_MS, 1_000);
+    return settingsOf(this.env).admissionTickMs;
   }
 }
 

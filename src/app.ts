@@ -8,6 +8,7 @@ import { inputLimits } from "./http/input-limits";
 import { notFoundOrWrongMethod } from "./http/method-not-allowed";
 import { ApiError } from "./http/problem";
 import { requestLog } from "./http/request-log";
+import { validSettings } from "./http/valid-settings";
 import { admin } from "./routes/admin";
 import { challenge } from "./routes/challenge";
 import { dashboard } from "./routes/dashboard";
@@ -41,6 +42,9 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   );
   // The development kit first: its secret defaults are what the address limits below key with.
   devKit?.install(app);
+  // Every variable and secret validated before any handler runs: a deployment with a bad one answers
+  // every request 503 not-configured naming it (src/config/settings.ts), instead of running on a guess.
+  app.use("*", validSettings);
   // Per client address, before any handler runs (docs/threats/rate-limits.md). The join and the
   // challenge count addresses in their handlers; /credential counts per session once its token opens.
   app.use("/token", limitPerAddress("token_client"));

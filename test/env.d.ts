@@ -1,9 +1,8 @@
-// Types for `import { env, exports } from "cloudflare:workers"` inside tests.
-type AntichambreEnv = import("../src/config/env").Env;
+// Types for `import { env, exports } from "cloudflare:workers"` inside tests: the bindings wrangler.toml
+// declares (worker-configuration.d.ts, generated), plus the variables and secrets as optional text.
+type AntichambreEnvText = import("../src/config/env").EnvText;
 declare namespace Cloudflare {
-  interface Env extends AntichambreEnv {}
-  interface GlobalProps {
-    mainModule: typeof import("../src/index");
-    durableNamespaces: "RoomCoordinator" | "QueueShard" | "ReplayGuard";
+  interface Env extends AntichambreEnvText {
+    ANALYTICS?: AnalyticsEngineDataset;
   }
 }

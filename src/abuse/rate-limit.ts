@@ -19,16 +19,18 @@ export interface RateLimitPolicy {
 
 export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
 
-/** "LIMIT/PERIOD_SECONDS" ("120/60"); "off" → null (no limit); anything unreadable → the fallback. */
-export function parsePolicy(raw: string | undefined, fallback: RateLimitPolicy): RateLimitPolicy | null {
-  const value = raw?.trim().toLowerCase();
-  if (!value) return fallback;
+/**
+ * "LIMIT/PERIOD_SECONDS" ("120/60", spaces and case tolerated); "off" → null (no limit); anything else →
+ * undefined, which src/config/settings.ts reports as a bad variable by name (no silent default).
+ */
+export function parsePolicy(raw: string): RateLimitPolicy | null | undefined {
+  const value = raw.trim().toLowerCase();
   if (value === "off") return null;
   const m = /^(\d{1,9})\s*\/\s*(\d{1,6})$/.exec(value);
-  if (!m) return fallback;
+  if (!m) return undefined;
   const limit = Number(m[1]);
   const periodSeconds = Number(m[2]);
-  return limit >= 1 && periodSeconds >= 1 ? { limit, periodSeconds } : fallback;
+  return limit >= 1 && periodSeconds >= 1 ? { limit, periodSeconds } : undefined;
 }
 
 interface Bucket {

@@ -1,5 +1,5 @@
-import { intVar, type Env } from "../config/env";
-import { DEFAULT_DURABLE_CALL_TIMEOUT_MS } from "../edge/durable-guard";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { shardOf } from "../edge/objects";
 import { faultsOn, injectFault } from "../faults/points";
 import { withDeadline } from "../lib/deadline";
@@ -32,7 +32,7 @@ export interface TickHost {
 
 /** The room's shards, as the coordinator calls them: with the deadline the edge gives object calls. */
 export function roomShards(env: Env, room: string) {
-  const timeoutMs = intVar(env.DURABLE_CALL_TIMEOUT_MS, DEFAULT_DURABLE_CALL_TIMEOUT_MS);
+  const timeoutMs = settingsOf(env).durableCallTimeoutMs;
   return {
     /** One shard's sync: a hung shard fails the tick. */
     sync(req: SyncRequest): Promise<SyncReport> {

@@ -1,6 +1,6 @@
 import type { Env } from "../config/env";
 import type { RoomConfig } from "../config/room-config";
-import { credentialBatchSize } from "../issuance/sessions";
+import { settingsOf } from "../config/settings";
 import { admittedLastMinute, observedRatePerSecond } from "./admission-log";
 import type { RoomState } from "./coordinator-store";
 import { effectiveConfig, eventPhase, eventWindow, type EventPhase } from "./event";
@@ -98,7 +98,7 @@ export function roomStats(room: RoomState, now: number, env: Env): RoomStats {
     active: active(room, now),
     sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length,
     session_limits: {
-      credentials_per_configuration: room.config.session_credentials_per_configuration ?? credentialBatchSize(env),
+      credentials_per_configuration: room.config.session_credentials_per_configuration ?? settingsOf(env).credentialBatchSize,
       register_reads: room.config.session_register_reads,
     },
     admitted_last_minute: admittedLastMinute(room.log, now),

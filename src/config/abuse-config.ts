@@ -1,11 +1,8 @@
-import { DEFAULT_POW_POLICY, type PowPolicy } from "../abuse/pow-difficulty";
-import { MAX_POW_BITS } from "../abuse/pow";
-import { parsePolicy, type RateLimitPolicy } from "../abuse/rate-limit";
-import type { Env } from "./env";
+import type { RateLimitPolicy } from "../abuse/rate-limit";
 
 /**
- * The abuse-resistance settings, read from Worker variables (wrangler.toml [vars]); every default is
- * what a deployment gets without setting anything. Figures and reasoning: SECURITY.md.
+ * The rate-limit scopes and their defaults: what a deployment gets without setting RATE_LIMIT_*
+ * (validated with every other variable in src/config/settings.ts). Figures and reasoning: SECURITY.md.
  */
 export type LimitScope =
   | "poll"
@@ -48,25 +45,3 @@ export const DEFAULT_RATE_LIMITS: Record<LimitScope, RateLimitPolicy> = {
 
 /** The Worker variable of each scope, e.g. join_person → RATE_LIMIT_JOIN_PERSON. */
 export type LimitVariable = `RATE_LIMIT_${Uppercase<LimitScope>}`;
-
-const variableOf = (scope: LimitScope): LimitVariable => `RATE_LIMIT_${scope.toUpperCase() as Uppercase<LimitScope>}`;
-
-/** The policy for a scope, or null when the variable says "off". */
-export function rateLimitPolicy(env: Env, scope: LimitScope): RateLimitPolicy | null {
-  return parsePolicy(env[variableOf(scope)], DEFAULT_RATE_LIMITS[scope]);
-}
-
-function bits(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return value !== undefined && value.trim() !== "" && Number.isInteger(n) && n >= 0 && n <= MAX_POW_BITS ? n : fallback;
-}
-
-export function powPolicy(env: Env): PowPolicy {
-  const busy = Number(env.POW_BUSY_ARRIVALS_PER_SECOND);
-  return {
-    floorBits: bits(env.POW_FLOOR_BITS, DEFAULT_POW_POLICY.floorBits),
-    ceilingBits: bits(env.POW_CEILING_BITS, DEFAULT_POW_POLICY.ceilingBits),
-    busyArrivalsPerSecond: Number.isFinite(busy) && busy > 0 ? busy : DEFAULT_POW_POLICY.busyArrivalsPerSecond,
-    busyBits: DEFAULT_POW_POLICY.busyBits,
-  };
-}

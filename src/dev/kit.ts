@@ -13,7 +13,8 @@ import { withDevSecrets } from "./secrets";
  *
  * Why the defaults are filled into c.env rather than looked up where a secret is read: every handler
  * reads secrets from the env it is given (src/config/env.ts, `secret`), so the production code has one
- * path and no knowledge that defaults exist. The copy is made per request, in development only.
+ * path and no knowledge that defaults exist. The copy is made once per env object (src/dev/secrets.ts),
+ * in development only, so its settings are parsed once too (src/config/settings.ts memoises per object).
  */
 export const devKit: DevKit = {
   install(app: Hono<AppEnv>): void {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { identityAudience, isDevelopment } from "../config/env";
+import { isDevelopment } from "../config/env";
+import { settingsOf } from "../config/settings";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
@@ -34,7 +35,7 @@ const AssertionRequestSchema = z
 dev.post("/identity-assertions", async (c) => {
   const { person_id, jkt } = await readJson(c, AssertionRequestSchema);
   const lifetime = 300;
-  const assertion = await mintDevIdentityAssertion(person_id, identityAudience(c.env), clock.now(), lifetime, jkt);
+  const assertion = await mintDevIdentityAssertion(person_id, settingsOf(c.env).identity.audience, clock.now(), lifetime, jkt);
   c.header("cache-control", "no-store");
   return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
 });

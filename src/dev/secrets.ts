@@ -19,11 +19,16 @@ export const DEV_SECRETS: Readonly<Record<SecretName, string>> = {
   IACA_CERT: DEV_IACA_CERT_PEM,
 };
 
-/** `env` with every secret it lacks (unset or empty) taken from the development defaults. */
+const filledEnvs = new WeakMap<Env, Env>();
+
+/** `env` with every secret it lacks (unset or empty) taken from the development defaults (memoised per env). */
 export function withDevSecrets(env: Env): Env {
-  const filled: Env = { ...env };
+  let filled = filledEnvs.get(env);
+  if (filled) return filled;
+  filled = { ...env };
   for (const [name, value] of Object.entries(DEV_SECRETS) as [SecretName, string][]) {
     if (!filled[name]) filled[name] = value;
   }
+  filledEnvs.set(env, filled);
   return filled;
 }

@@ -1,4 +1,5 @@
-import { intVar, type Env } from "../config/env";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { faultsOn, injectFault, type FaultPoint } from "../faults/points";
 import { ApiError } from "../http/problem";
 import { withDeadline } from "../lib/deadline";
@@ -22,7 +23,6 @@ import { logger } from "../log/logger";
  * The guard is also where the edge's Durable Object fault points are (src/faults): injected at the
  * call, so the failure looks to the Worker exactly like an object that did not answer.
  */
-export const DEFAULT_DURABLE_CALL_TIMEOUT_MS = 5_000;
 /** What a refused client is told to wait: a reset object is usually back within a second or two. */
 export const DURABLE_RETRY_AFTER_SECONDS = 2;
 
@@ -48,7 +48,9 @@ const guarded = new WeakMap<Env, Env>();
 export function guardBindings(env: Env): Env {
   let g = guarded.get(env);
   if (g) return g;
-  const timeoutMs = intVar(env.DURABLE_CALL_TIMEOUT_MS, DEFAULT_DURABLE_CALL_TIMEOUT_MS);
+  // Read at each call, not here: this runs before the app, where a bad DURABLE_CALL_TIMEOUT_MS could
+  // not yet become a 503 not-configured (the app validates every setting before any handler).
+  const timeoutMs = () => settingsOf(env).durableCallTimeoutMs;
   const copy: Record<string, unknown> = { ...env };
   for (const [name, value] of Object.entries(env)) {
     if (isNamespace(value)) copy[name] = guardNamespace(value, name, timeoutMs);
@@ -63,7 +65,7 @@ function isNamespace(value: unknown): value is DurableObjectNamespace {
   return typeof v === "object" && v !== null && typeof v.idFromName === "function" && typeof v.get === "function";
 }
 
-function guardNamespace(ns: DurableObjectNamespace, binding: string, timeoutMs: number): DurableObjectNamespace {
+function guardNamespace(ns: DurableObjectNamespace, binding: string, timeoutMs: () => number): DurableObjectNamespace {
   return new Proxy(ns, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop);
@@ -84,7 +86,7 @@ function bound(fn: Function, target: object): (...args: unknown[]) => unknown {
   return (...args) => Reflect.apply(fn, target, args);
 }
 
-function guardStub(stub: object, binding: string, timeoutMs: number): object {
+function guardStub(stub: object, binding: string, timeoutMs: () => number): object {
   return new Proxy(stub, {
     get(target, prop) {
       if (typeof prop !== "string" || NOT_RPC.has(prop)) {
@@ -92,7 +94,7 @@ function guardStub(stub: object, binding: string, timeoutMs: number): object {
         return typeof value === "function" ? bound(value, target) : value;
       }
       return (...args: unknown[]) =>
-        guardedCall(binding, prop, timeoutMs, () => Reflect.apply(Reflect.get(target, prop) as Function, target, args) as PromiseLike<unknown>);
+        guardedCall(binding, prop, timeoutMs(), () => Reflect.apply(Reflect.get(target, prop) as Function, target, args) as PromiseLike<unknown>);
     },
   });
 }

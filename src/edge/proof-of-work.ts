@@ -1,8 +1,8 @@
 import { requiredBits } from "../abuse/pow-difficulty";
 import { checkSolution, issueChallenge, type PowFailure } from "../abuse/pow-challenge";
 import type { RoomSnapshot } from "../admission/snapshot";
-import { powPolicy } from "../config/abuse-config";
 import { secret, type Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";
 import { claimOnce } from "./replay";
@@ -17,7 +17,7 @@ import { claimOnce } from "./replay";
  * (POST /v1/rooms/{room}/challenge hands one out ahead of time too).
  */
 export function requiredDifficulty(env: Env, snapshot: RoomSnapshot): number {
-  return requiredBits(powPolicy(env), snapshot.arrivalsPerSecond ?? 0, snapshot.config.pow_min_bits ?? 0);
+  return requiredBits(settingsOf(env).pow, snapshot.arrivalsPerSecond ?? 0, snapshot.config.pow_min_bits ?? 0);
 }
 
 export interface ChallengeBody {

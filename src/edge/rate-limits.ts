@@ -1,8 +1,9 @@
 import { base64url } from "jose";
 import { coarseAddress } from "../abuse/client-address";
 import { TokenBucketLimiter, type RateLimitPolicy } from "../abuse/rate-limit";
-import { rateLimitPolicy, type LimitScope } from "../config/abuse-config";
+import type { LimitScope } from "../config/abuse-config";
 import { required, type Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
 import { withDeadline } from "../lib/deadline";
@@ -63,7 +64,7 @@ export function rateLimited(scope: LimitScope, retryAfterSeconds: number): ApiEr
 
 /** Counts one request against `key` in `scope`; throws the 429 if over either layer's limit. */
 export async function enforceRateLimit(env: Env, scope: LimitScope, key: string): Promise<void> {
-  const policy = rateLimitPolicy(env, scope);
+  const policy = settingsOf(env).rateLimits[scope];
   if (!policy) return;
   const local = limiterFor(scope, policy).take(key);
   if (!local.ok) throw rateLimited(scope, local.retryAfterSeconds);

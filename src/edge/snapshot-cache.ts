@@ -1,7 +1,8 @@
 import type { RoomSnapshot } from "../admission/snapshot";
 import { coordinatorOf } from "./objects";
 import type { Result } from "../lib/result";
-import { intVar, type Env } from "../config/env";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
 import { logger } from "../log/logger";
@@ -51,7 +52,7 @@ export function clearSnapshotCache(): void {
 
 export async function roomSnapshot(env: Env, room: string): Promise<RoomSnapshot | null> {
   const now = clock.now();
-  const ttl = intVar(env.SNAPSHOT_TTL_MS, 1_000);
+  const ttl = settingsOf(env).snapshotTtlMs;
   let entry = entries.get(room);
   if (entry && now - entry.fetchedAt < ttl) return entry.snapshot;
   const refreshing = entry?.refreshingSince != null && now - entry.refreshingSince < REFRESH_LOST_MS;

@@ -4,6 +4,8 @@ import { RoomNameSchema } from "../config/room-config";
 import { logger } from "../log/logger";
 import { recordRequest } from "../metrics/edge-counters";
 import type { AppEnv } from "./app-env";
+import { settingsOf } from "../config/settings";
+import type { Env } from "../config/env";
 
 /**
  * Every request, once answered: counted in this isolate's edge metrics and logged as one JSON line
@@ -26,7 +28,7 @@ export const requestLog: MiddlewareHandler<AppEnv> = async function requestLog(c
     const route = routeOf(c);
     const status = c.res.status;
     recordRequest(route, c.req.method, status, duration);
-    if (status < 400 && c.env.LOG_REQUESTS === "errors") return;
+    if (status < 400 && quietOnSuccess(c.env)) return;
     const room = c.req.param("room");
     const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
     logger[status >= 500 ? "error" : "info"]("request", {
@@ -52,4 +54,16 @@ function routeOf(c: Context): string {
     if (r.method !== "ALL") return r.path;
   }
   return "unmatched";
+}
+
+/**
+ * LOG_REQUESTS=errors. A misconfigured deployment answers every request 503 (not a success), but this
+ * runs outermost, in a `finally`: it must not throw the ConfigError again, so it logs everything then.
+ */
+function quietOnSuccess(env: Env): boolean {
+  try {
+    return settingsOf(env).logRequests === "errors";
+  } catch {
+    return false;
+  }
 }

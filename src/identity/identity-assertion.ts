@@ -33,9 +33,6 @@ export type AssertionResult = { ok: true; personId: string } | { ok: false; reas
 
 export type IdentityBinding = "optional" | "required";
 
-export function identityBinding(value: string | undefined): IdentityBinding {
-  return value === "required" ? "required" : "optional";
-}
 
 
 

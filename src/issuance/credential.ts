@@ -11,7 +11,8 @@ import { isCredentialConfigurationId } from "./configurations";
 import type { AccessGrant } from "./dpop-access";
 import { issueCredentials } from "./issue-credentials";
 import { verifyKeyProof } from "./key-proof";
-import { credentialBatchSize, sessionObject, sessionRefusal } from "./sessions";
+import { sessionObject, sessionRefusal } from "./sessions";
+import { settingsOf } from "../config/settings";
 
 /**
  * The credential endpoint's use case (OpenID4VCI 1.0 §8): key proofs in, credentials bound to their
@@ -47,7 +48,7 @@ export async function issueForSession(
   const { issuer, now } = context;
   const configuration = request.credential_configuration_id;
   if (!isCredentialConfigurationId(configuration)) throw new ApiError("unknown_credential_configuration", `no credential configuration "${configuration}"`);
-  const batchSize = credentialBatchSize(env);
+  const batchSize = settingsOf(env).credentialBatchSize;
   if (request.proofs.jwt.length > batchSize) throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
 
   const keys = [];

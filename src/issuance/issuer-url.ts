@@ -1,4 +1,5 @@
-import { isDevelopment, type Env } from "../config/env";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 
 /**
@@ -14,28 +15,13 @@ import { ApiError } from "../http/problem";
  * the workers.dev alias for operators.
  *
  * Development (npm start, tests) keeps following the request when PUBLIC_ORIGIN is unset, so a phone
- * on the LAN reaches `npm start -- --ip 0.0.0.0` under whatever address it used.
+ * on the LAN reaches `npm start -- --ip 0.0.0.0` under whatever address it used. A PUBLIC_ORIGIN that is
+ * not an origin (a path, a query, another scheme) is a bad variable (src/config/settings.ts): the whole
+ * deployment answers 503 not-configured naming it, rather than publish it.
  */
 export function issuerOrigin(env: Env, requestUrl: string): string {
-  if (env.PUBLIC_ORIGIN) return configuredOrigin(env.PUBLIC_ORIGIN);
-  if (isDevelopment(env)) return new URL(requestUrl).origin;
+  const settings = settingsOf(env);
+  if (settings.publicOrigin) return settings.publicOrigin;
+  if (settings.development) return new URL(requestUrl).origin;
   throw new ApiError("not_configured", "PUBLIC_ORIGIN is not configured on this deployment");
-}
-
-/**
- * PUBLIC_ORIGIN as an origin ("https://host[:port]", a trailing slash tolerated). Anything else (a path,
- * a query, another scheme) is a configuration error, refused as not-configured rather than published.
- */
-function configuredOrigin(value: string): string {
-  let url: URL | null = null;
-  try {
-    url = new URL(value);
-  } catch {
-    // Refused below.
-  }
-  const trimmed = value.replace(/\/+$/, "");
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.origin !== trimmed.toLowerCase()) {
-    throw new ApiError("not_configured", "PUBLIC_ORIGIN must be an origin such as https://permis.example.fr");
-  }
-  return url.origin;
 }

@@ -1,5 +1,6 @@
 import type { Env } from "../config/env";
 import { coordinatorOf, sessionsAt } from "../edge/objects";
+import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import type { SessionCallRefusal } from "../../durable-objects/issuance-sessions";
 import type { SessionLimits } from "./session-rules";
@@ -25,12 +26,7 @@ export async function sessionObject(env: Env, sessionId: string) {
 
 /** The room's limits as the coordinator gives them, with the deployment's batch size as the default. */
 export function sessionLimits(env: Env, room: { credentialsPerConfiguration: number | null; registerReads: number }): SessionLimits {
-  return { credentialsPerConfiguration: room.credentialsPerConfiguration ?? credentialBatchSize(env), registerReads: room.registerReads };
-}
-
-/** Most credentials (key proofs) one credential request may ask for. */
-export function credentialBatchSize(env: Env): number {
-  return Math.max(1, Number(env.CREDENTIAL_BATCH_SIZE) || 1);
+  return { credentialsPerConfiguration: room.credentialsPerConfiguration ?? settingsOf(env).credentialBatchSize, registerReads: room.registerReads };
 }
 
 const DPOP_INVALID_TOKEN = { "www-authenticate": 'DPoP error="invalid_token", algs="ES256"' };

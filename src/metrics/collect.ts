@@ -1,4 +1,5 @@
-import { defaultRooms, type Env } from "../config/env";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { coordinatorOf } from "../edge/objects";
 import { RoomNameSchema } from "../config/room-config";
 import { logger } from "../log/logger";
@@ -15,7 +16,7 @@ export const MAX_SCRAPED_ROOMS = 32;
 
 /** The rooms a scrape covers: `?room=` (repeatable, validated) or every default room. */
 export function scrapedRooms(env: Env, asked: readonly string[]): string[] {
-  const rooms = asked.length > 0 ? asked : defaultRooms(env);
+  const rooms = asked.length > 0 ? asked : [...settingsOf(env).defaultRooms];
   const unique = [...new Set(rooms)];
   if (unique.length > MAX_SCRAPED_ROOMS) throw new ApiError("bad_request", `at most ${MAX_SCRAPED_ROOMS} rooms per scrape`);
   for (const room of unique) {

@@ -27,7 +27,8 @@
  * exercised locally. Deployments never add latency.
  */
 import { z } from "zod";
-import { isDevelopment, type Env } from "../config/env";
+import type { Env } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { faultsOn, injectFault } from "../faults/points";
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
 import { REGISTER_TABLE } from "./schema";
@@ -45,20 +46,8 @@ export interface RegisterOptions {
   readonly leaseMs: number;
 }
 
-export const DEFAULT_REGISTER_OPTIONS: RegisterOptions = {
-  maxConcurrency: 8,
-  queueTimeoutMs: 250,
-  latencyMs: 40,
-  readTimeoutMs: 5_000,
-  leaseMs: 30_000,
-};
-
-/** A non-negative integer variable, or the fallback when unset or malformed. */
-function nonNegativeInt(value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
-}
+/** `leaseMs`: not a variable. The REGISTER_* variables and their defaults are in src/config/settings.ts. */
+const LEASE_MS = 30_000;
 
 /**
  * A development drill: the simulated latency set at run time (`PUT /v1/admin/register`), per isolate,
@@ -70,15 +59,15 @@ export function setSimulatedLatency(ms: number | null): void {
   latencyDrillMs = ms;
 }
 
-/** The options the env asks for: REGISTER_* vars, and latency only in development. */
+/** The options the env asks for: REGISTER_* vars (src/config/settings.ts), and latency only in development. */
 export function registerOptionsFromEnv(env: Env): RegisterOptions {
-  const d = DEFAULT_REGISTER_OPTIONS;
+  const { register, development } = settingsOf(env);
   return {
-    ...d,
-    maxConcurrency: Math.max(1, nonNegativeInt(env.REGISTER_MAX_CONCURRENCY, d.maxConcurrency)),
-    queueTimeoutMs: nonNegativeInt(env.REGISTER_QUEUE_TIMEOUT_MS, d.queueTimeoutMs),
-    readTimeoutMs: Math.max(1, nonNegativeInt(env.REGISTER_READ_TIMEOUT_MS, d.readTimeoutMs)),
-    latencyMs: isDevelopment(env) ? (latencyDrillMs ?? nonNegativeInt(env.REGISTER_LATENCY_MS, d.latencyMs)) : 0,
+    maxConcurrency: register.maxConcurrency,
+    queueTimeoutMs: register.queueTimeoutMs,
+    readTimeoutMs: register.readTimeoutMs,
+    latencyMs: development ? (latencyDrillMs ?? register.latencyMs) : 0,
+    leaseMs: LEASE_MS,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { defaultRooms, secret } from "../config/env";
+import { secret } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { RoomNameSchema } from "../config/room-config";
 import { sameSecret } from "../http/admin-auth";
 import { endSession, renewIfDue, sameOrigin, sessionFromRequest, startSession } from "../http/admin-session";
@@ -29,7 +30,7 @@ const DEFAULT_ROOM = "permis";
 function roomOf(c: Context<AppEnv>, asked: string | undefined): string {
   const parsed = RoomNameSchema.safeParse(asked);
   if (parsed.success) return parsed.data;
-  return defaultRooms(c.env)[0] ?? DEFAULT_ROOM;
+  return settingsOf(c.env).defaultRooms[0] ?? DEFAULT_ROOM;
 }
 
 const page = (c: Context<AppEnv>, html: string, status: 200 | 401 | 403) => {
@@ -45,7 +46,7 @@ dashboard.get("/", async (c) => {
   const session = await sessionFromRequest(c, token);
   if (!session) return page(c, loginPage({ room }), 401);
   await renewIfDue(c, token, session);
-  return page(c, dashboardPage({ room, rooms: defaultRooms(c.env) }), 200);
+  return page(c, dashboardPage({ room, rooms: [...settingsOf(c.env).defaultRooms] }), 200);
 });
 
 const LoginSchema = z.object({ token: z.string().min(1).max(4096), room: z.string().max(40).optional() });

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/config-error";
 import { Hono, type Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { isDevelopment } from "../config/env";
@@ -66,8 +67,9 @@ pages.get("/:room", async (c) => {
     );
   } catch (error) {
     // State unreachable or a deployment missing a secret: a page that retries by itself, not JSON.
-    if (!(error instanceof ApiError) || error.status !== 503) throw error;
-    const retryAfterSeconds = Number(error.headers["retry-after"]) || PUBLIC_REFRESH_SECONDS;
+    const unavailable = (error instanceof ApiError && error.status === 503) || error instanceof ConfigError;
+    if (!unavailable) throw error;
+    const retryAfterSeconds = (error instanceof ApiError && Number(error.headers["retry-after"])) || PUBLIC_REFRESH_SECONDS;
     return c.html(renderUnavailablePage({ lang, nonce, retryAfterSeconds }), 503, { ...headers, "retry-after": String(retryAfterSeconds) });
   }
 });

@@ -5,7 +5,8 @@ import { seqOf } from "../admission/order-key";
 import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
-import { identityAudience, required, secret } from "../config/env";
+import { required, secret } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { roomSnapshot } from "../edge/snapshot-cache";
 import { shardFor } from "../edge/shard-for";
 import { requireProofOfWork } from "../edge/proof-of-work";
@@ -26,7 +27,7 @@ import { approveHandoff, normalizeConfirmationCode } from "../issuance/handoff";
 import { handoffOfferLink } from "../issuance/handoff-offer";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
-import { identityBinding, verifyIdentityAssertion } from "../identity/identity-assertion";
+import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import type { JoinRequest, ShardTicket } from "../admission/protocol";
 import { shardOf } from "../edge/objects";
@@ -71,8 +72,8 @@ tickets.post("/:room/tickets", async (c) => {
     {
       jwks: required(c.env, "IDENTITY_JWKS"),
       issuer: required(c.env, "IDENTITY_ISSUER"),
-      audience: identityAudience(c.env),
-      binding: identityBinding(c.env.IDENTITY_BINDING),
+      audience: settingsOf(c.env).identity.audience,
+      binding: settingsOf(c.env).identity.binding,
     },
     now,
     { jkt: proof.jkt },

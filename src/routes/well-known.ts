@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { required, secret } from "../config/env";
+import { settingsOf } from "../config/settings";
 import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
 import { credentialConfigurationsSupported } from "../issuance/configurations";
@@ -24,7 +25,7 @@ wellKnown.get("/jwks.json", async (c) => {
 
 wellKnown.get("/openid-credential-issuer", async (c) => {
   const issuer = issuerOrigin(c.env, c.req.url);
-  const batchSize = Math.max(1, Number(c.env.CREDENTIAL_BATCH_SIZE) || 1);
+  const batchSize = settingsOf(c.env).credentialBatchSize;
   c.header("cache-control", PUBLIC_CACHE);
   return c.json({
     credential_issuer: issuer,

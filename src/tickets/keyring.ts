@@ -1,5 +1,6 @@
 import { base64url, importJWK, type JWK } from "jose";
 import { z } from "zod";
+import { EcPrivateJwkSchema, HmacKeySchema } from "../config/settings";
 import { ApiError } from "../http/problem";
 
 /**
@@ -8,15 +9,6 @@ import { ApiError } from "../http/problem";
  * Both key sets are JSON arrays with a `kid` on every key: the first key signs, every key verifies, so a
  * rotation is "prepend the new key, wait out the longest token lifetime, drop the old one" (README).
  */
-const HmacKeySchema = z.object({ kid: z.string().min(1), k: z.string().regex(/^[A-Za-z0-9_-]{43,}$/) });
-const EcPrivateJwkSchema = z.object({
-  kid: z.string().min(1),
-  kty: z.literal("EC"),
-  crv: z.literal("P-256"),
-  x: z.string(),
-  y: z.string(),
-  d: z.string(),
-});
 
 export interface HmacKeyring {
   readonly signing: { kid: string; key: CryptoKey };

@@ -23,7 +23,9 @@ const pages = run("pages bundle", "node", ["src/tools/build-pages.mjs"]);
 // The Worker and the browser bundle are type-checked apart (Workers types and DOM types conflict).
 const workerTypes = run("typecheck", "npx", ["tsc", "-p", "."]);
 const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src/pages/browser"]);
-const typecheck = workerTypes && browserTypes && pages;
+// The Env bindings' types are generated from wrangler.toml (`npm run types`): fail if the committed file is stale.
+const envTypes = run("typecheck (worker-configuration.d.ts is current)", "node", ["test/build/worker-types.mjs"]);
+const typecheck = workerTypes && browserTypes && envTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);

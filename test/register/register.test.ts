@@ -216,8 +216,10 @@ describe("findHolder", () => {
     expect(dev.options).toMatchObject({ maxConcurrency: 8, queueTimeoutMs: 250, latencyMs: 40 });
     const prod = new LicenceRegister({ ...env, ENVIRONMENT: "production", REGISTER_MAX_CONCURRENCY: "3", REGISTER_QUEUE_TIMEOUT_MS: "0" });
     expect(prod.options).toMatchObject({ maxConcurrency: 3, queueTimeoutMs: 0, latencyMs: 0 });
-    const junk = new LicenceRegister({ ...env, REGISTER_MAX_CONCURRENCY: "zero", REGISTER_LATENCY_MS: "-5" });
-    expect(junk.options).toMatchObject({ maxConcurrency: 8, latencyMs: 40 });
+    // Malformed values are no longer replaced by defaults: the register refuses to start, naming both.
+    expect(() => new LicenceRegister({ ...env, REGISTER_MAX_CONCURRENCY: "zero", REGISTER_LATENCY_MS: "-5" })).toThrow(
+      expect.objectContaining({ name: "ConfigError", problems: [expect.objectContaining({ name: "REGISTER_MAX_CONCURRENCY" }), expect.objectContaining({ name: "REGISTER_LATENCY_MS" })] }),
+    );
   });
 });
 

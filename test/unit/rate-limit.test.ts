@@ -4,13 +4,12 @@ import { parsePolicy, TokenBucketLimiter } from "../../src/abuse/rate-limit";
 import { ManualClock } from "../../src/lib/clock";
 
 describe("rate-limit policies from variables", () => {
-  const fallback = { limit: 7, periodSeconds: 60 };
-  it("reads LIMIT/PERIOD, 'off', and falls back on anything else", () => {
-    expect(parsePolicy("120/60", fallback)).toEqual({ limit: 120, periodSeconds: 60 });
-    expect(parsePolicy(" 5 / 10 ", fallback)).toEqual({ limit: 5, periodSeconds: 10 });
-    expect(parsePolicy("off", fallback)).toBeNull();
-    expect(parsePolicy("OFF", fallback)).toBeNull();
-    for (const bad of [undefined, "", "0/60", "10/0", "ten/60", "10", "-1/60", "1e3/60"]) expect(parsePolicy(bad, fallback)).toEqual(fallback);
+  it("reads LIMIT/PERIOD, 'off', and reports anything else as malformed (undefined), never a default", () => {
+    expect(parsePolicy("120/60")).toEqual({ limit: 120, periodSeconds: 60 });
+    expect(parsePolicy(" 5 / 10 ")).toEqual({ limit: 5, periodSeconds: 10 });
+    expect(parsePolicy("off")).toBeNull();
+    expect(parsePolicy("OFF")).toBeNull();
+    for (const bad of ["", "0/60", "10/0", "ten/60", "10", "-1/60", "1e3/60"]) expect(parsePolicy(bad)).toBeUndefined();
   });
 });
 
