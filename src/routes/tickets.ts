@@ -1,16 +1,10 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { snapshotConfig, wouldQueue, type RoomSnapshot } from "../admission/snapshot";
-import { seqOf } from "../admission/order-key";
-import { prequeueNotOpenUntil, stampPlan } from "../admission/event";
+import type { RoomSnapshot } from "../admission/snapshot";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
 import { DPOP_MAX_AGE_SECONDS, verifyDpopProof } from "../auth/dpop";
-import { required, secret } from "../config/env";
-import { settingsOf } from "../config/settings";
+import { secret } from "../config/env";
 import { roomSnapshot } from "../edge/snapshot-cache";
-import { shardFor } from "../edge/shard-for";
-import { requireProofOfWork } from "../edge/proof-of-work";
-import { POW_SOLUTION_PATTERN } from "../abuse/pow";
 import { enforceClientLimit, enforceRateLimit } from "../edge/rate-limits";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
@@ -18,142 +12,33 @@ import { bearerToken, noRoom, readJson, roomParam } from "../http/request";
 import { clock } from "../lib/clock";
 import { signAdmissionToken } from "../tickets/admission-token";
 import { ecKeyring, hmacKeyring } from "../tickets/keyring";
-import { lotteryRank } from "../tickets/lottery-rank";
-import { signTicket, TICKET_LIFETIME_SECONDS, verifyTicket, type TicketClaims } from "../tickets/ticket-token";
-import { open, seal } from "../tickets/sealed";
+import { verifyTicket, type TicketClaims } from "../tickets/ticket-token";
+import { open } from "../tickets/sealed";
 import { sealPreAuthorizedCode } from "../issuance/grants";
 import { claimOnce } from "../edge/replay";
 import { approveHandoff, normalizeConfirmationCode } from "../issuance/handoff";
 import { handoffOfferLink } from "../issuance/handoff-offer";
 import { credentialOffer, credentialOfferLink, type CredentialOffer } from "../issuance/offer";
 import { issuerOrigin } from "../issuance/issuer-url";
-import { verifyIdentityAssertion } from "../identity/identity-assertion";
-import { personPseudonym } from "../identity/pseudonym";
-import type { JoinRequest, ShardTicket } from "../admission/protocol";
-import { shardOf } from "../edge/objects";
+import { JoinBodySchema, joinQueue } from "../tickets/join";
 
 /**
  * Joining the queue and polling one's place.
  *
- * The join goes to one queue shard (chosen by device key); the poll touches no Durable Object: it
- * verifies the ticket's MAC and reads the isolate's cached room snapshot.
+ * The join goes to one queue shard, the person's (src/tickets/join.ts); the poll touches no Durable
+ * Object: it verifies the ticket's MAC and reads the isolate's cached room snapshot.
  */
 export const tickets = new Hono<AppEnv>();
 
-/** Unknown members are refused so typos do not pass silently. */
-const JoinBodySchema = z
-  .object({
-    /** From the national identity service: who is joining (one place per person). */
-    identity_assertion: z.string().min(1).max(4096),
-    /** A solved proof-of-work challenge, when the room asks for one (src/edge/proof-of-work.ts). */
-    pow: z.object({ challenge: z.string().min(1).max(1024), solution: z.string().regex(POW_SOLUTION_PATTERN) }).strict().optional(),
-  })
-  .strict();
-
 tickets.post("/:room/tickets", async (c) => {
   const room = roomParam(c);
-  // Abuse checks run cheapest first (SECURITY.md): the client's address before any parsing or crypto,
-  // the device key once its proof is verified, the person once the identity assertion holds (fresh
-  // device keys do not multiply one person's joins); nothing reaches a Durable Object (not even the
-  // room's coordinator, for a name it may not know) before then; then the proof of work.
+  // The client's address is counted before any parsing or crypto (the rest of the checks, cheapest
+  // first, are the use case's: src/tickets/join.ts).
   await enforceClientLimit(c.env, c.req.raw, "join");
   const body = await readJson(c, JoinBodySchema);
-  const now = clock.now();
-  const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now);
-  if (!proof.ok) {
-    throw new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${proof.reason.replaceAll("_", " ")})`, {
-      extras: { reason: proof.reason },
-      headers: { "www-authenticate": 'DPoP algs="ES256"' },
-    });
-  }
-  await enforceRateLimit(c.env, "join_device", proof.jkt);
-  const identity = await verifyIdentityAssertion(
-    body.identity_assertion,
-    {
-      jwks: required(c.env, "IDENTITY_JWKS"),
-      issuer: required(c.env, "IDENTITY_ISSUER"),
-      audience: settingsOf(c.env).identity.audience,
-      binding: settingsOf(c.env).identity.binding,
-    },
-    now,
-    { jkt: proof.jkt },
-  );
-  if (!identity.ok) {
-    throw new ApiError("invalid_identity_assertion", `the identity assertion was refused (${identity.reason.replaceAll("_", " ")})`, {
-      extras: { reason: identity.reason },
-    });
-  }
-  const person = await personPseudonym(required(c.env, "PSEUDONYM_KEY"), room, identity.personId);
-  await enforceRateLimit(c.env, "join_person", person);
-  const snapshot = await roomSnapshot(c.env, room);
-  if (!snapshot) throw noRoom(room);
-  await requireProofOfWork(c.env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
-  const keys = await hmacKeyring(secret(c.env, "TICKET_KEYS"));
-  // The settings in force now: an event's method and limits while it is live.
-  const config = snapshotConfig(snapshot, now);
-  // Routed by person, not device: the same person from any device reaches the shard holding their place.
-  const shard = shardFor(person, config.shards);
-  const stub = shardOf(c.env, room, shard);
-  const plan = stampPlan(snapshot.config, now);
-
-  const opensAt = prequeueNotOpenUntil(snapshot.config, now);
-  if (opensAt !== null) {
-    // An event is scheduled and its pre-queue is not open: nobody may take a place ahead of its draw.
-    // Someone who held a place from before the event was scheduled keeps it (same answer as ever);
-    // a place that expired is not renewed, since a new one would be a FIFO place ahead of the draw.
-    const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
-    if (!held || ticketStatus(snapshot, held.key, now, 0).status === "expired") throw prequeueNotOpen(opensAt, now);
-  }
-
-  if (config.queueing_method === "reject" && plan.kind !== "prequeue" && wouldQueue(snapshot, now)) {
-    // A closed room turns newcomers away but never takes a place from someone who already has one.
-    const held = await stub.lookup(shard, person, Number.MAX_SAFE_INTEGER);
-    if (!held) {
-      throw new ApiError("room_closed", "the room is full and not queueing new arrivals; try again later", {
-        headers: { "retry-after": "60" },
-      });
-    }
-  }
-
-  let stamp: JoinRequest["stamp"] = { kind: "fifo" };
-  if (plan.kind === "lottery") {
-    stamp = { kind: "lottery", from: plan.from, to: plan.to, rank: await lotteryRank(keys, room, plan.from, person) };
-  } else if (plan.kind === "prequeue") {
-    if (!snapshot.lottery) throw new ApiError("temporarily_unavailable", "the event's lottery is not ready yet; try again in a moment", { headers: { "retry-after": "2" } });
-    stamp = { kind: "prequeue", from: plan.from, to: plan.to, seed: snapshot.lottery.seed };
-  }
-  const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
-  let held = await stub.join(request);
-  if (!held.created && ticketStatus(snapshot, held.key, now, 0).status === "expired") {
-    // The place was used (admitted, then left unused past its TTL): a new place at the back.
-    held = await stub.requeue(request, held.seq);
-  }
-  // A pre-queue entrant's key is its lottery draw: it is sealed in the ticket, and nothing derived from
-  // it (people ahead of it in other shards) is counted or carried before the draw. Its poll tells no
-  // position until event_start, by which time the room has synced it.
-  const lottery = snapshot.lottery;
-  const entrant = !!lottery && held.key.a >= lottery.from && held.key.a < lottery.to;
-  // A re-join never asks every shard (a flood of re-joins from fresh keys would cost one call per shard
-  // each): while its place is not synced yet, its position is told as unknown rather than guessed.
-  const uncounted = !entrant && !held.created && snapshot.config.shards > 1 && seqOf(held.key) > (snapshot.syncedSeqs[shard] ?? 0);
-  const ahead = entrant || uncounted ? 0 : await unsyncedAhead(c.env, room, snapshot, shard, held);
-  const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead, ...(uncounted ? { uncounted: true as const } : {}) });
-  // The join's own basis for later polls (UnsyncedBasis): the position told bounds them until synced.
-  const told = current.status === "waiting" && current.position !== null ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal } : {};
-  const claims: TicketClaims = {
-    room,
-    ticketId: `${shard}.${held.seq}`,
-    key: held.key,
-    jkt: proof.jkt,
-    issuedAt: held.joinedAt,
-    // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
-    person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
-    unsynced: { ahead, ...told, ...(uncounted ? { uncounted: true as const } : {}) },
-    ...(entrant ? { sealedOrder: true } : {}),
-  };
-  const ticket = await signTicket(keys, claims, now);
-  const result = await answer(c.env, c.req.url, claims, snapshot, current);
-  return send(c, { ...result, body: { ticket, ...result.body } }, held.created ? 201 : 200);
+  const joined = await joinQueue(c.env, { room, body, dpop: c.req.header("dpop"), url: c.req.url, now: clock.now() });
+  const result = await answer(c.env, c.req.url, joined.claims, joined.snapshot, joined.status);
+  return send(c, { ...result, body: { ticket: joined.ticket, ...result.body } }, joined.created ? 201 : 200);
 });
 
 tickets.get("/:room/tickets/current", async (c) => {
@@ -239,42 +124,6 @@ tickets.post("/:room/tickets/current/handoff", async (c) => {
   c.header("cache-control", "no-store");
   return c.json({ status: "approved", attempts_left: approval.attemptsLeft }, 200);
 });
-
-/** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */
-export const EXACT_JOIN_POSITION_BELOW = 20;
-
-/**
- * People ahead of a newcomer who joined after the snapshot's last sync. Its own shard's are counted
- * exactly. The other shards': while the room is quiet, asked of each (exact, and cheap: few joins); when
- * it is busy, estimated as the same number per shard (devices hash evenly, so this is unbiased and
- * close at volume), which keeps a join at one shard call when joins are what the room is flooded with.
- *
- * A re-join (the person already held this place: `created` false) is never asked of every shard:
- * re-joins cost nobody a place, so they are what a flood from fresh device keys would be made of, and in
- * a quiet room each would otherwise cost one call per shard. For a place the snapshot has synced (any
- * re-join more than a tick after the first join) its own shard counts 0 unsynced ahead, so the estimate
- * is 0, which is what its polls count too; a re-join within a tick of the first join is told its
- * position is unknown until the next sync (the join handler's `uncounted`), never a guess that rises.
- */
-async function unsyncedAhead(env: AppEnv["Bindings"], room: string, snapshot: RoomSnapshot, shard: number, held: ShardTicket): Promise<number> {
-  const shards = snapshot.config.shards;
-  if (shards === 1 || !held.created || (snapshot.arrivalsPerSecond ?? 0) >= EXACT_JOIN_POSITION_BELOW) return held.unsyncedAhead * shards;
-  const others = await Promise.all(
-    Array.from({ length: shards }, (_, i) => i)
-      .filter((i) => i !== shard)
-      .map((i) => shardOf(env, room, i).countUnsyncedAhead(i, snapshot.syncedSeqs[i] ?? 0, held.key)),
-  );
-  return others.reduce((n, k) => n + k, held.unsyncedAhead);
-}
-
-/** The refusal of a join before an event's pre-queue opens: when to come back, as a time and a Retry-After. */
-function prequeueNotOpen(opensAt: number, now: number): ApiError {
-  const at = iso(opensAt);
-  return new ApiError("prequeue_not_open", `the event's pre-queue opens at ${at}; joins before it are refused, and everyone who joins between then and the draw is placed at random`, {
-    extras: { prequeue_opens_at: at },
-    headers: { "retry-after": String(Math.max(1, Math.ceil((opensAt - now) / 1000))) },
-  });
-}
 
 function invalidTicket(reason: string): ApiError {
   return new ApiError("invalid_ticket", `the queue ticket was refused (${reason.replaceAll("_", " ")})`, {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXACT_JOIN_POSITION_BELOW } from "../../src/routes/tickets";
+import { EXACT_JOIN_POSITION_BELOW } from "../../src/tickets/join";
 import { simulate, type SimulationReport } from "../../src/sim";
 import { EXACT_JOIN_POSITION_BELOW as SIMULATED_THRESHOLD } from "../../src/sim/edge";
 
