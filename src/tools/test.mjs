@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
+// `npm test`: type-check, lint (prettier, eslint, knip), every vitest suite inside workerd, the Node-side build checks (the production
 // bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
 // then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
 // headless Chromium against another one (test/browser/run.mjs). Every stage runs even if an earlier
@@ -25,6 +25,14 @@ const workerTypes = run("typecheck", "npx", ["tsc", "-p", "."]);
 const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src/pages/browser"]);
 const typecheck = workerTypes && browserTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
+// Lint: formatting, eslint and knip (unused files/exports); one pass or failure per tool (docs/contributing.md).
+const lintTools = [
+  run("lint: prettier", "npx", ["prettier", "--check", "."]),
+  run("lint: eslint", "npx", ["eslint", "."]),
+  run("lint: knip", "npx", ["knip"]),
+];
+const lint = lintTools.every(Boolean);
+writeFileSync(`${root}reports/lint.json`, JSON.stringify({ passed: lintTools.filter(Boolean).length, failed: lintTools.filter((ok) => !ok).length }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
@@ -32,4 +40,4 @@ const restart = run("restart mid-surge (npm start, SIGKILL)", "node", ["test/e2e
 const browser = run("browser (headless Chromium, npm start)", "node", ["test/browser/run.mjs"]);
 const summary = spawnSync("node", ["src/tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
 process.stdout.write(summary.stdout);
-process.exit(typecheck && unitAndHttp && build && e2e && restart && browser ? 0 : 1);
+process.exit(typecheck && lint && unitAndHttp && build && e2e && restart && browser ? 0 : 1);
