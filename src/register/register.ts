@@ -31,7 +31,7 @@ import { isDevelopment, type Env } from "../config/env";
 import { faultsOn, injectFault } from "../faults/points";
 import { DeadlineExceeded, withDeadline } from "../lib/deadline";
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
-import { REGISTER_TABLE } from "./schema";
+import { REGISTER_TABLE } from "./table";
 
 export interface RegisterOptions {
   /** Reads in flight at once in this isolate. */
