@@ -10,29 +10,25 @@ import { open, seal, type SealPurpose } from "../tickets/sealed";
  */
 const Place = z.tuple([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
 
+/** What both kinds of pre-authorized code carry. */
+const CodeClaims = z.object({
+  /** The code's own id: each code is single use (IssuanceSessions.redeem). */
+  cid: z.string().min(16).max(64),
+  room: z.string(),
+  tid: z.string(),
+  ord: Place,
+  pid: z.string(),
+  exp: z.number(),
+});
+
 export const PreAuthorizedCodeSchema = z.union([
-  z.object({
-    /** The code's own id: each code is single use (IssuanceSessions.redeem). */
-    cid: z.string().min(16).max(64),
-    room: z.string(),
-    tid: z.string(),
-    ord: Place,
-    pid: z.string(),
+  CodeClaims.extend({
     /** The device that waited: only its key can redeem this code. */
     jkt: z.string(),
     handoff: z.undefined().optional(),
-    exp: z.number(),
   }),
-  z.object({
-    cid: z.string().min(16).max(64),
-    room: z.string(),
-    tid: z.string(),
-    ord: Place,
-    pid: z.string(),
-    /** For a wallet on another device (handoff.ts). */
-    handoff: z.literal(true),
-    exp: z.number(),
-  }),
+  /** For a wallet on another device (handoff.ts). */
+  CodeClaims.extend({ handoff: z.literal(true) }),
 ]);
 export type PreAuthorizedCode = z.infer<typeof PreAuthorizedCodeSchema>;
 type WithoutCid<T> = T extends unknown ? Omit<T, "cid" | "exp"> : never;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, lint (prettier, eslint, knip), every vitest suite inside workerd, the Node-side build checks (the production
+// `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
 // bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
 // then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
 // headless Chromium against another one (test/browser/run.mjs). Every stage runs even if an earlier
