@@ -40,7 +40,7 @@ import type { Env } from "../config/env";
 import { verifyIdentityAssertion } from "../identity/identity-assertion";
 import { personPseudonym } from "../identity/pseudonym";
 import { verifyKeyProof } from "../issuance/key-proof";
-import { REGISTER_TABLE } from "../register/schema";
+import { REGISTER_TABLE } from "../register/table";
 
 interface FloorEnv {
   FLOOR_SHARD: DurableObjectNamespace<FloorShard>;

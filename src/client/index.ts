@@ -1,7 +1,8 @@
 /**
  * Antichambre client SDK: what the mobile app (or a web page, or a load generator) uses to join the
  * waiting room, wait, and redeem the admission for a digital driving licence over OpenID4VCI.
- * Only fetch, WebCrypto and jose; no Node APIs. Joins solve the room's proof of work when it asks. See antichambre-client.ts for the walkthrough.
+ * Only fetch, WebCrypto and jose; no Node APIs. Joins solve the room's proof of work when it asks. See
+ * antichambre-client.ts for the walkthrough.
  */
 export { DeviceKey, MemoryKeyPairStore, accessTokenHash, htuOf } from "./device-key";
 export type { DpopProofOptions, KeyPairStore, KeyProofOptions } from "./device-key";

@@ -28,7 +28,6 @@ export const RoomEventSchema = z
   .strict()
   .refine((e) => Date.parse(e.prequeue_start) < Date.parse(e.event_start), { message: "prequeue_start must come before event_start" })
   .refine((e) => !e.event_end || Date.parse(e.event_start) < Date.parse(e.event_end), { message: "event_end must come after event_start" });
-export type RoomEvent = z.infer<typeof RoomEventSchema>;
 
 /**
  * How the admission rate is chosen. `fixed`: `new_users_per_minute`, as the operator pins it.

@@ -60,8 +60,3 @@ function record(c: Context<AppEnv>, room: string, latencyMs: number, failed: boo
     // No execution context (app.request() in some tests): the promise still runs.
   }
 }
-
-/** Tests: forget what this isolate has not reported yet. */
-export function resetBackendHealth(): void {
-  pending.clear();
-}

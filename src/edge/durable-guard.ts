@@ -73,16 +73,18 @@ function guardNamespace(ns: DurableObjectNamespace, binding: string, timeoutMs: 
       if (prop === "get" || prop === "getByName") {
         return (...args: unknown[]) => guardStub(Reflect.apply(value, target, args) as object, binding, timeoutMs);
       }
-      return bound(value, target);
+      return bound(value as AnyFunction, target);
     },
   });
 }
+
+type AnyFunction = (...args: unknown[]) => unknown;
 
 /**
  * `fn` called on `target`, through Reflect.apply: an RPC stub's members answer every property name
  * with another remote path, so `fn.apply` or `fn.bind` would be sent to the object as calls.
  */
-function bound(fn: Function, target: object): (...args: unknown[]) => unknown {
+function bound(fn: AnyFunction, target: object): (...args: unknown[]) => unknown {
   return (...args) => Reflect.apply(fn, target, args);
 }
 
@@ -91,10 +93,10 @@ function guardStub(stub: object, binding: string, timeoutMs: () => number): obje
     get(target, prop) {
       if (typeof prop !== "string" || NOT_RPC.has(prop)) {
         const value: unknown = Reflect.get(target, prop);
-        return typeof value === "function" ? bound(value, target) : value;
+        return typeof value === "function" ? bound(value as AnyFunction, target) : value;
       }
       return (...args: unknown[]) =>
-        guardedCall(binding, prop, timeoutMs(), () => Reflect.apply(Reflect.get(target, prop) as Function, target, args) as PromiseLike<unknown>);
+        guardedCall(binding, prop, timeoutMs(), () => Reflect.apply(Reflect.get(target, prop) as AnyFunction, target, args) as PromiseLike<unknown>);
     },
   });
 }

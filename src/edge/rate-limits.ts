@@ -50,11 +50,6 @@ function limiterFor(scope: LimitScope, policy: RateLimitPolicy): TokenBucketLimi
   return limiter;
 }
 
-/** Forget every in-isolate bucket (tests). */
-export function resetRateLimits(): void {
-  limiters.clear();
-}
-
 export function rateLimited(scope: LimitScope, retryAfterSeconds: number): ApiError {
   return new ApiError("rate_limited", `too many requests; retry in ${retryAfterSeconds} s`, {
     extras: { reason: scope, retry_after_seconds: retryAfterSeconds },

@@ -28,19 +28,23 @@ export const requestLog: MiddlewareHandler<AppEnv> = async function requestLog(c
     const route = routeOf(c);
     const status = c.res.status;
     recordRequest(route, c.req.method, status, duration);
-    if (status < 400 && quietOnSuccess(c.env)) return;
-    const room = c.req.param("room");
-    const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
-    logger[status >= 500 ? "error" : "info"]("request", {
-      method: c.req.method,
-      route,
-      room: room !== undefined && RoomNameSchema.safeParse(room).success ? room : undefined,
-      status,
-      duration_ms: duration,
-      colo: typeof cf?.colo === "string" ? cf.colo : undefined,
-    });
+    // No early `return` here: one from a finally block would swallow whatever next() threw.
+    if (status >= 400 || !quietOnSuccess(c.env)) logRequest(c, route, status, duration);
   }
 };
+
+function logRequest(c: Context<AppEnv>, route: string, status: number, duration: number): void {
+  const room = c.req.param("room");
+  const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
+  logger[status >= 500 ? "error" : "info"]("request", {
+    method: c.req.method,
+    route,
+    room: room !== undefined && RoomNameSchema.safeParse(room).success ? room : undefined,
+    status,
+    duration_ms: duration,
+    colo: typeof cf?.colo === "string" ? cf.colo : undefined,
+  });
+}
 
 /**
  * The pattern of the handler that answered (`/v1/rooms/:room/tickets/current`), or "unmatched".

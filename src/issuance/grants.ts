@@ -31,10 +31,8 @@ export type PreAuthorizedCode = z.infer<typeof PreAuthorizedCodeSchema>;
 type WithoutCid<T> = T extends unknown ? Omit<T, "cid" | "exp"> : never;
 
 export const AccessTokenSchema = z.object({ pid: z.string(), jkt: z.string(), room: z.string(), tid: z.string(), exp: z.number() });
-export type AccessTokenClaims = z.infer<typeof AccessTokenSchema>;
 
 export const NotificationIdSchema = z.object({ room: z.string(), tid: z.string(), nid: z.string().min(16).max(64), exp: z.number() });
-export type NotificationIdClaims = z.infer<typeof NotificationIdSchema>;
 
 export type GrantRefusal = "malformed" | "expired" | "unknown_key" | "wrong_purpose" | "bad_claims";
 

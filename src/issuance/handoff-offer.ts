@@ -1,6 +1,5 @@
 import { base64url } from "jose";
-import type { Env } from "../config/env";
-import { secret } from "../config/env";
+import { secret, type Env } from "../config/env";
 import { claimOnce } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";

@@ -1,5 +1,4 @@
-import type { Env } from "../config/env";
-import { secret } from "../config/env";
+import { secret, type Env } from "../config/env";
 import { handoffGuard, handoffKey, reserveAttempt } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";

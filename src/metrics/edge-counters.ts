@@ -51,12 +51,6 @@ export function recordRequest(route: string, method: string, status: number, dur
   if (i >= 0) d.buckets[i]!++;
 }
 
-/** Zeroes the counters (tests). */
-export function resetEdgeCounters(): void {
-  requests.clear();
-  durations.clear();
-}
-
 export function edgeFamilies(): MetricFamily[] {
   const info = isolateInfo();
   const series: HistogramSeries[] = [...durations].map(([route, d]) => {

@@ -30,8 +30,9 @@ import { z } from "zod";
 import type { Env } from "../config/env";
 import { settingsOf } from "../config/settings";
 import { faultsOn, injectFault } from "../faults/points";
+import { DeadlineExceeded, withDeadline } from "../lib/deadline";
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
-import { REGISTER_TABLE } from "./schema";
+import { REGISTER_TABLE } from "./table";
 
 export interface RegisterOptions {
   /** Reads in flight at once in this isolate. */
@@ -291,18 +292,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-class ReadTimeout extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReadTimeout(`register read took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
 const SELECT_HOLDER = `SELECT person_id, family_name, given_name, birth_date, issue_date, expiry_date, document_number,
   issuing_authority, issuing_country, un_distinguishing_sign, portrait, driving_privileges
   FROM ${REGISTER_TABLE} WHERE person_id = ?`;
@@ -399,9 +388,9 @@ export class LicenceRegister {
       outstanding = query;
       let row: HolderRow | null;
       try {
-        row = await withTimeout(query, this.options.readTimeoutMs);
+        row = await withDeadline(query, this.options.readTimeoutMs, "the register read");
       } catch (err) {
-        if (!(err instanceof ReadTimeout)) outstanding = null;
+        if (!(err instanceof DeadlineExceeded)) outstanding = null;
         throw err;
       }
       outstanding = null;
@@ -412,7 +401,7 @@ export class LicenceRegister {
       return holder;
     } catch (err) {
       m.errors++;
-      const what = err instanceof ReadTimeout ? "timed out" : err instanceof z.ZodError || err instanceof SyntaxError || err instanceof TypeError ? "returned an unreadable row" : "failed";
+      const what = err instanceof DeadlineExceeded ? "timed out" : err instanceof z.ZodError || err instanceof SyntaxError || err instanceof TypeError ? "returned an unreadable row" : "failed";
       throw new RegisterUnavailableError(`the licence register ${what}`, { cause: err });
     } finally {
       recordLatency(now() - started);

@@ -1,31 +1,9 @@
 /**
- * The register schema as a string, for ensureRegisterSchema() (tests, or a local database the migration
- * runner has not touched). The migration file src/register/migrations/0001_licence_holders.sql is the
- * source of truth for deployments; this is the same text byte for byte (test/register/register.test.ts
- * compares them), kept here because a `.sql` import would need an ambient module declaration. Change
- * both together. (The text has no backtick, backslash or `${`, so the template literal is verbatim.)
+ * The register schema as text, for ensureRegisterSchema() (tests, or a local database the migration
+ * runner has not touched): the migration file itself, which deployments apply, imported as a string
+ * (wrangler's default module rules load `.sql` as text; so does src/tools/lab/sdk.mjs's esbuild build).
+ * Development only: the production Worker reads the table (src/register/table.ts), never creates it.
  */
-export const REGISTER_SCHEMA_SQL = `-- The national licence register: one row per person holding a driving licence.
--- Applied by "wrangler d1 migrations apply REGISTER" (npm start does it locally), or by
--- ensureRegisterSchema() where no migration runner exists (tests). Must stay byte-identical to
--- REGISTER_SCHEMA_SQL in src/register/schema.ts (a test checks). IF NOT EXISTS because either path may
--- have created the table first.
-CREATE TABLE IF NOT EXISTS licence_holders (
-  person_id TEXT PRIMARY KEY NOT NULL,
-  family_name TEXT NOT NULL,
-  given_name TEXT NOT NULL,
-  birth_date TEXT NOT NULL CHECK (birth_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-  issue_date TEXT NOT NULL CHECK (issue_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-  expiry_date TEXT NOT NULL CHECK (expiry_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-  document_number TEXT NOT NULL UNIQUE,
-  issuing_authority TEXT NOT NULL,
-  issuing_country TEXT NOT NULL CHECK (length(issuing_country) = 2),
-  un_distinguishing_sign TEXT NOT NULL,
-  portrait BLOB NOT NULL,
-  -- JSON array of {vehicle_category_code, issue_date?, expiry_date?, codes?: [{code, sign?, value?}]}.
-  driving_privileges TEXT NOT NULL CHECK (json_valid(driving_privileges) AND json_type(driving_privileges) = 'array')
-);
-`;
+import schemaSql from "./migrations/0001_licence_holders.sql";
 
-/** The one table; ensureRegisterSchema() checks for it by name. */
-export const REGISTER_TABLE = "licence_holders";
+export const REGISTER_SCHEMA_SQL: string = schemaSql;

@@ -13,7 +13,8 @@
  */
 import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
 import { PORTRAITS } from "./portraits";
-import { REGISTER_SCHEMA_SQL, REGISTER_TABLE } from "./schema";
+import { REGISTER_SCHEMA_SQL } from "./schema";
+import { REGISTER_TABLE } from "./table";
 
 /** How many people hold a licence in the synthetic register. */
 export const REGISTER_POPULATION = 10_000;

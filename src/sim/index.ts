@@ -8,8 +8,7 @@ export { buildReport, type SimulationReport, type Target } from "./report";
 export { formatReport } from "./format";
 export { renderCharts } from "./charts";
 
-import type { SimOptions } from "./config";
-import { simConfig } from "./config";
+import { simConfig, type SimOptions } from "./config";
 import { buildReport, type SimulationReport } from "./report";
 import { runSimulation } from "./run";
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prints "N passed, N failed" from the reports the test stages wrote (vitest's JSON report, the
-// build checks', the end-to-end run's, the restart test's, the browser run's and the type-check's). A stage that left no report counts as one failure.
+// build checks', the end-to-end run's, the restart test's, the browser run's, the type-check's and the
+// lint's). A stage that left no report counts as one failure.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -25,7 +26,7 @@ if (vitest) {
   failed += (vitest.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
 } else failed += 1;
 
-for (const name of ["build.json", "e2e.json", "restart-surge.json", "browser.json", "typecheck.json"]) {
+for (const name of ["build.json", "e2e.json", "restart-surge.json", "browser.json", "typecheck.json", "lint.json"]) {
   const r = read(name);
   if (r) {
     passed += r.passed;

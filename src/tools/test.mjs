@@ -27,6 +27,14 @@ const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src
 const envTypes = run("typecheck (worker-configuration.d.ts is current)", "node", ["test/build/worker-types.mjs"]);
 const typecheck = workerTypes && browserTypes && envTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
+// Lint: formatting, eslint and knip (unused files/exports); one pass or failure per tool (docs/contributing.md).
+const lintTools = [
+  run("lint: prettier", "npx", ["prettier", "--check", "."]),
+  run("lint: eslint", "npx", ["eslint", "."]),
+  run("lint: knip", "npx", ["knip"]),
+];
+const lint = lintTools.every(Boolean);
+writeFileSync(`${root}reports/lint.json`, JSON.stringify({ passed: lintTools.filter(Boolean).length, failed: lintTools.filter((ok) => !ok).length }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
@@ -34,4 +42,4 @@ const restart = run("restart mid-surge (npm start, SIGKILL)", "node", ["test/e2e
 const browser = run("browser (headless Chromium, npm start)", "node", ["test/browser/run.mjs"]);
 const summary = spawnSync("node", ["src/tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
 process.stdout.write(summary.stdout);
-process.exit(typecheck && unitAndHttp && build && e2e && restart && browser ? 0 : 1);
+process.exit(typecheck && lint && unitAndHttp && build && e2e && restart && browser ? 0 : 1);

@@ -56,4 +56,14 @@ export async function devSecretValues() {
 export const DEV_ONLY_MARKERS = ["/v1/dev", "/identity-assertions", "/register/seed", '"/faults"', "fault injection exists only in development"];
 
 /** Modules only the development entry may bundle (matched against the source map's `sources`). */
-export const DEV_ONLY_MODULES = ["src/dev/", "src/config/dev-defaults.ts", "src/config/dev-credentials.ts", "src/identity/dev-identity.ts", "src/faults/faults.ts", "src/faults/routes.ts", "src/register/seed.ts"];
+export const DEV_ONLY_MODULES = [
+  "src/dev/",
+  "src/config/dev-defaults.ts",
+  "src/config/dev-credentials.ts",
+  "src/identity/dev-identity.ts",
+  "src/faults/faults.ts",
+  "src/faults/routes.ts",
+  "src/register/seed.ts",
+  // The register's DDL (its migration file as text): the production Worker only reads the table.
+  "src/register/schema.ts",
+];

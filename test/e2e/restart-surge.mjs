@@ -60,7 +60,8 @@ async function main() {
   const server = new DevServer({ root, port: await freePort(), persistDir, logPath });
   process.on("exit", () => server.killNow());
   const t0 = Date.now();
-  let failed = true;
+  // Set in `finally`, from the checks.
+  let failed;
   const info = { devices: DEVICES, rate_per_minute: RATE, killed_after_s: KILL_AFTER_MS / 1000 };
   try {
     const [lab, startMs] = await Promise.all([loadLab(REPO), server.start()]);

@@ -2,9 +2,8 @@ import { SignJWT } from "jose";
 import { accessTokenHash } from "../../src/auth/dpop";
 import { clock } from "../../src/lib/clock";
 import { ORIGIN } from "./api";
-import type { Device } from "./device";
+import { newDevice, type Device } from "./device";
 import { keyProof, nonce } from "./wallet";
-import { newDevice } from "./device";
 
 /** A credential request sent through a given fetch (e.g. the app with overridden bindings). */
 export async function withAccessVia(fetcher: (req: Request) => Promise<Response>, device: Device, accessToken: string, configuration: string): Promise<Response> {

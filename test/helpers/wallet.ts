@@ -3,8 +3,7 @@ import { expect } from "vitest";
 import { accessTokenHash } from "../../src/auth/dpop";
 import { clock } from "../../src/lib/clock";
 import { ORIGIN, call, poll } from "./api";
-import type { Device } from "./device";
-import { newDevice } from "./device";
+import { newDevice, type Device } from "./device";
 
 /**
  * A wallet's side of OpenID4VCI 1.0 (pre-authorized code flow), driven over HTTP as a phone would:

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedValidHolders } from "../helpers/register";
-import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, testClock, tick, type Joined } from "../helpers/api";
+import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, tick, type Joined } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
 import { MDOC, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
 

@@ -1,7 +1,6 @@
 // Shared helpers for the pure-module unit tests (not a test file: vitest only collects *.test.ts).
 import { DEFAULT_ROOM_CONFIG, type RoomConfig } from "../../src/config/room-config";
-import type { OrderKey } from "../../src/admission/order-key";
-import { tieBreaker } from "../../src/admission/order-key";
+import { tieBreaker, type OrderKey } from "../../src/admission/order-key";
 import { mulberry32 } from "../../src/sim/random";
 
 /** A room config with the given settings changed; everything else is the default room. */

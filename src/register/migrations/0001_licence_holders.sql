@@ -1,8 +1,7 @@
 -- The national licence register: one row per person holding a driving licence.
 -- Applied by "wrangler d1 migrations apply REGISTER" (npm start does it locally), or by
--- ensureRegisterSchema() where no migration runner exists (tests). Must stay byte-identical to
--- REGISTER_SCHEMA_SQL in src/register/schema.ts (a test checks). IF NOT EXISTS because either path may
--- have created the table first.
+-- ensureRegisterSchema() where no migration runner exists (tests), which imports this file as text
+-- (src/register/schema.ts). IF NOT EXISTS because either path may have created the table first.
 CREATE TABLE IF NOT EXISTS licence_holders (
   person_id TEXT PRIMARY KEY NOT NULL,
   family_name TEXT NOT NULL,

@@ -32,6 +32,8 @@ export async function loadLab(root) {
       outExtension: { ".js": ".mjs" },
       logLevel: "warning",
       legalComments: "none",
+      // The register's schema is its migration file, imported as text (src/register/schema.ts).
+      loader: { ".sql": "text" },
     });
     const load = (name) => import(pathToFileURL(join(outdir, `${name}.mjs`)).href);
     const [sdk, fairness, population, random] = await Promise.all([load("client"), load("fairness"), load("population"), load("random")]);
