@@ -26,7 +26,7 @@ export type EnvText = { [K in VariableName | SecretName]?: string };
  */
 type GeneratedVariable = { [K in keyof Cloudflare.Env]-?: Cloudflare.Env[K] extends string | undefined ? K : never }[keyof Cloudflare.Env];
 type EveryVariableValidated<Unvalidated extends never> = Unvalidated;
-type CheckedVariables = EveryVariableValidated<Exclude<GeneratedVariable, VariableName | SecretName>>;
+type _CheckedVariables = EveryVariableValidated<Exclude<GeneratedVariable, VariableName | SecretName>>;
 
 export type { SecretName } from "./settings";
 export { required, secret } from "./settings";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CNonceSchema, openGrant } from "./grants";
 import { secret, type Env } from "../config/env";
 import { claimOnce } from "../edge/replay";
 import { ApiError } from "../http/problem";
@@ -6,7 +7,7 @@ import { recordIssuance } from "../metrics/analytics";
 import { logger } from "../log/logger";
 import type { LicenceHolder } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
-import { open, seal } from "../tickets/sealed";
+import { seal } from "../tickets/sealed";
 import { isCredentialConfigurationId } from "./configurations";
 import type { AccessGrant } from "./dpop-access";
 import { issueCredentials } from "./issue-credentials";
@@ -107,7 +108,7 @@ export async function issueForSession(
 
 /** A c_nonce is valid if it opens (ours, unexpired) and has never been used before. */
 async function consumeNonce(env: Env, nonce: string, now: number): Promise<boolean> {
-  const opened = await open(await hmacKeyring(secret(env, "TICKET_KEYS")), "c-nonce", nonce, now);
-  if (!opened.ok || typeof opened.claims.jti !== "string") return false;
-  return claimOnce(env, "nonce", opened.claims.jti, (opened.claims.exp ?? 0) * 1000 + 60_000);
+  const opened = await openGrant(await hmacKeyring(secret(env, "TICKET_KEYS")), "c-nonce", CNonceSchema, nonce, now);
+  if (!opened.ok) return false;
+  return claimOnce(env, "nonce", opened.claims.jti, opened.claims.exp * 1000 + 60_000);
 }

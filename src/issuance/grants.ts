@@ -34,6 +34,15 @@ export const AccessTokenSchema = z.object({ pid: z.string(), jkt: z.string(), ro
 
 export const NotificationIdSchema = z.object({ room: z.string(), tid: z.string(), nid: z.string().min(16).max(64), exp: z.number() });
 
+/** A handoff offer reference (handoff-offer.ts): the admission, when it ends (`ax`, s), its single-use name. */
+export const HandoffOfferSchema = z.object({ room: z.string(), tid: z.string(), ord: Place, pid: z.string(), ax: z.number(), n: z.string().min(8).max(64), exp: z.number() });
+
+/** A c_nonce: its single-use id. */
+export const CNonceSchema = z.object({ jti: z.string().min(16).max(64), exp: z.number() });
+
+/** The person reference sealed inside a queue ticket. */
+export const TicketPersonSchema = z.object({ pid: z.string().min(1).max(200) });
+
 export type GrantRefusal = "malformed" | "expired" | "unknown_key" | "wrong_purpose" | "bad_claims";
 
 /** Opens a sealed token of `purpose` and parses it with its schema. */

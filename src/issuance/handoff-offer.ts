@@ -1,10 +1,10 @@
 import { base64url } from "jose";
+import { HandoffOfferSchema, openGrant, sealPreAuthorizedCode } from "./grants";
 import { secret, type Env } from "../config/env";
 import { claimOnce } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";
-import { open, seal } from "../tickets/sealed";
-import { sealPreAuthorizedCode } from "./grants";
+import { seal } from "../tickets/sealed";
 import { TOKEN_POLL_INTERVAL_SECONDS } from "./handoff";
 import { credentialOffer, credentialOfferReferenceLink, type CredentialOffer } from "./offer";
 
@@ -45,15 +45,12 @@ export async function handoffOfferLink(env: Env, issuer: string, admission: Hand
 /** GET /offers/:id: the handoff offer, once per reference. Throws 404 not_found for anything else. */
 export async function fetchHandoffOffer(env: Env, issuer: string, id: string, now: number): Promise<CredentialOffer> {
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
-  const opened = await open(ring, "handoff-offer", id, now);
+  const opened = await openGrant(ring, "handoff-offer", HandoffOfferSchema, id, now);
   const gone = (why: string) => new ApiError("not_found", `${why}: scan the QR code the waiting page shows now`, { extras: { reason: why.replaceAll(" ", "_") } });
   if (!opened.ok) throw gone(opened.reason === "expired" ? "offer expired" : "no such offer");
-  const c = opened.claims as { room?: unknown; tid?: unknown; ord?: unknown; pid?: unknown; ax?: unknown; n?: unknown; exp?: number };
-  if (typeof c.room !== "string" || typeof c.tid !== "string" || typeof c.pid !== "string" || typeof c.n !== "string" || typeof c.ax !== "number" || !Array.isArray(c.ord)) {
-    throw gone("no such offer");
-  }
-  if (!(await claimOnce(env, "offer", c.n, (c.exp ?? 0) * 1000 + 60_000))) throw gone("offer already used");
+  const c = opened.claims;
+  if (!(await claimOnce(env, "offer", c.n, c.exp * 1000 + 60_000))) throw gone("offer already used");
   // The handoff code: the same admission, bound to no key; /token gives it to an approved wallet only.
-  const code = await sealPreAuthorizedCode(ring, { room: c.room, tid: c.tid, ord: c.ord as [number, number], pid: c.pid, handoff: true }, now, c.ax * 1000);
+  const code = await sealPreAuthorizedCode(ring, { room: c.room, tid: c.tid, ord: c.ord, pid: c.pid, handoff: true }, now, c.ax * 1000);
   return credentialOffer(issuer, code, { interval: TOKEN_POLL_INTERVAL_SECONDS });
 }

@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { TicketPersonSchema, openGrant, sealPreAuthorizedCode } from "../issuance/grants";
 import { z } from "zod";
 import type { RoomSnapshot } from "../admission/snapshot";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
@@ -13,8 +14,6 @@ import { clock } from "../lib/clock";
 import { signAdmissionToken } from "../tickets/admission-token";
 import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { verifyTicket, type TicketClaims } from "../tickets/ticket-token";
-import { open } from "../tickets/sealed";
-import { sealPreAuthorizedCode } from "../issuance/grants";
 import { claimOnce } from "../edge/replay";
 import { approveHandoff, normalizeConfirmationCode } from "../issuance/handoff";
 import { handoffOfferLink } from "../issuance/handoff-offer";
@@ -170,8 +169,8 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
   const issuer = issuerOrigin(env, requestUrl);
   const ec = await ecKeyring(secret(env, "SIGNING_KEYS"));
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
-  const person = await open(ring, "ticket-person", claims.person, clock.now());
-  if (!person.ok || typeof person.claims.pid !== "string") throw invalidTicket("bad_claims");
+  const person = await openGrant(ring, "ticket-person", TicketPersonSchema, claims.person, clock.now());
+  if (!person.ok) throw invalidTicket("bad_claims");
   // The pre-authorized code: single use (its id is taken when redeemed), valid as long as the admission,
   // bound to this device's key and to the person, sealed so its holder cannot read or alter it. Every
   // poll gets a fresh one: the way back for a device whose token answer was lost (src/issuance/token.ts).
