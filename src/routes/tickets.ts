@@ -38,7 +38,7 @@ import type { JoinRequest, ShardTicket } from "../../durable-objects/queue-shard
 export const tickets = new Hono<AppEnv>();
 
 /** Unknown members are refused so typos do not pass silently. */
-const JoinBodySchema = z
+export const JoinBodySchema = z
   .object({
     /** From the national identity service: who is joining (one place per person). */
     identity_assertion: z.string().min(1).max(4096),
@@ -194,7 +194,7 @@ export async function currentTicket(
   return answer(env, requestUrl, verified.ticket, snapshot, status);
 }
 
-const ApproveBodySchema = z.object({ confirmation_code: z.string().min(1).max(64) }).strict();
+export const ApproveBodySchema = z.object({ confirmation_code: z.string().min(1).max(64) }).strict();
 
 /**
  * The waiting page approves the wallet that shows `confirmation_code` (src/issuance/handoff.ts): only
