@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { ManualClock, useClock } from "../../src/lib/clock";
 import type { RoomConfigPatch } from "../../src/config/room-config";
@@ -27,6 +27,12 @@ let checkingOpenApi = false;
  */
 export function checkAnswersAgainstOpenApi(on = true): void {
   checkingOpenApi = on;
+}
+
+/** The same, for the whole of the calling test file (registers its beforeAll and afterAll). */
+export function checkAnswersAgainstOpenApiInThisFile(): void {
+  beforeAll(() => checkAnswersAgainstOpenApi());
+  afterAll(() => checkAnswersAgainstOpenApi(false));
 }
 
 async function checked(method: string, url: string, res: Response): Promise<Response> {

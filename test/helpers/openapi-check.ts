@@ -64,13 +64,20 @@ export async function openApiMismatches(method: string, url: string, res: Respon
   const doc = await openApiDocument(origin);
   const where = `${method} ${pathname} → ${res.status}`;
   const template = templateFor(doc, pathname);
-  if (!template) return [`${where}: no path of the document matches`];
+  if (!template) {
+    // No such path: only a refusal, as a problem document (what `default` and routing promise).
+    if (!ANYWHERE.has(res.status)) return [`${where}: no path of the document matches`];
+    return conforms(doc, where, doc.components.responses.Problem, res);
+  }
   const operation = doc.paths[template][method.toLowerCase() === "head" ? "get" : method.toLowerCase()];
   // A method the path does not serve: only a refusal (405 with Allow, or an input limit), as a problem document.
   if (!operation && !ANYWHERE.has(res.status)) return [`${where}: ${template} has no ${method} operation`];
   const listed = operation?.responses[String(res.status)];
   if (!listed && !ANYWHERE.has(res.status)) return [`${where}: status not documented for ${template}`];
-  const response = resolve(doc, listed ?? operation?.responses.default ?? doc.components.responses.Problem);
+  return conforms(doc, where, resolve(doc, listed ?? operation?.responses.default ?? doc.components.responses.Problem), res);
+}
+
+async function conforms(doc: Json, where: string, response: Json, res: Response): Promise<string[]> {
   const bytes = new Uint8Array(await res.clone().arrayBuffer());
   if (!response.content) return bytes.length === 0 ? [] : [`${where}: documented without a body, answered ${bytes.length} bytes`];
   const media = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();

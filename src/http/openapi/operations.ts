@@ -152,7 +152,8 @@ export const OPERATIONS: readonly Operation[] = [
     dpop: true,
     body: { media: "application/json", schema: ApproveBodySchema },
     answers: { 200: { description: "approved", json: HandoffApprovalSchema } },
-    problems: [400, 401, 404, 409, 415, 422, 429, 503],
+    // 403: too many approval attempts for this admission; 409: two wallets show the code, or not admitted.
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
   },
   {
     method: "post", path: "/v1/rooms/:room/challenge", operationId: "getChallenge", tag: "queue",
@@ -179,7 +180,7 @@ export const OPERATIONS: readonly Operation[] = [
     security: ["adminBearer"],
     body: { media: "application/json", schema: RoomConfigPatchSchema },
     answers: { 201: { description: "created", json: RoomConfiguredSchema }, 200: { description: "changed", json: RoomConfiguredSchema } },
-    problems: [400, 401, 403, 404, 409, 415, 422, 429],
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
   },
   {
     method: "get", path: "/v1/admin/rooms/:room", operationId: "getRoomStats", tag: "admin",
@@ -193,14 +194,14 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Publish the event's lottery seed and entrants (409 before event_start)",
     security: ["adminBearer"],
     answers: { 200: { description: "the revealed lottery", json: LotteryRevealedSchema } },
-    problems: [401, 403, 404, 409, 429],
+    problems: [401, 403, 404, 409, 429, 503],
   },
   {
     method: "delete", path: "/v1/admin/rooms/:room/sessions/:ticket", operationId: "endIssuanceSession", tag: "admin",
     summary: "End one admission's issuance session now (its access tokens stop working)",
     security: ["adminBearer"],
     answers: { 204: { description: "ended" } },
-    problems: [401, 403, 404, 422, 429],
+    problems: [401, 403, 404, 422, 429, 503],
   },
   {
     method: "get", path: "/v1/admin/register", operationId: "getRegisterMetrics", tag: "admin",
