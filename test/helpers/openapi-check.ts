@@ -70,11 +70,18 @@ export async function openApiMismatches(method: string, url: string, res: Respon
     return conforms(doc, where, doc.components.responses.Problem, res);
   }
   const operation = doc.paths[template][method.toLowerCase() === "head" ? "get" : method.toLowerCase()];
-  // A method the path does not serve: only a refusal (405 with Allow, or an input limit), as a problem document.
-  if (!operation && !ANYWHERE.has(res.status)) return [`${where}: ${template} has no ${method} operation`];
-  const listed = operation?.responses[String(res.status)];
+  if (!operation) {
+    // A method the path does not serve: only a refusal, as a problem document: 405 with Allow, an input
+    // limit, or one the path's guard gives before routing (the admin API's 401/403 for any method).
+    const guards = Object.values(doc.paths[template] as Json).flatMap((op: Json) =>
+      Object.entries(op.responses ?? {}).filter(([, r]) => (r as Json).$ref === "#/components/responses/Problem").map(([status]) => status),
+    );
+    if (!ANYWHERE.has(res.status) && !guards.includes(String(res.status))) return [`${where}: ${template} has no ${method} operation`];
+    return conforms(doc, where, doc.components.responses.Problem, res);
+  }
+  const listed = operation.responses[String(res.status)];
   if (!listed && !ANYWHERE.has(res.status)) return [`${where}: status not documented for ${template}`];
-  return conforms(doc, where, resolve(doc, listed ?? operation?.responses.default ?? doc.components.responses.Problem), res);
+  return conforms(doc, where, resolve(doc, listed ?? operation.responses.default), res);
 }
 
 async function conforms(doc: Json, where: string, response: Json, res: Response): Promise<string[]> {

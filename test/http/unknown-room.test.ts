@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createRoom, expectProblem } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** Probing room names (typos, scanners) must not leave a database per name behind. */
 describe("unknown rooms", () => {
@@ -22,3 +23,6 @@ describe("unknown rooms", () => {
     expect(await tables(room)).toBeGreaterThanOrEqual(7);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();
