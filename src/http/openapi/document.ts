@@ -117,7 +117,7 @@ function operation(op: Operation): Json {
     const content = answer.json
       ? { "application/json": { schema: ref(answer.json) } }
       : answer.media
-        ? { [answer.media]: { schema: { type: "string" } } }
+        ? Object.fromEntries([answer.media].flat().map((media) => [media, { schema: { type: "string" } }]))
         : undefined;
     const headers = answer.headers
       ? Object.fromEntries(Object.entries(answer.headers).map(([h, description]) => [h, { description, schema: { type: "integer" } }]))

@@ -43,12 +43,14 @@ import {
 
 export type SecurityName = "ticketBearer" | "dpopAccessToken" | "adminBearer";
 
+type Media = "text/html" | "text/plain" | "application/x-pem-file" | "text/javascript" | "text/css";
+
 export interface Answer {
   description: string;
   /** A JSON body described by this (named) schema. */
   json?: z.ZodType;
-  /** A non-JSON body: its media type. */
-  media?: "text/html" | "text/plain" | "application/x-pem-file" | "text/javascript" | "text/css";
+  /** A non-JSON body: its media type (or the ones it may be). */
+  media?: Media | Media[];
   headers?: Record<string, string>;
 }
 
@@ -224,7 +226,8 @@ export const OPERATIONS: readonly Operation[] = [
     security: ["adminBearer"],
     query: [{ name: "room", description: "rooms to report (repeatable); DEFAULT_ROOMS if none", array: true }],
     answers: { 200: { description: "metrics", media: "text/plain" } },
-    problems: [401, 403, 429],
+    // 400: a malformed room name, or more rooms than one scrape reads.
+    problems: [400, 401, 403, 429],
   },
   {
     method: "get", path: "/rooms/:room", operationId: "getWaitingPage", tag: "pages",
@@ -256,7 +259,7 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "get", path: "/admin/assets/:file", operationId: "getDashboardAsset", tag: "pages",
     summary: "The dashboard's script and stylesheet (content-hashed names)",
-    answers: { 200: { description: "the asset (JavaScript or CSS)", media: "text/javascript" } },
+    answers: { 200: { description: "the asset (JavaScript or CSS)", media: ["text/javascript", "text/css"] } },
     problems: [404],
   },
   {
