@@ -67,7 +67,7 @@ export interface Operation {
   /** The request must carry a DPoP proof (RFC 9449) in the `DPoP` header. */
   dpop?: true;
   query?: { name: string; description: string; array?: true }[];
-  body?: { media: "application/json" | "application/x-www-form-urlencoded"; schema: z.ZodType; optional?: true };
+  body?: { media: "application/json" | "application/x-www-form-urlencoded"; schema: z.ZodType };
   answers: Record<number, Answer>;
   /** Statuses answered with a problem document (every operation may also answer 404/405/413/414/431 and 5xx). */
   problems: number[];
