@@ -115,6 +115,20 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths).filter((p) => p.startsWith("/v1/dev"))).toEqual([]);
   });
 
+  it("in a deployment names PUBLIC_ORIGIN as its server whatever the Host, and without it is 503 not-configured", async () => {
+    const { createExecutionContext } = await import("cloudflare:test");
+    const app = createApp();
+    // A forged Host: the document must still name the configured origin (it is cacheable).
+    const deployed = (vars: Record<string, unknown>) =>
+      Promise.resolve(app.fetch(new Request("https://evil.example/openapi.json"), { ...env, ENVIRONMENT: "production", ...vars }, createExecutionContext()));
+    const res = await deployed({ PUBLIC_ORIGIN: "https://permis.example.fr" });
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Json;
+    expect(doc.servers).toEqual([{ url: "https://permis.example.fr" }]);
+    expect(doc.paths).toEqual((await openApiDocument(ORIGIN)).paths);
+    await expectProblem(await deployed({ PUBLIC_ORIGIN: undefined }), 503, "not-configured");
+  });
+
   it("the check refuses answers the document does not describe (undocumented member, status, media type, missing member)", async () => {
     const poll = `${ORIGIN}/v1/rooms/r1/tickets/current`;
     const json = (body: unknown, status = 200, type = "application/json") => new Response(JSON.stringify(body), { status, headers: { "content-type": type } });

@@ -89,7 +89,8 @@ export const OPERATIONS: readonly Operation[] = [
     method: "get", path: "/openapi.json", operationId: "getOpenApiDocument", tag: "discovery",
     summary: "This OpenAPI 3.1 document",
     answers: { 200: { description: "the document", json: OpenApiDocumentSchema } },
-    problems: [],
+    // 503: a deployment without PUBLIC_ORIGIN (the server it names), like the issuer metadata.
+    problems: [503],
   },
   {
     method: "get", path: "/.well-known/jwks.json", operationId: "getJwks", tag: "discovery",
