@@ -18,7 +18,7 @@ const NAMES = new Map<z.ZodType, string>();
 
 function nameSchemas(): void {
   if (NAMES.size > 0) return;
-  // Shared pieces first, so the bigger schemas refer to them instead of repeating them.
+  // Pieces several answers share are named too, so those answers refer to them instead of repeating them.
   const shared: [string, z.ZodType][] = [
     ["Problem", ProblemSchema],
     ["CredentialOffer", CredentialOfferSchema],
@@ -54,7 +54,7 @@ function componentSchemas(): Json {
   const requests = z.registry<{ id: string }>();
   const answers = z.registry<{ id: string }>();
   const bodies = new Set(OPERATIONS.flatMap((op) => (op.body ? [op.body.schema] : [])));
-  for (const [schema, id] of NAMES) (bodies.has(schema) || schema === RoomConfigPatchSchema ? requests : answers).add(schema, { id });
+  for (const [schema, id] of NAMES) (bodies.has(schema) ? requests : answers).add(schema, { id });
   const options = { target: "draft-2020-12" as const, uri: (id: string) => `${REF}${id}`, unrepresentable: "any" as const };
   const out: Json = {};
   for (const [registry, io] of [[requests, "input"], [answers, "output"]] as const) {
