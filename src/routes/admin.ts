@@ -45,7 +45,7 @@ admin.post("/rooms/:room/lottery/reveal", async (c) => {
  * `revoke`): its access tokens stop working at once and its slot goes to the next in line. The ticket id
  * is the admission token's `sub`, which the protected service holds.
  */
-const TicketIdSchema = z.string().regex(/^[0-9]{1,3}\.[0-9]{1,15}$/, "a ticket id is SHARD.SEQUENCE, as in the admission token's sub");
+export const TicketIdSchema = z.string().regex(/^[0-9]{1,3}\.[0-9]{1,15}$/, "a ticket id is SHARD.SEQUENCE, as in the admission token's sub");
 
 admin.delete("/rooms/:room/sessions/:ticket", async (c) => {
   const room = roomParam(c);
@@ -64,7 +64,7 @@ admin.get("/rooms/:room", async (c) => {
   return c.json(stats.value);
 });
 
-const RegisterDrillSchema = z.object({ simulated_latency_ms: z.number().int().min(0).max(10_000).nullable() }).strict();
+export const RegisterDrillSchema = z.object({ simulated_latency_ms: z.number().int().min(0).max(10_000).nullable() }).strict();
 
 /** Development only: slow this isolate's register reads (null: back to REGISTER_LATENCY_MS). */
 admin.put("/register", async (c) => {

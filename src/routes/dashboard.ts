@@ -49,7 +49,7 @@ dashboard.get("/", async (c) => {
   return page(c, dashboardPage({ room, rooms: [...settingsOf(c.env).defaultRooms] }), 200);
 });
 
-const LoginSchema = z.object({ token: z.string().min(1).max(4096), room: z.string().max(40).optional() });
+export const LoginSchema = z.object({ token: z.string().min(1).max(4096), room: z.string().max(40).optional() });
 
 dashboard.post("/login", async (c) => {
   const token = secret(c.env, "ADMIN_TOKEN");

@@ -84,7 +84,7 @@ export async function currentTicket(
   return answer(env, requestUrl, verified.ticket, snapshot, status);
 }
 
-const ApproveBodySchema = z.object({ confirmation_code: z.string().min(1).max(64) }).strict();
+export const ApproveBodySchema = z.object({ confirmation_code: z.string().min(1).max(64) }).strict();
 
 /**
  * The waiting page approves the wallet that shows `confirmation_code` (src/issuance/handoff.ts): only

@@ -1,11 +1,12 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { coordinatorOf } from "../../src/edge/objects";
 import { ManualClock, useClock } from "../../src/lib/clock";
 import type { RoomConfigPatch } from "../../src/config/room-config";
 import { newDevice, type Device, type DpopOptions } from "./device";
+import { expectConforms } from "./openapi-check";
 
 /**
  * Driving the Worker the way the mobile app and operators do: over HTTP, into the real Worker and
@@ -19,8 +20,30 @@ export const ADMIN_TOKEN = "dev-admin-token";
 export const testClock = new ManualClock(Date.UTC(2026, 11, 1, 8, 0, 0));
 useClock(testClock);
 
-export function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`${ORIGIN}${path}`, init);
+let checkingOpenApi = false;
+
+/**
+ * Opt-in, per test file (call in beforeAll): every answer `call` and `join` get must then match the
+ * served OpenAPI document for its route and status (test/helpers/openapi-check.ts), or the request fails.
+ */
+export function checkAnswersAgainstOpenApi(on = true): void {
+  checkingOpenApi = on;
+}
+
+/** The same, for the whole of the calling test file (registers its beforeAll and afterAll). */
+export function checkAnswersAgainstOpenApiInThisFile(): void {
+  beforeAll(() => checkAnswersAgainstOpenApi());
+  afterAll(() => checkAnswersAgainstOpenApi(false));
+}
+
+async function checked(method: string, url: string, res: Response): Promise<Response> {
+  if (checkingOpenApi) await expectConforms(method, url, res);
+  return res;
+}
+
+export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const url = `${ORIGIN}${path}`;
+  return checked(init.method ?? "GET", url, await exports.default.fetch(url, init));
 }
 
 let roomCounter = 0;
@@ -91,11 +114,15 @@ export async function join(room: string, options: JoinOptions = {}): Promise<Joi
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ identity_assertion: await identityAssertion(personId) }),
   };
-  const res = await exports.default.fetch(url, {
-    method: "POST",
-    ...init,
-    headers: { dpop: await d.proof("POST", url, options.proof ?? {}), ...(init.headers ?? {}) },
-  });
+  const res = await checked(
+    "POST",
+    url,
+    await exports.default.fetch(url, {
+      method: "POST",
+      ...init,
+      headers: { dpop: await d.proof("POST", url, options.proof ?? {}), ...(init.headers ?? {}) },
+    }),
+  );
   const body = (await res.json()) as Record<string, any>;
   return { device: d, personId, status: res.status, body, ticket: body.ticket, headers: res.headers };
 }

@@ -10,6 +10,7 @@ import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from
 import type { Device } from "../helpers/device";
 import { approve, askToken, scannedCode } from "../helpers/handoff";
 import { MDOC, admittedOffer, credential, keyProof, nonce, token, walletKeys } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * What a copy is worth on another device (SECURITY.md, "Stolen tickets, codes and tokens"), and how long
@@ -161,3 +162,6 @@ describe("a join's DPoP proof", () => {
     expect(replayed.cnf).toEqual(original.cnf);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -6,6 +6,7 @@ import { createDevApp } from "../../src/dev/kit";
 import type { Env } from "../../src/config/env";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Key rotation without downtime (SECURITY.md, "Rotating keys"): TICKET_KEYS and SIGNING_KEYS are lists
@@ -133,3 +134,6 @@ describe("rotating SIGNING_KEYS", () => {
     await expect(jwtVerify(oldToken, createLocalJWKSet(remaining), verifyAt)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -7,6 +7,7 @@ import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../src/client
 import type { Env } from "../../src/config/env";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The join's proof of work (src/edge/proof-of-work.ts): challenges bound to a room and a device key,
@@ -162,3 +163,6 @@ describe("the client SDK", () => {
     expect(JSON.parse(bodies[1]!).pow).toMatchObject({ challenge: expect.any(String), solution: expect.any(String) });
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

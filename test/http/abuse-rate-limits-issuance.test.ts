@@ -13,6 +13,7 @@ import type { Device } from "../helpers/device";
 import { scannedCode } from "../helpers/handoff";
 import { seedValidHolders } from "../helpers/register";
 import { SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Rate limits past the door (src/edge/rate-limits.ts, src/edge/address-limit.ts): /token per client
@@ -405,3 +406,6 @@ describe("configuration", () => {
     }
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -10,6 +10,7 @@ import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limit
 import { withLoggedEvents } from "../helpers/logs";
 import { ORIGIN, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, type Joined } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Per-client rate limits at the edge (src/edge/rate-limits.ts): polls per ticket, joins per device key,
@@ -228,3 +229,6 @@ describe("the client SDK", () => {
     expect(sleeps[0]).toBeGreaterThanOrEqual(60_000);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

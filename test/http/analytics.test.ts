@@ -8,6 +8,7 @@ import { ORIGIN, createRoom, join, newPersonId, testClock, tick } from "../helpe
 import { MDOC, admittedOffer } from "../helpers/wallet";
 import { withAccessVia } from "../helpers/wallet-direct";
 import type { Device } from "../helpers/device";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Analytics Engine, over HTTP. Miniflare 4.20260426 does simulate `analytics_engine_datasets`, but its
@@ -77,3 +78,6 @@ describe("Analytics Engine data points", () => {
     expect(everything).not.toContain(ok.accessToken);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

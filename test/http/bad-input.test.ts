@@ -7,6 +7,7 @@ import { hmacKeyring } from "../../src/tickets/keyring";
 import { seal } from "../../src/tickets/sealed";
 import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
 import { SD_JWT, admittedOffer, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Regressions found by the bad-input properties (test/property), each pinned by a plain example, and
@@ -137,3 +138,6 @@ describe("size limits before parsing", () => {
     await expectProblem(await post(stream(16 * 1024)), 400, "invalid-json");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SESSION_IDLE_SECONDS } from "../../src/http/admin-session";
 import { ASSETS } from "../../src/pages/dashboard/assets";
 import { ADMIN_TOKEN, ORIGIN, call, createRoom, expectProblem, testClock } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The operator dashboard's browser-facing rules: login form, session cookie (signed, HttpOnly,
@@ -173,3 +174,6 @@ describe("the admin API with a session cookie", () => {
 function exportsFetch(url: string, init: RequestInit): Promise<Response> {
   return import("cloudflare:workers").then(({ exports }) => exports.default.fetch(url, init));
 }
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

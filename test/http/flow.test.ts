@@ -3,6 +3,7 @@ import { adminPutOk, joinMany, statuses } from "../helpers/queue";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { snapshotFetchCount } from "../../src/edge/snapshot-cache";
 import { adminGet, call, createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 describe("join → wait → admitted", () => {
   it("gives a signed ticket, an honest position, then admits with a verifiable admission token", async () => {
@@ -160,3 +161,6 @@ describe("positions with several shards", () => {
     expect(late.body.position).toBe(13);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -9,6 +9,7 @@ import { ORIGIN, call, createRoom, join, poll, testClock, tick } from "../helper
 import { newDevice } from "../helpers/device";
 import { GRANT, approvalProof, approve, askToken, fetchOffer, handoffLink, offerUrl, otherCode, scannedCode } from "../helpers/handoff";
 import { MDOC, credential, token, walletKeys } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Handing an admission to a wallet on another device (docs/threats/handoff.md): the waiting page's QR
@@ -241,3 +242,6 @@ describe("handoff approval", () => {
     expect((await token(person.device, person.boundCode)).status).toBe(200);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -11,6 +11,7 @@ import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from
 import { ORIGIN, adminGet, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
 import { MDOC, SD_JWT, admittedOffer, credential, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The whole flow a phone goes through, over HTTP against the real Worker and Durable Objects:
@@ -275,3 +276,6 @@ describe("refusals", () => {
     expect(metrics.reads).toBeGreaterThanOrEqual(1);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

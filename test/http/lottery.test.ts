@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, testClock, tick } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * An event end to end over HTTP: commitment published when scheduled → pre-queue entrants wait with no
@@ -166,3 +167,6 @@ describe("events with a provable pre-queue lottery", () => {
     expect(((await (await call(`/v1/rooms/${room}`)).json()) as Record<string, any>).event.phase).toBe("ended");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { adminPutOk, joinMany, statuses } from "../helpers/queue";
 import { call, createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 describe("queueing methods and pause", () => {
   it("paused stops admission without losing anyone's place", async () => {
@@ -65,3 +66,6 @@ describe("queueing methods and pause", () => {
     expect(admittedAt.slice(0, 10)).not.toEqual(Array(10).fill(0));
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, createRoom, expectProblem, poll, tick } from "../helpers/api";
 import { parseExposition, sampleValue, samplesOf, type Family } from "../helpers/prometheus";
 import { adminPutOk, joinMany } from "../helpers/queue";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** GET /v1/admin/metrics over HTTP, parsed strictly (every line, every family typed, every value a number). */
 async function scrape(query = ""): Promise<Map<string, Family>> {
@@ -101,3 +102,6 @@ describe("GET /v1/admin/metrics", () => {
     await expectProblem(await call(`/v1/admin/metrics?${many}`, auth), 400, "bad-request");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -3,6 +3,7 @@ import { seedValidHolders } from "../helpers/register";
 import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, tick, type Joined } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
 import { MDOC, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Adaptive outflow end to end: real issuance reads the (development) register, the edge times each
@@ -100,3 +101,6 @@ describe("adaptive outflow", () => {
     );
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TICKET_COOKIE } from "../../src/pages/cookies";
 import { adminPut, call, createRoom, poll, testClock, tick } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** The waiting page during a scheduled event (pre-queue and lottery, src/admission/event.ts). */
 
@@ -38,3 +39,6 @@ describe("the waiting page during an event", () => {
     expect(text).toMatch(/<noscript><meta http-equiv="refresh" content="\d+"><\/noscript>/);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

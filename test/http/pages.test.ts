@@ -7,6 +7,7 @@ import { formatWaitRange } from "../../src/pages/i18n";
 import { waitRange } from "../../src/pages/wait-range";
 import { joinMany } from "../helpers/queue";
 import { call, createRoom, join, ORIGIN, poll, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The waiting page as the server renders it (`GET /rooms/{room}`): what a browser without JavaScript
@@ -287,3 +288,6 @@ describe("the waiting page's browser bundle", () => {
     expect(new TextEncoder().encode(text).byteLength).toBeLessThan(12 * 1024);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

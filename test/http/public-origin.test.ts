@@ -5,6 +5,7 @@ import { createApp } from "../../src/app";
 import type { Env } from "../../src/config/env";
 import { DEV_SECRETS } from "../../src/dev/secrets";
 import { ORIGIN, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The issuer identifier in a deployment comes from PUBLIC_ORIGIN only (src/issuance/issuer-url.ts). An
@@ -102,3 +103,6 @@ describe("issuer metadata in development", () => {
     expect(((await lan.json()) as Record<string, any>).credential_issuer).toBe("http://192.168.1.20:8787");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -20,6 +20,7 @@ import {
   testClock,
   tick,
 } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 const b64url = (s: string) => btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
@@ -338,3 +339,6 @@ describe("the development identity service", () => {
     await expectProblem(res, 404, "not-found");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -2,6 +2,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { adminGet, createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * A restart: every Durable Object instance is thrown away (memory gone, SQLite kept) and the edge cache
@@ -41,3 +42,6 @@ it("keeps every ticket, place and admission across a restart, and goes on admitt
   for (const j of joined) next.push((await poll(room, j.ticket)).body.status);
   expect(next).toEqual([...Array(4).fill("admitted"), ...Array(6).fill("waiting")]);
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

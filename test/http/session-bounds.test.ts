@@ -3,6 +3,7 @@ import { registerMetrics } from "../../src/register/register";
 import { ADMIN_TOKEN, adminGet, call, createRoom, join, tick } from "../helpers/api";
 import { seedValidHolders } from "../helpers/register";
 import { MDOC, SD_JWT, admittedOffer, credential, decodeJwt, token, walletKeys, withAccess } from "../helpers/wallet";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * One admission buys one issuance session, bounded in time, in credentials and in register reads.
@@ -174,3 +175,6 @@ describe("the token is tied to its session", () => {
     expect(after.body.error).toBe("invalid_token");
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { coordinatorOf } from "../../src/edge/objects";
 import { describe, expect, it } from "vitest";
 import { call, createRoom, expectProblem } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** Probing room names (typos, scanners) must not leave a database per name behind. */
 describe("unknown rooms", () => {
@@ -23,3 +24,6 @@ describe("unknown rooms", () => {
     expect(await tables(room)).toBeGreaterThanOrEqual(7);
   });
 });
+
+// Every answer in this file must also match GET /openapi.json for its route and status (docs/api.md).
+checkAnswersAgainstOpenApiInThisFile();

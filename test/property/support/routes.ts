@@ -59,6 +59,7 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "POST", path: "/notification", allowed: [400, 401, 415] },
   { method: "GET", path: "/iaca.pem", allowed: [200] },
   { method: "GET", path: "/iacas", allowed: [200] },
+  { method: "GET", path: "/openapi.json", allowed: [200] },
 ];
 
 /** The contract for `method` on a concrete path built from `route` (HEAD reads like GET). */

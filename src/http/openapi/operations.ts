@@ -1,0 +1,306 @@
+import { z } from "zod";
+import { RoomConfigPatchSchema, RoomNameSchema } from "../../config/room-config";
+import { CredentialRequestSchema } from "../../issuance/credential";
+import { NotificationSchema } from "../../issuance/notification";
+import { TokenRequestSchema } from "../../issuance/token";
+import { RegisterDrillSchema, TicketIdSchema } from "../../routes/admin";
+import { ChallengeRequestSchema } from "../../routes/challenge";
+import { LoginSchema } from "../../routes/dashboard";
+import { ApproveBodySchema } from "../../routes/tickets";
+import { JoinBodySchema } from "../../tickets/join";
+import {
+  AuthorizationServerMetadataSchema,
+  ChallengeSchema,
+  CredentialIssuerMetadataSchema,
+  CredentialOfferSchema,
+  CredentialResponseSchema,
+  HandoffApprovalSchema,
+  IacasSchema,
+  JoinResponseSchema,
+  JwksSchema,
+  JwtVcIssuerMetadataSchema,
+  LotteryRevealedSchema,
+  NonceResponseSchema,
+  OpenApiDocumentSchema,
+  PublicRoomSchema,
+  RegisterDrillAnswerSchema,
+  RegisterMetricsSchema,
+  RoomConfiguredSchema,
+  RoomLotterySchema,
+  RoomStatsSchema,
+  TicketStatusSchema,
+  TokenResponseSchema,
+} from "./responses";
+
+/**
+ * Every operation of the production app, by hand: which schema its request is validated with, what it
+ * answers, who may call it. Written as a table rather than inferred from hono because the routes are plain
+ * hono handlers (request schemas are applied inside them, after rate limits and in a deliberate order);
+ * test/http/openapi.test.ts checks this table against `createApp().routes` both ways, so a route added
+ * without an operation (or an operation left behind) fails the suite.
+ *
+ * The development routes (/v1/dev, added by the development kit only) are left out: no deployment serves them.
+ */
+
+export type SecurityName = "ticketBearer" | "dpopAccessToken" | "adminBearer";
+
+type Media = "text/html" | "text/plain" | "application/x-pem-file" | "text/javascript" | "text/css";
+
+export interface Answer {
+  description: string;
+  /** A JSON body described by this (named) schema. */
+  json?: z.ZodType;
+  /** A non-JSON body: its media type (or the ones it may be). */
+  media?: Media | Media[];
+  headers?: Record<string, string>;
+}
+
+export interface Operation {
+  method: "get" | "post" | "put" | "delete";
+  /** The hono path, `:param` style. */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Any one of these suffices; none means public. */
+  security?: SecurityName[];
+  /** The request must carry a DPoP proof (RFC 9449) in the `DPoP` header. */
+  dpop?: true;
+  query?: { name: string; description: string; array?: true }[];
+  body?: { media: "application/json" | "application/x-www-form-urlencoded"; schema: z.ZodType };
+  answers: Record<number, Answer>;
+  /** Statuses answered with a problem document (every operation may also answer 404/405/413/414/431 and 5xx). */
+  problems: number[];
+}
+
+/** Path parameters, by name. */
+export const PATH_PARAMETERS: Record<string, { schema: z.ZodType; description: string }> = {
+  room: { schema: RoomNameSchema, description: "room name" },
+  ticket: { schema: TicketIdSchema, description: "ticket id SHARD.SEQUENCE (the admission token's sub)" },
+  file: { schema: z.string().min(1), description: "asset file name" },
+  id: { schema: z.string().min(1), description: "the reference in the offer's credential_offer_uri" },
+};
+
+const retryAfter = { "Retry-After": "seconds to wait before polling again" };
+const html = (description: string): Answer => ({ description, media: "text/html" });
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "get", path: "/openapi.json", operationId: "getOpenApiDocument", tag: "discovery",
+    summary: "This OpenAPI 3.1 document",
+    answers: { 200: { description: "the document", json: OpenApiDocumentSchema } },
+    // 503: a deployment without PUBLIC_ORIGIN (the server it names), like the issuer metadata.
+    problems: [503],
+  },
+  {
+    method: "get", path: "/.well-known/jwks.json", operationId: "getJwks", tag: "discovery",
+    summary: "Public keys of the service's ES256 signers (admission tokens, SD-JWT VCs)",
+    answers: { 200: { description: "a JWK Set", json: JwksSchema } },
+    problems: [503],
+  },
+  {
+    method: "get", path: "/.well-known/openid-credential-issuer", operationId: "getCredentialIssuerMetadata", tag: "discovery",
+    summary: "OpenID4VCI credential issuer metadata",
+    answers: { 200: { description: "issuer metadata", json: CredentialIssuerMetadataSchema } },
+    problems: [],
+  },
+  {
+    method: "get", path: "/.well-known/oauth-authorization-server", operationId: "getAuthorizationServerMetadata", tag: "discovery",
+    summary: "OAuth authorization server metadata (RFC 8414)",
+    answers: { 200: { description: "authorization server metadata", json: AuthorizationServerMetadataSchema } },
+    problems: [],
+  },
+  {
+    method: "get", path: "/.well-known/jwt-vc-issuer", operationId: "getJwtVcIssuerMetadata", tag: "discovery",
+    summary: "SD-JWT VC issuer metadata",
+    answers: { 200: { description: "issuer and its keys", json: JwtVcIssuerMetadataSchema } },
+    problems: [503],
+  },
+  {
+    method: "get", path: "/iaca.pem", operationId: "getIacaPem", tag: "discovery",
+    summary: "The IACA root certificate that anchors every issued mdoc (PEM)",
+    answers: { 200: { description: "PEM certificate", media: "application/x-pem-file" } },
+    problems: [503],
+  },
+  {
+    method: "get", path: "/iacas", operationId: "getIacas", tag: "discovery",
+    summary: "The IACA roots as base64 DER (`mdoc_iacas_uri`)",
+    answers: { 200: { description: "IACA certificates", json: IacasSchema } },
+    problems: [503],
+  },
+  {
+    method: "post", path: "/v1/rooms/:room/tickets", operationId: "joinRoom", tag: "queue",
+    summary: "Join the room's queue (one place per person)",
+    description: "Needs a DPoP proof by the device key (the ticket is bound to it) and an identity assertion. A room under attack may answer 428 with a proof-of-work challenge; solve it and join again with `pow`. Joining again returns the same place (200).",
+    dpop: true,
+    body: { media: "application/json", schema: JoinBodySchema },
+    answers: {
+      201: { description: "a new place", json: JoinResponseSchema, headers: retryAfter },
+      200: { description: "the place this person already held", json: JoinResponseSchema, headers: retryAfter },
+    },
+    problems: [400, 401, 403, 404, 409, 415, 422, 428, 429, 503],
+  },
+  {
+    method: "get", path: "/v1/rooms/:room/tickets/current", operationId: "pollTicket", tag: "queue",
+    summary: "The ticket's status: waiting (with position), admitted (with the credential offer), or expired",
+    security: ["ticketBearer"],
+    answers: { 200: { description: "the ticket's status", json: TicketStatusSchema, headers: retryAfter } },
+    problems: [401, 404, 429, 503],
+  },
+  {
+    method: "post", path: "/v1/rooms/:room/tickets/current/handoff", operationId: "approveHandoff", tag: "queue",
+    summary: "Approve the wallet on another device that shows this confirmation code",
+    description: "The DPoP proof must be by the ticket's own key and carry `ath` (the ticket's hash).",
+    security: ["ticketBearer"],
+    dpop: true,
+    body: { media: "application/json", schema: ApproveBodySchema },
+    answers: { 200: { description: "approved", json: HandoffApprovalSchema } },
+    // 403: too many approval attempts for this admission; 409: two wallets show the code, or not admitted.
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
+  },
+  {
+    method: "post", path: "/v1/rooms/:room/challenge", operationId: "getChallenge", tag: "queue",
+    summary: "A proof-of-work challenge for a join by this device key",
+    body: { media: "application/json", schema: ChallengeRequestSchema },
+    answers: { 200: { description: "the challenge", json: ChallengeSchema } },
+    problems: [400, 404, 415, 422, 429, 503],
+  },
+  {
+    method: "get", path: "/v1/rooms/:room", operationId: "getRoom", tag: "rooms",
+    summary: "Public room state (cacheable for a second)",
+    answers: { 200: { description: "the room", json: PublicRoomSchema } },
+    problems: [404, 503],
+  },
+  {
+    method: "get", path: "/v1/rooms/:room/lottery", operationId: "getRoomLottery", tag: "rooms",
+    summary: "Every lottery the room scheduled: commitments, and seeds and entrants once revealed",
+    answers: { 200: { description: "the lotteries", json: RoomLotterySchema } },
+    problems: [404, 503],
+  },
+  {
+    method: "put", path: "/v1/admin/rooms/:room", operationId: "configureRoom", tag: "admin",
+    summary: "Create a room or change its settings",
+    security: ["adminBearer"],
+    body: { media: "application/json", schema: RoomConfigPatchSchema },
+    answers: { 201: { description: "created", json: RoomConfiguredSchema }, 200: { description: "changed", json: RoomConfiguredSchema } },
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
+  },
+  {
+    method: "get", path: "/v1/admin/rooms/:room", operationId: "getRoomStats", tag: "admin",
+    summary: "Live statistics of a room",
+    security: ["adminBearer"],
+    answers: { 200: { description: "statistics", json: RoomStatsSchema } },
+    problems: [401, 403, 404, 429, 503],
+  },
+  {
+    method: "post", path: "/v1/admin/rooms/:room/lottery/reveal", operationId: "revealLottery", tag: "admin",
+    summary: "Publish the event's lottery seed and entrants (409 before event_start)",
+    security: ["adminBearer"],
+    answers: { 200: { description: "the revealed lottery", json: LotteryRevealedSchema } },
+    problems: [401, 403, 404, 409, 429, 503],
+  },
+  {
+    method: "delete", path: "/v1/admin/rooms/:room/sessions/:ticket", operationId: "endIssuanceSession", tag: "admin",
+    summary: "End one admission's issuance session now (its access tokens stop working)",
+    security: ["adminBearer"],
+    answers: { 204: { description: "ended" } },
+    problems: [401, 403, 404, 422, 429, 503],
+  },
+  {
+    method: "get", path: "/v1/admin/register", operationId: "getRegisterMetrics", tag: "admin",
+    summary: "The protected register as this isolate sees it",
+    security: ["adminBearer"],
+    answers: { 200: { description: "register counters", json: RegisterMetricsSchema } },
+    problems: [401, 403, 429],
+  },
+  {
+    method: "put", path: "/v1/admin/register", operationId: "setRegisterLatencyDrill", tag: "admin",
+    summary: "Development only: slow this isolate's register reads (403 elsewhere)",
+    security: ["adminBearer"],
+    body: { media: "application/json", schema: RegisterDrillSchema },
+    answers: { 200: { description: "the latency now simulated", json: RegisterDrillAnswerSchema } },
+    problems: [400, 401, 403, 415, 422, 429],
+  },
+  {
+    method: "get", path: "/v1/admin/metrics", operationId: "getMetrics", tag: "admin",
+    summary: "Prometheus scrape (text exposition format 0.0.4)",
+    security: ["adminBearer"],
+    query: [{ name: "room", description: "rooms to report (repeatable); DEFAULT_ROOMS if none", array: true }],
+    answers: { 200: { description: "metrics", media: "text/plain" } },
+    // 400: a malformed room name, or more rooms than one scrape reads.
+    problems: [400, 401, 403, 429],
+  },
+  {
+    method: "get", path: "/rooms/:room", operationId: "getWaitingPage", tag: "pages",
+    summary: "The waiting page for people on the web (HTML, errors included)",
+    query: [{ name: "lang", description: "fr or en; else Accept-Language" }],
+    answers: { 200: html("the waiting page"), 404: html("no such room"), 503: html("state unreachable: a page that retries") },
+    problems: [],
+  },
+  {
+    method: "get", path: "/admin", operationId: "getDashboard", tag: "pages",
+    summary: "The operator dashboard, or the login form (401) without a session",
+    query: [{ name: "room", description: "the room to show" }],
+    answers: { 200: html("the dashboard"), 401: html("the login form"), 403: html("the admin API is disabled") },
+    problems: [],
+  },
+  {
+    method: "post", path: "/admin/login", operationId: "logIn", tag: "pages",
+    summary: "Check the admin token and set the dashboard session cookie",
+    body: { media: "application/x-www-form-urlencoded", schema: LoginSchema },
+    answers: { 303: { description: "logged in: to the dashboard" }, 401: html("wrong token: the login form again") },
+    problems: [403, 415, 429],
+  },
+  {
+    method: "post", path: "/admin/logout", operationId: "logOut", tag: "pages",
+    summary: "Clear the dashboard session cookie",
+    answers: { 303: { description: "logged out: to the login form" } },
+    problems: [403],
+  },
+  {
+    method: "get", path: "/admin/assets/:file", operationId: "getDashboardAsset", tag: "pages",
+    summary: "The dashboard's script and stylesheet (content-hashed names)",
+    answers: { 200: { description: "the asset (JavaScript or CSS)", media: ["text/javascript", "text/css"] } },
+    problems: [404],
+  },
+  {
+    method: "get", path: "/offers/:id", operationId: "getCredentialOffer", tag: "issuance",
+    summary: "A credential offer by reference (single use): the waiting page's QR code for a wallet on another device",
+    answers: { 200: { description: "the credential offer", json: CredentialOfferSchema } },
+    problems: [404, 503],
+  },
+  {
+    method: "post", path: "/token", operationId: "requestToken", tag: "issuance",
+    summary: "Redeem the pre-authorized code for a DPoP-bound access token (OpenID4VCI 1.0 section 6)",
+    description: "A handoff wallet gets `authorization_pending` until the waiting page approved its key.",
+    dpop: true,
+    body: { media: "application/x-www-form-urlencoded", schema: TokenRequestSchema },
+    answers: { 200: { description: "the access token", json: TokenResponseSchema } },
+    problems: [400, 429, 503],
+  },
+  {
+    method: "post", path: "/nonce", operationId: "requestNonce", tag: "issuance",
+    summary: "A fresh c_nonce for key proofs (single use, five minutes)",
+    answers: { 200: { description: "the nonce", json: NonceResponseSchema } },
+    problems: [429, 503],
+  },
+  {
+    method: "post", path: "/credential", operationId: "requestCredential", tag: "issuance",
+    summary: "Credentials bound to the keys of the proofs (OpenID4VCI 1.0 section 8)",
+    security: ["dpopAccessToken"],
+    dpop: true,
+    body: { media: "application/json", schema: CredentialRequestSchema },
+    answers: { 200: { description: "the credentials", json: CredentialResponseSchema } },
+    problems: [400, 401, 415, 429, 503],
+  },
+  {
+    method: "post", path: "/notification", operationId: "notify", tag: "issuance",
+    summary: "The wallet's notification (accepted and deleted end the session)",
+    security: ["dpopAccessToken"],
+    dpop: true,
+    body: { media: "application/json", schema: NotificationSchema },
+    answers: { 204: { description: "noted" } },
+    problems: [400, 401, 415, 429, 503],
+  },
+];
