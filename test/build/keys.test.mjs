@@ -1,4 +1,4 @@
-// `npm run keys` (src/tools/keys.mjs): secrets go to a file only its owner can read, never to the
+// `npm run keys` (tools/keys.mjs): secrets go to a file only its owner can read, never to the
 // terminal (issue 13); --put hands each to `wrangler secret put` on its standard input; --dev-module
 // still regenerates src/config/dev-credentials.ts.
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ROOT } from "./dev-values.mjs";
 
-const KEYS = join(ROOT, "src/tools/keys.mjs");
+const KEYS = join(ROOT, "tools/keys.mjs");
 const NAMES = ["ADMIN_TOKEN", "PSEUDONYM_KEY", "TICKET_KEYS", "SIGNING_KEYS", "MDOC_DS_KEY", "MDOC_DS_CERT", "IACA_CERT"];
 const work = mkdtempSync(join(tmpdir(), "antichambre-keys-"));
 after(() => rmSync(work, { recursive: true, force: true }));

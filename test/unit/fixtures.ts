@@ -2,7 +2,7 @@
 import { DEFAULT_ROOM_CONFIG, type RoomConfig } from "../../src/config/room-config";
 import type { OrderKey } from "../../src/admission/order-key";
 import { tieBreaker } from "../../src/admission/order-key";
-import { mulberry32 } from "../../src/sim/random";
+import { mulberry32 } from "../../src/lib/seeded-random";
 
 /** A room config with the given settings changed; everything else is the default room. */
 export function config(patch: Partial<RoomConfig> = {}): RoomConfig {

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
+// bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
+// then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
+// headless Chromium against another one (test/browser/run.mjs). Every stage runs even if an earlier
+// one failed, so one red test does not hide the rest; the exit code is non-zero if anything failed. Results land in reports/.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+mkdirSync(`${root}reports`, { recursive: true });
+
+function run(name, command, args) {
+  console.log(`\n== ${name}: ${command} ${args.join(" ")}`);
+  const r = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
+  return r.status === 0;
+}
+
+// The pages' browser bundles first: the Worker's static assets must exist for everything after.
+const pages = run("pages bundle", "node", ["tools/build-pages.mjs"]);
+// The Worker and the browser bundle are type-checked apart (Workers types and DOM types conflict).
+const workerTypes = run("typecheck", "npx", ["tsc", "-p", "."]);
+const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src/pages/browser"]);
+const typecheck = workerTypes && browserTypes && pages;
+writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
+const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
+const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);
+const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);
+const restart = run("restart mid-surge (npm start, SIGKILL)", "node", ["test/e2e/restart-surge.mjs"]);
+const browser = run("browser (headless Chromium, npm start)", "node", ["test/browser/run.mjs"]);
+const summary = spawnSync("node", ["tools/test-summary.mjs"], { cwd: root, encoding: "utf8" });
+process.stdout.write(summary.stdout);
+process.exit(typecheck && unitAndHttp && build && e2e && restart && browser ? 0 : 1);
