@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Builds the browser bundles the public pages load, into build/public/static/ (gitignored), which
 // wrangler.toml serves as Workers Static Assets. One small ESM file per page, minified, no framework.
 //

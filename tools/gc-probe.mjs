@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run gc-probe -- --pid PID`: is a workerd's memory growth garbage or a leak? Asks every isolate of
 // that workerd (through its V8 inspector, loopback only) for its heap use, forces a full collection in
 // each, and prints the process's RSS before and after. Memory that a collection gives back was garbage
@@ -17,10 +18,13 @@ import { rssKiB } from "./lab/rss.mjs";
 
 const { int } = toolOptions("gc-probe", { pid: { type: "string" } }, "usage: npm run gc-probe -- --pid WORKERD_PID");
 const pid = int("pid", 1, 2 ** 31);
-const mib = (kib) => (kib === null ? null : Math.round((kib / 1024) * 10) / 10);
-const heapMiB = (usage) => Math.round((usage.usedSize / 2 ** 20) * 10) / 10;
+const mib = (/** @type {number | null} */ kib) => (kib === null ? null : Math.round((kib / 1024) * 10) / 10);
+const heapMiB = (/** @type {{ usedSize: number }} */ usage) => Math.round((usage.usedSize / 2 ** 20) * 10) / 10;
 
-/** The loopback ports `pid` listens on (ss), one of which is its inspector. */
+/**
+ * The loopback ports `pid` listens on (ss), one of which is its inspector.
+ * @param {number} processId
+ */
 function listeningPorts(processId) {
   const out = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" });
   return [...out.matchAll(/127\.0\.0\.1:(\d+)\s.*pid=(\d+),/g)].filter((m) => Number(m[2]) === processId).map((m) => Number(m[1]));
@@ -30,6 +34,8 @@ function listeningPorts(processId) {
  * GET /json/list on `port` over a connection of its own that closes after the answer: workerd's
  * inspector serves one connection at a time, so a pooled keep-alive connection (fetch's) would hold
  * off the WebSocket sessions that follow.
+ * @param {number} port
+ * @returns {Promise<unknown>}
  */
 function jsonList(port) {
   return new Promise((resolve) => {
@@ -49,6 +55,11 @@ function jsonList(port) {
   });
 }
 
+/**
+ * An inspector's list of targets (one per isolate): the first port that answers with one.
+ * @param {number[]} ports
+ * @returns {Promise<InspectorTarget[] | null>}
+ */
 async function inspectorTargets(ports) {
   for (const port of ports) {
     const list = await jsonList(port);
@@ -63,13 +74,17 @@ async function inspectorTargets(ports) {
  * answer: it asks, gives the isolate a moment, and closes. The effect is read on the process's RSS.
  * Settles once the socket is closed (the inspector takes the next session after this one ends); null
  * if the isolate did not answer at all.
+ * @typedef {{ id: string, webSocketDebuggerUrl: string }} InspectorTarget
+ * @param {InspectorTarget} target
+ * @returns {Promise<number | null>}
  */
 function collect(target, timeoutMs = 5_000) {
   return new Promise((settle) => {
     const ws = new WebSocket(target.webSocketDebuggerUrl);
+    /** @type {number | null} */
     let outcome = null;
     let closing = false;
-    const finish = (value) => {
+    const finish = (/** @type {number | null} */ value) => {
       if (closing) return;
       closing = true;
       outcome = value;

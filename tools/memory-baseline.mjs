@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
 // `npm run memory-baseline`: how much a workerd process grows under load when the Worker does nothing,
 // so the soak's and the benchmark's memory figures can be read against the runtime's own behaviour.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Key rotation without downtime for the two key LISTS the Worker reads (SECURITY.md, "Rotating keys"):
 // TICKET_KEYS (HMAC: tickets, sealed codes and tokens, proof-of-work challenges, handoff codes) and
 // SIGNING_KEYS (ES256: admission tokens, SD-JWT VCs; published in the JWKS). The first key of a list
@@ -23,12 +24,17 @@ if (!args.from || !args.out) fail("usage: node tools/rotate-keys.mjs --from FILE
 if (args.only && !LISTS.includes(args.only)) fail(`--only must be one of ${LISTS.join(", ")}`);
 if (args.from === args.out) fail("--out must differ from --from: keep the previous file until the rotation is over");
 
+/** The secrets file: name → value (a key list is itself JSON, a string here). @type {Record<string, string>} */
 const secrets = JSON.parse(readFileSync(args.from, "utf8"));
 const today = new Date().toISOString().slice(0, 10).replaceAll("-", "");
 const changed = [];
 for (const name of args.only ? [args.only] : LISTS) {
-  const list = JSON.parse(secrets[name] ?? "null");
-  if (!Array.isArray(list) || list.length === 0 || !list.every((k) => typeof k?.kid === "string")) fail(`${args.from}: ${name} is not a list of keys with kids`);
+  /** @type {unknown} */
+  const parsed = JSON.parse(secrets[name] ?? "null");
+  /** @type {(list: unknown) => list is [{ kid: string }, ...Array<{ kid: string }>]} */
+  const isKeyList = (list) => Array.isArray(list) && list.length > 0 && list.every((k) => typeof k?.kid === "string");
+  if (!isKeyList(parsed)) fail(`${args.from}: ${name} is not a list of keys with kids`);
+  const list = parsed;
   let next;
   if (args.retire) {
     if (list.length === 1) {
@@ -63,6 +69,10 @@ async function signingKey() {
   return { kid: `signing-${today}-${Buffer.from(thumbprint).toString("base64url").slice(0, 8)}`, kty, crv, x, y, d };
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   console.error(message);
   process.exit(1);

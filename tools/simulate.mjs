@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run simulate`: the launch-day simulator (tools/sim/). Bundles the TypeScript with esbuild for Node,
 // runs it, prints the report, and writes reports/simulation.json plus three SVG charts (--out DIR to
 // write elsewhere; --publish also writes them to results/simulation/, the copy the README shows).
@@ -47,7 +48,10 @@ if (args.help) {
   process.exit(0);
 }
 
-/** A numeric flag, or undefined when absent; anything else stops the run before it starts. */
+/**
+ * A numeric flag, or undefined when absent; anything else stops the run before it starts.
+ * @param {"arrivals" | "hours" | "shards" | "rate" | "active" | "seed" | "tracked"} name
+ */
 function num(name, { integer = true, min = 0 } = {}) {
   const raw = args[name];
   if (raw === undefined) return undefined;
@@ -60,7 +64,7 @@ function num(name, { integer = true, min = 0 } = {}) {
 }
 
 const lag = args["tick-lag"]?.split(",").map(Number);
-if (lag && (lag.length !== 2 || lag.some((x) => !Number.isFinite(x) || x < 0) || lag[0] > lag[1])) {
+if (lag && (lag.length !== 2 || lag.some((x) => !Number.isFinite(x) || x < 0) || /** @type {number} */ (lag[0]) > /** @type {number} */ (lag[1]))) {
   console.error("--tick-lag takes MIN,MAX in milliseconds, e.g. 5,40");
   process.exit(2);
 }
@@ -95,8 +99,10 @@ try {
   config = sim.simConfig(options);
 } catch (e) {
   // The room is validated by the real RoomConfigSchema: out-of-range settings are refused here.
-  const issues = e?.issues?.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  console.error(`invalid configuration: ${issues ?? (e instanceof Error ? e.message : String(e))}`);
+  // A zod error lists its issues; anything else is reported by its message.
+  const { issues } = /** @type {{ issues?: Array<{ path: PropertyKey[], message: string }> }} */ (e ?? {});
+  const listed = issues?.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+  console.error(`invalid configuration: ${listed ?? (e instanceof Error ? e.message : String(e))}`);
   process.exit(2);
 }
 console.log(`simulating ${config.arrivals.toLocaleString("en-US")} arrivals over ${config.hours} h …`);
@@ -117,17 +123,21 @@ for (const dir of dirs) {
   for (const [name, svg] of Object.entries(charts)) writeFileSync(join(dir, name), svg);
 }
 
-const met = report.targets.filter((t) => t.met).length;
+const met = report.targets.filter((/** @type {{ met: boolean }} */ t) => t.met).length;
 console.log(`\n${met}/${report.targets.length} targets met`);
 console.log(`wrote simulation.json and ${Object.keys(charts).join(", ")} to ${dirs.join(" and ")}`);
 console.log(`elapsed: simulation ${runtime.simulation_seconds} s, total ${runtime.total_seconds} s`);
 
-/** Indented JSON, but each array of numbers on one line: a few hundred lines instead of thousands. */
+/**
+ * Indented JSON, but each array of numbers on one line: a few hundred lines instead of thousands.
+ * @param {string} text
+ */
 function compactNumberArrays(text) {
   const numbers = /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g;
-  return text.replace(numbers, (_, list) => `[${list.split(/,\s+/).join(", ")}]`);
+  return text.replace(numbers, (_, /** @type {string} */ list) => `[${list.split(/,\s+/).join(", ")}]`);
 }
 
+/** @param {number} x */
 function round(x) {
   return Math.round(x * 100) / 100;
 }

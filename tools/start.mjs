@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm start`: the Worker on 127.0.0.1:$PORT (default 8787), fully offline, with the embedded development
 // defaults (ENVIRONMENT=development) and state persisted under .wrangler/state (or $PERSIST_TO).
 //
@@ -43,6 +44,7 @@ function options() {
     },
     USAGE,
   );
+  /** @type {Record<string, string>} */
   const vars = {};
   for (const pair of values.var) {
     const colon = pair.indexOf(":");
@@ -53,7 +55,7 @@ function options() {
     ip: values.ip,
     port: int("port", 1, 65_535),
     vars,
-    inspector: values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false,
+    inspector: /** @type {{ hostname: string, port: number } | false} */ (values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false),
     v8Flags: values["v8-flag"],
   };
 }
@@ -74,22 +76,29 @@ Object.assign(process.env, {
 const READY_TIMEOUT_MS = 120_000;
 /** Seeding 10,000 rows takes a second or two locally; allow for a slow, busy machine. */
 const SEED_TIMEOUT_MS = 120_000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The command running now (migrations), if any. @type {import("node:child_process").ChildProcess | null} */
 let current = null;
+/** The started Worker (wrangler's unstable_startWorker, untyped through createRequire). @type {{ ready: Promise<unknown>, dispose(): Promise<void> } | null} */
 let worker = null;
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
-    if (current) current.kill(signal);
+    if (current) current.kill(/** @type {NodeJS.Signals} */ (signal));
     else if (worker) worker.dispose().finally(() => process.exit(0));
     else process.exit(1);
   });
 }
 
-/** Runs a command to completion; resolves with its exit code (signals count as failure). */
+/**
+ * Runs a command to completion; resolves with its exit code (signals count as failure).
+ * @param {string[]} args
+ * @param {Record<string, string>} [extraEnv]
+ * @returns {Promise<number>}
+ */
 function run(args, extraEnv = {}) {
   return new Promise((resolve) => {
     const child = spawn("npx", args, { cwd: root, env: { ...process.env, ...extraEnv }, stdio: ["ignore", "inherit", "inherit"] });
@@ -120,27 +129,28 @@ if (o.v8Flags.length > 0) {
   try {
     assertV8FlagsPassed = passV8FlagsToWorkerd(o.v8Flags);
   } catch (err) {
-    console.error(`start: ${err.message}\n${USAGE}`);
+    console.error(`start: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     process.exit(2);
   }
 }
 const { unstable_startWorker: startWorker } = createRequire(import.meta.url)("wrangler");
 const vars = { ENVIRONMENT: "development", ...(process.env.PUBLIC_ORIGIN ? { PUBLIC_ORIGIN: process.env.PUBLIC_ORIGIN } : {}), ...o.vars };
 try {
-  worker = await startWorker({
+  const started = await startWorker({
     config: `${root}wrangler.toml`,
     entrypoint: `${root}src/dev/index.ts`,
     bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
     dev: { server: { hostname: o.ip, port: o.port }, inspector: o.inspector, persist: persistTo, logLevel: "log" },
   });
-  await worker.ready;
+  worker = started;
+  await started.ready;
   assertV8FlagsPassed();
 } catch (err) {
   console.error(`start: the Worker did not start: ${err instanceof Error ? err.message : err}`);
   process.exit(1);
 }
 if (o.v8Flags.length > 0) console.log(`workerd V8 flags: ${o.v8Flags.join(" ")}`);
-if (o.inspector) console.log(`inspector: ws://127.0.0.1:${o.inspector.port} (chrome://inspect)`);
+if (o.inspector !== false) console.log(`inspector: ws://127.0.0.1:${o.inspector.port} (chrome://inspect)`);
 
 // 3. Seed the register once the Worker answers. Failures here are warnings: the waiting room works
 //    without the register, and the server keeps running.
@@ -180,6 +190,7 @@ async function seed() {
       console.warn(`register: seeding failed (${res.status}): ${text.slice(0, 300)}`);
       return;
     }
+    /** What the seed route answers (counts of licence holders); every field is checked before use. @type {{ total?: unknown, holders?: unknown, inserted?: unknown }} */
     let body = {};
     try {
       body = JSON.parse(text);

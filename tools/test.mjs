@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm test`: type-check, every vitest suite inside workerd, the Node-side build checks (the production
 // bundle holds no development secret or route, `npm run keys` prints no secret: test/build/run.mjs),
 // then the end-to-end run against a real `npm start` (test/e2e/run.mjs), and the public pages in
@@ -12,6 +13,11 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 mkdirSync(`${root}reports`, { recursive: true });
 
+/**
+ * @param {string} name
+ * @param {string} command
+ * @param {string[]} args
+ */
 function run(name, command, args) {
   console.log(`\n== ${name}: ${command} ${args.join(" ")}`);
   const r = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
@@ -20,10 +26,13 @@ function run(name, command, args) {
 
 // The pages' browser bundles first: the Worker's static assets must exist for everything after.
 const pages = run("pages bundle", "node", ["tools/build-pages.mjs"]);
-// The Worker and the browser bundle are type-checked apart (Workers types and DOM types conflict).
+// The Worker, the browser bundle and the Node tools are type-checked apart (Workers, DOM and Node types
+// conflict).
 const workerTypes = run("typecheck", "npx", ["tsc", "-p", "."]);
 const browserTypes = run("typecheck (browser bundle)", "npx", ["tsc", "-p", "src/pages/browser"]);
-const typecheck = workerTypes && browserTypes && pages;
+// The Node tools (.mjs, `// @ts-check` with JSDoc types) against Node's types: tools/tsconfig.json.
+const toolTypes = run("typecheck (Node tools)", "npx", ["tsc", "-p", "tools"]);
+const typecheck = workerTypes && browserTypes && toolTypes && pages;
 writeFileSync(`${root}reports/typecheck.json`, JSON.stringify({ passed: typecheck ? 1 : 0, failed: typecheck ? 0 : 1 }));
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);

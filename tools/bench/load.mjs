@@ -1,3 +1,4 @@
+// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
 // Timed load: autocannon (programmatic API, in this process), loopback only, bounded. One static request
 // sent again and again (hello world, polls), or pre-generated requests fed one per request and never
 // twice (joins, credential requests). Every status is counted, every latency kept (for exact percentiles

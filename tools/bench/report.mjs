@@ -1,3 +1,4 @@
+// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
 // Presenting a benchmark run: the console table, and the markdown for the README (`--publish`).
 // Every figure is printed raw next to its ratio; a target missed says "missed", never anything softer.
 

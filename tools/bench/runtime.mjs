@@ -1,3 +1,4 @@
+// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
 // The runtime the benchmark measures: the real Worker bundle (`wrangler deploy --dry-run`, exactly what
 // would be deployed) and the benchmark-only Workers of tools/bench/workers/ (esbuild, the same settings wrangler
 // uses), all in ONE Miniflare instance, that is one workerd process, with the bindings of wrangler.toml.

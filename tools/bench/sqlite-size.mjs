@@ -1,3 +1,4 @@
+// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
 // How big a Durable Object's SQLite database is, read from its files on disk.
 //
 // workerd keeps each object's database in WAL mode: `<id>.sqlite` plus `<id>.sqlite-wal`. The WAL file is

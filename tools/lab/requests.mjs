@@ -1,13 +1,17 @@
+// @ts-check
 // What the tools' virtual devices send, measured: every request is timed to its last byte and counted by
 // endpoint and status, and a semaphore bounds how many are in flight (the devices' shared "connection
 // pool"). The recorder's fetch is handed to the SDK, so the SDK's own retries are measured too.
 
 /** FIFO counting semaphore: requests get a slot in the order they asked. */
 export class Semaphore {
+  /** @param {number} size */
   constructor(size) {
     this.free = size;
+    /** @type {Array<() => void>} */
     this.queue = [];
   }
+  /** @returns {Promise<void>} */
   acquire() {
     if (this.free > 0) {
       this.free--;
@@ -22,7 +26,11 @@ export class Semaphore {
   }
 }
 
-/** Endpoint label of a request: the path with the room and ids generalised. */
+/**
+ * Endpoint label of a request: the path with the room and ids generalised.
+ * @param {string} method
+ * @param {string | URL} url
+ */
 export function endpointOf(method, url) {
   const path = new URL(url).pathname
     .replace(/^\/v1\/rooms\/[^/]+\/tickets\/current$/, "/v1/rooms/:room/tickets/current")
@@ -33,6 +41,12 @@ export function endpointOf(method, url) {
   return `${method} ${path}`;
 }
 
+/**
+ * Adds `n` to a counter kept in a Map.
+ * @template K
+ * @param {Map<K, number>} map
+ * @param {K} key
+ */
 export function count(map, key, n = 1) {
   map.set(key, (map.get(key) ?? 0) + n);
 }
@@ -47,22 +61,27 @@ export function createRecorder({ timeoutMs = 30_000 } = {}) {
     started: performance.now(),
     requests: 0,
     /** endpoint → { latencies: ms[], statuses: {status: n} } */
-    endpoints: new Map(),
+    endpoints: /** @type {Map<string, { latencies: number[], statuses: Record<string, number> }>} */ (new Map()),
     /** "503 temporarily-unavailable @ POST /credential" → n */
-    failures: new Map(),
+    failures: /** @type {Map<string, number>} */ (new Map()),
     networkErrors: 0,
-    retries: new Map(),
+    retries: /** @type {Map<string, number>} */ (new Map()),
     bare5xx: 0,
     /** The first few of them, whole enough to tell where they came from. */
-    bare5xxSamples: [],
+    bare5xxSamples: /** @type {Array<{ endpoint: string, status: number, content_type: string | null, body: string }>} */ ([]),
     /** 503s without a Retry-After header. */
     unhinted503: 0,
+    /**
+     * @param {Semaphore | null | undefined} semaphore
+     * @param {(endpoint: string) => boolean} [ungated]
+     * @returns {(url: string | URL, init?: RequestInit) => Promise<Response>}
+     */
     fetch(semaphore, ungated = () => false) {
       return async (url, init = {}) => {
         const method = (init.method ?? "GET").toUpperCase();
         const endpoint = endpointOf(method, url);
-        const gated = semaphore && !ungated(endpoint);
-        if (gated) await semaphore.acquire();
+        const gated = semaphore && !ungated(endpoint) ? semaphore : null;
+        if (gated) await gated.acquire();
         const t0 = performance.now();
         try {
           const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
@@ -79,10 +98,16 @@ export function createRecorder({ timeoutMs = 30_000 } = {}) {
           recorder.record(endpoint, res, body, performance.now() - t0);
           return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
         } finally {
-          if (gated) semaphore.release();
+          if (gated) gated.release();
         }
       };
     },
+    /**
+     * @param {string} endpoint
+     * @param {Response} res
+     * @param {ArrayBuffer} body
+     * @param {number} ms
+     */
     record(endpoint, res, body, ms) {
       recorder.requests++;
       let s = recorder.endpoints.get(endpoint);
@@ -110,6 +135,7 @@ export function createRecorder({ timeoutMs = 30_000 } = {}) {
     },
     /** Responses by status over every endpoint. */
     byStatus() {
+      /** @type {Record<string, number>} */
       const out = {};
       for (const s of recorder.endpoints.values()) for (const [status, n] of Object.entries(s.statuses)) out[status] = (out[status] ?? 0) + n;
       return out;

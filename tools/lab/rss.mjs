@@ -1,8 +1,10 @@
+// @ts-check
 // Memory of a running `npm start`, read from /proc (Linux). wrangler's dev server runs two workerd processes: a
 // proxy listening on the public port (--socket-addr=entry=127.0.0.1:<port>) and, beside it (same
 // parent), the one that runs the Worker and its Durable Objects. The latter is the one that must not grow.
 import { readdirSync, readFileSync } from "node:fs";
 
+/** @param {string} path */
 function read(path) {
   try {
     return readFileSync(path, "utf8");
@@ -24,13 +26,20 @@ function processes() {
   return out;
 }
 
-/** VmRSS of a process in KiB, or null if it is gone. */
+/**
+ * VmRSS of a process in KiB, or null if it is gone.
+ * @param {number} pid
+ * @returns {number | null}
+ */
 export function rssKiB(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(read(`/proc/${pid}/status`) ?? "");
   return m ? Number(m[1]) : null;
 }
 
-/** The workerd processes serving `port`: { worker, proxy } pids (null when not found). */
+/**
+ * The workerd processes serving `port`: { worker, proxy } pids (null when not found).
+ * @param {number} port
+ */
 export function workerdFor(port) {
   const all = processes().filter((p) => p.args.some((a) => /\/workerd$/.test(a)) && p.args.includes("serve"));
   const proxy = all.find((p) => p.args.includes(`--socket-addr=entry=127.0.0.1:${port}`)) ?? null;
@@ -38,9 +47,15 @@ export function workerdFor(port) {
   return { worker: worker?.pid ?? null, proxy: proxy?.pid ?? null };
 }
 
-/** RSS in MiB of both, for a report line. */
+/**
+ * RSS in MiB of both, for a report line.
+ * @param {number} port
+ */
 export function workerdMemory(port) {
   const { worker, proxy } = workerdFor(port);
-  const mib = (pid) => (pid === null ? null : rssKiB(pid) === null ? null : Math.round((rssKiB(pid) / 1024) * 10) / 10);
+  const mib = (/** @type {number | null} */ pid) => {
+    const kib = pid === null ? null : rssKiB(pid);
+    return kib === null ? null : Math.round((kib / 1024) * 10) / 10;
+  };
   return { worker_pid: worker, worker_rss_mib: mib(worker), proxy_pid: proxy, proxy_rss_mib: mib(proxy) };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The client SDK for Node-side tools (surge, soak, faults, the restart test), bundled from its
 // TypeScript source at start (no separate build step), with the pure modules the tools need beside it:
 // the simulator's inversion count (admission order, tools/sim/fairness.ts) and seeded generator
@@ -11,8 +12,22 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /**
+ * What loadLab answers. `sdk` is the bundled client/index.ts module, left untyped here: its types are
+ * checked where it is written (the root tsconfig), and importing them into this Node check would drag
+ * in the Worker's and the browser's type libraries, which conflict with Node's.
+ * @typedef {{
+ *   sdk: any,
+ *   countInversions: (values: number[]) => number,
+ *   population: string[],
+ *   mulberry32: (seed: number) => () => number,
+ * }} Lab
+ */
+
+/**
  * Bundles and imports. Each process bundles into a fresh temporary directory (removed once imported), so
  * tools running side by side never import each other's half-written bundle.
+ * @param {string} root the repository
+ * @returns {Promise<Lab>}
  */
 export async function loadLab(root) {
   const outdir = mkdtempSync(join(tmpdir(), "antichambre-lab-"));
@@ -33,7 +48,7 @@ export async function loadLab(root) {
       logLevel: "warning",
       legalComments: "none",
     });
-    const load = (name) => import(pathToFileURL(join(outdir, `${name}.mjs`)).href);
+    const load = (/** @type {string} */ name) => import(pathToFileURL(join(outdir, `${name}.mjs`)).href);
     const [sdk, fairness, population, random] = await Promise.all([load("client"), load("fairness"), load("population"), load("random")]);
     return { sdk, countInversions: fairness.countInversions, population: validHolders(population), mulberry32: random.mulberry32 };
   } finally {
@@ -41,7 +56,10 @@ export async function loadLab(root) {
   }
 }
 
-/** Person ids of the synthetic register whose licence is valid today: they end issued, not denied. */
+/**
+ * Person ids of the synthetic register whose licence is valid today: they end issued, not denied.
+ * @param {{ syntheticHolder: (n: number) => { expiry_date: string }, personIdFor: (n: number) => string, REGISTER_POPULATION: number }} seed
+ */
 function validHolders({ syntheticHolder, personIdFor, REGISTER_POPULATION }) {
   const today = new Date().toISOString().slice(0, 10);
   const ids = [];

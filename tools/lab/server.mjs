@@ -1,3 +1,4 @@
+// @ts-check
 // A real `npm start` (tools/start.mjs → wrangler's dev server → workerd) run by a tool: started in a process
 // group of its own on a given port and persist directory, so it can be stopped as a whole (SIGTERM),
 // killed as a whole mid-flight (SIGKILL: the crash the restart test and the fault harness inflict), and
@@ -7,13 +8,14 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { livePidsInGroup, signalGroup } from "../lib/processes.mjs";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 export class DevServer {
   /**
    * `root`: the tree to run (a snapshot, see processes.mjs); `env`: extra variables for start.mjs;
    * `args`: extra options for start.mjs (e.g. `--inspect`); `readyPaths`: what must answer 200 before
    * the server counts as started.
+   * @param {{ root: string, port: number, persistDir: string, logPath: string, env?: Record<string, string>, args?: string[], readyTimeoutMs?: number, readyPaths?: string[] }} options
    */
   constructor({ root, port, persistDir, logPath, env = {}, args = [], readyTimeoutMs = 90_000, readyPaths = ["/v1/rooms/permis"] }) {
     this.root = root;

@@ -1,3 +1,4 @@
+// @ts-check
 // The Chromium the headless-browser runs drive (test/browser), through playwright-core (which never
 // downloads a browser itself). Nothing to install by hand, nothing fetched at run time:
 //
@@ -26,7 +27,7 @@ const HARNESS_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-back
 
 /** @sparticuz/chromium's defaults left out (see above). */
 const DROPPED_ARGS = new Set(["--single-process", "--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials"]);
-const keepPackagedArg = (arg) => !DROPPED_ARGS.has(arg) && !arg.startsWith("--disable-features=") && !arg.startsWith("--enable-features=");
+const keepPackagedArg = (/** @type {string} */ arg) => !DROPPED_ARGS.has(arg) && !arg.startsWith("--disable-features=") && !arg.startsWith("--enable-features=");
 
 /**
  * The executable and launch arguments: `{ executablePath, args, source }`, `source` saying which

@@ -1,3 +1,4 @@
+// @ts-check
 // Process plumbing shared by the Node-side tools and test runners (test/e2e, test/browser, the
 // benchmark, the soak): free ports, and process groups stopped as a whole, so no workerd is left behind
 // holding a port or the SQLite files when the next server starts on the same state.
@@ -5,14 +6,17 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync }
 import { createServer } from "node:net";
 import { join } from "node:path";
 
-/** A free loopback port (the kernel picks; closed again before the caller binds it). */
+/**
+ * A free loopback port (the kernel picks; closed again before the caller binds it).
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -21,6 +25,8 @@ export function freePort() {
 /**
  * PIDs still alive in a process group. On Linux /proc is read so that zombies (exited, not yet reaped by
  * an init that may not reap) do not count as "still running"; elsewhere kill(-pgid, 0) is the test.
+ * @param {number} pgid
+ * @returns {number[]}
  */
 export function livePidsInGroup(pgid) {
   if (!existsSync("/proc/self/stat")) {
@@ -46,7 +52,11 @@ export function livePidsInGroup(pgid) {
   return pids;
 }
 
-/** Signal every process of a group; a group already gone is not an error. */
+/**
+ * Signal every process of a group; a group already gone is not an error.
+ * @param {number} pgid
+ * @param {NodeJS.Signals} signal
+ */
 export function signalGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
@@ -63,6 +73,10 @@ export function signalGroup(pgid, signal) {
  */
 const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "reports", "results", "dist", "build", "test"]);
 
+/**
+ * @param {string} repo
+ * @param {string} workDir
+ */
 export function snapshotTree(repo, workDir) {
   const dest = join(workDir, "tree");
   mkdirSync(dest);
