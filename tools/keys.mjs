@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run keys`: every secret a deployment needs, generated locally with Node's WebCrypto and
 // @peculiar/x509 (nothing leaves this machine unless --put is given).
 //
@@ -38,6 +38,11 @@ const ES256 = { name: "ECDSA", hash: "SHA-256" };
 const MDL_DS_EKU = "1.0.18013.5.1.2"; // ISO/IEC 18013-5 Annex B: id-mdl-kp-mdlDS
 const DAY_MS = 86_400_000;
 
+/**
+ * A key pair with its certificate and its private JWK as the Worker reads it.
+ * @typedef {{ keys: import("node:crypto").webcrypto.CryptoKeyPair, cert: import("@peculiar/x509").X509Certificate, jwk: Record<string, unknown> }} Signer
+ */
+
 const { values: args } = parseArgs({
   options: {
     out: { type: "string", default: "./antichambre-keys.json" },
@@ -62,6 +67,7 @@ if (dev) {
 } else {
   const signing = await privateJwk(await generateEc(), "signing");
   const ticket = { kid: `ticket-${today}-${hex(random(4))}`, k: base64url(random(32)) };
+  /** @type {Record<string, string>} */
   const secrets = {
     ADMIN_TOKEN: base64url(random(32)),
     PSEUDONYM_KEY: base64url(random(32)),
@@ -86,7 +92,7 @@ if (dev) {
   console.log(`# IACA ${iaca.cert.subject}, valid to ${iaca.cert.notAfter.toISOString()}`);
   console.log(`# Document Signer ${ds.cert.subject}, valid to ${ds.cert.notAfter.toISOString()}`);
   if (args.put) {
-    for (const name of Object.keys(secrets)) putSecret(name, secrets[name]);
+    for (const [name, value] of Object.entries(secrets)) putSecret(name, value);
   } else {
     console.log(`# Put them all at once:\nnpx wrangler secret bulk ${args.out}`);
     console.log("# or one at a time (each prompts for the value; paste it from the file):");
@@ -95,7 +101,11 @@ if (dev) {
   console.log("# Also set PUBLIC_ORIGIN (a var, not a secret) to the issuer's https origin: without it issuance answers 503.");
 }
 
-/** Creates `file` (never over an existing one) readable by its owner only, whatever the umask. */
+/**
+ * Creates `file` (never over an existing one) readable by its owner only, whatever the umask.
+ * @param {string} file
+ * @param {string} text
+ */
 function writePrivate(file, text) {
   const fd = openSync(file, "wx", 0o600);
   try {
@@ -106,7 +116,11 @@ function writePrivate(file, text) {
   }
 }
 
-/** `npx wrangler secret put NAME`, the value on its standard input (never on a command line or the terminal). */
+/**
+ * `npx wrangler secret put NAME`, the value on its standard input (never on a command line or the terminal).
+ * @param {string} name
+ * @param {string} value
+ */
 function putSecret(name, value) {
   console.log(`npx wrangler secret put ${name}`);
   const r = spawnSync("npx", ["wrangler", "secret", "put", name], { input: value, stdio: ["pipe", "inherit", "inherit"] });
@@ -116,6 +130,7 @@ function putSecret(name, value) {
   }
 }
 
+/** @returns {Promise<Signer>} */
 async function createIaca() {
   const keys = await generateEc();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -135,6 +150,10 @@ async function createIaca() {
   return { keys, cert, jwk: await privateJwk(keys, "iaca") };
 }
 
+/**
+ * @param {string} file
+ * @returns {Promise<Signer>}
+ */
 async function loadIaca(file) {
   const { IACA_KEY, IACA_CERT } = JSON.parse(readFileSync(file, "utf8"));
   const cert = new x509.X509Certificate(IACA_CERT);
@@ -144,6 +163,10 @@ async function loadIaca(file) {
   return { keys: { privateKey, publicKey }, cert, jwk: IACA_KEY };
 }
 
+/**
+ * @param {Signer} iaca
+ * @returns {Promise<Signer>}
+ */
 async function createDocumentSigner(iaca) {
   const keys = await generateEc();
   const cert = await x509.X509CertificateGenerator.create({
@@ -170,6 +193,10 @@ async function createDocumentSigner(iaca) {
   return { keys, cert, jwk: await privateJwk(keys, "mdoc-ds") };
 }
 
+/**
+ * @param {Signer} iaca
+ * @param {Signer} ds
+ */
 function devModule(iaca, ds) {
   return `/**
  * DEVELOPMENT ONLY, AND PUBLIC: these keys are in the repository, so anyone can sign "mDLs" with them.
@@ -191,16 +218,24 @@ export const DEV_MDOC_DS_KEY = ${JSON.stringify(JSON.stringify(ds.jwk))};
 `;
 }
 
-/** A PEM as a template literal, one base64 line per source line (PEM never contains ` or ${). */
+/**
+ * A PEM as a template literal, one base64 line per source line (PEM never contains ` or ${).
+ * @param {import("@peculiar/x509").X509Certificate} cert
+ */
 function pemLiteral(cert) {
   return `\`${cert.toString("pem").trimEnd()}\n\``;
 }
 
+/** @returns {Promise<import("node:crypto").webcrypto.CryptoKeyPair>} */
 function generateEc() {
   return crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
 }
 
-/** The private JWK trimmed to what the Worker reads, with a kid naming its purpose, date and key. */
+/**
+ * The private JWK trimmed to what the Worker reads, with a kid naming its purpose, date and key.
+ * @param {import("node:crypto").webcrypto.CryptoKeyPair} keys
+ * @param {string} purpose
+ */
 async function privateJwk(keys, purpose) {
   const { kty, crv, x, y, d } = await crypto.subtle.exportKey("jwk", keys.privateKey);
   const thumbprint = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify({ crv, kty, x, y })));
@@ -210,35 +245,55 @@ async function privateJwk(keys, purpose) {
 /** 16 random bytes, positive and without a leading zero byte: a minimal DER INTEGER of 128 bits. */
 function serialNumber() {
   const bytes = random(16);
-  bytes[0] = (bytes[0] & 0x7f) | 0x40;
+  bytes[0] = (/** @type {number} */ (bytes[0]) & 0x7f) | 0x40;
   return hex(bytes);
 }
 
+/** @param {number} n */
 function random(n) {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
+/** @param {Uint8Array} bytes */
 function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** @param {Uint8Array} bytes */
 function base64url(bytes) {
   return Buffer.from(bytes).toString("base64url");
 }
 
 function installReflectMetadata() {
-  if (typeof Reflect.getMetadata === "function") return;
+  /**
+   * The subset of the Reflect metadata API tsyringe calls (not in the standard library's types).
+   * @type {typeof Reflect & {
+   *   defineMetadata?: (key: unknown, value: unknown, target: object) => void,
+   *   getOwnMetadata?: (key: unknown, target: object) => unknown,
+   *   hasOwnMetadata?: (key: unknown, target: object) => boolean,
+   *   getMetadata?: (key: unknown, target: object) => unknown,
+   *   hasMetadata?: (key: unknown, target: object) => boolean,
+   * }}
+   */
+  const reflect = Reflect;
+  if (typeof reflect.getMetadata === "function") return;
+  /** @type {WeakMap<object, Map<unknown, unknown>>} */
   const store = new WeakMap();
-  const own = (target) => store.get(target);
-  Reflect.defineMetadata = (key, value, target) => {
-    if (!store.has(target)) store.set(target, new Map());
-    store.get(target).set(key, value);
+  const own = (/** @type {object} */ target) => store.get(target);
+  reflect.defineMetadata = (key, value, target) => {
+    let map = store.get(target);
+    if (!map) store.set(target, (map = new Map()));
+    map.set(key, value);
   };
-  Reflect.getOwnMetadata = (key, target) => own(target)?.get(key);
-  Reflect.hasOwnMetadata = (key, target) => own(target)?.has(key) ?? false;
-  Reflect.getMetadata = (key, target) => {
-    for (let t = target; t; t = Object.getPrototypeOf(t)) if (own(t)?.has(key)) return own(t).get(key);
+  reflect.getOwnMetadata = (key, target) => own(target)?.get(key);
+  reflect.hasOwnMetadata = (key, target) => own(target)?.has(key) ?? false;
+  const getMetadata = (/** @type {unknown} */ key, /** @type {object} */ target) => {
+    for (let t = target; t; t = Object.getPrototypeOf(t)) {
+      const map = own(t);
+      if (map?.has(key)) return map.get(key);
+    }
     return undefined;
   };
-  Reflect.hasMetadata = (key, target) => Reflect.getMetadata(key, target) !== undefined;
+  reflect.getMetadata = getMetadata;
+  reflect.hasMetadata = (key, target) => getMetadata(key, target) !== undefined;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run memory-baseline`: how much a workerd process grows under load when the Worker does nothing,
 // so the soak's and the benchmark's memory figures can be read against the runtime's own behaviour.
 //
@@ -48,7 +48,11 @@ const variants = [
   { name: "young generation capped", flags: ["--max-semi-space-size=1"] },
 ];
 
-/** A capnp text config: one hello-world Worker on 127.0.0.1:port, with the given V8 flags. */
+/**
+ * A capnp text config: one hello-world Worker on 127.0.0.1:port, with the given V8 flags.
+ * @param {number} port
+ * @param {string[]} flags
+ */
 function config(port, flags) {
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -63,9 +67,15 @@ const hello :Workerd.Worker = (
 `;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const mib = (kib) => (kib === null ? null : Math.round((kib / 1024) * 10) / 10);
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const mib = (/** @type {number | null} */ kib) => (kib === null ? null : Math.round((kib / 1024) * 10) / 10);
 
+/**
+ * @typedef {{ name: string, flags: string[] }} Variant
+ * @typedef {Variant & { child: import("node:child_process").ChildProcess, base: string, rss: number[] }} Running
+ * @param {Variant} variant
+ * @returns {Promise<Running>}
+ */
 async function start(variant) {
   const port = await freePort();
   const file = join(dir, `${variant.flags.length ? "capped" : "default"}.capnp`);
@@ -74,7 +84,7 @@ async function start(variant) {
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(base)).ok) return { ...variant, child, base, rss: [mib(rssKiB(child.pid))] };
+      if ((await fetch(base)).ok) return { ...variant, child, base, rss: [rssMiB(child)] };
     } catch {
       // Not listening yet.
     }
@@ -84,6 +94,18 @@ async function start(variant) {
   throw new Error(`workerd (${variant.name}) did not answer on ${base}`);
 }
 
+/**
+ * RSS of a started workerd in MiB. One that has gone mid-run ends the run: its figures would mean nothing.
+ * @param {import("node:child_process").ChildProcess} child
+ * @returns {number}
+ */
+function rssMiB(child) {
+  const rss = child.pid === undefined ? null : mib(rssKiB(child.pid));
+  if (rss === null) throw new Error(`workerd (pid ${child.pid}) is gone; no memory to read`);
+  return rss;
+}
+
+/** @type {Running[]} */
 const running = [];
 const stopAll = () => {
   for (const r of running) r.child.kill("SIGKILL");
@@ -98,20 +120,25 @@ try {
   for (const v of variants) running.push(await start(v));
   console.log(`memory-baseline: hello world on bare workerd, ${rounds} rounds of ${requests} GETs (${connections} connections) each, alternately`);
   console.log(`round  requests   ${variants.map((v) => v.name.padStart(24)).join("")}   (RSS, MiB)`);
-  const line = (r, total) => console.log(`${String(r).padStart(5)}  ${String(total).padStart(8)}   ${running.map((x) => String(x.rss.at(-1)).padStart(24)).join("")}`);
+  const line = (/** @type {number} */ r, /** @type {number} */ total) => console.log(`${String(r).padStart(5)}  ${String(total).padStart(8)}   ${running.map((x) => String(x.rss.at(-1)).padStart(24)).join("")}`);
   line(0, 0);
   for (let r = 1; r <= rounds; r++) {
     for (const x of running) {
       const result = await round({ base: x.base, request: { path: "/" }, amount: requests, connections });
       const non200 = Object.entries(result.statuses).filter(([s]) => s !== "200");
       if (non200.length || result.transportErrors) throw new Error(`${x.name}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.transportErrors} transport errors`);
-      x.rss.push(mib(rssKiB(x.child.pid)));
+      x.rss.push(rssMiB(x.child));
     }
     line(r, r * requests);
   }
-  const summary = running.map((x) => ({ variant: x.name, v8_flags: x.flags, rss_mib: x.rss, start_mib: x.rss[0], end_mib: x.rss.at(-1), max_mib: Math.max(...x.rss) }));
+  // Every process has its start reading (taken when it first answered), so rss is never empty.
+  const summary = running.map((x) => {
+    const [start, ...rest] = /** @type {[number, ...number[]]} */ (x.rss);
+    return { variant: x.name, v8_flags: x.flags, rss_mib: x.rss, start_mib: start, end_mib: rest.at(-1) ?? start, max_mib: Math.max(...x.rss) };
+  });
   for (const s of summary) console.log(`${s.variant}: ${s.start_mib} → ${s.end_mib} MiB (max ${s.max_mib}), ×${(s.end_mib / s.start_mib).toFixed(2)} of its start`);
-  const [dflt, capped] = summary;
+  // One summary per variant, in the order of `variants` (the default first).
+  const [dflt, capped] = /** @type {[typeof summary[number], typeof summary[number]]} */ (summary);
   console.log(`after ${rounds * requests} requests each, the default process holds ×${(dflt.end_mib / capped.end_mib).toFixed(2)} the memory of the capped one`);
   console.log(JSON.stringify({ rounds, requests_per_round: requests, connections, variants: summary }));
 } finally {
