@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `node tools/abuse-figures.mjs`: the figures SECURITY.md quotes, measured.
 //
 // 1. What the join's proof of work costs. The client SDK's own solver (client/proof-of-work.ts,
@@ -30,7 +30,7 @@ const POLLS = Number(values.polls);
 const outdir = join(ROOT, "node_modules", ".cache", "antichambre-pow");
 mkdirSync(outdir, { recursive: true });
 const entry = join(outdir, "entry.ts");
-const src = (path) => JSON.stringify(join(ROOT, path));
+const src = (/** @type {string} */ path) => JSON.stringify(join(ROOT, path));
 writeFileSync(
   entry,
   `import { SignJWT, generateKeyPair, exportJWK } from "jose";
@@ -81,9 +81,16 @@ const { solveProofOfWork } = await import(pathToFileURL(join(outdir, "pow.mjs"))
 
 /** A challenge of the service's real length (about 260 characters). */
 const challenge = () => `${randomBytes(150).toString("base64url")}.${randomBytes(32).toString("base64url")}`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The middle value (the upper one of an even count); 0 for none. */
+const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/**
+ * @typedef {{ bits: number, runs: number, mean_ms: number, median_ms: number, hashes_per_second: number }} SolveRow
+ * @param {string} label
+ * @param {(bits: number) => Promise<{ ms: number, hashes: number }>} solveOnce
+ * @returns {Promise<SolveRow[]>}
+ */
 async function measure(label, solveOnce) {
   const rows = [];
   for (const bits of BITS) {
@@ -116,11 +123,17 @@ const mf = new Miniflare({
   scriptPath: join(outdir, "pow.mjs"),
   compatibilityDate: "2026-04-20",
 });
+/** @type {SolveRow[]} */
 let workerd;
-let poll;
+/** Microseconds per poll, three rounds, by mode. @type {{ ticket: number[], dpop: number[] }} */
+const poll = { ticket: [], dpop: [] };
 try {
   const url = await mf.ready;
-  const call = async (c, d) => (await (await mf.dispatchFetch(`${url.origin}/?c=${encodeURIComponent(c)}&d=${d}`)).json()).hashes;
+  /** @type {(c: string, d: number) => Promise<number>} */
+  const call = async (c, d) => {
+    const { hashes } = /** @type {{ hashes: number }} */ (await (await mf.dispatchFetch(`${url.origin}/?c=${encodeURIComponent(c)}&d=${d}`)).json());
+    return hashes;
+  };
   for (let i = 0; i < 20; i++) await call(challenge(), 0); // warm up
   const base = [];
   for (let i = 0; i < 20; i++) {
@@ -135,7 +148,7 @@ try {
     return { ms: Math.max(0, performance.now() - t0 - overhead), hashes };
   });
   // Poll verification: three rounds of POLLS verifications per mode, the empty request subtracted.
-  const timed = async (mode, n) => {
+  const timed = async (/** @type {string} */ mode, /** @type {number} */ n) => {
     const t0 = performance.now();
     const res = await mf.dispatchFetch(`${url.origin}/poll?mode=${mode}&n=${n}`);
     if (!res.ok) throw new Error(`poll ${mode}: ${res.status} ${await res.text()}`);
@@ -144,8 +157,7 @@ try {
   };
   await timed("dpop", 200); // warm up (and build the fixture)
   await timed("ticket", 200);
-  poll = {};
-  for (const mode of ["ticket", "dpop"]) {
+  for (const mode of /** @type {const} */ (["ticket", "dpop"])) {
     const perPoll = [];
     for (let round = 0; round < 3; round++) perPoll.push(((await timed(mode, POLLS)) - (await timed("none", 0))) / POLLS);
     poll[mode] = perPoll.map((ms) => Math.round(ms * 1000));
@@ -176,8 +188,8 @@ mkdirSync(join(ROOT, "reports"), { recursive: true });
 writeFileSync(join(ROOT, "reports", "abuse.json"), `${JSON.stringify(report, null, 2)}\n`);
 console.log("bits | expected hashes | Node SDK mean (median) | workerd SDK mean (median) | native 1 core");
 for (const [i, bits] of BITS.entries()) {
-  const n = node[i];
-  const w = workerd[i];
+  const n = /** @type {SolveRow} */ (node[i]);
+  const w = /** @type {SolveRow} */ (workerd[i]);
   console.log(`${bits} | ${2 ** bits} | ${n.mean_ms} ms (${n.median_ms}) | ${w.mean_ms} ms (${w.median_ms}) | ${((2 ** bits / nativePerSecond) * 1000).toFixed(2)} ms`);
 }
 console.log(`SDK hashes/s: Node ${node.map((r) => r.hashes_per_second).join(", ")}; workerd ${workerd.map((r) => r.hashes_per_second).join(", ")}; native ${nativePerSecond}/s per core`);

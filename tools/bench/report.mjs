@@ -1,23 +1,39 @@
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // Presenting a benchmark run: the console table, and the markdown for the README (`--publish`).
 // Every figure is printed raw next to its ratio; a target missed says "missed", never anything softer.
 
-const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
-const fixed = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
-/** Mebibytes (2^20 bytes), one decimal. */
-export const mib = (bytes) => (Number.isFinite(bytes) ? (bytes / 1024 / 1024).toFixed(1) : "–");
+/**
+ * One scenario's figures, as bench/load.mjs measures them (the fields shown here).
+ * @typedef {{ rps: number, latencyMs: { p50: number, p99: number }, ok: number, failed: number, transportErrors: number, ranOut: boolean, rss: { maxBytes: number } }} Measurement
+ * @typedef {[string, Measurement | null | undefined]} LoadRow a scenario's label and figures (none when its phase failed)
+ * @typedef {{ label: string, display: string, wanted: string, met: boolean | null }} Ratio
+ * @typedef {[string, string]} MemoryRow
+ */
 
+const int = (/** @type {number} */ n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const fixed = (/** @type {number} */ n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+/** Mebibytes (2^20 bytes), one decimal. */
+export const mib = (/** @type {number} */ bytes) => (Number.isFinite(bytes) ? (bytes / 1024 / 1024).toFixed(1) : "–");
+
+/**
+ * Columns aligned: the first to the left, the others to the right.
+ * @param {[Array<string | number>, ...Array<Array<string | number>>]} rows the header first
+ */
 function pad(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ")).join("\n");
+  return rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0))).join("  ")).join("\n");
 }
 
+/** @param {Measurement} m */
 function failedCell(m) {
   const extra = [m.failed ? `${m.failed} failed` : "", m.transportErrors ? `${m.transportErrors} errors` : "", m.ranOut ? "ran out*" : ""].filter(Boolean);
   return extra.length ? extra.join(", ") : "0";
 }
 
-/** Rows of the load table: [label, measurement] pairs (measurement may be missing if a phase failed). */
+/**
+ * Rows of the load table: [label, measurement] pairs (measurement may be missing if a phase failed).
+ * @param {LoadRow[]} rows
+ */
 export function loadTable(rows) {
   const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ok", "not ok", "workerd RSS max MiB"];
   const body = rows.map(([label, m]) =>
@@ -26,13 +42,16 @@ export function loadTable(rows) {
   return pad([header, ...body]);
 }
 
+/** @param {Ratio[]} ratios */
 export function ratioTable(ratios) {
   const header = ["target", "measured", "wanted", "verdict"];
   const body = ratios.map((r) => [r.label, r.display, r.wanted, r.met === null ? "not measured" : r.met ? "met" : "MISSED"]);
   return pad([header, ...body]);
 }
 
+/** @param {Iterable<MemoryRow>} memory */
 export function memoryTable(memory) {
+  /** @type {[MemoryRow, ...MemoryRow[]]} */
   const rows = [["memory", "value"]];
   for (const [label, value] of memory) rows.push([label, value]);
   return pad(rows);
@@ -40,11 +59,28 @@ export function memoryTable(memory) {
 
 // ---- markdown --------------------------------------------------------------------------------------
 
+/**
+ * @param {string[]} header
+ * @param {Array<Array<string | number>>} rows
+ */
 function mdTable(header, rows) {
-  const esc = (c) => String(c).replaceAll("|", "\\|");
+  const esc = (/** @type {string | number} */ c) => String(c).replaceAll("|", "\\|");
   return [`| ${header.map(esc).join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
 }
 
+/**
+ * The published page (results/bench/latest.md).
+ * @param {{
+ *   date: string,
+ *   machine: { cpus: number, cpuModel: string, memoryGiB: number, node: string, loadAverage: { start: string, end: string | null } },
+ *   runtime: Record<string, string>,
+ *   settings: { connections: number, seconds: number, warmupSeconds: number },
+ *   ratios: Ratio[],
+ *   memoryRows: MemoryRow[],
+ *   notes: string[],
+ * }} report
+ * @param {LoadRow[]} loadRows
+ */
 export function markdown(report, loadRows) {
   const m = report.machine;
   const r = report.runtime;

@@ -1,4 +1,4 @@
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // How big a Durable Object's SQLite database is, read from its files on disk.
 //
 // workerd keeps each object's database in WAL mode: `<id>.sqlite` plus `<id>.sqlite-wal`. The WAL file is
@@ -17,13 +17,22 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 
+/**
+ * `length` bytes at `position`, or null when the file is shorter.
+ * @param {number} fd
+ * @param {number} position
+ * @param {number} length
+ */
 function readAt(fd, position, length) {
   const buf = Buffer.alloc(length);
   const n = readSync(fd, buf, 0, length, position);
   return n === length ? buf : null;
 }
 
-/** {pageSize, pages} from the main file's header, or null if there is no usable header. */
+/**
+ * {pageSize, pages} from the main file's header, or null if there is no usable header.
+ * @param {string} path
+ */
 function mainHeader(path) {
   if (!existsSync(path)) return null;
   const fd = openSync(path, "r");
@@ -41,7 +50,10 @@ function mainHeader(path) {
   }
 }
 
-/** Database size in pages after the WAL's last commit of its current generation, or null. */
+/**
+ * Database size in pages after the WAL's last commit of its current generation, or null.
+ * @param {string} path
+ */
 function walCommittedPages(path) {
   if (!existsSync(path)) return null;
   const fd = openSync(path, "r");
@@ -54,6 +66,7 @@ function walCommittedPages(path) {
     const salt1 = h.readUInt32BE(16);
     const salt2 = h.readUInt32BE(20);
     const size = fstatSync(fd).size;
+    /** @type {{ pageSize: number, pages: number } | null} */
     let last = null;
     for (let at = WAL_HEADER; at + FRAME_HEADER + pageSize <= size; at += FRAME_HEADER + pageSize) {
       const f = readAt(fd, at, FRAME_HEADER);
@@ -67,7 +80,10 @@ function walCommittedPages(path) {
   }
 }
 
-/** Logical size in bytes of the database whose main file is `mainPath` (0 if it does not exist yet). */
+/**
+ * Logical size in bytes of the database whose main file is `mainPath` (0 if it does not exist yet).
+ * @param {string} mainPath
+ */
 export function databaseBytes(mainPath) {
   const wal = walCommittedPages(`${mainPath}-wal`);
   if (wal) return wal.pages * wal.pageSize;
