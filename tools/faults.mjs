@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run faults`: the fault harness. Starts its own `npm start` (a snapshot of the tree, a fresh
 // persisted state, a free loopback port), sends devices through the whole flow with the client SDK, and
 // round after round injects faults from a seeded random schedule while they are in flight: Durable
@@ -31,12 +31,13 @@ import { DevServer } from "./lab/server.mjs";
 import { freePort, snapshotTree } from "./lib/processes.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The faults a round can draw. Probabilities are per call at that point; hangs outlast the 5 s
  * deadlines (Durable Object calls, shard syncs, register reads) so that the deadlines are what fires.
  */
+/** @type {Record<string, Record<string, { mode: string, delay_ms?: number, probability: number }> | "restart">} */
 const CATALOGUE = {
   "shard sync throws": { "shard.sync": { mode: "throw", probability: 0.5 } },
   "shard sync hangs": { "shard.sync": { mode: "delay", delay_ms: 6_000, probability: 0.3 } },
@@ -78,19 +79,33 @@ function options() {
   };
 }
 
-/** One or two faults for a round (never two restarts), drawn from the seeded generator. */
+/**
+ * One or two faults for a round (never two restarts), drawn from the seeded generator.
+ * @param {() => number} random
+ * @param {boolean} allowRestart
+ * @returns {string[]}
+ */
 function drawFaults(random, allowRestart) {
   const names = Object.keys(CATALOGUE).filter((n) => allowRestart || n !== "restart");
-  const first = names[Math.floor(random() * names.length)];
+  // random() is in [0, 1): the index is always in range.
+  const first = /** @type {string} */ (names[Math.floor(random() * names.length)]);
   if (random() < 0.5) return [first];
   const rest = names.filter((n) => n !== first && !(n === "restart" && first === "restart"));
-  const second = rest[Math.floor(random() * rest.length)];
+  const second = /** @type {string} */ (rest[Math.floor(random() * rest.length)]);
   // Two rules on one point would overwrite each other: keep the first.
-  const points = (n) => (CATALOGUE[n] === "restart" ? [] : Object.keys(CATALOGUE[n]));
+  const points = (/** @type {string} */ n) => {
+    const rules = CATALOGUE[n];
+    return rules === undefined || rules === "restart" ? [] : Object.keys(rules);
+  };
   return points(first).some((p) => points(second).includes(p)) ? [first] : [first, second];
 }
 
-/** Every 1 s: the room's admitted_last_minute and active against its limits (skipped while unreachable). */
+/**
+ * Every 1 s: the room's admitted_last_minute and active against its limits (skipped while unreachable).
+ * @param {() => string} base
+ * @param {string} room
+ * @param {{ rate: number, active: number }} limits
+ */
 function capSampler(base, room, limits) {
   const seen = { samples: 0, unreachable: 0, minutes_over_cap: 0, active_over_cap: 0, max_admitted_last_minute: 0, max_active: 0 };
   let running = true;
@@ -121,7 +136,9 @@ async function main() {
   const o = options();
   const reports = join(ROOT, "reports");
   mkdirSync(reports, { recursive: true });
+  /** @type {DevServer | null} */
   let server = null;
+  /** @type {string | null} */
   let workDir = null;
   let base = o.base;
   const t0 = Date.now();
@@ -133,11 +150,12 @@ async function main() {
     mkdirSync(persistDir);
     const logPath = join(reports, "faults-server.log");
     writeFileSync(logPath, "");
-    server = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath });
-    process.on("exit", () => server.killNow());
+    const started = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath });
+    server = started;
+    process.on("exit", () => started.killNow());
     process.once("SIGINT", () => process.exit(130));
-    const ms = await server.start();
-    base = server.base;
+    const ms = await started.start();
+    base = started.base;
     console.error(`faults: server up in ${(ms / 1000).toFixed(1)} s on ${base}`);
   }
   if (o.rounds * o.devices > lab.population.length) throw new Error(`at most ${lab.population.length} devices in all (valid licence holders)`);
@@ -150,8 +168,10 @@ async function main() {
   const sampler = capSampler(() => base, room, { rate: o.rate, active: ACTIVE });
   const abort = new AbortController();
   setMaxListeners(0, abort.signal);
+  /** Times each fault point fired (and restarts), over the whole run. @type {Record<string, number>} */
   const injected = {};
   const rounds = [];
+  /** @type {import("./lab/journey.mjs").JourneyRecord[]} */
   const records = [];
 
   try {
@@ -159,20 +179,24 @@ async function main() {
       const names = drawFaults(random, Boolean(server));
       const faultSeed = Math.floor(random() * 2 ** 31);
       const roundStart = Date.now();
+      /** @type {import("./lab/journey.mjs").JourneyRecord[]} */
       const mine = [];
       const journeys = Array.from({ length: o.devices }, async (_, i) => {
         await sleep(i * 250);
         const n = round * o.devices + i;
         const configurationId = n % 2 ? lab.sdk.SD_JWT_CONFIGURATION : lab.sdk.MDOC_CONFIGURATION;
-        const rec = await runJourney(ctx, { personId: lab.population[n], configurationId, signal: abort.signal, onRecord: (r) => (records[n] = r) });
+        // The population check before the rounds keeps n in range.
+        const personId = /** @type {string} */ (lab.population[n]);
+        const rec = await runJourney(ctx, { personId, configurationId, signal: abort.signal, onRecord: (r) => (records[n] = r) });
         mine.push(rec);
       });
 
       await sleep(2_000); // devices joining, waiting, some admitted
+      /** @type {Record<string, number>} */
       let fired = {};
       const plan = Object.assign({}, ...names.filter((n) => n !== "restart").map((n) => CATALOGUE[n]));
       if (Object.keys(plan).length) await armFaults(base, plan, faultSeed);
-      if (names.includes("restart")) {
+      if (names.includes("restart") && server) {
         await sleep(1_000);
         // Counts so far, before the crash takes them with it.
         fired = (await disarmFaults(base))?.fired ?? {};
@@ -184,13 +208,13 @@ async function main() {
       }
       await sleep(o.faultMs);
       const after = (await disarmFaults(base))?.fired ?? {};
-      for (const [p, n] of Object.entries(after)) fired[p] = (fired[p] ?? 0) + n;
+      for (const [p, n] of Object.entries(/** @type {Record<string, number>} */ (after))) fired[p] = (fired[p] ?? 0) + n;
       for (const [p, n] of Object.entries(fired)) injected[p] = (injected[p] ?? 0) + n;
 
       const deadline = setTimeout(() => abort.abort(new Error("round deadline")), 240_000);
       await Promise.all(journeys);
       clearTimeout(deadline);
-      const outcome = (k) => mine.filter((r) => r.outcome === k).length;
+      const outcome = (/** @type {string} */ k) => mine.filter((r) => r.outcome === k).length;
       const entry = {
         round: round + 1,
         faults: names,
@@ -221,9 +245,9 @@ async function main() {
   // delay for seconds. Reported, not fatal here (order and admission are unaffected); fatal in the
   // soak and the restart test, where ticks run normally.
   for (const c of checks) if (c.name.startsWith("positions")) c.advisory = true;
-  const outcome = (k) => records.filter((r) => r.outcome === k).length;
+  const outcome = (/** @type {string} */ k) => records.filter((r) => r.outcome === k).length;
   const lost = records.length - outcome("issued") - outcome("denied") - outcome("abandoned");
-  const busiest = busiestWindow(records.filter((r) => r.admitted_at !== undefined).map((r) => r.admitted_at));
+  const busiest = busiestWindow(records.flatMap((r) => (r.admitted_at === undefined ? [] : [r.admitted_at])));
   checks.push({ name: "cap exceedances: none sampled (rate and active)", ok: cap.minutes_over_cap === 0 && cap.active_over_cap === 0, detail: cap });
   checks.push({
     name: "no 5xx but problem+json 503 with Retry-After",
@@ -250,7 +274,7 @@ async function main() {
   };
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, o.out);
-  if (server) {
+  if (server && workDir) {
     await server.stop();
     if (checks.every((c) => c.ok || c.advisory)) rmSync(workDir, { recursive: true, force: true });
     else console.log(`  kept ${workDir} for diagnosis`);
@@ -258,6 +282,16 @@ async function main() {
   return checks.every((c) => c.ok || c.advisory) ? 0 : 1;
 }
 
+/**
+ * @param {{
+ *   rounds: number, seed: number, duration_s: number, network_errors: number,
+ *   people: { devices: number, issued: number, denied: number, lost: number },
+ *   faults_injected: Record<string, number>, responses_by_status: Record<string, number>,
+ *   cap_exceedances: { sampled_minutes_over_rate: number, sampled_active_over_cap: number, busiest_minute_seen_by_devices: number, cap: number },
+ *   checks: import("./lab/checks.mjs").Check[],
+ * }} r
+ * @param {string} out
+ */
 function printSummary(r, out) {
   const lines = [""];
   lines.push(`faults: ${r.rounds} rounds (seed ${r.seed}), ${r.people.devices} devices, ${r.duration_s} s`);

@@ -4,6 +4,11 @@
 import { busiestWindow } from "./numbers.mjs";
 
 /**
+ * One check's result; `advisory` marks one a tool reports without failing on it.
+ * @typedef {{ name: string, ok: boolean, detail: unknown, advisory?: boolean }} Check
+ */
+
+/**
  * `records`: the devices' journey records (journey.mjs). `rate`: the room's new_users_per_minute.
  * `stats`: the room's admin statistics at the end (null if unreadable). `countInversions`: fairness.ts.
  * @param {{
@@ -14,7 +19,7 @@ import { busiestWindow } from "./numbers.mjs";
  * }} run
  */
 export function runChecks({ records, rate, stats, countInversions }) {
-  /** @type {Array<{ name: string, ok: boolean, detail: unknown }>} */
+  /** @type {Check[]} */
   const checks = [];
   const check = (/** @type {string} */ name, /** @type {unknown} */ ok, /** @type {unknown} */ detail) => checks.push({ name, ok: Boolean(ok), detail });
   const by = (/** @type {import("./journey.mjs").JourneyRecord["outcome"]} */ o) => records.filter((r) => r.outcome === o).length;
