@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run soak`: a steady arrival rate for a fixed time against a running `npm start`, every device
 // going through the whole flow with the client SDK (identity → join → poll → admitted → token → nonce
 // → credential → notification), a few of them abandoning on purpose. It reports 5xx (there must be
@@ -34,7 +34,7 @@ import { DevServer } from "./lab/server.mjs";
 import { freePort, snapshotTree } from "./lib/processes.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const DRAIN_MS = 5 * 60_000;
 
 const USAGE =
@@ -59,7 +59,8 @@ function options() {
     },
     USAGE,
   );
-  const base = loopback();
+  // --base has a default, so loopback() always answers a URL here.
+  const base = /** @type {string} */ (loopback());
   const rate = num("rate", 1, 6_000);
   return {
     minutes: num("minutes", 0.1, 24 * 60),
@@ -84,18 +85,21 @@ async function main() {
   const o = options();
   const lab = await loadLab(ROOT);
   const random = lab.mulberry32(o.seed);
+  /** @type {DevServer | null} */
   let server = null;
+  /** @type {string | null} */
   let workDir = null;
   if (o.start) {
     workDir = mkdtempSync(join(tmpdir(), "antichambre-soak-"));
     const persistDir = join(workDir, "state");
     mkdirSync(persistDir);
     mkdirSync(join(ROOT, "reports"), { recursive: true });
-    server = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath: join(ROOT, "reports", "soak-server.log"), args: o.startArgs });
-    process.on("exit", () => server.killNow());
-    const ms = await server.start();
-    o.base = server.base;
-    o.port = server.port;
+    const started = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath: join(ROOT, "reports", "soak-server.log"), args: o.startArgs });
+    server = started;
+    process.on("exit", () => started.killNow());
+    const ms = await started.start();
+    o.base = started.base;
+    o.port = started.port;
     console.error(`soak: started npm start in ${(ms / 1000).toFixed(1)} s on ${o.base}`);
   } else if (!(await new DevServer({ port: o.port }).answers())) {
     console.error(`soak: no server at ${o.base}; start one with npm start (or pass --start)`);
@@ -124,10 +128,16 @@ async function main() {
   const memoryAtStart = memory();
   const t0 = Date.now();
   const arrivalMs = o.minutes * 60_000;
+  /** @typedef {ReturnType<typeof memory> & { t_s: number, waiting: number | null, active: number | null, admitted_last_minute: number | null, requests: number, five_xx: number }} Sample */
+  /** @type {Sample[]} */
   const timeline = [];
+  /** @type {import("./lab/journey.mjs").JourneyRecord[]} */
   const records = [];
+  /** @type {Promise<void>[]} */
   const journeys = [];
+  /** Devices in each state now. @type {Record<string, number>} */
   const states = { waiting: 0, admitted: 0 };
+  /** @type {ReturnType<typeof memory> | null} */
   let memoryAfterWarmUp = null;
 
   // Every 10 s: memory, the room, requests and 5xx so far.
@@ -153,13 +163,14 @@ async function main() {
   let next = t0;
   for (let n = 0; Date.now() - t0 < arrivalMs && !abort.signal.aborted; n++) {
     const abandon = o.abandonEvery > 0 && n % o.abandonEvery === o.abandonEvery - 1 ? (Math.floor(n / o.abandonEvery) % 2 === 0 ? "waiting" : "admitted") : null;
-    const personId = lab.population[n % lab.population.length];
+    const personId = /** @type {string} */ (lab.population[n % lab.population.length]);
     const configurationId = n % 2 ? lab.sdk.SD_JWT_CONFIGURATION : lab.sdk.MDOC_CONFIGURATION;
+    /** @type {string | null} */
     let state = null;
-    const onState = (s) => {
-      if (state && state in states) states[state]--;
+    const onState = (/** @type {string | null} */ s) => {
+      if (state !== null && state in states) states[state] = (states[state] ?? 0) - 1;
       state = s;
-      if (s in states) states[s]++;
+      if (s !== null && s in states) states[s] = (states[s] ?? 0) + 1;
     };
     journeys.push(runJourney(ctx, { personId, configurationId, abandon, signal: abort.signal, onState, onRecord: (r) => records.push(r) }).then(() => onState(null)));
     next += spacingMs * (0.8 + 0.4 * random());
@@ -199,11 +210,12 @@ async function main() {
   });
   checks.push({ name: "no device failed or left unfinished", ok: records.every((r) => r.outcome === "issued" || r.outcome === "abandoned"), detail: null });
 
+  /** @type {Record<string, ReturnType<typeof latencySummary> & { statuses: Record<string, number> }>} */
   const endpoints = {};
   for (const [e, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length)) endpoints[e] = { ...latencySummary(s.latencies), statuses: s.statuses };
   const all = [...stats.endpoints.values()].flatMap((s) => s.latencies);
   const issued = records.filter((r) => r.outcome === "issued");
-  const growth = (a, b) => (a?.worker_rss_mib && b?.worker_rss_mib ? round(b.worker_rss_mib - a.worker_rss_mib) : null);
+  const growth = (/** @type {ReturnType<typeof memory> | null} */ a, /** @type {ReturnType<typeof memory>} */ b) => (a?.worker_rss_mib && b?.worker_rss_mib ? round(b.worker_rss_mib - a.worker_rss_mib) : null);
   const report = {
     tool: "antichambre soak",
     base: o.base,
@@ -243,8 +255,8 @@ async function main() {
     latency: {
       all_requests: latencySummary(all),
       by_endpoint: endpoints,
-      wait_join_to_admitted_ms: latencySummary(issued.map((r) => r.wait_ms)),
-      token_to_credential_ms: latencySummary(issued.map((r) => r.credential_ms)),
+      wait_join_to_admitted_ms: latencySummary(issued.flatMap((r) => (r.wait_ms === undefined ? [] : [r.wait_ms]))),
+      token_to_credential_ms: latencySummary(issued.flatMap((r) => (r.credential_ms === undefined ? [] : [r.credential_ms]))),
     },
     client_retries: Object.fromEntries(stats.retries),
     errors: Object.fromEntries(stats.failures),
@@ -254,26 +266,43 @@ async function main() {
   mkdirSync(join(o.out, ".."), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, o.out);
-  if (server) {
+  if (server && workDir) {
     await server.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
   return checks.every((c) => c.ok) && !interrupted ? 0 : 1;
 }
 
-/** The RSS range (min–max, MiB) of the Worker's and the proxy's workerd in each quarter of the arrival phase. */
+/**
+ * The RSS range (min–max, MiB) of the Worker's and the proxy's workerd in each quarter of the arrival phase.
+ * @param {Array<{ t_s: number, worker_rss_mib: number | null, proxy_rss_mib: number | null }>} timeline
+ * @param {number} arrivalSeconds
+ */
 function quarters(timeline, arrivalSeconds) {
-  const range = (xs) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : null);
+  const range = (/** @type {number[]} */ xs) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : null);
   return [0, 1, 2, 3].map((q) => {
     const inQ = timeline.filter((x) => x.t_s >= (q * arrivalSeconds) / 4 && x.t_s < ((q + 1) * arrivalSeconds) / 4);
     return {
       from_s: Math.round((q * arrivalSeconds) / 4),
-      worker_rss_mib: range(inQ.map((x) => x.worker_rss_mib).filter((v) => v !== null)),
-      proxy_rss_mib: range(inQ.map((x) => x.proxy_rss_mib).filter((v) => v !== null)),
+      worker_rss_mib: range(inQ.flatMap((x) => (x.worker_rss_mib === null ? [] : [x.worker_rss_mib]))),
+      proxy_rss_mib: range(inQ.flatMap((x) => (x.proxy_rss_mib === null ? [] : [x.proxy_rss_mib]))),
     };
   });
 }
 
+/**
+ * @typedef {{ worker_rss_mib: number | null, proxy_rss_mib: number | null }} MemoryReading
+ * @typedef {{ count: number, p50_ms: number | null, p99_ms: number | null }} Latency
+ * @param {{
+ *   arrivals: number, arrival_rate_per_minute: number, arrival_phase_s: number | null, drain_s: number | null, room: string, five_xx: number,
+ *   outcomes: Record<"issued" | "abandoned_while_waiting" | "abandoned_once_admitted" | "abandoned_read_expired" | "denied" | "failed" | "unfinished", number>,
+ *   requests: { total: number, per_second: number | null, network_errors: number },
+ *   memory: { start: MemoryReading, after_first_minute: MemoryReading | null, end: MemoryReading, worker_max_mib: number, by_quarter_of_arrivals: ReturnType<typeof quarters> },
+ *   latency: { all_requests: Latency, by_endpoint: Record<string, Latency>, wait_join_to_admitted_ms: Latency, token_to_credential_ms: Latency },
+ *   checks: import("./lab/checks.mjs").Check[],
+ * }} r
+ * @param {string} out
+ */
 function printSummary(r, out) {
   const m = r.memory;
   const lines = [""];
@@ -285,7 +314,7 @@ function printSummary(r, out) {
   lines.push(
     `  workerd (Worker) RSS: start ${m.start.worker_rss_mib} MiB, after 1 min ${m.after_first_minute?.worker_rss_mib ?? "-"} MiB, end ${m.end.worker_rss_mib} MiB, max ${m.worker_max_mib} MiB; proxy ${m.start.proxy_rss_mib} → ${m.end.proxy_rss_mib} MiB`,
   );
-  const band = (b) => (b ? `${b[0]}–${b[1]}` : "-");
+  const band = (/** @type {number[] | null} */ b) => (b ? `${b[0]}–${b[1]}` : "-");
   lines.push(`  RSS by quarter of the arrivals (MiB): Worker ${m.by_quarter_of_arrivals.map((q) => band(q.worker_rss_mib)).join(" | ")}; proxy ${m.by_quarter_of_arrivals.map((q) => band(q.proxy_rss_mib)).join(" | ")}`);
   lines.push(`  latency, all requests: p50 ${r.latency.all_requests.p50_ms} ms, p99 ${r.latency.all_requests.p99_ms} ms`);
   for (const [e, s] of Object.entries(r.latency.by_endpoint)) lines.push(`    ${e.padEnd(44)} ${String(s.count).padStart(7)}  p50 ${String(s.p50_ms).padStart(7)}  p99 ${String(s.p99_ms).padStart(7)}`);

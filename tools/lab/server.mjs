@@ -15,7 +15,9 @@ export class DevServer {
    * `root`: the tree to run (a snapshot, see processes.mjs); `env`: extra variables for start.mjs;
    * `args`: extra options for start.mjs (e.g. `--inspect`); `readyPaths`: what must answer 200 before
    * the server counts as started.
-   * @param {{ root: string, port: number, persistDir: string, logPath: string, env?: Record<string, string>, args?: string[], readyTimeoutMs?: number, readyPaths?: string[] }} options
+   * `root`, `persistDir` and `logPath` are needed to start a server; without them the instance only asks
+   * whether one already answers on `port` (answers()).
+   * @param {{ root?: string, port: number, persistDir?: string, logPath?: string, env?: Record<string, string>, args?: string[], readyTimeoutMs?: number, readyPaths?: string[] }} options
    */
   constructor({ root, port, persistDir, logPath, env = {}, args = [], readyTimeoutMs = 90_000, readyPaths = ["/v1/rooms/permis"] }) {
     this.root = root;
@@ -36,17 +38,19 @@ export class DevServer {
   }
 
   async start() {
-    const out = createWriteStream(this.logPath, { flags: "a" });
+    const { root, persistDir, logPath } = this;
+    if (root === undefined || persistDir === undefined || logPath === undefined) throw new Error("DevServer: start() needs root, persistDir and logPath");
+    const out = createWriteStream(logPath, { flags: "a" });
     out.write(`\n===== start ${new Date().toISOString()} port ${this.port} persist ${this.persistDir}\n`);
     const child = spawn(process.execPath, ["tools/start.mjs", ...this.args], {
-      cwd: this.root,
+      cwd: root,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
         PORT: String(this.port),
-        PERSIST_TO: this.persistDir,
-        WRANGLER_LOG_PATH: join(this.persistDir, "..", "wrangler-logs"),
+        PERSIST_TO: persistDir,
+        WRANGLER_LOG_PATH: join(persistDir, "..", "wrangler-logs"),
         FORCE_COLOR: "0",
         NO_COLOR: "1",
         ...this.env,
