@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run surge`: a launch-day surge against a running `npm start`, over real HTTP, driven by the client
 // SDK (client/) exactly as the mobile app would use it.
 //
@@ -60,7 +60,7 @@ const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL
                         [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]
                         [--adaptive] [--drill S:MS[,S:MS…]]`;
 
-const fail = (message) => failTool("surge", message);
+const fail = (/** @type {string} */ message) => failTool("surge", message);
 
 function options() {
   const { values: parsed, int, loopback } = toolOptions(
@@ -82,13 +82,14 @@ function options() {
     USAGE,
   );
   const users = int("users", 1, 100_000);
-  const base = loopback();
+  // --base has a default, so loopback() always answers a URL here.
+  const base = /** @type {string} */ (loopback());
   const drill = (parsed.drill ?? "")
     .split(",")
     .filter(Boolean)
     .map((step) => {
       const m = /^(\d+):(\d+|off)$/.exec(step.trim());
-      if (!m) fail(`--drill steps are SECONDS:MS or SECONDS:off, not "${step}"`);
+      if (!m) return fail(`--drill steps are SECONDS:MS or SECONDS:off, not "${step}"`);
       return { at_s: Number(m[1]), latency_ms: m[2] === "off" ? null : Number(m[2]) };
     })
     .sort((a, b) => a.at_s - b.at_s);
@@ -119,11 +120,18 @@ function options() {
 /** Every device request, timed and counted by endpoint and status (tools/lab/requests.mjs). */
 const stats = createRecorder({ timeoutMs: REQUEST_TIMEOUT_MS });
 
-/** tools/sim/fairness.ts countInversions, set once the lab is loaded. */
-let countInversions;
+/** tools/sim/fairness.ts countInversions, set once the lab is loaded. @type {(values: number[]) => number} */
+let countInversions = () => {
+  throw new Error("the lab is not loaded yet");
+};
 
 // ---- progress ----------------------------------------------------------------------------------------------
 
+/**
+ * @typedef {{ joined: number, waiting: number, admitted: number, issued: number, denied: number, failed: number }} Counters
+ * @param {ReturnType<typeof options>} o
+ * @param {Counters} counters
+ */
 function progressReporter(o, counters) {
   const tty = Boolean(process.stderr.isTTY);
   const width = 28;
@@ -166,7 +174,8 @@ async function main() {
   try {
     await fetch(`${o.base}/.well-known/openid-credential-issuer`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.arrayBuffer());
   } catch (e) {
-    fail(`no server at ${o.base} (${e.cause?.code ?? e.message}); start one with npm start`);
+    const err = /** @type {{ message?: string, cause?: { code?: string } }} */ (e);
+    fail(`no server at ${o.base} (${err.cause?.code ?? err.message}); start one with npm start`);
   }
   const roomConfig = o.bypass
     ? { queueing_method: "passthrough", new_users_per_minute: 1_000_000, total_active_users: 10_000_000, admission_ttl_seconds: 3_600, paused: false }
@@ -186,7 +195,7 @@ async function main() {
 
   const semaphore = new Semaphore(o.concurrency);
   // Bypass: the credential burst (nonce + credential) is deliberately not limited.
-  const burst = (endpoint) => o.bypass && (endpoint === "POST /credential" || endpoint === "POST /nonce");
+  const burst = (/** @type {string} */ endpoint) => o.bypass && (endpoint === "POST /credential" || endpoint === "POST /nonce");
   const deviceFetch = stats.fetch(semaphore, burst);
   const metadataCache = new Map();
   const abort = new AbortController();
@@ -200,12 +209,16 @@ async function main() {
     process.once("SIGINT", () => process.exit(130));
   });
 
+  /** @type {Counters} */
   const counters = { joined: 0, waiting: 0, admitted: 0, issued: 0, denied: 0, failed: 0 };
+  /** Credentials issued by configuration id. @type {Record<string, number>} */
   const credentials = { [MDOC_CONFIGURATION]: 0, [SD_JWT_CONFIGURATION]: 0 };
   let notified = 0;
 
   // Bypass barrier: everyone holds a token before any credential request goes out.
-  let barrierOpen;
+  /** @type {() => void} */
+  let barrierOpen = () => {};
+  /** @type {Promise<void>} */
   const barrierOpened = new Promise((resolve) => (barrierOpen = resolve));
   let atBarrier = 0;
   const barrierCheck = () => {
@@ -213,6 +226,7 @@ async function main() {
   };
   abort.signal.addEventListener("abort", () => barrierOpen());
 
+  /** Journey records by device index (`device` added). @type {Array<import("./lab/journey.mjs").JourneyRecord & { device?: number }>} */
   const records = [];
   stats.started = performance.now();
   const wallStart = Date.now();
@@ -220,21 +234,23 @@ async function main() {
 
   const ctx = { sdk, base: o.base, room: o.room, fetch: deviceFetch, metadataCache, attempts: o.attempts, stats };
 
+  /** @param {number} i */
   async function journey(i) {
     const personId = `FR-${String(o.first + i).padStart(6, "0")}`;
     const configurationId = i % 2 === 0 ? MDOC_CONFIGURATION : SD_JWT_CONFIGURATION;
     let passedBarrier = false;
+    /** @type {"waiting" | "admitted" | null} */
     let state = null;
-    const enter = (next) => {
+    const enter = (/** @type {"waiting" | "admitted" | null} */ next) => {
       if (state) counters[state]--;
       state = next;
       if (next) counters[next]++;
     };
-    const onState = (s) => {
+    const onState = (/** @type {string} */ s) => {
       if (s === "waiting") counters.joined++;
       if (s === "waiting" || s === "admitted") return enter(s);
       enter(null);
-      counters[s]++; // issued, denied, failed
+      if (s === "issued" || s === "denied" || s === "failed") counters[s]++;
     };
     // Bypass: everyone holds a token before any credential request goes out.
     const afterToken = o.bypass
@@ -245,12 +261,11 @@ async function main() {
           await barrierOpened;
         }
       : undefined;
-    const onRecord = (r) => {
-      r.device = i;
-      records[i] = r;
+    const onRecord = (/** @type {import("./lab/journey.mjs").JourneyRecord} */ r) => {
+      records[i] = Object.assign(r, { device: i });
     };
     const rec = await runJourney(ctx, { personId, configurationId, signal: abort.signal, afterToken, onState, onRecord });
-    if (rec.outcome === "issued") credentials[configurationId] += rec.credentials;
+    if (rec.outcome === "issued") credentials[configurationId] = (credentials[configurationId] ?? 0) + (rec.credentials ?? 0);
     if (rec.notified) notified++;
     if (!passedBarrier) {
       atBarrier++;
@@ -267,8 +282,7 @@ async function main() {
 
   const registerAfter = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
   const roomAfter = (await adminCall(o.base, "GET", `/v1/admin/rooms/${encodeURIComponent(o.room)}`)).json;
-  const report = buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk });
-  report.outflow_timeline = timeline;
+  const report = { ...buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }), outflow_timeline: timeline };
   mkdirSync(join(o.out, ".."), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, o.out);
@@ -278,18 +292,23 @@ async function main() {
 /**
  * Every 2 s: the room's admission rate in force, the backend health the coordinator sees, admissions
  * in the last minute; and the --drill steps, applied on schedule. Stopping restores the register.
+ * @param {ReturnType<typeof options>} o
  */
 function outflowSampler(o) {
   const started = Date.now();
+  /**
+   * @type {Array<{ t_s: number, drill_latency_ms: number | null, rate_per_minute: number | null, decision: string | null, backend_latency_ms: number | null, backend_error_rate: number | null, admitted_last_minute: number, waiting: number }>}
+   */
   const timeline = [];
   const pending = [...o.drill];
+  /** @type {number | null} */
   let drillLatency = null;
   let running = true;
   const loop = (async () => {
     while (running) {
       const t = (Date.now() - started) / 1000;
-      while (pending.length && pending[0].at_s <= t) {
-        const step = pending.shift();
+      for (let step = pending[0]; step !== undefined && step.at_s <= t; step = pending[0]) {
+        pending.shift();
         const res = await adminCall(o.base, "PUT", "/v1/admin/register", { simulated_latency_ms: step.latency_ms });
         if (res.status !== 200) console.error(`surge: drill step ${JSON.stringify(step)} refused: ${res.status} ${res.text.slice(0, 200)}`);
         drillLatency = step.latency_ms;
@@ -320,8 +339,18 @@ function outflowSampler(o) {
   };
 }
 
+/**
+ * The run's report (reports/surge.json). Admin answers (`registerBefore`, `registerAfter`, `roomAfter`) are
+ * the endpoints' JSON, read field by field with defaults.
+ * @param {{
+ *   o: ReturnType<typeof options>, roomConfig: Record<string, unknown> & { outflow?: { mode: string } }, durationS: number, wallStart: number,
+ *   records: Array<import("./lab/journey.mjs").JourneyRecord | undefined>, counters: Counters, credentials: Record<string, number>, notified: number,
+ *   registerBefore: any, registerAfter: any, roomAfter: any, interrupted: boolean, sdk: any,
+ * }} run
+ */
 function buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }) {
-  const round = (x, d = 1) => (x === null || x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
+  const round = (/** @type {number | null | undefined} */ x, d = 1) => (x === null || x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
+  /** @type {Record<string, { requests: number, p50_ms: number | null, p99_ms: number | null, max_ms: number | null, statuses: Record<string, number> }>} */
   const endpoints = {};
   for (const [endpoint, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length)) {
     const sorted = [...s.latencies].sort((a, b) => a - b);
@@ -333,31 +362,37 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
       statuses: s.statuses,
     };
   }
-  const denialKey = (k) => k.includes("credential_request_denied");
+  const denialKey = (/** @type {string} */ k) => k.includes("credential_request_denied");
+  /** @type {Record<string, number>} */
   const responsesByStatus = {};
   for (const s of stats.endpoints.values()) for (const [status, n] of Object.entries(s.statuses)) responsesByStatus[status] = (responsesByStatus[status] ?? 0) + n;
   const errors = Object.fromEntries([...stats.failures.entries()].filter(([k]) => !denialKey(k)).sort((a, b) => b[1] - a[1]));
+  /** @type {Record<string, number>} */
   const errorsByStatus = {};
   for (const [k, n] of Object.entries(errors)) {
-    const status = k.split(" ")[0];
+    const status = k.split(" ")[0] ?? k;
     errorsByStatus[status] = (errorsByStatus[status] ?? 0) + n;
   }
 
   // Fairness: order of joining = the ticket's order key (the service's record of arrival), compared with
   // the admission time the service stamped (tick granularity: same-tick admissions are ties) and with
   // the time each device first saw itself admitted (adds each device's polling delay).
-  const admitted = records.filter((r) => r && r.ord && r.admitted_at !== undefined);
+  /** @type {(r: import("./lab/journey.mjs").JourneyRecord | undefined) => r is import("./lab/journey.mjs").JourneyRecord & { ord: [number, number], admitted_at: number, first_seen_admitted_at: number, wait_ms: number }} */
+  const wasAdmitted = (r) => r !== undefined && r.ord !== undefined && r.admitted_at !== undefined;
+  const admitted = records.filter(wasAdmitted);
   admitted.sort((x, y) => x.ord[0] - y.ord[0] || x.ord[1] - y.ord[1]);
   const pairs = (admitted.length * (admitted.length - 1)) / 2;
   const invServer = countInversions(admitted.map((r) => r.admitted_at));
   const invSeen = countInversions(admitted.map((r) => r.first_seen_admitted_at));
   const admissionTimes = admitted.map((r) => r.admitted_at).sort((a, b) => a - b);
-  const spanS = admissionTimes.length > 1 ? (admissionTimes.at(-1) - admissionTimes[0]) / 1000 : 0;
+  const first = admissionTimes[0];
+  const last = admissionTimes.at(-1);
+  const spanS = first !== undefined && last !== undefined ? (last - first) / 1000 : 0;
   const waits = admitted.map((r) => r.wait_ms / 1000).sort((a, b) => a - b);
 
   const credentialEndpoint = stats.endpoints.get("POST /credential");
   const credential503 = credentialEndpoint?.statuses?.[503] ?? 0;
-  const delta = (k) => (registerAfter && registerBefore ? (registerAfter[k] ?? 0) - (registerBefore[k] ?? 0) : null);
+  const delta = (/** @type {string} */ k) => (registerAfter && registerBefore ? (registerAfter[k] ?? 0) - (registerBefore[k] ?? 0) : null);
   const issuedTotal = Object.values(credentials).reduce((a, b) => a + b, 0);
   return {
     tool: "antichambre surge",
@@ -404,13 +439,17 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
     room_after: roomAfter
       ? { admitted_total: roomAfter.admitted_total, active: roomAfter.active, waiting: roomAfter.waiting, admitted_last_minute: roomAfter.admitted_last_minute }
       : null,
-    failures_sample: records.filter((r) => r?.outcome === "failed").slice(0, 10).map((r) => ({ person: r.person, error: r.error })),
+    failures_sample: records.flatMap((r) => (r?.outcome === "failed" ? [{ person: r.person, error: r.error }] : [])).slice(0, 10),
   };
 }
 
+/**
+ * @param {ReturnType<typeof buildReport> & { outflow_timeline: Awaited<ReturnType<ReturnType<typeof outflowSampler>["stop"]>> }} r
+ * @param {string} out
+ */
 function printSummary(r, out) {
-  const pad = (s, n) => String(s).padEnd(n);
-  const padl = (s, n) => String(s ?? "-").padStart(n);
+  const pad = (/** @type {unknown} */ s, /** @type {number} */ n) => String(s).padEnd(n);
+  const padl = (/** @type {unknown} */ s, /** @type {number} */ n) => String(s ?? "-").padStart(n);
   const lines = [];
   lines.push("");
   lines.push(`surge: ${r.mode}, room ${r.room}, ${r.users} users, concurrency ${r.concurrency}${r.interrupted ? " (INTERRUPTED)" : ""}`);
