@@ -1,4 +1,4 @@
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // The runtime the benchmark measures: the real Worker bundle (`wrangler deploy --dry-run`, exactly what
 // would be deployed) and the benchmark-only Workers of tools/bench/workers/ (esbuild, the same settings wrangler
 // uses), all in ONE Miniflare instance, that is one workerd process, with the bindings of wrangler.toml.
@@ -31,9 +31,33 @@ export const WORKERS = {
 
 export { freePort };
 
-/** wrangler.toml as wrangler itself reads it (compatibility date, vars, Durable Objects, D1, migrations). */
+/**
+ * What the bench reads of wrangler.toml.
+ * @typedef {{
+ *   compatibilityDate: string,
+ *   compatibilityFlags: string[],
+ *   vars: Record<string, string>,
+ *   durableObjects: Array<{ name: string, className: string, useSQLite: boolean }>,
+ *   d1: Array<{ binding: string, id: string }>,
+ * }} BenchConfig
+ */
+
+/**
+ * wrangler.toml as wrangler itself reads it (compatibility date, vars, Durable Objects, D1, migrations).
+ * @param {string} root
+ * @returns {BenchConfig}
+ */
 export function readWranglerConfig(root) {
   const { unstable_readConfig } = require("wrangler");
+  /**
+   * The part of wrangler's (untyped here: loaded through require) config read below.
+   * @type {{
+   *   compatibility_date: string, compatibility_flags?: string[], vars?: Record<string, unknown>,
+   *   migrations: Array<{ new_sqlite_classes?: string[] }>,
+   *   durable_objects: { bindings: Array<{ name: string, class_name: string }> },
+   *   d1_databases: Array<{ binding: string, database_id: string }>,
+   * }}
+   */
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
   const sqliteClasses = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
   return {
@@ -45,7 +69,14 @@ export function readWranglerConfig(root) {
   };
 }
 
-/** Runs a command to completion, output captured; rejects with the tail of the output on failure. */
+/**
+ * Runs a command to completion, output captured; rejects with the tail of the output on failure.
+ * @typedef {(child: import("node:child_process").ChildProcess | null) => void} OnChild
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ cwd: string, env: Record<string, string>, onChild?: OnChild }} options
+ * @returns {Promise<string>}
+ */
 function runQuiet(cmd, args, { cwd, env, onChild }) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -66,6 +97,10 @@ function runQuiet(cmd, args, { cwd, env, onChild }) {
  * The Worker's bundle, built by wrangler as `npm run build` does (same bundling) but from the development
  * entry, into `outdir`: the production bundle has no dev keys or /v1/dev routes, which the bench uses.
  * Returns the main module's path. `onChild` lets the caller kill the build if interrupted.
+ * @param {string} root
+ * @param {string} outdir
+ * @param {string} workDir
+ * @param {OnChild} [onChild]
  */
 export async function buildAppBundle(root, outdir, workDir, onChild) {
   await runQuiet("npx", ["wrangler", "deploy", "src/dev/index.ts", "--dry-run", "--outdir", outdir], {
@@ -78,7 +113,12 @@ export async function buildAppBundle(root, outdir, workDir, onChild) {
   return join(outdir, main);
 }
 
-/** A benchmark-only Worker of tools/bench/workers/, bundled with the settings wrangler uses for workerd. */
+/**
+ * A benchmark-only Worker of tools/bench/workers/, bundled with the settings wrangler uses for workerd.
+ * @param {string} root
+ * @param {string} entry
+ * @param {string} outfile
+ */
 export async function buildBenchWorker(root, entry, outfile) {
   const esbuild = require("esbuild");
   await esbuild.build({
@@ -105,6 +145,11 @@ export async function stopBundler() {
  * Starts the one Miniflare instance. `ports` are chosen by the caller (the floor Worker must know the real
  * Worker's origin to check proofs made for it). Persistence goes to `persistDir` (Durable Objects and D1
  * on disk, as under `wrangler dev`): the memory phase measures the real SQLite files there.
+ * @param {{
+ *   config: BenchConfig, appBundle: string, helloBundle: string, floorBundle: string, persistDir: string,
+ *   ports: Record<"app" | "appOpenGate" | "appDevRegister" | "hello" | "floor", number>,
+ *   registerLatencyMs: number, openGateSlots: number,
+ * }} options
  */
 export async function startRuntime({ config, appBundle, helloBundle, floorBundle, persistDir, ports, registerLatencyMs, openGateSlots }) {
   // The benchmark drives one ticket, one device key, one person, a few issuance sessions and one address
@@ -120,16 +165,16 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
     POW_BUSY_ARRIVALS_PER_SECOND: "1000000000",
   };
   const devVars = { ...config.vars, ENVIRONMENT: "development", ...benchAbuseVars };
-  const appDurableObjects = (scriptName) =>
+  const appDurableObjects = (/** @type {string | null} */ scriptName) =>
     Object.fromEntries(config.durableObjects.map((d) => [d.name, { className: d.className, useSQLite: d.useSQLite, ...(scriptName ? { scriptName } : {}) }]));
   const d1Databases = Object.fromEntries(config.d1.map((d) => [d.binding, d.id]));
   const common = { compatibilityDate: config.compatibilityDate, compatibilityFlags: config.compatibilityFlags, modules: true };
-  const socket = (port) => [{ host: "127.0.0.1", port }];
+  const socket = (/** @type {number} */ port) => [{ host: "127.0.0.1", port }];
   const mf = new Miniflare({
     log: new Log(LogLevel.NONE),
     cf: false,
     // workerd's own stdout/stderr (uncaught errors, console.log) are drained, not printed: logging off.
-    handleRuntimeStdio(stdout, stderr) {
+    handleRuntimeStdio(/** @type {import("node:stream").Readable} */ stdout, /** @type {import("node:stream").Readable} */ stderr) {
       stdout.resume();
       stderr.resume();
     },
@@ -190,8 +235,12 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
 
 // ---- workerd processes and their memory -----------------------------------------------------------------
 
-/** Descendants of `pid` (Linux /proc), with their command names. */
+/**
+ * Descendants of `pid` (Linux /proc), with their command names.
+ * @param {number} pid
+ */
 function descendants(pid) {
+  /** @type {Map<number, Array<{ pid: number, comm: string }>>} */
   const children = new Map();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -199,14 +248,16 @@ function descendants(pid) {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push({ pid: Number(name), comm });
+      const siblings = children.get(ppid) ?? [];
+      children.set(ppid, siblings);
+      siblings.push({ pid: Number(name), comm });
     } catch {
       // Exited while reading.
     }
   }
+  /** @type {Array<{ pid: number, comm: string }>} */
   const out = [];
-  const walk = (p) => {
+  const walk = (/** @type {number} */ p) => {
     for (const c of children.get(p) ?? []) {
       out.push(c);
       walk(c.pid);
@@ -223,7 +274,10 @@ export function workerdPids() {
     .map((p) => p.pid);
 }
 
-/** Resident memory (VmRSS) of the given processes, summed, in bytes; processes gone are skipped. */
+/**
+ * Resident memory (VmRSS) of the given processes, summed, in bytes; processes gone are skipped.
+ * @param {number[]} pids
+ */
 export function rssBytes(pids) {
   let total = 0;
   for (const pid of pids) {
@@ -237,7 +291,10 @@ export function rssBytes(pids) {
   return total;
 }
 
-/** VmRSS and its anonymous part (heaps, caches; not file mappings), summed over processes, in bytes. */
+/**
+ * VmRSS and its anonymous part (heaps, caches; not file mappings), summed over processes, in bytes.
+ * @param {number[]} pids
+ */
 export function memoryOf(pids) {
   let rss = 0;
   let anon = 0;
@@ -253,7 +310,10 @@ export function memoryOf(pids) {
   return { rss, anon };
 }
 
-/** Samples RSS every `everyMs` until stopped; returns {max, mean, samples}. */
+/**
+ * Samples RSS every `everyMs` until stopped; returns {max, mean, samples}.
+ * @param {number[]} pids
+ */
 export function sampleRss(pids, everyMs = 200) {
   const samples = [rssBytes(pids)];
   const timer = setInterval(() => samples.push(rssBytes(pids)), everyMs);
@@ -270,16 +330,22 @@ export function sampleRss(pids, everyMs = 200) {
 
 // ---- SQLite files of Durable Objects ---------------------------------------------------------------------
 
-/** Every file under `dir` (recursively) whose name starts with one of `ids`, with its size. */
+/**
+ * Every file under `dir` (recursively) whose name starts with one of `ids`, with its size.
+ * @param {string} dir
+ * @param {Iterable<string>} ids
+ */
 export function sqliteFiles(dir, ids) {
   const wanted = new Set(ids);
+  /** @type {Array<{ path: string, id: string, name: string, bytes: number }>} */
   const out = [];
-  const walk = (d) => {
+  const walk = (/** @type {string} */ d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else {
-        const id = e.name.split(".")[0].split("-")[0];
+        // split() always answers at least one piece.
+        const id = /** @type {string} */ (/** @type {string} */ (e.name.split(".")[0]).split("-")[0]);
         if (wanted.has(id)) out.push({ path: p, id, name: e.name, bytes: statSync(p).size });
       }
     }
@@ -295,10 +361,12 @@ export function sqliteFiles(dir, ids) {
 /**
  * Sizes of a set of objects' SQLite files: main database files, WAL files, everything on disk, and the
  * databases' own size (pages after the last commit × page size: the main files once checkpointed).
+ * @param {string} dir
+ * @param {Iterable<string>} ids
  */
 export function sqliteSizes(dir, ids) {
   const files = sqliteFiles(dir, ids);
-  const sum = (f) => files.filter(f).reduce((a, x) => a + x.bytes, 0);
+  const sum = (/** @type {(file: { name: string, bytes: number }) => boolean} */ f) => files.filter(f).reduce((a, x) => a + x.bytes, 0);
   const mains = files.filter((f) => f.name.endsWith(".sqlite"));
   return {
     objects: mains.length,
@@ -309,6 +377,7 @@ export function sqliteSizes(dir, ids) {
   };
 }
 
+/** @param {string} dir */
 export function ensureDir(dir) {
   mkdirSync(dir, { recursive: true });
   return dir;
