@@ -1,4 +1,4 @@
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // Timed load: autocannon (programmatic API, in this process), loopback only, bounded. One static request
 // sent again and again (hello world, polls), or pre-generated requests fed one per request and never
 // twice (joins, credential requests). Every status is counted, every latency kept (for exact percentiles
@@ -7,32 +7,48 @@
 import autocannon from "autocannon";
 import { sampleRss } from "./runtime.mjs";
 
-/** The in-flight autocannon run, so an interrupt can stop it. */
+/** The in-flight autocannon run, so an interrupt can stop it. @type {import("autocannon").Instance | null} */
 let current = null;
 export function stopCurrentLoad() {
   current?.stop();
 }
 
-/** Pre-generated requests and how far they have been used; one feed per target, kept across rounds. */
+/**
+ * A request as autocannon sends it: {method, path, headers, body}.
+ * @typedef {import("autocannon").Request} LoadRequest
+ * @typedef {{ items: LoadRequest[], cursor: number, ranOut: boolean, resent: number }} Feed
+ */
+
+/**
+ * Pre-generated requests and how far they have been used; one feed per target, kept across rounds.
+ * @param {LoadRequest[]} items
+ * @returns {Feed}
+ */
 export function feed(items) {
   return { items, cursor: 0, ranOut: false, resent: 0 };
 }
 
 /**
- * One autocannon run.
- * @param {object} o
- * @param {string} o.base           origin of the Worker under load
- * @param {object} [o.request]      {method, path, headers, body}: sent again and again
- * @param {object} [o.feed]         from feed(): each request sent once
- * @param {number} [o.seconds]      run for this long …
- * @param {number} [o.amount]       … or for this many requests
- * @param {number} o.connections
- * @param {number[]} [o.pids]       workerd processes whose RSS is sampled
+ * One round's figures (null when its feed had already run out).
+ * @typedef {{
+ *   seconds: number, statuses: Record<string, number>, latencies: number[], transportErrors: number, timeouts: number,
+ *   rss: { maxBytes: number, meanBytes: number }, resent: number, itemsUsed: number, ranOut: boolean,
+ * }} RoundResult
+ */
+
+/**
+ * One autocannon run: `request` sent again and again, or each request of `feed` (from feed()) sent once;
+ * for `seconds`, or for `amount` requests. `base` is the origin of the Worker under load; `pids` the
+ * workerd processes whose RSS is sampled.
+ * @param {{ base: string, connections: number, seconds?: number, amount?: number, pids?: number[] } & ({ request: LoadRequest & { path: string }, feed?: undefined } | { feed: Feed, request?: undefined })} o
+ * @returns {Promise<RoundResult | null>}
  */
 export function round(o) {
   const f = o.feed;
+  /** @type {import("autocannon").Instance | null} */
   let instance = null;
-  const next = (req) => {
+  /** @param {Feed} f @param {LoadRequest} req */
+  const next = (f, req) => {
     if (f.cursor < f.items.length) return { ...req, ...f.items[f.cursor++] };
     // Out of pre-generated requests: stop the run; until it stops, resend the last one (counted apart:
     // a resent join or credential request is refused as a replay, which is not the server failing).
@@ -44,17 +60,21 @@ export function round(o) {
     return { ...req, ...f.items[f.items.length - 1] };
   };
   if (f?.ranOut) return Promise.resolve(null);
+  const { request } = o;
+  /** @type {import("autocannon").Options} */
   const opts = {
     // A static request's path goes in the URL (autocannon takes it from there); fed requests carry theirs.
-    url: f ? o.base : `${o.base}${o.request.path}`,
+    url: f ? o.base : `${o.base}${request?.path}`,
     connections: o.connections,
     ...(o.amount ? { amount: o.amount } : { duration: o.seconds }),
     timeout: 10,
     ...(f
-      ? { requests: [{ method: "GET", path: "/", setupRequest: next }] }
-      : { method: o.request.method ?? "GET", headers: o.request.headers ?? {}, ...(o.request.body ? { body: o.request.body } : {}) }),
+      ? { requests: [{ method: "GET", path: "/", setupRequest: (/** @type {LoadRequest} */ req) => next(f, req) }] }
+      : { method: request?.method ?? "GET", headers: request?.headers ?? {}, ...(request?.body ? { body: request.body } : {}) }),
   };
+  /** @type {Record<string, number>} */
   const statuses = {};
+  /** @type {number[]} */
   const latencies = [];
   const resentBefore = f?.resent ?? 0;
   const usedBefore = f?.cursor ?? 0;
@@ -84,14 +104,23 @@ export function round(o) {
   });
 }
 
+/**
+ * The p-th percentile (nearest rank) of an ascending array; NaN when empty.
+ * @param {number[]} sorted
+ * @param {number} p
+ */
 function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
 
-/** Several timed rounds of one target as one measurement: rates over the summed time, exact percentiles. */
+/**
+ * Several timed rounds of one target as one measurement: rates over the summed time, exact percentiles.
+ * @param {Array<RoundResult | null>} rounds
+ * @param {number[]} okStatuses
+ */
 export function combine(rounds, okStatuses) {
-  const done = rounds.filter(Boolean);
+  const done = rounds.filter((r) => r !== null);
+  /** @type {Record<string, number>} */
   const statuses = {};
   for (const r of done) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
   const seconds = done.reduce((a, r) => a + r.seconds, 0);
