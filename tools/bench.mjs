@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// @ts-nocheck: JSDoc types not written yet (issue 14, item 7); `npx tsc -p tools` checks every other tool.
+// @ts-check
 // `npm run bench`: how fast the hot paths are against the floor of what they must do, measured side by
 // side in one run, in one runtime. A benchmark, not a test: it asserts nothing about speed; it prints raw
 // figures, ratios against their targets (met / MISSED), and writes reports/bench.json.
@@ -85,6 +85,10 @@ const MEMORY_POLL = { warmup: 1, seconds: 4 };
  */
 const RSS_GROWTH_LIMIT_BYTES = WAITING * 100;
 
+/**
+ * @param {string} value
+ * @param {string} name
+ */
 function positive(value, name) {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) {
@@ -94,6 +98,10 @@ function positive(value, name) {
   return n;
 }
 
+/**
+ * @param {string} value
+ * @param {string} name
+ */
 function nonNegative(value, name) {
   return Number(value) === 0 ? 0 : positive(value, name);
 }
@@ -101,20 +109,25 @@ function nonNegative(value, name) {
 // ---- progress, and cleanup on every way out -------------------------------------------------------------
 
 const t0 = Date.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {string} msg */
 function log(msg) {
   const s = Math.floor((Date.now() - t0) / 1000);
   console.log(`[${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}] ${msg}`);
 }
-const int = (n) => Math.round(n).toLocaleString("en-US");
-const fmtMs = (n) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
+const int = (/** @type {number} */ n) => Math.round(n).toLocaleString("en-US");
+const fmtMs = (/** @type {number} */ n) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
 
+/** @type {string | null} */
 let work = null;
+/** @type {Awaited<ReturnType<typeof startRuntime>> | null} */
 let runtime = null;
+/** @type {import("node:child_process").ChildProcess | null} */
 let buildChild = null;
-/** workerd processes started through Miniflare: killed by pid if a graceful dispose did not end them. */
+/** workerd processes started through Miniflare: killed by pid if a graceful dispose did not end them. @type {Set<number>} */
 const knownPids = new Set();
 
+/** @param {number} pid */
 function isWorkerd(pid) {
   try {
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim().startsWith("workerd");
@@ -173,6 +186,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 
 // ---- the run -------------------------------------------------------------------------------------------
 
+/** @param {string} dir */
 function writable(dir) {
   try {
     accessSync(dir, constants.W_OK);
@@ -182,6 +196,10 @@ function writable(dir) {
   }
 }
 
+/**
+ * @param {string} pkg
+ * @returns {string}
+ */
 function version(pkg) {
   try {
     return JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
@@ -190,6 +208,29 @@ function version(pkg) {
   }
 }
 
+/**
+ * Everything the run measured (reports/bench.json); `memory` fills in phase by phase.
+ * @typedef {ReturnType<typeof memoryOf>} Memory
+ * @typedef {ReturnType<typeof sqliteSizes>} Sizes
+ * @typedef {{
+ *   date: string,
+ *   machine: { cpus: number, cpuModel: string, memoryGiB: number, node: string, platform: string, loadAverage: { start: string, end: string | null } },
+ *   runtime: Record<string, string | number>,
+ *   settings: { connections: number, seconds: number, warmupSeconds: number, waiting: number },
+ *   scenarios: Record<string, ReturnType<typeof combine> & { label: string }>,
+ *   ratios: Array<import("./bench/report.mjs").Ratio & { value: number, target: number }>,
+ *   memory: {
+ *     idleStart?: Memory, idleAfterLoad?: Memory, idleEmpty?: Memory, idleFull?: Memory, afterFill?: Memory, afterShutdown?: Sizes,
+ *     fill?: { people: number, created: number, seconds: number, waitingPerCoordinator: number, before: Sizes, after: Sizes },
+ *     lastPosition?: number,
+ *   },
+ *   memoryRows: import("./bench/report.mjs").MemoryRow[],
+ *   notes: string[],
+ *   register?: unknown,
+ *   error?: string,
+ * }} BenchReport
+ */
+/** @type {BenchReport} */
 const report = {
   date: new Date().toISOString(),
   machine: {
@@ -198,7 +239,7 @@ const report = {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
-    loadAverage: { start: loadavg()[0].toFixed(2), end: null },
+    loadAverage: { start: loadLevel(), end: null },
   },
   runtime: {},
   settings: { connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP, waiting: WAITING },
@@ -208,6 +249,11 @@ const report = {
   memoryRows: [],
   notes: [],
 };
+
+/** The one-minute load average, two decimals. */
+function loadLevel() {
+  return (loadavg()[0] ?? 0).toFixed(2);
+}
 
 async function main() {
   const useTmpfs = !args.disk && writable("/dev/shm");
@@ -237,12 +283,14 @@ async function main() {
   // 2. Start.
   const ports = { app: await freePort(), appOpenGate: await freePort(), appDevRegister: await freePort(), hello: await freePort(), floor: await freePort() };
   const start = async () => {
-    runtime = await startRuntime({ config, appBundle, helloBundle, floorBundle, persistDir, ports, registerLatencyMs: 0, openGateSlots: OPEN_GATE_SLOTS });
+    const started = await startRuntime({ config, appBundle, helloBundle, floorBundle, persistDir, ports, registerLatencyMs: 0, openGateSlots: OPEN_GATE_SLOTS });
+    runtime = started;
     for (const pid of workerdPids()) knownPids.add(pid);
     if (knownPids.size === 0) throw new Error("no workerd process found under this process");
-    return runtime.urls;
+    return started;
   };
-  const urls = await start();
+  /** Endpoints by Worker (`ports`' keys). @type {Record<keyof typeof ports, string>} */
+  const urls = /** @type {Record<keyof typeof ports, string>} */ ((await start()).urls);
   log(`runtime up: workerd pid ${[...knownPids].join(",")}; real Worker ${urls.app}, hello ${urls.hello}, floors ${urls.floor}`);
   const pids = () => [...knownPids].filter(isWorkerd);
 
@@ -256,13 +304,20 @@ async function main() {
   await putRoom(urls.app, rooms.waiting, { new_users_per_minute: 1, shards: 8 });
   const pollers = [];
   for (let i = 0; i < 3; i++) pollers.push(await joinPerson(urls.app, rooms.poll, `BP-${i}`));
-  const pollTicket = pollers.at(-1).ticket;
+  const pollTicket = /** @type {(typeof pollers)[number]} */ (pollers.at(-1)).ticket;
   await sleep(2_500); // a few admission ticks: every room's shards exist, the idle state is steady
   const pollCheck = expectStatus(await poll(urls.app, rooms.poll, pollTicket), 200).json;
   if (pollCheck.status !== "waiting") throw new Error(`the poll ticket is not waiting: ${JSON.stringify(pollCheck)}`);
-  report.memory.idleStart = memoryOf(pids());
-  log(`register ${seeded.total} holders; poll ticket at position ${pollCheck.position}; workerd idle RSS ${mib(report.memory.idleStart.rss)} MiB`);
+  const idleStart = memoryOf(pids());
+  report.memory.idleStart = idleStart;
+  log(`register ${seeded.total} holders; poll ticket at position ${pollCheck.position}; workerd idle RSS ${mib(idleStart.rss)} MiB`);
 
+  /**
+   * A target's combined rounds, kept under `key` and logged.
+   * @param {string} key
+   * @param {string} label
+   * @param {ReturnType<typeof combine>} m
+   */
   const record = (key, label, m) => {
     report.scenarios[key] = { label, ...m };
     const not = m.failed || m.transportErrors ? `, NOT OK ${int(m.failed)} (statuses ${JSON.stringify(m.statuses)}), transport errors ${m.transportErrors}` : "";
@@ -271,10 +326,16 @@ async function main() {
     if (m.ranOut) report.notes.push(`${label}: the pre-generated requests ran out; the rate is over the ${m.seconds.toFixed(1)} s the run lasted.`);
     return m;
   };
+  /**
+   * What series() measures: a static request or a feed of pre-generated ones, and the statuses that count as ok.
+   * @typedef {{ key: string, label: string, base: string, ok: number[], warmupAmount?: number, settleMs?: number }
+   *   & ({ request: import("./bench/load.mjs").LoadRequest & { path: string }, feed?: undefined } | { feed: import("./bench/load.mjs").Feed, request?: undefined })} Target
+   * @param {Target} t
+   */
   const warm = async (t) => {
     const w = await round({ ...t, ...(t.warmupAmount ? { amount: t.warmupAmount } : { seconds: WARMUP }), connections: CONNECTIONS });
     if (!w) throw new Error(`${t.label}: ran out of pre-generated requests during the warm-up`);
-    if (!t.ok.some((st) => w.statuses[st] > 0)) throw new Error(`${t.label}: no successful answer during the warm-up; statuses ${JSON.stringify(w.statuses)}`);
+    if (!t.ok.some((st) => (w.statuses[st] ?? 0) > 0)) throw new Error(`${t.label}: no successful answer during the warm-up; statuses ${JSON.stringify(w.statuses)}`);
     if (t.settleMs) await sleep(t.settleMs);
   };
   /**
@@ -282,23 +343,32 @@ async function main() {
    * (A B C, then C B A), so a drift in the machine's load during the series (other jobs share these
    * two cores) weighs on every target alike. Percentiles are over every response of both halves.
    */
+  /**
+   * @template {Target[]} T
+   * @param {[...T]} targets
+   * @returns {Promise<{ [K in keyof T]: ReturnType<typeof combine> }>}
+   */
   const series = async (targets) => {
+    /** @type {Map<string, Array<import("./bench/load.mjs").RoundResult | null>>} */
     const rounds = new Map(targets.map((t) => [t.key, []]));
+    /** @param {string} key */
+    const roundsOf = (key) => /** @type {Array<import("./bench/load.mjs").RoundResult | null>} */ (rounds.get(key));
     const half = SECONDS / 2;
     for (const t of targets) {
       log(`  ${t.label}: warm-up ${t.warmupAmount ? `${int(t.warmupAmount)} requests` : `${WARMUP} s`}, then ${half} s${t.feed ? ` (${int(t.feed.items.length)} pre-generated requests)` : ""}`);
       await warm(t);
-      rounds.get(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
+      roundsOf(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
     }
     for (const t of [...targets].reverse()) {
       log(`  ${t.label}: second ${half} s`);
-      rounds.get(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
+      roundsOf(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
     }
-    return targets.map((t) => record(t.key, t.label, combine(rounds.get(t.key), t.ok)));
+    // One measurement per target, in the targets' order: the tuple the signature promises.
+    return /** @type {{ [K in keyof T]: ReturnType<typeof combine> }} */ (targets.map((t) => record(t.key, t.label, combine(roundsOf(t.key), t.ok))));
   };
-  const progress = (what, total) => {
+  const progress = (/** @type {string} */ what, /** @type {number} */ total) => {
     let next = 0.25;
-    return (done) => {
+    return (/** @type {number} */ done) => {
       if (done / total >= next) {
         log(`  ${what}: ${int(done)} / ${int(total)}`);
         next += 0.25;
@@ -326,6 +396,7 @@ async function main() {
   log("  pre-generating 1,000 joins to size the rest (identity assertions from the dev identity service; device keys and DPoP proofs made here)");
   const firstJoins = await pregenerateJoins(urls.app, rooms.join, 1_000, "BJ");
   const calibration = await round({ base: urls.floor, feed: feed(firstJoins), seconds: Math.max(1, WARMUP), connections: CONNECTIONS });
+  if (!calibration) throw new Error("the join calibration did not run");
   const cryptoRate = (calibration.statuses[201] ?? 0) / calibration.seconds;
   const joinCount = Math.min(80_000, Math.ceil(cryptoRate * (WARMUP + SECONDS) * 1.3) + joinWarmup + 500);
   log(`  calibration: ~${int(cryptoRate)} req/s; pre-generating ${int(joinCount - firstJoins.length)} more joins`);
@@ -339,15 +410,19 @@ async function main() {
   // c) Credential issuance vs its own cryptography.
   log("c) mdoc credential request vs its signature work (DPoP proof, key proof, COSE_Sign1)");
   const today = new Date().toISOString().slice(0, 10);
+  if (!runtime) throw new Error("the runtime is not running");
   const register = await runtime.mf.getD1Database("REGISTER", WORKERS.app);
+  /** @type {{ results: Array<{ person_id: string }> }} */
   const { results: holders } = await register
     .prepare("SELECT person_id FROM licence_holders WHERE expiry_date > ? ORDER BY person_id LIMIT 16")
     .bind(today)
     .all();
-  if (holders.length === 0) throw new Error("no holder with a valid licence in the register");
+  const firstHolder = holders[0];
+  if (!firstHolder) throw new Error("no holder with a valid licence in the register");
   const sessions = await mapPool(holders, 8, (h) => admittedSession(urls.app, rooms.issue, h.person_id));
   const walletKeys = await Promise.all(Array.from({ length: 32 }, () => Device.create()));
   const [probe] = await pregenerateCredentialRequests(urls.app, urls.app, sessions, walletKeys, 1);
+  if (!probe) throw new Error("no credential request could be made");
   const probed = await http(urls.app, "POST", probe.path, { headers: probe.headers, body: probe.body });
   if (probed.status !== 200) throw new Error(`a credential request fails before any load: ${probed.describe()}`);
   const credentialBytes = probed.text.length;
@@ -355,6 +430,7 @@ async function main() {
   log(`  ${sessions.length} admitted sessions; pre-generating 1,000 credential requests to size the rest (fresh c_nonce, key proof and DPoP proof each)`);
   const firstCredentials = await pregenerateCredentialRequests(urls.app, urls.app, sessions, walletKeys, 1_000);
   const credentialCalibration = await round({ base: urls.floor, feed: feed(firstCredentials), seconds: Math.max(1, WARMUP), connections: CONNECTIONS });
+  if (!credentialCalibration) throw new Error("the credential calibration did not run");
   const credentialRate = (credentialCalibration.statuses[200] ?? 0) / credentialCalibration.seconds;
   const credentialCount = Math.min(80_000, Math.ceil(credentialRate * (WARMUP + SECONDS) * 1.3) + 500);
   const moreCredentials = Math.max(0, credentialCount - firstCredentials.length);
@@ -371,7 +447,7 @@ async function main() {
       key: "floorRegisterRead",
       label: "floor register read",
       base: urls.floor,
-      request: { method: "POST", path: "/floor/register-read", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: holders[0].person_id }) },
+      request: { method: "POST", path: "/floor/register-read", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: firstHolder.person_id }) },
       ok: [200],
     },
   ]);
@@ -388,18 +464,28 @@ async function main() {
   report.register = expectStatus(await http(urls.app, "GET", "/v1/admin/register", { token: ADMIN_TOKEN }), 200).json;
 
   await sleep(2_000);
-  report.memory.idleAfterLoad = memoryOf(pids());
-  log(`workerd idle RSS after the loads: ${mib(report.memory.idleAfterLoad.rss)} MiB`);
+  const idleAfterLoad = memoryOf(pids());
+  report.memory.idleAfterLoad = idleAfterLoad;
+  log(`workerd idle RSS after the loads: ${mib(idleAfterLoad.rss)} MiB`);
 
   // d) Memory: bytes per waiting person on disk, and workerd RSS with nobody / 100,000 waiting.
   // RSS is compared between two fresh processes with the same history (a restart on the same state each
   // time), the only difference being the 100,000 rows: what the loads and the fill left in the heap of
   // the process they ran in does not count against the waiting.
+  /**
+   * @param {string} key
+   * @param {string} label
+   * @param {import("./bench/load.mjs").LoadRequest & { path: string }} request
+   */
   const memoryPoll = async (key, label, request) => {
     log(`  ${label}: warm-up ${MEMORY_POLL.warmup} s, then ${MEMORY_POLL.seconds} s`);
     await round({ base: urls.app, request, seconds: MEMORY_POLL.warmup, connections: CONNECTIONS });
     return record(key, label, combine([await round({ base: urls.app, request, seconds: MEMORY_POLL.seconds, connections: CONNECTIONS, pids: pids() })], [200]));
   };
+  /**
+   * @param {string} why
+   * @param {() => void} [whileStopped]
+   */
   const restart = async (why, whileStopped) => {
     log(`  restarting the runtime on the same state (${why})`);
     await stopRuntime();
@@ -410,10 +496,11 @@ async function main() {
     log(`  fresh workerd pid ${pids().join(",")}: idle RSS ${mib(idle.rss)} MiB (anonymous ${mib(idle.anon)} MiB)`);
     return idle;
   };
-  const waitingPoll = (ticket) => ({ method: "GET", path: `/v1/rooms/${rooms.waiting}/tickets/current`, headers: { authorization: `Bearer ${ticket}` } });
+  const waitingPoll = (/** @type {string} */ ticket) => ({ method: "GET", path: `/v1/rooms/${rooms.waiting}/tickets/current`, headers: { authorization: `Bearer ${ticket}` } });
 
   log(`d) memory: workerd with nobody waiting in ${rooms.waiting}, then ${int(WAITING)} joined through the real QueueShard.join RPC`);
-  report.memory.idleEmpty = await restart("baseline: nobody waiting");
+  const idleEmpty = await restart("baseline: nobody waiting");
+  report.memory.idleEmpty = idleEmpty;
   const first = await joinPerson(urls.app, rooms.waiting, "BW-FIRST");
   const pollEmpty = await memoryPoll("pollEmpty", "poll, 1 waiting", waitingPoll(first.ticket));
 
@@ -432,18 +519,29 @@ async function main() {
   const stats = await roomStats(urls.app, rooms.waiting);
   const after = sqliteSizes(doDir, ids);
   report.memory.fill = { people: WAITING, created, seconds: (Date.now() - fillStart) / 1000, waitingPerCoordinator: stats.waiting, before, after };
-  report.memory.afterFill = memoryOf(pids());
+  const afterFill = memoryOf(pids());
+  report.memory.afterFill = afterFill;
   const perPerson = (after.database - before.database) / WAITING;
-  log(`  coordinator counts ${int(stats.waiting)} waiting; shard databases ${mib(before.database)} → ${mib(after.database)} MiB = ${perPerson.toFixed(1)} bytes per person; workerd RSS ${mib(report.memory.afterFill.rss)} MiB`);
+  log(`  coordinator counts ${int(stats.waiting)} waiting; shard databases ${mib(before.database)} → ${mib(after.database)} MiB = ${perPerson.toFixed(1)} bytes per person; workerd RSS ${mib(afterFill.rss)} MiB`);
   const last = await joinPerson(urls.app, rooms.waiting, "BW-LAST");
-  log(`  one more person joined over HTTP: position ${int(last.position)}`);
+  log(`  one more person joined over HTTP: position ${last.position === undefined ? "?" : int(last.position)}`);
 
-  report.memory.idleFull = await restart(`${int(WAITING)} waiting`, () => (report.memory.afterShutdown = sqliteSizes(doDir, ids)));
+  /** @type {Sizes | undefined} */
+  let afterShutdown;
+  const idleFull = await restart(`${int(WAITING)} waiting`, () => (afterShutdown = report.memory.afterShutdown = sqliteSizes(doDir, ids)));
+  report.memory.idleFull = idleFull;
+  const stopped = /** @type {Sizes} */ (afterShutdown); // set by restart() while the runtime was down
   const pollFull = await memoryPoll("pollFull", `poll, ${int(stats.waiting + 1)} waiting`, waitingPoll(last.ticket));
   const lastPoll = expectStatus(await poll(urls.app, rooms.waiting, last.ticket), 200).json;
   report.memory.lastPosition = lastPoll.position;
 
   // ---- ratios and verdicts --------------------------------------------------------------------------
+  /**
+   * @param {string} label
+   * @param {{ rps: number }} num
+   * @param {{ rps: number }} den
+   * @param {number} target
+   */
   const ratio = (label, num, den, target) => {
     const value = num.rps / den.rps;
     report.ratios.push({ label, value, target, display: `${value.toFixed(2)}× (${int(num.rps)} / ${int(den.rps)} req/s)`, wanted: `≥ ${target}×`, met: value >= target });
@@ -460,10 +558,9 @@ async function main() {
     wanted: "≤ 256 B",
     met: perPerson <= 256,
   });
-  const m = report.memory;
-  const idleGrowth = m.idleFull.rss - m.idleEmpty.rss;
+  const idleGrowth = idleFull.rss - idleEmpty.rss;
   const loadGrowth = pollFull.rss.maxBytes - pollEmpty.rss.maxBytes;
-  const signed = (bytes) => `${bytes >= 0 ? "+" : ""}${mib(bytes)} MiB`;
+  const signed = (/** @type {number} */ bytes) => `${bytes >= 0 ? "+" : ""}${mib(bytes)} MiB`;
   report.ratios.push({
     label: `d) workerd RSS, ${int(WAITING)} waiting vs nobody (fresh process each): idle / under poll load`,
     value: Math.max(idleGrowth, loadGrowth),
@@ -474,14 +571,14 @@ async function main() {
   });
   report.memoryRows = [
     ["QueueShard databases before / after the fill (8 objects)", `${mib(before.database)} / ${mib(after.database)} MiB (on disk: main files ${mib(after.main)} MiB + WAL ${mib(after.wal)} MiB)`],
-    ["the same, runtime stopped", `main files ${mib(m.afterShutdown.main)} MiB + WAL ${mib(m.afterShutdown.wal)} MiB; database ${mib(m.afterShutdown.database)} MiB`],
+    ["the same, runtime stopped", `main files ${mib(stopped.main)} MiB + WAL ${mib(stopped.wal)} MiB; database ${mib(stopped.database)} MiB`],
     ["per waiting person", `${perPerson.toFixed(1)} B`],
-    ["workerd RSS idle, first start (rooms created, register seeded)", `${mib(m.idleStart.rss)} MiB (anonymous ${mib(m.idleStart.anon)} MiB)`],
+    ["workerd RSS idle, first start (rooms created, register seeded)", `${mib(idleStart.rss)} MiB (anonymous ${mib(idleStart.anon)} MiB)`],
     ["workerd RSS under load (max over a–c)", `${mib(Math.max(...LOAD_ROWS.filter(([l]) => !l.startsWith("d)")).map(([, k]) => report.scenarios[k]?.rss.maxBytes ?? 0)))} MiB`],
-    ["workerd RSS idle after the loads a–c (same process)", `${mib(m.idleAfterLoad.rss)} MiB (anonymous ${mib(m.idleAfterLoad.anon)} MiB)`],
-    [`workerd RSS fresh, nobody waiting: idle / max under poll load`, `${mib(m.idleEmpty.rss)} / ${mib(pollEmpty.rss.maxBytes)} MiB (anonymous idle ${mib(m.idleEmpty.anon)} MiB)`],
-    [`workerd RSS right after the ${int(WAITING)}-person fill (same process)`, `${mib(m.afterFill.rss)} MiB (anonymous ${mib(m.afterFill.anon)} MiB)`],
-    [`workerd RSS fresh, ${int(WAITING)} waiting: idle / max under poll load`, `${mib(m.idleFull.rss)} / ${mib(pollFull.rss.maxBytes)} MiB (anonymous idle ${mib(m.idleFull.anon)} MiB)`],
+    ["workerd RSS idle after the loads a–c (same process)", `${mib(idleAfterLoad.rss)} MiB (anonymous ${mib(idleAfterLoad.anon)} MiB)`],
+    [`workerd RSS fresh, nobody waiting: idle / max under poll load`, `${mib(idleEmpty.rss)} / ${mib(pollEmpty.rss.maxBytes)} MiB (anonymous idle ${mib(idleEmpty.anon)} MiB)`],
+    [`workerd RSS right after the ${int(WAITING)}-person fill (same process)`, `${mib(afterFill.rss)} MiB (anonymous ${mib(afterFill.anon)} MiB)`],
+    [`workerd RSS fresh, ${int(WAITING)} waiting: idle / max under poll load`, `${mib(idleFull.rss)} / ${mib(pollFull.rss.maxBytes)} MiB (anonymous idle ${mib(idleFull.anon)} MiB)`],
   ];
   const sc = report.scenarios;
   report.notes.push(
@@ -497,9 +594,10 @@ async function main() {
     `The join was timed after ${int(joinWarmup)} warm-up joins, once its room was busy (≥ 20 arrivals/s over the last minute, where a join makes one shard call); in a quiet room a join also asks every other shard for its unsynced arrivals, and costs more (not timed here).`,
     `The d) polls are single ${MEMORY_POLL.seconds} s runs in freshly restarted processes, there for memory; their rates are not a comparison. The RSS verdict compares two such fresh processes with the same history, one with nobody and one with ${int(WAITING)} waiting: a growth under 100 B per waiting person (${mib(RSS_GROWTH_LIMIT_BYTES)} MiB) counts as not growing.`,
   );
-  report.machine.loadAverage.end = loadavg()[0].toFixed(2);
+  report.machine.loadAverage.end = loadLevel();
 }
 
+/** @type {Array<[string, string]>} */
 const LOAD_ROWS = [
   ["a) hello world (floor)", "hello"],
   ["a) poll GET …/tickets/current", "poll"],
@@ -515,27 +613,29 @@ const LOAD_ROWS = [
   [`d) poll, ${WAITING.toLocaleString("en-US")} waiting (fresh process)`, "pollFull"],
 ];
 /** The memory phase's rows say how many were waiting (the last joiner's place). */
-const rowLabel = (label, key) => (label.startsWith("d)") && report.scenarios[key] ? `d) ${report.scenarios[key].label} (fresh process)` : label);
+const rowLabel = (/** @type {string} */ label, /** @type {string} */ key) => (label.startsWith("d)") && report.scenarios[key] ? `d) ${report.scenarios[key].label} (fresh process)` : label);
 
+/** @type {unknown} */
 let failure = null;
 try {
   await main();
 } catch (error) {
   failure = error;
-  console.error(`\nbench failed: ${error?.stack ?? error}`);
+  console.error(`\nbench failed: ${error instanceof Error ? error.stack : error}`);
 } finally {
   log("stopping the runtime and removing the temporary directory");
   await stopRuntime();
   removeWorkDir();
 }
 
+/** @type {import("./bench/report.mjs").LoadRow[]} */
 const rows = LOAD_ROWS.map(([label, key]) => [rowLabel(label, key), report.scenarios[key]]);
 console.log(`\n${loadTable(rows)}\n`);
 if (report.ratios.length) console.log(`${ratioTable(report.ratios)}\n`);
 if (report.memoryRows.length) console.log(`${memoryTable(report.memoryRows)}\n`);
 for (const n of report.notes) console.log(`- ${n}`);
-if (failure) report.error = String(failure?.stack ?? failure);
-report.machine.loadAverage.end ??= loadavg()[0].toFixed(2);
+if (failure) report.error = String(failure instanceof Error ? failure.stack : failure);
+report.machine.loadAverage.end ??= loadLevel();
 mkdirSync(REPORTS, { recursive: true });
 writeFileSync(join(REPORTS, "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nwrote reports/bench.json`);

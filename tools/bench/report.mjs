@@ -73,7 +73,7 @@ function mdTable(header, rows) {
  * @param {{
  *   date: string,
  *   machine: { cpus: number, cpuModel: string, memoryGiB: number, node: string, loadAverage: { start: string, end: string | null } },
- *   runtime: Record<string, string>,
+ *   runtime: Record<string, string | number>,
  *   settings: { connections: number, seconds: number, warmupSeconds: number },
  *   ratios: Ratio[],
  *   memoryRows: MemoryRow[],
