@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { buildPages } from "./src/tools/build-pages.mjs";
+import { buildPages } from "./tools/build-pages.mjs";
 
 // Node's environment (the project's types are the Workers', which have no `process`).
 const { env } = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process;
@@ -26,7 +26,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
-    // The JSON report is what .ci/run counts from (src/tools/test-summary.mjs).
+    // The JSON report is what .ci/run counts from (tools/test-summary.mjs).
     reporters: ["default", "json"],
     outputFile: { json: "reports/vitest.json" },
     // Some HTTP tests drive 150 admission ticks; on 2 busy cores that can take a minute.

@@ -2,7 +2,7 @@
  * The proof-of-work puzzle, as the service checks it: find a `solution` such that
  * SHA-256(UTF-8(challenge) || UTF-8(solution)) starts with `bits` zero bits. Expected work: 2^bits hashes
  * for the solver, one hash for the verifier. The client SDK solves the same definition
- * (src/client/proof-of-work.ts); test/unit/pow.test.ts checks the two agree.
+ * (client/proof-of-work.ts); test/unit/pow.test.ts checks the two agree.
  */
 
 /** What a solution may look like: short, URL-safe, so it costs nothing to carry or to hash. */

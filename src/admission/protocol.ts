@@ -8,7 +8,7 @@ import type { Result } from "../lib/result";
  * admission core they carry: what a join, a shard's ticket and a tick's sync look like, and every
  * reason an object call may refuse. Objects answer refusals as `Result<T, Reason>` (src/lib/result.ts)
  * and nothing else; src/http/refusals.ts turns a reason into the HTTP error, in one place.
- * The simulator (src/sim) and the bench speak the same types, so a change here reaches all of them.
+ * The simulator (tools/sim) and the bench speak the same types, so a change here reaches all of them.
  */
 
 export interface JoinRequest {

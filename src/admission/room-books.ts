@@ -9,7 +9,7 @@ import type { RoomConfig } from "../config/room-config";
 
 /**
  * A room coordinator's books, and how one tick changes them: the part of RoomCoordinator that is pure.
- * The Durable Object (durable-objects/room-coordinator.ts) and the launch-day simulator (src/sim/) both
+ * The Durable Object (durable-objects/room-coordinator.ts) and the launch-day simulator (tools/sim/) both
  * keep a RoomBooks and call `applyTick` and `snapshotOf`, so what the simulator measures is what the
  * coordinator does. Persistence (the object's SQLite) and sessions (a table there, a column store in the
  * simulator) stay with each of them.

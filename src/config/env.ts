@@ -2,7 +2,7 @@ import { settingsOf, type SecretName, type VariableName } from "./settings";
 
 /**
  * The Worker's env. Its bindings come from worker-configuration.d.ts, which `wrangler types` generates
- * from wrangler.toml (`npm test` fails if the committed file is stale: src/tools/test.mjs). Variables
+ * from wrangler.toml (`npm test` fails if the committed file is stale: tools/test.mjs). Variables
  * and secrets are typed here as what they are before validation, optional text: code reads them only
  * through `settingsOf(env)` (src/config/settings.ts), never as `env.X`.
  *

@@ -1,5 +1,5 @@
 import { isDevelopment, type Env } from "../config/env";
-import { mulberry32, type Random } from "../sim/random";
+import { mulberry32, type Random } from "../lib/seeded-random";
 import { FAULT_POINTS, setFaultInjector, type FaultInjector, type FaultPoint } from "./points";
 
 /**

@@ -3,7 +3,7 @@ import { html, type Html } from "./html";
 import { STRINGS, type Lang } from "./i18n";
 import { progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "./status-view";
 
-/** Where the browser bundle is served from (Workers Static Assets; built by src/tools/build-pages.mjs). */
+/** Where the browser bundle is served from (Workers Static Assets; built by tools/build-pages.mjs). */
 export const WAITING_PAGE_SCRIPT = "/static/waiting-page.js";
 /** With no ticket, how often the page refreshes without JavaScript (the public view changes slowly). */
 export const PUBLIC_REFRESH_SECONDS = 30;

@@ -5,17 +5,17 @@
 //
 // Plain Node ESM, like test/e2e/run.mjs: no TypeScript step, no test framework. Nothing here ever
 // downloads a browser: Chromium is CHROMIUM_PATH, else the system's /usr/bin/chromium, else the one
-// `npm install` brought in @sparticuz/chromium (src/tools/lib/chromium.mjs).
+// `npm install` brought in @sparticuz/chromium (tools/lib/chromium.mjs).
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { DevServer } from "../../src/tools/lab/server.mjs";
+import { DevServer } from "../../tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need } from "../support/checks.mjs";
-import { launchChromium } from "../../src/tools/lib/chromium.mjs";
-import { freePort, snapshotTree } from "../../src/tools/lib/processes.mjs";
+import { launchChromium } from "../../tools/lib/chromium.mjs";
+import { freePort, snapshotTree } from "../../tools/lib/processes.mjs";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const REPORTS = join(REPO, "reports");
@@ -41,7 +41,7 @@ process.on("exit", () => {
 });
 
 /**
- * The real `npm start` (the lab's DevServer: src/tools/start.mjs, migrations, wrangler's dev server
+ * The real `npm start` (the lab's DevServer: tools/start.mjs, migrations, wrangler's dev server
  * with ENVIRONMENT=development, the register seed) on a free port, with fresh state in a temporary directory,
  * run from a snapshot of the tree (BROWSER_IN_PLACE=1: the tree itself). Ready once the pages' bundle is
  * served too (static assets built and mounted), not only the API.
@@ -122,14 +122,14 @@ export async function identityAssertion(base, personId) {
 let sdk = null;
 
 /**
- * The client SDK (src/client, TypeScript) bundled for Node by esbuild and imported: the same code the
+ * The client SDK (client/, TypeScript) bundled for Node by esbuild and imported: the same code the
  * page and the mobile app run, so people queued from Node are real clients.
  */
 export async function clientSdk() {
   if (sdk) return sdk;
   const dir = mkdtempSync(join(tmpdir(), "antichambre-sdk-"));
   const outfile = join(dir, "client.mjs");
-  await build({ absWorkingDir: REPO, entryPoints: ["src/client/index.ts"], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning" });
+  await build({ absWorkingDir: REPO, entryPoints: ["client/index.ts"], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning" });
   sdk = await import(pathToFileURL(outfile).href);
   rmSync(dir, { recursive: true, force: true });
   return sdk;

@@ -12,7 +12,7 @@
 // service's output to reports/browser-server.log. Exit code 1 if anything failed.
 //
 // Environment: CHROMIUM_PATH (default: /usr/bin/chromium when present, else the Chromium the npm
-// install brought, @sparticuz/chromium: src/tools/lib/chromium.mjs); BROWSER_IN_PLACE=1 serves the repository
+// install brought, @sparticuz/chromium: tools/lib/chromium.mjs); BROWSER_IN_PLACE=1 serves the repository
 // itself instead of a snapshot of it; BROWSER_KEEP=1 keeps the service's state directory.
 
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// `npm run keys` (src/tools/keys.mjs): secrets go to a file only its owner can read, never to the
+// `npm run keys` (tools/keys.mjs): secrets go to a file only its owner can read, never to the
 // terminal (issue 13); --put hands each to `wrangler secret put` on its standard input; --dev-module
 // still regenerates src/config/dev-credentials.ts.
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ROOT } from "./dev-values.mjs";
 
-const KEYS = join(ROOT, "src/tools/keys.mjs");
+const KEYS = join(ROOT, "tools/keys.mjs");
 const NAMES = ["ADMIN_TOKEN", "PSEUDONYM_KEY", "TICKET_KEYS", "SIGNING_KEYS", "MDOC_DS_KEY", "MDOC_DS_CERT", "IACA_CERT"];
 const work = mkdtempSync(join(tmpdir(), "antichambre-keys-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -99,5 +99,24 @@ describe("npm run keys", () => {
     const key = JSON.parse(JSON.parse(/^export const DEV_MDOC_DS_KEY = (.*);$/m.exec(r.stdout)[1]));
     assert.equal(typeof key.d, "string");
     assert.equal(existsSync(join(work, "dev.json")), false);
+  });
+});
+
+describe("tools/rotate-keys.mjs", () => {
+  test("writes the rotated lists to a new 0600 file and prints no key, only the bulk upload command", () => {
+    const from = join(work, "rotate-from.json");
+    assert.equal(keys(["--out", from]).status, 0);
+    const next = join(work, "rotate-next.json");
+    const r = spawnSync("sh", ["-c", `umask 000 && exec node '${join(ROOT, "tools/rotate-keys.mjs")}' --from '${from}' --out '${next}'`], { cwd: work, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(mode(next), 0o600);
+    const rotated = JSON.parse(readFileSync(next, "utf8"));
+    assert.equal(JSON.parse(rotated.TICKET_KEYS).length, 2, "the new ticket key is prepended to the old one");
+    assert.equal(JSON.parse(rotated.SIGNING_KEYS).length, 2, "the new signing key is prepended to the old one");
+    const terminal = r.stdout + r.stderr;
+    // Key ids are public (the JWKS names them; the tool says which one signs now): everything else is hidden.
+    const kids = new Set([...JSON.parse(rotated.TICKET_KEYS), ...JSON.parse(rotated.SIGNING_KEYS)].map((k) => k.kid));
+    assert.deepEqual(secretStrings(next).filter((s) => !kids.has(s) && terminal.includes(s)), []);
+    assert.match(r.stdout, new RegExp(`^npx wrangler secret bulk ${next.replaceAll("/", "\\/")}$`, "m"));
   });
 });

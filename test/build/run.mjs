@@ -2,7 +2,7 @@
 // The Node-side checks of what ships (npm test's "build" stage): the production bundle's contents
 // (production-bundle.test.mjs) and `npm run keys` (keys.test.mjs). node:test, outside workerd: they run
 // wrangler's build and the keys tool as processes. Counts go to reports/build.json for
-// src/tools/test-summary.mjs; the exit code is non-zero if any check failed.
+// tools/test-summary.mjs; the exit code is non-zero if any check failed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "node:test";

@@ -19,7 +19,7 @@ import {
   type FetchLike,
   type RetryInfo,
   type TicketStatus,
-} from "../../src/client";
+} from "../../client";
 import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
@@ -27,7 +27,7 @@ import { ORIGIN, adminGet, createRoom, identityAssertion, join, newPersonId, tes
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
 
 /**
- * The client SDK (src/client) against the REAL Worker and Durable Objects: the SDK's injected fetch is
+ * The client SDK (client/) against the REAL Worker and Durable Objects: the SDK's injected fetch is
  * the Worker's own `exports.default.fetch`, its clock is the tests' manual clock, and its `sleep`
  * advances that clock and runs an admission tick instead of waiting. No assertion on elapsed time.
  */

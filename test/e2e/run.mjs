@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// End-to-end test: the real Worker under `npm start` (src/tools/start.mjs, wrangler's dev server), driven over HTTP the way
+// End-to-end test: the real Worker under `npm start` (tools/start.mjs, wrangler's dev server), driven over HTTP the way
 // phones and operators drive it. Unlike the vitest suites (one workerd isolate, manual clock, ticks run
 // by hand) this exercises the real alarm-driven admission ticks, on-disk persistence across a restart,
 // and the production bundle.
@@ -22,8 +22,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
-import { freePort, signalGroup, snapshotTree } from "../../src/tools/lib/processes.mjs";
-import { DevServer } from "../../src/tools/lab/server.mjs";
+import { freePort, signalGroup, snapshotTree } from "../../tools/lib/processes.mjs";
+import { DevServer } from "../../tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need as needIn } from "../support/checks.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));

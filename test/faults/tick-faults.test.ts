@@ -6,7 +6,7 @@ import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { ORIGIN, adminGet, createRoom, identityAssertion, join, newDevice, newPersonId, poll, testClock, tick } from "../helpers/api";
 import { alarm, arm, books, coordinator, disarmFaults, expectPrefix, faultReport, restart, statusLine } from "../helpers/faults";
 import { joinMany } from "../helpers/queue";
-import { mulberry32 } from "../../src/sim/random";
+import { mulberry32 } from "../../src/lib/seeded-random";
 
 /**
  * Faults inside the admission tick: a shard that fails or hangs during the sync, a tick that fails

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { calculateJwkThumbprint } from "jose";
 import { describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
-import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../src/client";
+import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../client";
 import type { Env } from "../../src/config/env";
 import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
 import type { Device } from "../helpers/device";

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { QueueShard } from "../../durable-objects/queue-shard";
-import { AntichambreClient, DeviceKey, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "../../src/client";
+import { AntichambreClient, DeviceKey, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "../../client";
 import { accessTokenHash } from "../../src/auth/dpop";
 import { DEFAULT_RATE_LIMITS, type LimitScope } from "../../src/config/abuse-config";
 import type { Env } from "../../src/config/env";

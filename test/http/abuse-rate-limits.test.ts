@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { calculateJwkThumbprint, decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
-import { AntichambreClient, DeviceKey, type RetryInfo } from "../../src/client";
+import { AntichambreClient, DeviceKey, type RetryInfo } from "../../client";
 import type { Env } from "../../src/config/env";
 import { withDevSecrets } from "../../src/dev/secrets";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";

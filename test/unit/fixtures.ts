@@ -1,7 +1,7 @@
 // Shared helpers for the pure-module unit tests (not a test file: vitest only collects *.test.ts).
 import { DEFAULT_ROOM_CONFIG, type RoomConfig } from "../../src/config/room-config";
 import { tieBreaker, type OrderKey } from "../../src/admission/order-key";
-import { mulberry32 } from "../../src/sim/random";
+import { mulberry32 } from "../../src/lib/seeded-random";
 
 /** A room config with the given settings changed; everything else is the default room. */
 export function config(patch: Partial<RoomConfig> = {}): RoomConfig {

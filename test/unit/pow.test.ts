@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkSolution, issueChallenge, CHALLENGE_LIFETIME_MS } from "../../src/abuse/pow-challenge";
 import { DEFAULT_POW_POLICY, loadBits, requiredBits } from "../../src/abuse/pow-difficulty";
 import { leadingZeroBits, meetsDifficulty, powDigest } from "../../src/abuse/pow";
-import { leadingZeroBits as clientLeadingZeroBits, solveProofOfWork } from "../../src/client/proof-of-work";
+import { leadingZeroBits as clientLeadingZeroBits, solveProofOfWork } from "../../client/proof-of-work";
 import { hmacKeyring } from "../../src/tickets/keyring";
 
 const key = (byte: number) => btoa(String.fromCharCode(...new Uint8Array(32).fill(byte))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");

@@ -107,7 +107,7 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
     for (const name of Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]) expect(secret(env, name)).toBe(BAD[name]!.good);
     expect(settingsOf({ RATE_LIMIT_POLL: "OFF", ADMISSION_TICK_MS: 1000 }).rateLimits.poll).toBeNull();
     expect(settingsOf({ ADMISSION_TICK_MS: 1000 }).admissionTickMs).toBe(1000); // an unquoted wrangler.toml number
-    // What the benchmark sets (src/tools/bench/runtime.mjs): ceilings no load reaches are still valid.
+    // What the benchmark sets (tools/bench/runtime.mjs): ceilings no load reaches are still valid.
     const bench = settingsOf({ RATE_LIMIT_POLL: "999999999/1", POW_BUSY_ARRIVALS_PER_SECOND: "1000000000" });
     expect(bench.rateLimits.poll).toEqual({ limit: 999_999_999, periodSeconds: 1 });
     expect(bench.pow.busyArrivalsPerSecond).toBe(1e9);

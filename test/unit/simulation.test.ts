@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXACT_JOIN_POSITION_BELOW } from "../../src/tickets/join";
-import { simulate, type SimulationReport } from "../../src/sim";
-import { EXACT_JOIN_POSITION_BELOW as SIMULATED_THRESHOLD } from "../../src/sim/edge";
+import { simulate, type SimulationReport } from "../../tools/sim";
+import { EXACT_JOIN_POSITION_BELOW as SIMULATED_THRESHOLD } from "../../tools/sim/edge";
 
 /**
  * A small launch through the simulator (the real admission modules, a simulated clock and crowd):

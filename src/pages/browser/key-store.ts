@@ -1,4 +1,4 @@
-import type { KeyPairStore } from "../../client/index";
+import type { KeyPairStore } from "../../../client/index";
 
 /**
  * The device key pair kept in IndexedDB, which stores CryptoKey objects by structured clone: the

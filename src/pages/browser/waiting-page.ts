@@ -1,12 +1,12 @@
 import { decodeJwt } from "jose";
-import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../client/index";
+import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../../client/index";
 import { setCookieValue, START_COOKIE, TICKET_COOKIE } from "../cookies";
 import { formatDateTime, isLang, STRINGS } from "../i18n";
 import { offerQr, progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";
 import { indexedDbKeyPairStore } from "./key-store";
 
 /**
- * The waiting page's script (bundled by src/tools/build-pages.mjs, served as /static/waiting-page.js).
+ * The waiting page's script (bundled by tools/build-pages.mjs, served as /static/waiting-page.js).
  *
  * It takes over from the server-rendered page: keeps the device key (IndexedDB, non-extractable),
  * joins with an identity assertion (from the identity app in the URL fragment, or in development from
