@@ -342,10 +342,13 @@ export const defaultSleep: SleepFn = (ms, signal) =>
       clearTimeout(timer);
       reject(abortReason(signal!));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
@@ -474,7 +477,10 @@ export class AntichambreClient {
             url,
             init: {
               method: "POST",
-              headers: { "content-type": "application/json", dpop: await this.device.dpopProof({ method: "POST", url, now: this.clock() }) },
+              headers: {
+                "content-type": "application/json",
+                dpop: await this.device.dpopProof({ method: "POST", url, now: this.clock() }),
+              },
               body: JSON.stringify(pow ? { identity_assertion: identityAssertion, pow } : { identity_assertion: identityAssertion }),
             },
           }),
@@ -492,14 +498,18 @@ export class AntichambreClient {
         }
         const challenge = e instanceof AntichambreError && e.status === 428 ? powChallengeOf(e.problem) : null;
         if (!challenge || round >= MAX_POW_ROUNDS) throw e;
-        const solved = await solveProofOfWork(challenge.challenge, challenge.difficulty, { ...this.powOptions, ...(options.signal ? { signal: options.signal } : {}) });
+        const solved = await solveProofOfWork(challenge.challenge, challenge.difficulty, {
+          ...this.powOptions,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         this.onProofOfWork?.({ difficulty: challenge.difficulty, ...solved });
         pow = { challenge: challenge.challenge, solution: solved.solution };
       }
     }
     const { res, body } = answer;
     const ticket = (body as { ticket?: unknown } | null)?.ticket;
-    if (typeof ticket !== "string" || !isTicketStatus(body)) throw new ProtocolError(`join: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
+    if (typeof ticket !== "string" || !isTicketStatus(body))
+      throw new ProtocolError(`join: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
     this.currentTicket = ticket;
     return { ...body, ticket, created: res.status === 201 };
   }
@@ -521,12 +531,16 @@ export class AntichambreClient {
           method: "GET",
           // The service reads polls as bearer requests today; the proof keeps every request of this
           // client signed by its key, so the service can demand it without a client change.
-          headers: { authorization: `Bearer ${ticket}`, dpop: await this.device.dpopProof({ method: "GET", url, accessToken: ticket, now: this.clock() }) },
+          headers: {
+            authorization: `Bearer ${ticket}`,
+            dpop: await this.device.dpopProof({ method: "GET", url, accessToken: ticket, now: this.clock() }),
+          },
         },
       }),
       signal,
     );
-    if (!isTicketStatus(body)) throw new ProtocolError(`status: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
+    if (!isTicketStatus(body))
+      throw new ProtocolError(`status: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
     return { status: body, retryAfterSeconds: retryAfterOf(res, this.clock()) };
   }
 
@@ -579,7 +593,8 @@ export class AntichambreClient {
       options.signal,
     );
     const left = (body as { attempts_left?: unknown } | null)?.attempts_left;
-    if (typeof left !== "number") throw new ProtocolError(`handoff: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
+    if (typeof left !== "number")
+      throw new ProtocolError(`handoff: unexpected answer ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
     return { attemptsLeft: left };
   }
 
@@ -597,10 +612,13 @@ export class AntichambreClient {
   }
 
   private async fetchEndpoints(issuer: string, signal: AbortSignal | undefined): Promise<IssuerEndpoints> {
-    const get = async (url: string) => (await this.exchange("discovery", async () => ({ url, init: { method: "GET" } }), signal)).body as Record<string, unknown> | null;
+    const get = async (url: string) =>
+      (await this.exchange("discovery", async () => ({ url, init: { method: "GET" } }), signal)).body as Record<string, unknown> | null;
     const meta = await get(wellKnownUrl(issuer, "openid-credential-issuer"));
     if (meta?.credential_issuer !== issuer || typeof meta.credential_endpoint !== "string" || typeof meta.nonce_endpoint !== "string") {
-      throw new ProtocolError(`discovery: the metadata of ${issuer} is not usable (credential_issuer, credential_endpoint, nonce_endpoint)`);
+      throw new ProtocolError(
+        `discovery: the metadata of ${issuer} is not usable (credential_issuer, credential_endpoint, nonce_endpoint)`,
+      );
     }
     const servers = Array.isArray(meta.authorization_servers) ? (meta.authorization_servers as unknown[]) : [];
     const authorizationServer = typeof servers[0] === "string" ? servers[0] : issuer;
@@ -637,7 +655,10 @@ export class AntichambreClient {
    * while the issuer answers `authorization_pending`, `onConfirmationCode` gets the code to show the
    * user (again only when it changes) and the request is repeated every `interval` seconds.
    */
-  async token(offer: CredentialOffer, options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void } = {}): Promise<IssuanceSession> {
+  async token(
+    offer: CredentialOffer,
+    options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void } = {},
+  ): Promise<IssuanceSession> {
     try {
       return await this.redeemCode(offer, options);
     } catch (e) {
@@ -655,7 +676,10 @@ export class AntichambreClient {
     }
   }
 
-  private async redeemCode(offer: CredentialOffer, options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void }): Promise<IssuanceSession> {
+  private async redeemCode(
+    offer: CredentialOffer,
+    options: { signal?: AbortSignal; onConfirmationCode?: (code: string) => void },
+  ): Promise<IssuanceSession> {
     const grant = offer.grants?.[PRE_AUTHORIZED_GRANT];
     const code = grant?.["pre-authorized_code"];
     if (typeof code !== "string") throw new ProtocolError("the credential offer has no pre-authorized code");
@@ -687,8 +711,13 @@ export class AntichambreClient {
         if (!(e instanceof AntichambreError) || e.problem?.error !== "authorization_pending") throw e;
         const pending = e.problem;
         const confirmation = pending.confirmation_code;
-        if (typeof confirmation !== "string") throw new ProtocolError("token: authorization_pending without a confirmation_code", { status: e.status, problem: pending });
-        if (!options.onConfirmationCode) throw new ProtocolError("token: the issuer waits for this wallet to be approved: pass onConfirmationCode to show the code", { status: e.status, problem: pending });
+        if (typeof confirmation !== "string")
+          throw new ProtocolError("token: authorization_pending without a confirmation_code", { status: e.status, problem: pending });
+        if (!options.onConfirmationCode)
+          throw new ProtocolError("token: the issuer waits for this wallet to be approved: pass onConfirmationCode to show the code", {
+            status: e.status,
+            problem: pending,
+          });
         if (confirmation !== shown) options.onConfirmationCode(confirmation);
         shown = confirmation;
         const interval = typeof pending.interval === "number" && pending.interval >= 1 ? pending.interval : (grant?.interval ?? 5);
@@ -701,7 +730,13 @@ export class AntichambreClient {
       throw new ProtocolError(`token: expected a DPoP access token, got ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
     }
     const expiresIn = typeof t.expires_in === "number" ? t.expires_in : 300;
-    this.currentSession = { issuer: offer.credential_issuer, accessToken: t.access_token, expiresAt: this.clock() + expiresIn * 1000, preAuthorizedCode: code, endpoints };
+    this.currentSession = {
+      issuer: offer.credential_issuer,
+      accessToken: t.access_token,
+      expiresAt: this.clock() + expiresIn * 1000,
+      preAuthorizedCode: code,
+      endpoints,
+    };
     return this.currentSession;
   }
 
@@ -723,7 +758,9 @@ export class AntichambreClient {
     options: { signal?: AbortSignal } = {},
   ): Promise<IssuedCredentials> {
     const { endpoints } = session;
-    const keys = request.walletKeys?.length ? [...request.walletKeys] : await Promise.all(Array.from({ length: Math.max(1, request.batch ?? 1) }, () => DeviceKey.create()));
+    const keys = request.walletKeys?.length
+      ? [...request.walletKeys]
+      : await Promise.all(Array.from({ length: Math.max(1, request.batch ?? 1) }, () => DeviceKey.create()));
     if (keys.length > endpoints.batchSize) {
       throw new AntichambreError(`credential: ${keys.length} keys asked, the issuer issues at most ${endpoints.batchSize} per request`);
     }
@@ -740,7 +777,12 @@ export class AntichambreClient {
             headers: {
               "content-type": "application/json",
               authorization: `DPoP ${session.accessToken}`,
-              dpop: await this.device.dpopProof({ method: "POST", url: endpoints.credentialEndpoint, accessToken: session.accessToken, now: this.clock() }),
+              dpop: await this.device.dpopProof({
+                method: "POST",
+                url: endpoints.credentialEndpoint,
+                accessToken: session.accessToken,
+                now: this.clock(),
+              }),
             },
             body: JSON.stringify({ credential_configuration_id: request.configurationId, proofs: { jwt: proofs } }),
           },
@@ -753,7 +795,9 @@ export class AntichambreClient {
     const answer = body as { credentials?: unknown; notification_id?: unknown } | null;
     const list = Array.isArray(answer?.credentials) ? (answer!.credentials as { credential?: unknown }[]) : null;
     if (!list || list.length !== keys.length || list.some((c) => typeof c?.credential !== "string")) {
-      throw new ProtocolError(`credential: expected ${keys.length} credential(s), got ${JSON.stringify(body).slice(0, 200)}`, { status: res.status });
+      throw new ProtocolError(`credential: expected ${keys.length} credential(s), got ${JSON.stringify(body).slice(0, 200)}`, {
+        status: res.status,
+      });
     }
     return {
       configurationId: request.configurationId,
@@ -768,7 +812,13 @@ export class AntichambreClient {
    */
   async redeem(
     offer: CredentialOffer,
-    request: { configurationId: string; walletKeys?: readonly DeviceKey[]; batch?: number; signal?: AbortSignal; onConfirmationCode?: (code: string) => void },
+    request: {
+      configurationId: string;
+      walletKeys?: readonly DeviceKey[];
+      batch?: number;
+      signal?: AbortSignal;
+      onConfirmationCode?: (code: string) => void;
+    },
   ): Promise<IssuedCredentials> {
     const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
     const { signal, onConfirmationCode, ...rest } = request;
@@ -785,7 +835,11 @@ export class AntichambreClient {
    * issuance session (its token stops working, the waiting-room slot is freed): send it once every
    * configuration wanted was obtained. `credential_failure` keeps the session open for another try.
    */
-  async notify(notificationId: string, event: NotificationEvent, options: { description?: string; signal?: AbortSignal } = {}): Promise<void> {
+  async notify(
+    notificationId: string,
+    event: NotificationEvent,
+    options: { description?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const session = this.currentSession;
     if (!session) throw new ProtocolError("notify: no issuance session (redeem first)");
     const url = session.endpoints.notificationEndpoint;

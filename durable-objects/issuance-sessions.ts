@@ -1,7 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config/env";
 import { SessionStore } from "../src/issuance/session-store";
-import { releaseReservation, remaining, reserveIssuance, usable, type SessionEndReason, type SessionLimits, type SessionRefusal } from "../src/issuance/session-rules";
+import {
+  releaseReservation,
+  remaining,
+  reserveIssuance,
+  usable,
+  type SessionEndReason,
+  type SessionLimits,
+  type SessionRefusal,
+} from "../src/issuance/session-rules";
 import { clock } from "../src/lib/clock";
 import { ok, refuse, type Result } from "../src/lib/result";
 
@@ -62,7 +70,8 @@ export class IssuanceSessions extends DurableObject<Env> {
       const live = usable(existing, r.jkt, now);
       if (!live.ok) return live;
     }
-    const session = existing ?? this.#store.create({ id: sessionId, room: r.room, ticketId: r.ticketId, jkt: r.jkt, endsAt: r.endsAt, limits: r.limits });
+    const session =
+      existing ?? this.#store.create({ id: sessionId, room: r.room, ticketId: r.ticketId, jkt: r.jkt, endsAt: r.endsAt, limits: r.limits });
     this.#store.markUsed(`code:${r.codeId}`, r.codeExpiresAt);
     this.#store.markUsed(proofKey(r), r.proofExpiresAt);
     await this.#sweepLater();
@@ -103,7 +112,11 @@ export class IssuanceSessions extends DurableObject<Env> {
    */
   async notify(
     sessionId: string,
-    r: ProofUse & { notificationId: string; notificationExpiresAt: number; event: "credential_accepted" | "credential_failure" | "credential_deleted" },
+    r: ProofUse & {
+      notificationId: string;
+      notificationExpiresAt: number;
+      event: "credential_accepted" | "credential_failure" | "credential_deleted";
+    },
   ): Promise<SessionCall<{ ended: boolean }>> {
     const now = clock.now();
     if (this.#store.isUsed(proofKey(r), now)) return refuse("replayed");
@@ -117,7 +130,8 @@ export class IssuanceSessions extends DurableObject<Env> {
     if (this.#store.isUsed(`notification:${r.notificationId}`, now)) return refuse("notification_used");
     this.#store.markUsed(proofKey(r), r.proofExpiresAt);
     this.#store.markUsed(`notification:${r.notificationId}`, r.notificationExpiresAt);
-    const reason: SessionEndReason | null = r.event === "credential_accepted" ? "accepted" : r.event === "credential_deleted" ? "deleted" : null;
+    const reason: SessionEndReason | null =
+      r.event === "credential_accepted" ? "accepted" : r.event === "credential_deleted" ? "deleted" : null;
     if (reason) this.#store.end(sessionId, reason, now, r.notificationId);
     await this.#sweepLater();
     return ok({ ended: reason !== null });

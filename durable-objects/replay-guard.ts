@@ -57,7 +57,14 @@ export class ReplayGuard extends DurableObject<Env> {
    * table without bound. A wallet that keeps retrying stays among the most recent; if a flood evicts it
    * anyway, its next retry records it again with the same code (derived from its key).
    */
-  async handoffRequest(handoff: string, jkt: string, code: string, now: number, pendingUntil: number, keep: number): Promise<{ approved: true } | { approved: false; code: string }> {
+  async handoffRequest(
+    handoff: string,
+    jkt: string,
+    code: string,
+    now: number,
+    pendingUntil: number,
+    keep: number,
+  ): Promise<{ approved: true } | { approved: false; code: string }> {
     if (this.#store.approvedKey(handoff, now) === jkt) return { approved: true };
     const shown = this.#store.pendingCode(handoff, jkt, now) ?? code;
     this.#store.addPending(handoff, jkt, shown, now, pendingUntil, keep);
@@ -71,7 +78,12 @@ export class ReplayGuard extends DurableObject<Env> {
    * code again (a retry after a lost answer) approves it again. No key with that code: no_match. Two
    * pending keys (a collision): ambiguous, nothing approved.
    */
-  async handoffApprove(handoff: string, code: string, now: number, approvedUntil: number): Promise<Result<{ jkt: string }, HandoffApproveRefusal>> {
+  async handoffApprove(
+    handoff: string,
+    code: string,
+    now: number,
+    approvedUntil: number,
+  ): Promise<Result<{ jkt: string }, HandoffApproveRefusal>> {
     const matches = this.#store.pendingWithCode(handoff, code, now);
     if (matches.length === 0) {
       const approved = this.#store.approvedKey(handoff, now, code);

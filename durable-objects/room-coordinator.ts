@@ -157,7 +157,8 @@ export class RoomCoordinator extends DurableObject<Env> {
     const existing = room.sessions.get(ticket.ticketId);
     if (existing) {
       const sameDevice = ticket.jkt !== undefined && existing.jkt === ticket.jkt;
-      if (sameDevice && existing.endedAt === null && existing.endsAt > now) return ok({ endsAt: existing.endsAt, limits: sessionLimits(room.config) });
+      if (sameDevice && existing.endedAt === null && existing.endsAt > now)
+        return ok({ endsAt: existing.endsAt, limits: sessionLimits(room.config) });
       return refuse("already_used");
     }
     if (compareKeys(ticket.key, room.frontier) > 0) return refuse("not_admitted");
@@ -281,6 +282,15 @@ function scheduleLottery(
   const seed = newSeed();
   return ok({
     ...withdraw,
-    add: { from: after.prequeueStart, to: after.eventStart, seed, commitment: commitment(seed), committedAt: now, revealedAt: null, withdrawnAt: null, entrants: null },
+    add: {
+      from: after.prequeueStart,
+      to: after.eventStart,
+      seed,
+      commitment: commitment(seed),
+      committedAt: now,
+      revealedAt: null,
+      withdrawnAt: null,
+      entrants: null,
+    },
   });
 }

@@ -22,7 +22,13 @@ import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const { values } = parseArgs({ options: { bits: { type: "string", default: "8,10,12,14,16" }, runs: { type: "string", default: "12" }, polls: { type: "string", default: "3000" } } });
+const { values } = parseArgs({
+  options: {
+    bits: { type: "string", default: "8,10,12,14,16" },
+    runs: { type: "string", default: "12" },
+    polls: { type: "string", default: "3000" },
+  },
+});
 const BITS = values.bits.split(",").map(Number);
 const RUNS = Number(values.runs);
 const POLLS = Number(values.polls);
@@ -76,7 +82,17 @@ export default {
 };
 `,
 );
-await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", mainFields: ["module", "main"], conditions: ["workerd", "worker", "browser"], target: "es2022", outfile: join(outdir, "pow.mjs"), logLevel: "error" });
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  conditions: ["workerd", "worker", "browser"],
+  target: "es2022",
+  outfile: join(outdir, "pow.mjs"),
+  logLevel: "error",
+});
 const { solveProofOfWork } = await import(pathToFileURL(join(outdir, "pow.mjs")).href);
 
 /** A challenge of the service's real length (about 260 characters). */
@@ -102,7 +118,13 @@ async function measure(label, solveOnce) {
       hashes += r.hashes;
     }
     const totalMs = ms.reduce((a, b) => a + b, 0);
-    rows.push({ bits, runs: RUNS, mean_ms: Math.round(mean(ms)), median_ms: Math.round(median(ms)), hashes_per_second: Math.round((hashes / totalMs) * 1000) });
+    rows.push({
+      bits,
+      runs: RUNS,
+      mean_ms: Math.round(mean(ms)),
+      median_ms: Math.round(median(ms)),
+      hashes_per_second: Math.round((hashes / totalMs) * 1000),
+    });
     process.stderr.write(`${label} ${bits} bits: mean ${Math.round(mean(ms))} ms\n`);
   }
   return rows;
@@ -131,7 +153,9 @@ try {
   const url = await mf.ready;
   /** @type {(c: string, d: number) => Promise<number>} */
   const call = async (c, d) => {
-    const { hashes } = /** @type {{ hashes: number }} */ (await (await mf.dispatchFetch(`${url.origin}/?c=${encodeURIComponent(c)}&d=${d}`)).json());
+    const { hashes } = /** @type {{ hashes: number }} */ (
+      await (await mf.dispatchFetch(`${url.origin}/?c=${encodeURIComponent(c)}&d=${d}`)).json()
+    );
     return hashes;
   };
   for (let i = 0; i < 20; i++) await call(challenge(), 0); // warm up
@@ -190,7 +214,13 @@ console.log("bits | expected hashes | Node SDK mean (median) | workerd SDK mean 
 for (const [i, bits] of BITS.entries()) {
   const n = /** @type {SolveRow} */ (node[i]);
   const w = /** @type {SolveRow} */ (workerd[i]);
-  console.log(`${bits} | ${2 ** bits} | ${n.mean_ms} ms (${n.median_ms}) | ${w.mean_ms} ms (${w.median_ms}) | ${((2 ** bits / nativePerSecond) * 1000).toFixed(2)} ms`);
+  console.log(
+    `${bits} | ${2 ** bits} | ${n.mean_ms} ms (${n.median_ms}) | ${w.mean_ms} ms (${w.median_ms}) | ${((2 ** bits / nativePerSecond) * 1000).toFixed(2)} ms`,
+  );
 }
-console.log(`SDK hashes/s: Node ${node.map((r) => r.hashes_per_second).join(", ")}; workerd ${workerd.map((r) => r.hashes_per_second).join(", ")}; native ${nativePerSecond}/s per core`);
-console.log(`poll verification in workerd, µs per poll (3 rounds of ${POLLS}): ticket ${poll.ticket.join(", ")}; ticket + DPoP proof ${poll.dpop.join(", ")}`);
+console.log(
+  `SDK hashes/s: Node ${node.map((r) => r.hashes_per_second).join(", ")}; workerd ${workerd.map((r) => r.hashes_per_second).join(", ")}; native ${nativePerSecond}/s per core`,
+);
+console.log(
+  `poll verification in workerd, µs per poll (3 rounds of ${POLLS}): ticket ${poll.ticket.join(", ")}; ticket + DPoP proof ${poll.dpop.join(", ")}`,
+);

@@ -44,7 +44,18 @@ import {
 } from "./bench/client.mjs";
 import { combine, feed, round, stopCurrentLoad } from "./bench/load.mjs";
 import { loadTable, markdown, mib, memoryTable, ratioTable } from "./bench/report.mjs";
-import { buildAppBundle, buildBenchWorker, freePort, memoryOf, readWranglerConfig, sqliteSizes, startRuntime, stopBundler, WORKERS, workerdPids } from "./bench/runtime.mjs";
+import {
+  buildAppBundle,
+  buildBenchWorker,
+  freePort,
+  memoryOf,
+  readWranglerConfig,
+  sqliteSizes,
+  startRuntime,
+  stopBundler,
+  WORKERS,
+  workerdPids,
+} from "./bench/runtime.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPORTS = join(ROOT, "reports");
@@ -281,9 +292,24 @@ async function main() {
   };
 
   // 2. Start.
-  const ports = { app: await freePort(), appOpenGate: await freePort(), appDevRegister: await freePort(), hello: await freePort(), floor: await freePort() };
+  const ports = {
+    app: await freePort(),
+    appOpenGate: await freePort(),
+    appDevRegister: await freePort(),
+    hello: await freePort(),
+    floor: await freePort(),
+  };
   const start = async () => {
-    const started = await startRuntime({ config, appBundle, helloBundle, floorBundle, persistDir, ports, registerLatencyMs: 0, openGateSlots: OPEN_GATE_SLOTS });
+    const started = await startRuntime({
+      config,
+      appBundle,
+      helloBundle,
+      floorBundle,
+      persistDir,
+      ports,
+      registerLatencyMs: 0,
+      openGateSlots: OPEN_GATE_SLOTS,
+    });
     runtime = started;
     for (const pid of workerdPids()) knownPids.add(pid);
     if (knownPids.size === 0) throw new Error("no workerd process found under this process");
@@ -296,13 +322,21 @@ async function main() {
 
   // 3. Setup: the register (for issuance), the rooms, a waiting ticket.
   log("setup: seeding the licence register, creating the rooms");
-  const seeded = expectStatus(await http(urls.app, "POST", "/v1/dev/register/seed", { body: {}, token: ADMIN_TOKEN, timeoutMs: 180_000 }), 200).json;
+  const seeded = expectStatus(
+    await http(urls.app, "POST", "/v1/dev/register/seed", { body: {}, token: ADMIN_TOKEN, timeoutMs: 180_000 }),
+    200,
+  ).json;
   const rooms = { poll: "bench-poll", join: "bench-join", issue: "bench-issue", waiting: "bench-waiting" };
   await putRoom(urls.app, rooms.poll, { new_users_per_minute: 1, shards: 8 });
   await putRoom(urls.app, rooms.join, { new_users_per_minute: 1, shards: 8 });
   // A handful of sessions carry tens of thousands of credential requests: their limits are lifted (the
   // session is still checked and counted on every request, which is what is measured).
-  await putRoom(urls.app, rooms.issue, { queueing_method: "passthrough", shards: 2, session_credentials_per_configuration: 100_000, session_register_reads: 100_000 });
+  await putRoom(urls.app, rooms.issue, {
+    queueing_method: "passthrough",
+    shards: 2,
+    session_credentials_per_configuration: 100_000,
+    session_register_reads: 100_000,
+  });
   await putRoom(urls.app, rooms.waiting, { new_users_per_minute: 1, shards: 8 });
   const pollers = [];
   for (let i = 0; i < 3; i++) pollers.push(await joinPerson(urls.app, rooms.poll, `BP-${i}`));
@@ -322,10 +356,16 @@ async function main() {
    */
   const record = (key, label, m) => {
     report.scenarios[key] = { label, ...m };
-    const not = m.failed || m.transportErrors ? `, NOT OK ${int(m.failed)} (statuses ${JSON.stringify(m.statuses)}), transport errors ${m.transportErrors}` : "";
+    const not =
+      m.failed || m.transportErrors
+        ? `, NOT OK ${int(m.failed)} (statuses ${JSON.stringify(m.statuses)}), transport errors ${m.transportErrors}`
+        : "";
     const rounds = m.rounds.map((r) => int(r.rps)).join(" / ");
-    log(`  → ${label}: ${int(m.rps)} req/s (rounds ${rounds}), p50 ${fmtMs(m.latencyMs.p50)} ms, p99 ${fmtMs(m.latencyMs.p99)} ms, ${int(m.ok)} ok${not}${m.ranOut ? ", RAN OUT of pre-generated requests (rate over the time it ran)" : ""}`);
-    if (m.ranOut) report.notes.push(`${label}: the pre-generated requests ran out; the rate is over the ${m.seconds.toFixed(1)} s the run lasted.`);
+    log(
+      `  → ${label}: ${int(m.rps)} req/s (rounds ${rounds}), p50 ${fmtMs(m.latencyMs.p50)} ms, p99 ${fmtMs(m.latencyMs.p99)} ms, ${int(m.ok)} ok${not}${m.ranOut ? ", RAN OUT of pre-generated requests (rate over the time it ran)" : ""}`,
+    );
+    if (m.ranOut)
+      report.notes.push(`${label}: the pre-generated requests ran out; the rate is over the ${m.seconds.toFixed(1)} s the run lasted.`);
     return m;
   };
   /**
@@ -337,7 +377,8 @@ async function main() {
   const warm = async (t) => {
     const w = await round({ ...t, ...(t.warmupAmount ? { amount: t.warmupAmount } : { seconds: WARMUP }), connections: CONNECTIONS });
     if (!w) throw new Error(`${t.label}: ran out of pre-generated requests during the warm-up`);
-    if (!t.ok.some((st) => (w.statuses[st] ?? 0) > 0)) throw new Error(`${t.label}: no successful answer during the warm-up; statuses ${JSON.stringify(w.statuses)}`);
+    if (!t.ok.some((st) => (w.statuses[st] ?? 0) > 0))
+      throw new Error(`${t.label}: no successful answer during the warm-up; statuses ${JSON.stringify(w.statuses)}`);
     if (t.settleMs) await sleep(t.settleMs);
   };
   /**
@@ -357,7 +398,9 @@ async function main() {
     const roundsOf = (key) => /** @type {Array<import("./bench/load.mjs").RoundResult | null>} */ (rounds.get(key));
     const half = SECONDS / 2;
     for (const t of targets) {
-      log(`  ${t.label}: warm-up ${t.warmupAmount ? `${int(t.warmupAmount)} requests` : `${WARMUP} s`}, then ${half} s${t.feed ? ` (${int(t.feed.items.length)} pre-generated requests)` : ""}`);
+      log(
+        `  ${t.label}: warm-up ${t.warmupAmount ? `${int(t.warmupAmount)} requests` : `${WARMUP} s`}, then ${half} s${t.feed ? ` (${int(t.feed.items.length)} pre-generated requests)` : ""}`,
+      );
       await warm(t);
       roundsOf(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
     }
@@ -366,7 +409,9 @@ async function main() {
       roundsOf(t.key).push(await round({ ...t, seconds: half, connections: CONNECTIONS, pids: pids() }));
     }
     // One measurement per target, in the targets' order: the tuple the signature promises.
-    return /** @type {{ [K in keyof T]: ReturnType<typeof combine> }} */ (targets.map((t) => record(t.key, t.label, combine(roundsOf(t.key), t.ok))));
+    return /** @type {{ [K in keyof T]: ReturnType<typeof combine> }} */ (
+      targets.map((t) => record(t.key, t.label, combine(roundsOf(t.key), t.ok)))
+    );
   };
   const progress = (/** @type {string} */ what, /** @type {number} */ total) => {
     let next = 0.25;
@@ -389,20 +434,38 @@ async function main() {
 
   // b) Join vs its floors.
   log("b) join vs one Durable Object RPC + one SQLite insert, and vs the same with the join's signature checks");
-  const floorInsertTarget = { key: "floorRpcInsert", label: "floor RPC + insert", base: urls.floor, request: { method: "POST", path: "/floor/rpc-insert" }, ok: [201] };
+  const floorInsertTarget = {
+    key: "floorRpcInsert",
+    label: "floor RPC + insert",
+    base: urls.floor,
+    request: { method: "POST", path: "/floor/rpc-insert" },
+    ok: [201],
+  };
   // The join's warm-up brings its room to a busy steady state: at ≥ 20 arrivals/s over the last minute a
   // join stops asking every shard for unsynced arrivals (EXACT_JOIN_POSITION_BELOW in src/routes/tickets.ts),
   // which is what a room under 50 concurrent joiners is. Then a pause for a tick to sync them.
   const joinWarmup = 1_500;
   // Sized from a short calibration of the fastest consumer (the crypto floor) on a first batch, with a margin.
-  log("  pre-generating 1,000 joins to size the rest (identity assertions from the dev identity service; device keys and DPoP proofs made here)");
+  log(
+    "  pre-generating 1,000 joins to size the rest (identity assertions from the dev identity service; device keys and DPoP proofs made here)",
+  );
   const firstJoins = await pregenerateJoins(urls.app, rooms.join, 1_000, "BJ");
   const calibration = await round({ base: urls.floor, feed: feed(firstJoins), seconds: Math.max(1, WARMUP), connections: CONNECTIONS });
   if (!calibration) throw new Error("the join calibration did not run");
   const cryptoRate = (calibration.statuses[201] ?? 0) / calibration.seconds;
   const joinCount = Math.min(80_000, Math.ceil(cryptoRate * (WARMUP + SECONDS) * 1.3) + joinWarmup + 500);
   log(`  calibration: ~${int(cryptoRate)} req/s; pre-generating ${int(joinCount - firstJoins.length)} more joins`);
-  const joins = [...firstJoins, ...(await pregenerateJoins(urls.app, rooms.join, joinCount - firstJoins.length, "BJ", progress("joins", joinCount - firstJoins.length), firstJoins.length))];
+  const joins = [
+    ...firstJoins,
+    ...(await pregenerateJoins(
+      urls.app,
+      rooms.join,
+      joinCount - firstJoins.length,
+      "BJ",
+      progress("joins", joinCount - firstJoins.length),
+      firstJoins.length,
+    )),
+  ];
   const [floorInsert, floorJoin, joinRun] = await series([
     floorInsertTarget,
     { key: "floorJoinCrypto", label: "floor crypto + RPC + insert", base: urls.floor, feed: feed(joins), ok: [201] },
@@ -429,9 +492,16 @@ async function main() {
   if (probed.status !== 200) throw new Error(`a credential request fails before any load: ${probed.describe()}`);
   const credentialBytes = probed.text.length;
   // Sized like the joins: a short calibration of the fastest consumer (the crypto floor) on a first batch.
-  log(`  ${sessions.length} admitted sessions; pre-generating 1,000 credential requests to size the rest (fresh c_nonce, key proof and DPoP proof each)`);
+  log(
+    `  ${sessions.length} admitted sessions; pre-generating 1,000 credential requests to size the rest (fresh c_nonce, key proof and DPoP proof each)`,
+  );
   const firstCredentials = await pregenerateCredentialRequests(urls.app, urls.app, sessions, walletKeys, 1_000);
-  const credentialCalibration = await round({ base: urls.floor, feed: feed(firstCredentials), seconds: Math.max(1, WARMUP), connections: CONNECTIONS });
+  const credentialCalibration = await round({
+    base: urls.floor,
+    feed: feed(firstCredentials),
+    seconds: Math.max(1, WARMUP),
+    connections: CONNECTIONS,
+  });
   if (!credentialCalibration) throw new Error("the credential calibration did not run");
   const credentialRate = (credentialCalibration.statuses[200] ?? 0) / credentialCalibration.seconds;
   const credentialCount = Math.min(80_000, Math.ceil(credentialRate * (WARMUP + SECONDS) * 1.3) + 500);
@@ -439,13 +509,32 @@ async function main() {
   log(`  calibration: ~${int(credentialRate)} req/s; pre-generating ${int(moreCredentials)} more`);
   const credentials = [
     ...firstCredentials,
-    ...(await pregenerateCredentialRequests(urls.app, urls.app, sessions, walletKeys, moreCredentials, progress("credential requests", moreCredentials))),
+    ...(await pregenerateCredentialRequests(
+      urls.app,
+      urls.app,
+      sessions,
+      walletKeys,
+      moreCredentials,
+      progress("credential requests", moreCredentials),
+    )),
   ];
   // The credential path's Durable Object round trips before issuance sessions and now, side by side: the
   // session check rides on the call that claims the DPoP proof, so it should cost no extra round trip.
   const [objectsBefore, objectsAfter] = await series([
-    { key: "credentialObjectsBefore", label: "credential's objects, before sessions (2 ReplayGuard claims)", base: urls.floor, request: { method: "POST", path: "/floor/credential-objects/before" }, ok: [200] },
-    { key: "credentialObjectsAfter", label: "credential's objects, with the session check (spend + c_nonce claim)", base: urls.floor, request: { method: "POST", path: "/floor/credential-objects/after" }, ok: [200] },
+    {
+      key: "credentialObjectsBefore",
+      label: "credential's objects, before sessions (2 ReplayGuard claims)",
+      base: urls.floor,
+      request: { method: "POST", path: "/floor/credential-objects/before" },
+      ok: [200],
+    },
+    {
+      key: "credentialObjectsAfter",
+      label: "credential's objects, with the session check (spend + c_nonce claim)",
+      base: urls.floor,
+      request: { method: "POST", path: "/floor/credential-objects/after" },
+      ok: [200],
+    },
   ]);
   const [floorCredential, credentialRun, registerRead] = await series([
     { key: "floorCredentialCrypto", label: "floor credential crypto", base: urls.floor, feed: feed(credentials), ok: [200] },
@@ -455,20 +544,43 @@ async function main() {
       key: "floorRegisterRead",
       label: "floor register read",
       base: urls.floor,
-      request: { method: "POST", path: "/floor/register-read", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: firstHolder.person_id }) },
+      request: {
+        method: "POST",
+        path: "/floor/register-read",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ person_id: firstHolder.person_id }),
+      },
       ok: [200],
     },
   ]);
   // Two informational variants of the same bundle, to say where issuance time goes.
   // It cannot outrun the register read alone (or its own crypto): sized from the slower of the two.
   const openCount = Math.min(40_000, Math.ceil(Math.min(floorCredential.rps, registerRead.rps) * (WARMUP + SECONDS) * 1.1) + 300);
-  log(`  pre-generating ${int(openCount)} credential requests for the same Worker with the register gate opened (${OPEN_GATE_SLOTS} reads in flight)`);
-  const openItems = await pregenerateCredentialRequests(urls.appOpenGate, urls.app, sessions, walletKeys, openCount, progress("credential requests", openCount));
+  log(
+    `  pre-generating ${int(openCount)} credential requests for the same Worker with the register gate opened (${OPEN_GATE_SLOTS} reads in flight)`,
+  );
+  const openItems = await pregenerateCredentialRequests(
+    urls.appOpenGate,
+    urls.app,
+    sessions,
+    walletKeys,
+    openCount,
+    progress("credential requests", openCount),
+  );
   await series([{ key: "credentialOpenGate", label: "credential, gate opened", base: urls.appOpenGate, feed: feed(openItems), ok: [200] }]);
   const devCount = Math.min(20_000, Math.ceil(credentialRun.rps * (WARMUP + SECONDS) * 1.2) + 300);
   log(`  pre-generating ${int(devCount)} credential requests for npm start's configuration (register read 40 ms simulated, 8 in flight)`);
-  const devItems = await pregenerateCredentialRequests(urls.appDevRegister, urls.app, sessions, walletKeys, devCount, progress("credential requests", devCount));
-  await series([{ key: "credentialDevRegister", label: "credential, npm start's register", base: urls.appDevRegister, feed: feed(devItems), ok: [200] }]);
+  const devItems = await pregenerateCredentialRequests(
+    urls.appDevRegister,
+    urls.app,
+    sessions,
+    walletKeys,
+    devCount,
+    progress("credential requests", devCount),
+  );
+  await series([
+    { key: "credentialDevRegister", label: "credential, npm start's register", base: urls.appDevRegister, feed: feed(devItems), ok: [200] },
+  ]);
   report.register = expectStatus(await http(urls.app, "GET", "/v1/admin/register", { token: ADMIN_TOKEN }), 200).json;
 
   await sleep(2_000);
@@ -488,7 +600,11 @@ async function main() {
   const memoryPoll = async (key, label, request) => {
     log(`  ${label}: warm-up ${MEMORY_POLL.warmup} s, then ${MEMORY_POLL.seconds} s`);
     await round({ base: urls.app, request, seconds: MEMORY_POLL.warmup, connections: CONNECTIONS });
-    return record(key, label, combine([await round({ base: urls.app, request, seconds: MEMORY_POLL.seconds, connections: CONNECTIONS, pids: pids() })], [200]));
+    return record(
+      key,
+      label,
+      combine([await round({ base: urls.app, request, seconds: MEMORY_POLL.seconds, connections: CONNECTIONS, pids: pids() })], [200]),
+    );
   };
   /**
    * @param {string} why
@@ -504,7 +620,11 @@ async function main() {
     log(`  fresh workerd pid ${pids().join(",")}: idle RSS ${mib(idle.rss)} MiB (anonymous ${mib(idle.anon)} MiB)`);
     return idle;
   };
-  const waitingPoll = (/** @type {string} */ ticket) => ({ method: "GET", path: `/v1/rooms/${rooms.waiting}/tickets/current`, headers: { authorization: `Bearer ${ticket}` } });
+  const waitingPoll = (/** @type {string} */ ticket) => ({
+    method: "GET",
+    path: `/v1/rooms/${rooms.waiting}/tickets/current`,
+    headers: { authorization: `Bearer ${ticket}` },
+  });
 
   log(`d) memory: workerd with nobody waiting in ${rooms.waiting}, then ${int(WAITING)} joined through the real QueueShard.join RPC`);
   const idleEmpty = await restart("baseline: nobody waiting");
@@ -519,18 +639,36 @@ async function main() {
   let created = 0;
   for (let from = 0; from < WAITING; from += batch) {
     const count = Math.min(batch, WAITING - from);
-    const res = expectStatus(await http(urls.floor, "POST", "/fill", { body: { room: rooms.waiting, shards: 8, from, count, concurrency: 128 }, retries: 3, timeoutMs: 300_000 }), 200).json;
+    const res = expectStatus(
+      await http(urls.floor, "POST", "/fill", {
+        body: { room: rooms.waiting, shards: 8, from, count, concurrency: 128 },
+        retries: 3,
+        timeoutMs: 300_000,
+      }),
+      200,
+    ).json;
     created += res.created;
-    log(`  ${int(from + count)} / ${int(WAITING)} joined (${int((from + count) / ((Date.now() - fillStart) / 1000))} joins/s${res.retries ? `, ${res.retries} retried` : ""})`);
+    log(
+      `  ${int(from + count)} / ${int(WAITING)} joined (${int((from + count) / ((Date.now() - fillStart) / 1000))} joins/s${res.retries ? `, ${res.retries} retried` : ""})`,
+    );
   }
   await sleep(2_500); // ticks sync the arrivals to the coordinator
   const stats = await roomStats(urls.app, rooms.waiting);
   const after = sqliteSizes(doDir, ids);
-  report.memory.fill = { people: WAITING, created, seconds: (Date.now() - fillStart) / 1000, waitingPerCoordinator: stats.waiting, before, after };
+  report.memory.fill = {
+    people: WAITING,
+    created,
+    seconds: (Date.now() - fillStart) / 1000,
+    waitingPerCoordinator: stats.waiting,
+    before,
+    after,
+  };
   const afterFill = memoryOf(pids());
   report.memory.afterFill = afterFill;
   const perPerson = (after.database - before.database) / WAITING;
-  log(`  coordinator counts ${int(stats.waiting)} waiting; shard databases ${mib(before.database)} → ${mib(after.database)} MiB = ${perPerson.toFixed(1)} bytes per person; workerd RSS ${mib(afterFill.rss)} MiB`);
+  log(
+    `  coordinator counts ${int(stats.waiting)} waiting; shard databases ${mib(before.database)} → ${mib(after.database)} MiB = ${perPerson.toFixed(1)} bytes per person; workerd RSS ${mib(afterFill.rss)} MiB`,
+  );
   const last = await joinPerson(urls.app, rooms.waiting, "BW-LAST");
   log(`  one more person joined over HTTP: position ${last.position === undefined ? "?" : int(last.position)}`);
 
@@ -552,7 +690,14 @@ async function main() {
    */
   const ratio = (label, num, den, target) => {
     const value = num.rps / den.rps;
-    report.ratios.push({ label, value, target, display: `${value.toFixed(2)}× (${int(num.rps)} / ${int(den.rps)} req/s)`, wanted: `≥ ${target}×`, met: value >= target });
+    report.ratios.push({
+      label,
+      value,
+      target,
+      display: `${value.toFixed(2)}× (${int(num.rps)} / ${int(den.rps)} req/s)`,
+      wanted: `≥ ${target}×`,
+      met: value >= target,
+    });
   };
   ratio("a) poll / hello world", pollRun, hello, 0.6);
   ratio("b) join / (DO RPC + insert)", joinRun, floorInsert, 0.8);
@@ -579,15 +724,33 @@ async function main() {
     met: Math.max(idleGrowth, loadGrowth) < RSS_GROWTH_LIMIT_BYTES,
   });
   report.memoryRows = [
-    ["QueueShard databases before / after the fill (8 objects)", `${mib(before.database)} / ${mib(after.database)} MiB (on disk: main files ${mib(after.main)} MiB + WAL ${mib(after.wal)} MiB)`],
-    ["the same, runtime stopped", `main files ${mib(stopped.main)} MiB + WAL ${mib(stopped.wal)} MiB; database ${mib(stopped.database)} MiB`],
+    [
+      "QueueShard databases before / after the fill (8 objects)",
+      `${mib(before.database)} / ${mib(after.database)} MiB (on disk: main files ${mib(after.main)} MiB + WAL ${mib(after.wal)} MiB)`,
+    ],
+    [
+      "the same, runtime stopped",
+      `main files ${mib(stopped.main)} MiB + WAL ${mib(stopped.wal)} MiB; database ${mib(stopped.database)} MiB`,
+    ],
     ["per waiting person", `${perPerson.toFixed(1)} B`],
     ["workerd RSS idle, first start (rooms created, register seeded)", `${mib(idleStart.rss)} MiB (anonymous ${mib(idleStart.anon)} MiB)`],
-    ["workerd RSS under load (max over a–c)", `${mib(Math.max(...LOAD_ROWS.filter(([l]) => !l.startsWith("d)")).map(([, k]) => report.scenarios[k]?.rss.maxBytes ?? 0)))} MiB`],
+    [
+      "workerd RSS under load (max over a–c)",
+      `${mib(Math.max(...LOAD_ROWS.filter(([l]) => !l.startsWith("d)")).map(([, k]) => report.scenarios[k]?.rss.maxBytes ?? 0)))} MiB`,
+    ],
     ["workerd RSS idle after the loads a–c (same process)", `${mib(idleAfterLoad.rss)} MiB (anonymous ${mib(idleAfterLoad.anon)} MiB)`],
-    [`workerd RSS fresh, nobody waiting: idle / max under poll load`, `${mib(idleEmpty.rss)} / ${mib(pollEmpty.rss.maxBytes)} MiB (anonymous idle ${mib(idleEmpty.anon)} MiB)`],
-    [`workerd RSS right after the ${int(WAITING)}-person fill (same process)`, `${mib(afterFill.rss)} MiB (anonymous ${mib(afterFill.anon)} MiB)`],
-    [`workerd RSS fresh, ${int(WAITING)} waiting: idle / max under poll load`, `${mib(idleFull.rss)} / ${mib(pollFull.rss.maxBytes)} MiB (anonymous idle ${mib(idleFull.anon)} MiB)`],
+    [
+      `workerd RSS fresh, nobody waiting: idle / max under poll load`,
+      `${mib(idleEmpty.rss)} / ${mib(pollEmpty.rss.maxBytes)} MiB (anonymous idle ${mib(idleEmpty.anon)} MiB)`,
+    ],
+    [
+      `workerd RSS right after the ${int(WAITING)}-person fill (same process)`,
+      `${mib(afterFill.rss)} MiB (anonymous ${mib(afterFill.anon)} MiB)`,
+    ],
+    [
+      `workerd RSS fresh, ${int(WAITING)} waiting: idle / max under poll load`,
+      `${mib(idleFull.rss)} / ${mib(pollFull.rss.maxBytes)} MiB (anonymous idle ${mib(idleFull.anon)} MiB)`,
+    ],
   ];
   const sc = report.scenarios;
   report.notes.push(
@@ -597,7 +760,10 @@ async function main() {
   );
   for (const key of ["credential", "credentialOpenGate", "credentialDevRegister"]) {
     const x = sc[key];
-    if (x?.failed) report.notes.push(`${x.label}: ${int(x.failed)} refused (statuses ${JSON.stringify(x.statuses)}); a 503 here is the register gate turning a request away after 250 ms without a slot (retryable), as designed.`);
+    if (x?.failed)
+      report.notes.push(
+        `${x.label}: ${int(x.failed)} refused (statuses ${JSON.stringify(x.statuses)}); a 503 here is the register gate turning a request away after 250 ms without a slot (retryable), as designed.`,
+      );
   }
   report.notes.push(
     `The join was timed after ${int(joinWarmup)} warm-up joins, once its room was busy (≥ 20 arrivals/s over the last minute, where a join makes one shard call); in a quiet room a join also asks every other shard for its unsynced arrivals, and costs more (not timed here).`,
@@ -624,7 +790,8 @@ const LOAD_ROWS = [
   [`d) poll, ${WAITING.toLocaleString("en-US")} waiting (fresh process)`, "pollFull"],
 ];
 /** The memory phase's rows say how many were waiting (the last joiner's place). */
-const rowLabel = (/** @type {string} */ label, /** @type {string} */ key) => (label.startsWith("d)") && report.scenarios[key] ? `d) ${report.scenarios[key].label} (fresh process)` : label);
+const rowLabel = (/** @type {string} */ label, /** @type {string} */ key) =>
+  label.startsWith("d)") && report.scenarios[key] ? `d) ${report.scenarios[key].label} (fresh process)` : label;
 
 /** @type {unknown} */
 let failure = null;

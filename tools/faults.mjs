@@ -158,11 +158,18 @@ async function main() {
     base = started.base;
     console.error(`faults: server up in ${(ms / 1000).toFixed(1)} s on ${base}`);
   }
-  if (o.rounds * o.devices > lab.population.length) throw new Error(`at most ${lab.population.length} devices in all (valid licence holders)`);
+  if (o.rounds * o.devices > lab.population.length)
+    throw new Error(`at most ${lab.population.length} devices in all (valid licence holders)`);
 
   const ACTIVE = 12;
   const room = `faults-${Date.now().toString(36)}`;
-  await putRoom(base, room, { queueing_method: "fifo", new_users_per_minute: o.rate, total_active_users: ACTIVE, shards: 4, admission_ttl_seconds: 300 });
+  await putRoom(base, room, {
+    queueing_method: "fifo",
+    new_users_per_minute: o.rate,
+    total_active_users: ACTIVE,
+    shards: 4,
+    admission_ttl_seconds: 300,
+  });
   const stats = createRecorder();
   const ctx = { sdk: lab.sdk, base, room, fetch: stats.fetch(new Semaphore(48)), metadataCache: new Map(), attempts: 12, stats };
   const sampler = capSampler(() => base, room, { rate: o.rate, active: ACTIVE });
@@ -248,7 +255,11 @@ async function main() {
   const outcome = (/** @type {string} */ k) => records.filter((r) => r.outcome === k).length;
   const lost = records.length - outcome("issued") - outcome("denied") - outcome("abandoned");
   const busiest = busiestWindow(records.flatMap((r) => (r.admitted_at === undefined ? [] : [r.admitted_at])));
-  checks.push({ name: "cap exceedances: none sampled (rate and active)", ok: cap.minutes_over_cap === 0 && cap.active_over_cap === 0, detail: cap });
+  checks.push({
+    name: "cap exceedances: none sampled (rate and active)",
+    ok: cap.minutes_over_cap === 0 && cap.active_over_cap === 0,
+    detail: cap,
+  });
   checks.push({
     name: "no 5xx but problem+json 503 with Retry-After",
     ok: stats.bare5xx === 0 && stats.unhinted503 === 0,
@@ -267,7 +278,12 @@ async function main() {
     network_errors: stats.networkErrors,
     client_retries: Object.fromEntries(stats.retries),
     people: { devices: records.length, issued: outcome("issued"), denied: outcome("denied"), lost },
-    cap_exceedances: { sampled_minutes_over_rate: cap.minutes_over_cap, sampled_active_over_cap: cap.active_over_cap, busiest_minute_seen_by_devices: busiest, cap: o.rate },
+    cap_exceedances: {
+      sampled_minutes_over_rate: cap.minutes_over_cap,
+      sampled_active_over_cap: cap.active_over_cap,
+      busiest_minute_seen_by_devices: busiest,
+      cap: o.rate,
+    },
     room_at_end: end && { admitted_total: end.admitted_total, waiting: end.waiting, active: end.active, sessions_open: end.sessions_open },
     rounds_detail: rounds,
     checks,
@@ -295,12 +311,25 @@ async function main() {
 function printSummary(r, out) {
   const lines = [""];
   lines.push(`faults: ${r.rounds} rounds (seed ${r.seed}), ${r.people.devices} devices, ${r.duration_s} s`);
-  lines.push(`  injected: ${Object.entries(r.faults_injected).map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}`);
-  lines.push(`  responses: ${Object.entries(r.responses_by_status).map(([k, n]) => `${k}×${n}`).join(" ")}; network errors ${r.network_errors}`);
+  lines.push(
+    `  injected: ${
+      Object.entries(r.faults_injected)
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(", ") || "none"
+    }`,
+  );
+  lines.push(
+    `  responses: ${Object.entries(r.responses_by_status)
+      .map(([k, n]) => `${k}×${n}`)
+      .join(" ")}; network errors ${r.network_errors}`,
+  );
   lines.push(`  people: issued ${r.people.issued}, denied ${r.people.denied}, lost ${r.people.lost} (must be 0)`);
   const c = r.cap_exceedances;
-  lines.push(`  cap exceedances: ${c.sampled_minutes_over_rate + c.sampled_active_over_cap} (must be 0); busiest minute seen by devices ${c.busiest_minute_seen_by_devices}/${c.cap}`);
-  for (const k of r.checks) lines.push(`  ${k.ok ? "ok  " : k.advisory ? "WARN" : "FAIL"} ${k.name}${k.ok ? "" : ` ${JSON.stringify(k.detail)}`}`);
+  lines.push(
+    `  cap exceedances: ${c.sampled_minutes_over_rate + c.sampled_active_over_cap} (must be 0); busiest minute seen by devices ${c.busiest_minute_seen_by_devices}/${c.cap}`,
+  );
+  for (const k of r.checks)
+    lines.push(`  ${k.ok ? "ok  " : k.advisory ? "WARN" : "FAIL"} ${k.name}${k.ok ? "" : ` ${JSON.stringify(k.detail)}`}`);
   lines.push(`  report: ${out}`);
   console.log(lines.join("\n"));
 }

@@ -120,6 +120,11 @@ for (const t of order) isolates.push({ isolate: t.id, heap_used_mib: await colle
 await new Promise((r) => setTimeout(r, 3_000)); // let the collections run and freed pages go back
 const rssAfter = rssKiB(pid);
 const report = { pid, rss_before_mib: mib(rssBefore), rss_after_mib: mib(rssAfter), isolates };
-for (const i of isolates) console.log(`  ${i.isolate.padEnd(48)} ${i.heap_used_mib === null ? "busy (no answer within 5 s: another session holds it)" : `heap used ${i.heap_used_mib} MiB, collection asked`}`);
-console.log(`gc-probe: workerd ${pid} RSS ${report.rss_before_mib} → ${report.rss_after_mib} MiB after a full collection was asked of every isolate that answered`);
+for (const i of isolates)
+  console.log(
+    `  ${i.isolate.padEnd(48)} ${i.heap_used_mib === null ? "busy (no answer within 5 s: another session holds it)" : `heap used ${i.heap_used_mib} MiB, collection asked`}`,
+  );
+console.log(
+  `gc-probe: workerd ${pid} RSS ${report.rss_before_mib} → ${report.rss_after_mib} MiB after a full collection was asked of every isolate that answered`,
+);
 console.log(JSON.stringify(report));

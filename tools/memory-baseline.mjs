@@ -118,9 +118,14 @@ process.on("SIGINT", () => {
 
 try {
   for (const v of variants) running.push(await start(v));
-  console.log(`memory-baseline: hello world on bare workerd, ${rounds} rounds of ${requests} GETs (${connections} connections) each, alternately`);
+  console.log(
+    `memory-baseline: hello world on bare workerd, ${rounds} rounds of ${requests} GETs (${connections} connections) each, alternately`,
+  );
   console.log(`round  requests   ${variants.map((v) => v.name.padStart(24)).join("")}   (RSS, MiB)`);
-  const line = (/** @type {number} */ r, /** @type {number} */ total) => console.log(`${String(r).padStart(5)}  ${String(total).padStart(8)}   ${running.map((x) => String(x.rss.at(-1)).padStart(24)).join("")}`);
+  const line = (/** @type {number} */ r, /** @type {number} */ total) =>
+    console.log(
+      `${String(r).padStart(5)}  ${String(total).padStart(8)}   ${running.map((x) => String(x.rss.at(-1)).padStart(24)).join("")}`,
+    );
   line(0, 0);
   for (let r = 1; r <= rounds; r++) {
     for (const x of running) {
@@ -128,7 +133,8 @@ try {
       // Only a feed that ran out answers null; this round sends one static request.
       if (!result) throw new Error(`${x.name}: the round did not run`);
       const non200 = Object.entries(result.statuses).filter(([s]) => s !== "200");
-      if (non200.length || result.transportErrors) throw new Error(`${x.name}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.transportErrors} transport errors`);
+      if (non200.length || result.transportErrors)
+        throw new Error(`${x.name}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.transportErrors} transport errors`);
       x.rss.push(rssMiB(x.child));
     }
     line(r, r * requests);
@@ -136,12 +142,24 @@ try {
   // Every process has its start reading (taken when it first answered), so rss is never empty.
   const summary = running.map((x) => {
     const [start, ...rest] = /** @type {[number, ...number[]]} */ (x.rss);
-    return { variant: x.name, v8_flags: x.flags, rss_mib: x.rss, start_mib: start, end_mib: rest.at(-1) ?? start, max_mib: Math.max(...x.rss) };
+    return {
+      variant: x.name,
+      v8_flags: x.flags,
+      rss_mib: x.rss,
+      start_mib: start,
+      end_mib: rest.at(-1) ?? start,
+      max_mib: Math.max(...x.rss),
+    };
   });
-  for (const s of summary) console.log(`${s.variant}: ${s.start_mib} → ${s.end_mib} MiB (max ${s.max_mib}), ×${(s.end_mib / s.start_mib).toFixed(2)} of its start`);
+  for (const s of summary)
+    console.log(
+      `${s.variant}: ${s.start_mib} → ${s.end_mib} MiB (max ${s.max_mib}), ×${(s.end_mib / s.start_mib).toFixed(2)} of its start`,
+    );
   // One summary per variant, in the order of `variants` (the default first).
   const [dflt, capped] = /** @type {[typeof summary[number], typeof summary[number]]} */ (summary);
-  console.log(`after ${rounds * requests} requests each, the default process holds ×${(dflt.end_mib / capped.end_mib).toFixed(2)} the memory of the capped one`);
+  console.log(
+    `after ${rounds * requests} requests each, the default process holds ×${(dflt.end_mib / capped.end_mib).toFixed(2)} the memory of the capped one`,
+  );
   console.log(JSON.stringify({ rounds, requests_per_round: requests, connections, variants: summary }));
 } finally {
   stopAll();

@@ -42,7 +42,12 @@ for (const name of args.only ? [args.only] : LISTS) {
       continue;
     }
     next = [list[0]];
-    console.error(`# ${name}: keeping ${list[0].kid}, retiring ${list.slice(1).map((k) => k.kid).join(", ")}`);
+    console.error(
+      `# ${name}: keeping ${list[0].kid}, retiring ${list
+        .slice(1)
+        .map((k) => k.kid)
+        .join(", ")}`,
+    );
   } else {
     const fresh = name === "TICKET_KEYS" ? ticketKey() : await signingKey();
     if (list.some((k) => k.kid === fresh.kid)) fail(`${name}: kid ${fresh.kid} already in use`);
@@ -59,7 +64,10 @@ if (changed.length > 0) console.log(`# changed: ${changed.join(", ")}\nnpx wrang
 
 function ticketKey() {
   const random = crypto.getRandomValues(new Uint8Array(36));
-  return { kid: `ticket-${today}-${Buffer.from(random.slice(32)).toString("hex")}`, k: Buffer.from(random.slice(0, 32)).toString("base64url") };
+  return {
+    kid: `ticket-${today}-${Buffer.from(random.slice(32)).toString("hex")}`,
+    k: Buffer.from(random.slice(0, 32)).toString("base64url"),
+  };
 }
 
 /** The same shape and kid convention as `npm run keys` (tools/keys.mjs). */

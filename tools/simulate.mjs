@@ -20,9 +20,13 @@ const started = performance.now();
 // young generation of 128 MB more of them die there instead of being promoted (~10 % faster here).
 const YOUNG_GENERATION = "--max-semi-space-size=128";
 if (!process.execArgv.includes(YOUNG_GENERATION)) {
-  const child = spawnSync(process.execPath, [...process.execArgv, YOUNG_GENERATION, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: "inherit",
-  });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, YOUNG_GENERATION, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+    },
+  );
   process.exit(child.status ?? 1);
 }
 
@@ -64,7 +68,10 @@ function num(name, { integer = true, min = 0 } = {}) {
 }
 
 const lag = args["tick-lag"]?.split(",").map(Number);
-if (lag && (lag.length !== 2 || lag.some((x) => !Number.isFinite(x) || x < 0) || /** @type {number} */ (lag[0]) > /** @type {number} */ (lag[1]))) {
+if (
+  lag &&
+  (lag.length !== 2 || lag.some((x) => !Number.isFinite(x) || x < 0) || /** @type {number} */ (lag[0]) > /** @type {number} */ (lag[1]))
+) {
   console.error("--tick-lag takes MIN,MAX in milliseconds, e.g. 5,40");
   process.exit(2);
 }
@@ -113,7 +120,11 @@ const simSeconds = (performance.now() - simStarted) / 1000;
 process.stdout.write(sim.formatReport(report));
 
 const charts = sim.renderCharts(report);
-const runtime = { simulation_seconds: round(simSeconds), total_seconds: round((performance.now() - started) / 1000), node: process.version };
+const runtime = {
+  simulation_seconds: round(simSeconds),
+  total_seconds: round((performance.now() - started) / 1000),
+  node: process.version,
+};
 const json = compactNumberArrays(JSON.stringify({ runtime, ...report }, null, 2)) + "\n";
 const dirs = [args.out ?? join(root, "reports")];
 if (args.publish) dirs.push(join(root, "results/simulation"));

@@ -94,7 +94,13 @@ async function main() {
     const persistDir = join(workDir, "state");
     mkdirSync(persistDir);
     mkdirSync(join(ROOT, "reports"), { recursive: true });
-    const started = new DevServer({ root: snapshotTree(ROOT, workDir), port: await freePort(), persistDir, logPath: join(ROOT, "reports", "soak-server.log"), args: o.startArgs });
+    const started = new DevServer({
+      root: snapshotTree(ROOT, workDir),
+      port: await freePort(),
+      persistDir,
+      logPath: join(ROOT, "reports", "soak-server.log"),
+      args: o.startArgs,
+    });
     server = started;
     process.on("exit", () => started.killNow());
     const ms = await started.start();
@@ -109,13 +115,26 @@ async function main() {
   const memory = () => {
     if (o.workerdPid === null) return workerdMemory(o.port);
     const kib = rssKiB(o.workerdPid);
-    return { worker_pid: o.workerdPid, worker_rss_mib: kib === null ? null : Math.round((kib / 1024) * 10) / 10, proxy_pid: null, proxy_rss_mib: null };
+    return {
+      worker_pid: o.workerdPid,
+      worker_rss_mib: kib === null ? null : Math.round((kib / 1024) * 10) / 10,
+      proxy_pid: null,
+      proxy_rss_mib: null,
+    };
   };
 
   const room = `soak-${Date.now().toString(36)}`;
   await putRoom(o.base, room, { queueing_method: "fifo", new_users_per_minute: o.roomRate, admission_ttl_seconds: o.ttl, shards: 8 });
   const stats = createRecorder();
-  const ctx = { sdk: lab.sdk, base: o.base, room, fetch: stats.fetch(new Semaphore(o.concurrency)), metadataCache: new Map(), attempts: 8, stats };
+  const ctx = {
+    sdk: lab.sdk,
+    base: o.base,
+    room,
+    fetch: stats.fetch(new Semaphore(o.concurrency)),
+    metadataCache: new Map(),
+    attempts: 8,
+    stats,
+  };
   const abort = new AbortController();
   setMaxListeners(0, abort.signal);
   let interrupted = false;
@@ -148,7 +167,15 @@ async function main() {
       const m = memory();
       const t = Math.round((Date.now() - t0) / 1000);
       if (memoryAfterWarmUp === null && t >= 60) memoryAfterWarmUp = m;
-      timeline.push({ t_s: t, ...m, waiting: s?.waiting ?? null, active: s?.active ?? null, admitted_last_minute: s?.admitted_last_minute ?? null, requests: stats.requests, five_xx: stats.fiveHundreds() });
+      timeline.push({
+        t_s: t,
+        ...m,
+        waiting: s?.waiting ?? null,
+        active: s?.active ?? null,
+        admitted_last_minute: s?.admitted_last_minute ?? null,
+        requests: stats.requests,
+        five_xx: stats.fiveHundreds(),
+      });
       process.stderr.write(
         `soak: ${t} s | arrivals ${records.length} waiting ${states.waiting} admitted ${states.admitted} issued ${records.filter((r) => r.outcome === "issued").length} ` +
           `abandoned ${records.filter((r) => r.outcome === "abandoned").length} failed ${records.filter((r) => r.outcome === "failed").length} | ` +
@@ -162,7 +189,12 @@ async function main() {
   const spacingMs = 60_000 / o.rate;
   let next = t0;
   for (let n = 0; Date.now() - t0 < arrivalMs && !abort.signal.aborted; n++) {
-    const abandon = o.abandonEvery > 0 && n % o.abandonEvery === o.abandonEvery - 1 ? (Math.floor(n / o.abandonEvery) % 2 === 0 ? "waiting" : "admitted") : null;
+    const abandon =
+      o.abandonEvery > 0 && n % o.abandonEvery === o.abandonEvery - 1
+        ? Math.floor(n / o.abandonEvery) % 2 === 0
+          ? "waiting"
+          : "admitted"
+        : null;
     const personId = /** @type {string} */ (lab.population[n % lab.population.length]);
     const configurationId = n % 2 ? lab.sdk.SD_JWT_CONFIGURATION : lab.sdk.MDOC_CONFIGURATION;
     /** @type {string | null} */
@@ -172,12 +204,17 @@ async function main() {
       state = s;
       if (s !== null && s in states) states[s] = (states[s] ?? 0) + 1;
     };
-    journeys.push(runJourney(ctx, { personId, configurationId, abandon, signal: abort.signal, onState, onRecord: (r) => records.push(r) }).then(() => onState(null)));
+    journeys.push(
+      runJourney(ctx, { personId, configurationId, abandon, signal: abort.signal, onState, onRecord: (r) => records.push(r) }).then(() =>
+        onState(null),
+      ),
+    );
     next += spacingMs * (0.8 + 0.4 * random());
     await sleep(Math.max(0, next - Date.now()));
   }
   const arrivalsEndedAt = Date.now();
-  if (records.length > lab.population.length) console.error(`soak: more arrivals than valid holders: ${records.length - lab.population.length} re-used (joins return their place)`);
+  if (records.length > lab.population.length)
+    console.error(`soak: more arrivals than valid holders: ${records.length - lab.population.length} re-used (joins return their place)`);
 
   // Drain: everyone not abandoning finishes; bounded.
   const drain = setTimeout(() => abort.abort(new Error("drain deadline")), DRAIN_MS);
@@ -201,21 +238,35 @@ async function main() {
 
   const checks = runChecks({ records, rate: o.roomRate, stats: end, countInversions: lab.countInversions });
   const fiveXX = stats.fiveHundreds();
-  checks.push({ name: "zero 5xx", ok: fiveXX === 0, detail: { five_xx: fiveXX, by_status: stats.byStatus(), not_ours: stats.bare5xxSamples } });
+  checks.push({
+    name: "zero 5xx",
+    ok: fiveXX === 0,
+    detail: { five_xx: fiveXX, by_status: stats.byStatus(), not_ours: stats.bare5xxSamples },
+  });
   const notExpired = abandoned.filter((_, i) => finalStatus[i] !== "expired");
   checks.push({
     name: "every abandoning device's admission lapsed: its ticket reads expired",
     ok: notExpired.length === 0,
-    detail: { abandoned: abandoned.length, expired: abandoned.length - notExpired.length, other: notExpired.slice(0, 5).map((r, i) => ({ person: r.person, status: finalStatus[i] })) },
+    detail: {
+      abandoned: abandoned.length,
+      expired: abandoned.length - notExpired.length,
+      other: notExpired.slice(0, 5).map((r, i) => ({ person: r.person, status: finalStatus[i] })),
+    },
   });
-  checks.push({ name: "no device failed or left unfinished", ok: records.every((r) => r.outcome === "issued" || r.outcome === "abandoned"), detail: null });
+  checks.push({
+    name: "no device failed or left unfinished",
+    ok: records.every((r) => r.outcome === "issued" || r.outcome === "abandoned"),
+    detail: null,
+  });
 
   /** @type {Record<string, ReturnType<typeof latencySummary> & { statuses: Record<string, number> }>} */
   const endpoints = {};
-  for (const [e, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length)) endpoints[e] = { ...latencySummary(s.latencies), statuses: s.statuses };
+  for (const [e, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length))
+    endpoints[e] = { ...latencySummary(s.latencies), statuses: s.statuses };
   const all = [...stats.endpoints.values()].flatMap((s) => s.latencies);
   const issued = records.filter((r) => r.outcome === "issued");
-  const growth = (/** @type {ReturnType<typeof memory> | null} */ a, /** @type {ReturnType<typeof memory>} */ b) => (a?.worker_rss_mib && b?.worker_rss_mib ? round(b.worker_rss_mib - a.worker_rss_mib) : null);
+  const growth = (/** @type {ReturnType<typeof memory> | null} */ a, /** @type {ReturnType<typeof memory>} */ b) =>
+    a?.worker_rss_mib && b?.worker_rss_mib ? round(b.worker_rss_mib - a.worker_rss_mib) : null;
   const report = {
     tool: "antichambre soak",
     base: o.base,
@@ -239,7 +290,12 @@ async function main() {
     },
     credentials_issued: issued.reduce((n, r) => n + (r.credentials ?? 0), 0),
     notifications_sent: records.filter((r) => r.notified).length,
-    requests: { total: stats.requests, per_second: round(stats.requests / ((drainedAt - t0) / 1000)), network_errors: stats.networkErrors, responses_by_status: stats.byStatus() },
+    requests: {
+      total: stats.requests,
+      per_second: round(stats.requests / ((drainedAt - t0) / 1000)),
+      network_errors: stats.networkErrors,
+      responses_by_status: stats.byStatus(),
+    },
     five_xx: fiveXX,
     memory: {
       note: "VmRSS of the workerd process running the Worker and its Durable Objects (and of wrangler's proxy workerd)",
@@ -306,7 +362,9 @@ function quarters(timeline, arrivalSeconds) {
 function printSummary(r, out) {
   const m = r.memory;
   const lines = [""];
-  lines.push(`soak: ${r.arrivals} arrivals at ${r.arrival_rate_per_minute}/min over ${r.arrival_phase_s} s (+${r.drain_s} s drain), room ${r.room}`);
+  lines.push(
+    `soak: ${r.arrivals} arrivals at ${r.arrival_rate_per_minute}/min over ${r.arrival_phase_s} s (+${r.drain_s} s drain), room ${r.room}`,
+  );
   lines.push(
     `  outcomes: issued ${r.outcomes.issued}, abandoned ${r.outcomes.abandoned_while_waiting} while waiting + ${r.outcomes.abandoned_once_admitted} once admitted (${r.outcomes.abandoned_read_expired} read expired), denied ${r.outcomes.denied}, failed ${r.outcomes.failed}, unfinished ${r.outcomes.unfinished}`,
   );
@@ -315,10 +373,17 @@ function printSummary(r, out) {
     `  workerd (Worker) RSS: start ${m.start.worker_rss_mib} MiB, after 1 min ${m.after_first_minute?.worker_rss_mib ?? "-"} MiB, end ${m.end.worker_rss_mib} MiB, max ${m.worker_max_mib} MiB; proxy ${m.start.proxy_rss_mib} → ${m.end.proxy_rss_mib} MiB`,
   );
   const band = (/** @type {number[] | null} */ b) => (b ? `${b[0]}–${b[1]}` : "-");
-  lines.push(`  RSS by quarter of the arrivals (MiB): Worker ${m.by_quarter_of_arrivals.map((q) => band(q.worker_rss_mib)).join(" | ")}; proxy ${m.by_quarter_of_arrivals.map((q) => band(q.proxy_rss_mib)).join(" | ")}`);
+  lines.push(
+    `  RSS by quarter of the arrivals (MiB): Worker ${m.by_quarter_of_arrivals.map((q) => band(q.worker_rss_mib)).join(" | ")}; proxy ${m.by_quarter_of_arrivals.map((q) => band(q.proxy_rss_mib)).join(" | ")}`,
+  );
   lines.push(`  latency, all requests: p50 ${r.latency.all_requests.p50_ms} ms, p99 ${r.latency.all_requests.p99_ms} ms`);
-  for (const [e, s] of Object.entries(r.latency.by_endpoint)) lines.push(`    ${e.padEnd(44)} ${String(s.count).padStart(7)}  p50 ${String(s.p50_ms).padStart(7)}  p99 ${String(s.p99_ms).padStart(7)}`);
-  lines.push(`  wait join→admitted p50 ${r.latency.wait_join_to_admitted_ms.p50_ms} ms, p99 ${r.latency.wait_join_to_admitted_ms.p99_ms} ms; token→credential p50 ${r.latency.token_to_credential_ms.p50_ms} ms, p99 ${r.latency.token_to_credential_ms.p99_ms} ms`);
+  for (const [e, s] of Object.entries(r.latency.by_endpoint))
+    lines.push(
+      `    ${e.padEnd(44)} ${String(s.count).padStart(7)}  p50 ${String(s.p50_ms).padStart(7)}  p99 ${String(s.p99_ms).padStart(7)}`,
+    );
+  lines.push(
+    `  wait join→admitted p50 ${r.latency.wait_join_to_admitted_ms.p50_ms} ms, p99 ${r.latency.wait_join_to_admitted_ms.p99_ms} ms; token→credential p50 ${r.latency.token_to_credential_ms.p50_ms} ms, p99 ${r.latency.token_to_credential_ms.p99_ms} ms`,
+  );
   for (const c of r.checks) lines.push(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}${c.ok ? "" : ` ${JSON.stringify(c.detail)}`}`);
   lines.push(`  report: ${out}`);
   console.log(lines.join("\n"));

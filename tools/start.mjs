@@ -29,7 +29,8 @@ import { toolOptions } from "./lab/cli.mjs";
 import { passV8FlagsToWorkerd } from "./lab/workerd-v8-flags.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const USAGE = "usage: npm start -- [--ip ADDRESS] [--port PORT] [--var NAME:VALUE]... [--inspect [--inspector-port PORT]] [--v8-flag=FLAG]...";
+const USAGE =
+  "usage: npm start -- [--ip ADDRESS] [--port PORT] [--var NAME:VALUE]... [--inspect [--inspector-port PORT]] [--v8-flag=FLAG]...";
 
 function options() {
   const { values, fail, int } = toolOptions(
@@ -55,7 +56,9 @@ function options() {
     ip: values.ip,
     port: int("port", 1, 65_535),
     vars,
-    inspector: /** @type {{ hostname: string, port: number } | false} */ (values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false),
+    inspector: /** @type {{ hostname: string, port: number } | false} */ (
+      values.inspect ? { hostname: "127.0.0.1", port: int("inspector-port", 1, 65_535) } : false
+    ),
     v8Flags: values["v8-flag"],
   };
 }
@@ -177,7 +180,10 @@ async function seed() {
   try {
     const res = await fetch(`${base}/v1/dev/register/seed`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${o.vars.ADMIN_TOKEN || process.env.ADMIN_TOKEN || "dev-admin-token"}` },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${o.vars.ADMIN_TOKEN || process.env.ADMIN_TOKEN || "dev-admin-token"}`,
+      },
       body: "{}",
       signal: AbortSignal.timeout(SEED_TIMEOUT_MS),
     });
@@ -198,7 +204,12 @@ async function seed() {
       // Counted below as unknown.
     }
     const total = body.total ?? body.holders ?? body.inserted;
-    const added = body.inserted === 0 ? " (already seeded)" : typeof body.inserted === "number" && body.inserted !== total ? ` (${body.inserted} added now)` : "";
+    const added =
+      body.inserted === 0
+        ? " (already seeded)"
+        : typeof body.inserted === "number" && body.inserted !== total
+          ? ` (${body.inserted} added now)`
+          : "";
     console.log(`register: ${typeof total === "number" ? total : "?"} licence holders${added}`);
   } catch (err) {
     console.warn(`register: seeding failed: ${err instanceof Error ? err.message : err}`);

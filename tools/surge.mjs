@@ -63,7 +63,11 @@ const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL
 const fail = (/** @type {string} */ message) => failTool("surge", message);
 
 function options() {
-  const { values: parsed, int, loopback } = toolOptions(
+  const {
+    values: parsed,
+    int,
+    loopback,
+  } = toolOptions(
     "surge",
     {
       users: { type: "string", default: "200" },
@@ -107,13 +111,13 @@ function options() {
     first: int("first", 1, 1_000_000),
     attempts: int("attempts", 1, 50),
     // An adaptive room may slow far below --rate on purpose: give it three times the plan.
-    timeoutMs: (parsed.timeout === undefined ? Math.ceil(plannedSeconds * (parsed.adaptive ? 3 : 1.5)) + 120 : int("timeout", 5, 86_400)) * 1000,
+    timeoutMs:
+      (parsed.timeout === undefined ? Math.ceil(plannedSeconds * (parsed.adaptive ? 3 : 1.5)) + 120 : int("timeout", 5, 86_400)) * 1000,
     out: parsed.out,
     adaptive: parsed.adaptive,
     drill,
   };
 }
-
 
 // ---- measurement ---------------------------------------------------------------------------------------
 
@@ -178,14 +182,26 @@ async function main() {
     fail(`no server at ${o.base} (${err.cause?.code ?? err.message}); start one with npm start`);
   }
   const roomConfig = o.bypass
-    ? { queueing_method: "passthrough", new_users_per_minute: 1_000_000, total_active_users: 10_000_000, admission_ttl_seconds: 3_600, paused: false }
+    ? {
+        queueing_method: "passthrough",
+        new_users_per_minute: 1_000_000,
+        total_active_users: 10_000_000,
+        admission_ttl_seconds: 3_600,
+        paused: false,
+      }
     : {
         queueing_method: "fifo",
         new_users_per_minute: o.rate,
         admission_ttl_seconds: 600,
         paused: false,
         outflow: o.adaptive
-          ? { mode: "adaptive", floor_per_minute: 30, ceiling_per_minute: Math.max(60, 2 * o.rate), latency_target_ms: 150, max_error_rate: 0.1 }
+          ? {
+              mode: "adaptive",
+              floor_per_minute: 30,
+              ceiling_per_minute: Math.max(60, 2 * o.rate),
+              latency_target_ms: 150,
+              max_error_rate: 0.1,
+            }
           : { mode: "fixed" },
       };
   const put = await adminCall(o.base, "PUT", `/v1/admin/rooms/${encodeURIComponent(o.room)}`, roomConfig);
@@ -282,7 +298,24 @@ async function main() {
 
   const registerAfter = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
   const roomAfter = (await adminCall(o.base, "GET", `/v1/admin/rooms/${encodeURIComponent(o.room)}`)).json;
-  const report = { ...buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }), outflow_timeline: timeline };
+  const report = {
+    ...buildReport({
+      o,
+      roomConfig,
+      durationS,
+      wallStart,
+      records,
+      counters,
+      credentials,
+      notified,
+      registerBefore,
+      registerAfter,
+      roomAfter,
+      interrupted,
+      sdk,
+    }),
+    outflow_timeline: timeline,
+  };
   mkdirSync(join(o.out, ".."), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, o.out);
@@ -348,8 +381,23 @@ function outflowSampler(o) {
  *   registerBefore: any, registerAfter: any, roomAfter: any, interrupted: boolean, sdk: any,
  * }} run
  */
-function buildReport({ o, roomConfig, durationS, wallStart, records, counters, credentials, notified, registerBefore, registerAfter, roomAfter, interrupted, sdk }) {
-  const round = (/** @type {number | null | undefined} */ x, d = 1) => (x === null || x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
+function buildReport({
+  o,
+  roomConfig,
+  durationS,
+  wallStart,
+  records,
+  counters,
+  credentials,
+  notified,
+  registerBefore,
+  registerAfter,
+  roomAfter,
+  interrupted,
+  sdk,
+}) {
+  const round = (/** @type {number | null | undefined} */ x, d = 1) =>
+    x === null || x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d;
   /** @type {Record<string, { requests: number, p50_ms: number | null, p99_ms: number | null, max_ms: number | null, statuses: Record<string, number> }>} */
   const endpoints = {};
   for (const [endpoint, s] of [...stats.endpoints.entries()].sort((a, b) => b[1].latencies.length - a[1].latencies.length)) {
@@ -365,7 +413,8 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
   const denialKey = (/** @type {string} */ k) => k.includes("credential_request_denied");
   /** @type {Record<string, number>} */
   const responsesByStatus = {};
-  for (const s of stats.endpoints.values()) for (const [status, n] of Object.entries(s.statuses)) responsesByStatus[status] = (responsesByStatus[status] ?? 0) + n;
+  for (const s of stats.endpoints.values())
+    for (const [status, n] of Object.entries(s.statuses)) responsesByStatus[status] = (responsesByStatus[status] ?? 0) + n;
   const errors = Object.fromEntries([...stats.failures.entries()].filter(([k]) => !denialKey(k)).sort((a, b) => b[1] - a[1]));
   /** @type {Record<string, number>} */
   const errorsByStatus = {};
@@ -406,10 +455,24 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
     started_at: new Date(wallStart).toISOString(),
     duration_s: round(durationS),
     interrupted,
-    outcomes: { issued: counters.issued, denied: counters.denied, failed: counters.failed, unfinished: o.users - counters.issued - counters.denied - counters.failed },
-    credentials_issued: { total: issuedTotal, [sdk.MDOC_CONFIGURATION]: credentials[sdk.MDOC_CONFIGURATION], [sdk.SD_JWT_CONFIGURATION]: credentials[sdk.SD_JWT_CONFIGURATION] },
+    outcomes: {
+      issued: counters.issued,
+      denied: counters.denied,
+      failed: counters.failed,
+      unfinished: o.users - counters.issued - counters.denied - counters.failed,
+    },
+    credentials_issued: {
+      total: issuedTotal,
+      [sdk.MDOC_CONFIGURATION]: credentials[sdk.MDOC_CONFIGURATION],
+      [sdk.SD_JWT_CONFIGURATION]: credentials[sdk.SD_JWT_CONFIGURATION],
+    },
     notifications_sent: notified,
-    requests: { total: stats.requests, per_second: round(stats.requests / durationS), network_errors: stats.networkErrors, responses_by_status: responsesByStatus },
+    requests: {
+      total: stats.requests,
+      per_second: round(stats.requests / durationS),
+      network_errors: stats.networkErrors,
+      responses_by_status: responsesByStatus,
+    },
     latency_by_endpoint: endpoints,
     errors_by_status: errorsByStatus,
     errors,
@@ -437,7 +500,12 @@ function buildReport({ o, roomConfig, durationS, wallStart, records, counters, c
       note: "register counters are the answering isolate's (GET /v1/admin/register), before/after difference",
     },
     room_after: roomAfter
-      ? { admitted_total: roomAfter.admitted_total, active: roomAfter.active, waiting: roomAfter.waiting, admitted_last_minute: roomAfter.admitted_last_minute }
+      ? {
+          admitted_total: roomAfter.admitted_total,
+          active: roomAfter.active,
+          waiting: roomAfter.waiting,
+          admitted_last_minute: roomAfter.admitted_last_minute,
+        }
       : null,
     failures_sample: records.flatMap((r) => (r?.outcome === "failed" ? [{ person: r.person, error: r.error }] : [])).slice(0, 10),
   };
@@ -453,14 +521,18 @@ function printSummary(r, out) {
   const lines = [];
   lines.push("");
   lines.push(`surge: ${r.mode}, room ${r.room}, ${r.users} users, concurrency ${r.concurrency}${r.interrupted ? " (INTERRUPTED)" : ""}`);
-  lines.push(`  duration ${r.duration_s} s, ${r.requests.total} requests, ${r.requests.per_second} req/s, network errors ${r.requests.network_errors}`);
+  lines.push(
+    `  duration ${r.duration_s} s, ${r.requests.total} requests, ${r.requests.per_second} req/s, network errors ${r.requests.network_errors}`,
+  );
   lines.push(
     `  outcomes: issued ${r.outcomes.issued}, denied ${r.outcomes.denied} (no valid licence), failed ${r.outcomes.failed}, unfinished ${r.outcomes.unfinished}; credentials ${r.credentials_issued.total}, notifications ${r.notifications_sent}`,
   );
   lines.push("");
   lines.push(`  ${pad("endpoint", 46)}${padl("requests", 9)}${padl("p50 ms", 9)}${padl("p99 ms", 9)}${padl("max ms", 9)}  statuses`);
   for (const [e, s] of Object.entries(r.latency_by_endpoint)) {
-    const statuses = Object.entries(s.statuses).map(([k, v]) => `${k}×${v}`).join(" ");
+    const statuses = Object.entries(s.statuses)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(" ");
     lines.push(`  ${pad(e, 46)}${padl(s.requests, 9)}${padl(s.p50_ms, 9)}${padl(s.p99_ms, 9)}${padl(s.max_ms, 9)}  ${statuses}`);
   }
   lines.push("");
@@ -480,10 +552,14 @@ function printSummary(r, out) {
   );
   if (r.room_config.outflow?.mode === "adaptive" || (r.outflow_timeline ?? []).some((x) => x.drill_latency_ms !== null)) {
     lines.push("");
-    lines.push(`  ${pad("t (s)", 8)}${padl("drill ms", 10)}${padl("rate/min", 10)}${padl("decision", 10)}${padl("backend ms", 12)}${padl("errors", 8)}${padl("admitted/min", 14)}${padl("waiting", 9)}`);
+    lines.push(
+      `  ${pad("t (s)", 8)}${padl("drill ms", 10)}${padl("rate/min", 10)}${padl("decision", 10)}${padl("backend ms", 12)}${padl("errors", 8)}${padl("admitted/min", 14)}${padl("waiting", 9)}`,
+    );
     for (const x of r.outflow_timeline.filter((_, i) => i % 3 === 0)) {
       const errs = x.backend_error_rate === null ? "-" : `${Math.round(x.backend_error_rate * 100)}%`;
-      lines.push(`  ${pad(x.t_s, 8)}${padl(x.drill_latency_ms ?? "-", 10)}${padl(x.rate_per_minute, 10)}${padl(x.decision, 10)}${padl(x.backend_latency_ms ?? "-", 12)}${padl(errs, 8)}${padl(x.admitted_last_minute, 14)}${padl(x.waiting, 9)}`);
+      lines.push(
+        `  ${pad(x.t_s, 8)}${padl(x.drill_latency_ms ?? "-", 10)}${padl(x.rate_per_minute, 10)}${padl(x.decision, 10)}${padl(x.backend_latency_ms ?? "-", 12)}${padl(errs, 8)}${padl(x.admitted_last_minute, 14)}${padl(x.waiting, 9)}`,
+      );
     }
   }
   lines.push(`  report: ${out}`);
@@ -492,7 +568,10 @@ function printSummary(r, out) {
 
 main().then(
   // Failures in bypass mode are what it demonstrates; with the waiting room in front there should be none.
-  (report) => process.exit(report.interrupted || report.outcomes.unfinished > 0 || (!report.mode.startsWith("bypass") && report.outcomes.failed > 0) ? 1 : 0),
+  (report) =>
+    process.exit(
+      report.interrupted || report.outcomes.unfinished > 0 || (!report.mode.startsWith("bypass") && report.outcomes.failed > 0) ? 1 : 0,
+    ),
   (e) => {
     console.error(`surge: ${e?.stack ?? e}`);
     process.exit(1);

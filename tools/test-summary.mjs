@@ -29,7 +29,9 @@ if (vitest) {
   // Failed and skipped/todo both count against: nothing may be left skipped.
   failed += vitest.numFailedTests + (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0);
   // A suite that failed to load has no tests to count: count it.
-  failed += (vitest.testResults ?? []).filter((/** @type {{ status: string, assertionResults?: unknown[] }} */ f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  failed += (vitest.testResults ?? []).filter(
+    (/** @type {{ status: string, assertionResults?: unknown[] }} */ f) => f.status === "failed" && (f.assertionResults ?? []).length === 0,
+  ).length;
 } else failed += 1;
 
 for (const name of ["build.json", "e2e.json", "restart-surge.json", "browser.json", "typecheck.json", "lint.json"]) {

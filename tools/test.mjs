@@ -43,7 +43,10 @@ const lintTools = [
   run("lint: knip", "npx", ["knip"]),
 ];
 const lint = lintTools.every(Boolean);
-writeFileSync(`${root}reports/lint.json`, JSON.stringify({ passed: lintTools.filter(Boolean).length, failed: lintTools.filter((ok) => !ok).length }));
+writeFileSync(
+  `${root}reports/lint.json`,
+  JSON.stringify({ passed: lintTools.filter(Boolean).length, failed: lintTools.filter((ok) => !ok).length }),
+);
 const unitAndHttp = run("vitest (workerd)", "npx", ["vitest", "run"]);
 const build = run("build (production bundle, keys tool)", "node", ["test/build/run.mjs"]);
 const e2e = run("end to end (npm start)", "node", ["test/e2e/run.mjs"]);

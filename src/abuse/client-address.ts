@@ -21,7 +21,14 @@ export function coarseAddress(raw: string | null | undefined): CoarseAddress | n
     const mapped = [v6[6]! >> 8, v6[6]! & 0xff, v6[7]! >> 8, v6[7]! & 0xff];
     return { family: 4, prefix: mapped.join("."), local: isLocalIPv4(mapped) };
   }
-  return { family: 6, prefix: `${v6.slice(0, 4).map((h) => h.toString(16)).join(":")}::/64`, local: isLocalIPv6(v6) };
+  return {
+    family: 6,
+    prefix: `${v6
+      .slice(0, 4)
+      .map((h) => h.toString(16))
+      .join(":")}::/64`,
+    local: isLocalIPv6(v6),
+  };
 }
 
 function parseIPv4(ip: string): number[] | null {
@@ -67,7 +74,15 @@ function parseIPv6(ip: string): number[] | null {
  * soak tools on loopback); they are not limited by address (device and ticket limits still apply).
  */
 function isLocalIPv4([a, b]: number[]): boolean {
-  return a === 0 || a === 10 || a === 127 || (a === 100 && b! >= 64 && b! < 128) || (a === 169 && b === 254) || (a === 172 && b! >= 16 && b! < 32) || (a === 192 && b === 168);
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b! >= 64 && b! < 128) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b! >= 16 && b! < 32) ||
+    (a === 192 && b === 168)
+  );
 }
 
 function isLocalIPv6(g: number[]): boolean {

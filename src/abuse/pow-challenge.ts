@@ -123,7 +123,8 @@ export async function checkSolution(
   }
   const key = macKey(ring, c.kid);
   if (!key) return { ok: false, reason: "unknown_key" };
-  if (!(await crypto.subtle.verify("HMAC", await key, macBytes, new TextEncoder().encode(payload)))) return { ok: false, reason: "bad_mac" };
+  if (!(await crypto.subtle.verify("HMAC", await key, macBytes, new TextEncoder().encode(payload))))
+    return { ok: false, reason: "bad_mac" };
   if ((c.exp as number) <= nowMs) return { ok: false, reason: "expired" };
   if (c.room !== expected.room) return { ok: false, reason: "wrong_room" };
   if (c.jkt !== expected.jkt) return { ok: false, reason: "wrong_device_key" };

@@ -197,7 +197,13 @@ export class CoordinatorStore {
     const log = this.#sql
       .exec<TickRow>("SELECT * FROM ticks ORDER BY at")
       .toArray()
-      .map((t) => ({ at: t.at, span: t.span, admitted: t.admitted, frontier: { a: t.frontier_a, b: t.frontier_b }, saturated: t.saturated === 1 }));
+      .map((t) => ({
+        at: t.at,
+        span: t.span,
+        admitted: t.admitted,
+        frontier: { a: t.frontier_a, b: t.frontier_b },
+        saturated: t.saturated === 1,
+      }));
     const shards: ShardBooks[] = Array.from({ length: config.shards }, () => ({ cursor: 0, total: 0, admitted: 0 }));
     for (const s of this.#sql.exec<{ shard: number; cursor: number; total: number; admitted: number }>("SELECT * FROM shards")) {
       if (s.shard < shards.length) shards[s.shard] = { cursor: s.cursor, total: s.total, admitted: s.admitted };
@@ -205,7 +211,9 @@ export class CoordinatorStore {
     const sessions = new Map<string, StoredSession>();
     for (const r of this.#sql.exec<SessionRow>("SELECT * FROM sessions")) sessions.set(r.ticket_id, sessionOf(r));
     const lotteries = this.#sql.exec<LotteryRow>("SELECT * FROM lotteries ORDER BY id").toArray().map(lotteryOf);
-    const o = this.#sql.exec<{ rate: number; decided_at: number | null; last: string }>("SELECT * FROM outflow_state WHERE id = 1").toArray()[0];
+    const o = this.#sql
+      .exec<{ rate: number; decided_at: number | null; last: string }>("SELECT * FROM outflow_state WHERE id = 1")
+      .toArray()[0];
     const outflow: OutflowState = o
       ? { rate: o.rate, decidedAt: o.decided_at, last: o.last as OutflowState["last"] }
       : initialOutflow(config.outflow, config.new_users_per_minute);
@@ -268,7 +276,12 @@ export class CoordinatorStore {
   }
 
   saveOutflow(outflow: OutflowState): void {
-    this.#sql.exec("INSERT OR REPLACE INTO outflow_state (id, rate, decided_at, last) VALUES (1, ?, ?, ?)", outflow.rate, outflow.decidedAt, outflow.last);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO outflow_state (id, rate, decided_at, last) VALUES (1, ?, ?, ?)",
+      outflow.rate,
+      outflow.decidedAt,
+      outflow.last,
+    );
   }
 
   addSession(s: StoredSession): void {
@@ -313,7 +326,13 @@ export class CoordinatorStore {
       if (faultsOn) injectFaultSync("coordinator.persist");
       for (const id of finished) this.#sql.exec("DELETE FROM sessions WHERE ticket_id = ?", id);
       room.shards.forEach((s, shard) =>
-        this.#sql.exec("INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)", shard, s.cursor, s.total, s.admitted),
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)",
+          shard,
+          s.cursor,
+          s.total,
+          s.admitted,
+        ),
       );
       this.#sql.exec(
         `UPDATE room SET frontier_a = ?, frontier_b = ?, baseline_a = ?, baseline_b = ?, tokens = ?, last_refill = ?, admitted_total = ? WHERE id = 1`,

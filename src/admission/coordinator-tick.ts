@@ -44,7 +44,13 @@ export function roomShards(env: Env, room: string) {
     },
     /** How many tickets each shard holds (a sync that asks for no keys and no arrivals). */
     totals(count: number): Promise<SyncReport[]> {
-      const probe = (shard: number): SyncRequest => ({ shard, after: { a: Number.MAX_SAFE_INTEGER, b: 0 }, limit: 0, eligibleBefore: 0, since: Number.MAX_SAFE_INTEGER });
+      const probe = (shard: number): SyncRequest => ({
+        shard,
+        after: { a: Number.MAX_SAFE_INTEGER, b: 0 },
+        limit: 0,
+        eligibleBefore: 0,
+        since: Number.MAX_SAFE_INTEGER,
+      });
       return Promise.all(Array.from({ length: count }, (_, i) => shardOf(env, room, i).sync(probe(i))));
     },
     entrants(count: number, from: number, to: number): Promise<ShardEntrants[]> {
@@ -63,13 +69,22 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
   // Every lottery past its draw, not only the configured event's: re-scheduling must not hide a seed.
   for (const l of room.lotteries) if (l.revealedAt === null && now >= l.to + SETTLE_MS) await revealLottery(host, room, l, now);
   adapt(host, room, now);
-  const input = { config: effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log, active: active(room, now) };
+  const input = {
+    config: effective(room, now),
+    now,
+    frontier: room.frontier,
+    budget: room.budget,
+    log: room.log,
+    active: active(room, now),
+  };
   const plan = planTick(input);
   const shards = roomShards(host.env, room.name);
   let reports: SyncReport[];
   try {
     reports = await Promise.all(
-      room.shards.map((s, shard) => shards.sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor })),
+      room.shards.map((s, shard) =>
+        shards.sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
+      ),
     );
   } catch (e) {
     room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -77,7 +92,11 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
     return;
   }
   room.lastTickError = null;
-  const outcome = runTick(input, plan, reports.map((r) => r.heads));
+  const outcome = runTick(
+    input,
+    plan,
+    reports.map((r) => r.heads),
+  );
   apply(host, room, reports, outcome);
   if (outcome.admitted.length > 0) {
     let waiting = 0;
@@ -117,7 +136,12 @@ function adapt(host: TickHost, room: RoomState, now: number): void {
   const next = stepOutflow(room.outflow, room.config.outflow, backendHealth(room.health, now), now, room.counts.size > 0);
   if (next === room.outflow) return;
   if (next.rate !== room.outflow.rate) {
-    logger.info("outflow_changed", { room: room.name, outcome: next.last, rate_per_minute: next.rate, latency_ms: backendHealth(room.health, now).meanLatencyMs ?? undefined });
+    logger.info("outflow_changed", {
+      room: room.name,
+      outcome: next.last,
+      rate_per_minute: next.rate,
+      latency_ms: backendHealth(room.health, now).meanLatencyMs ?? undefined,
+    });
   }
   saveOutflow(host.store, room, next);
 }

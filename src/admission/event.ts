@@ -21,7 +21,11 @@ export interface EventWindow {
 export function eventWindow(config: RoomConfig): EventWindow | null {
   const e = config.event;
   if (!e) return null;
-  return { prequeueStart: Date.parse(e.prequeue_start), eventStart: Date.parse(e.event_start), eventEnd: e.event_end ? Date.parse(e.event_end) : null };
+  return {
+    prequeueStart: Date.parse(e.prequeue_start),
+    eventStart: Date.parse(e.event_start),
+    eventEnd: e.event_end ? Date.parse(e.event_end) : null,
+  };
 }
 
 export function eventPhase(config: RoomConfig, now: number): EventPhase {

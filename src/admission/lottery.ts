@@ -114,7 +114,10 @@ export function publicLottery(l: LotteryRecord | null): PublicLottery | null {
     seed: revealed ? l.seed : null,
     revealed_at: revealed ? iso(l.revealedAt!) : null,
     entrants: l.entrants
-      ? { total: l.entrants.reduce((n, e) => n + e.count, 0), ranges: l.entrants.map(({ shard, first, last, excluded }) => ({ shard, first, last, excluded })) }
+      ? {
+          total: l.entrants.reduce((n, e) => n + e.count, 0),
+          ranges: l.entrants.map(({ shard, first, last, excluded }) => ({ shard, first, last, excluded })),
+        }
       : null,
     withdrawn_at: l.withdrawnAt === null ? null : iso(l.withdrawnAt),
   };

@@ -62,7 +62,13 @@ export function backendHealth(samples: readonly HealthSample[], now: number): Ba
   return { reads, errorRate: reads > 0 ? errors / reads : null, meanLatencyMs: reads > 0 ? latency / reads : null };
 }
 
-export function stepOutflow(state: OutflowState, outflow: Outflow, health: BackendHealth, now: number, peopleWaiting: boolean): OutflowState {
+export function stepOutflow(
+  state: OutflowState,
+  outflow: Outflow,
+  health: BackendHealth,
+  now: number,
+  peopleWaiting: boolean,
+): OutflowState {
   const rate = clamp(state.rate, outflow);
   if (state.decidedAt !== null && now - state.decidedAt < DECIDE_EVERY_MS) return rate === state.rate ? state : { ...state, rate };
   // Enough reads to judge: MIN_READS, or as many as the current rate can bring in a window (at a low

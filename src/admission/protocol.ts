@@ -69,12 +69,7 @@ export type ShardEntrants = EntrantRange & { count: number };
 export type NoRoom = "no_room";
 
 /** Why a configuration change is refused: a bad combination, or a change the room's state forbids. */
-export type ConfigureRefusal =
-  | NoRoom
-  | "outflow_floor_above_ceiling"
-  | "shards_locked"
-  | "prequeue_open"
-  | "prequeue_not_in_future";
+export type ConfigureRefusal = NoRoom | "outflow_floor_above_ceiling" | "shards_locked" | "prequeue_open" | "prequeue_not_in_future";
 
 /** Why an operator's reveal is refused. */
 export type RevealRefusal = NoRoom | "no_event" | "not_yet_drawn";
@@ -91,4 +86,7 @@ export type CoordinatorRefusal = ConfigureRefusal | RevealRefusal | SessionStart
 export type Configured = Result<{ created: boolean; config: RoomConfig }, ConfigureRefusal>;
 export type Revealed = Result<{ lottery: PublicLottery }, RevealRefusal>;
 /** A started (or, for the same key, resumed) session: its end and the room's limits on it. */
-export type SessionStart = Result<{ endsAt: number; limits: { credentialsPerConfiguration: number | null; registerReads: number } }, SessionStartRefusal>;
+export type SessionStart = Result<
+  { endsAt: number; limits: { credentialsPerConfiguration: number | null; registerReads: number } },
+  SessionStartRefusal
+>;

@@ -107,7 +107,11 @@ export function roomStats(room: RoomState, now: number, env: Env): RoomStats {
     frontier: { a: room.frontier.a, b: room.frontier.b },
     shards: room.shards.map((s, shard) => ({ shard, tickets: s.total, admitted: s.admitted, waiting: s.total - s.admitted })),
     last_tick_error: room.lastTickError,
-    effective: { queueing_method: inForce.queueing_method, new_users_per_minute: inForce.new_users_per_minute, total_active_users: inForce.total_active_users },
+    effective: {
+      queueing_method: inForce.queueing_method,
+      new_users_per_minute: inForce.new_users_per_minute,
+      total_active_users: inForce.total_active_users,
+    },
     event: { phase: eventPhase(room.config, now), lottery: publicLottery(currentLottery(room)) },
     outflow: {
       mode: room.config.outflow.mode,

@@ -103,7 +103,13 @@ export class ShardStore {
     // The insert and the pre-queue stamp's update run without yielding (the draw is synchronous), so no
     // sync or count ever sees the placeholder.
     const { seq } = this.#sql
-      .exec<{ seq: number }>("INSERT INTO tickets (person, jkt, a, joined_at) VALUES (?, ?, ?, ?) RETURNING seq", req.person, req.jkt, a, now)
+      .exec<{ seq: number }>(
+        "INSERT INTO tickets (person, jkt, a, joined_at) VALUES (?, ?, ?, ?) RETURNING seq",
+        req.person,
+        req.jkt,
+        a,
+        now,
+      )
       .one();
     if (stamp.kind === "prequeue") {
       a = lotteryStamp(stamp.seed, req.shard, seq, stamp.from, stamp.to);
@@ -149,7 +155,13 @@ export class ShardStore {
       .one();
     if (r.first === null || r.last === null) return { shard, first: 1, last: 0, excluded: [], count: 0 };
     const excluded = this.#sql
-      .exec<{ seq: number }>("SELECT seq FROM tickets WHERE seq BETWEEN ? AND ? AND NOT (a >= ? AND a < ?) LIMIT 10000", r.first, r.last, from, to)
+      .exec<{ seq: number }>(
+        "SELECT seq FROM tickets WHERE seq BETWEEN ? AND ? AND NOT (a >= ? AND a < ?) LIMIT 10000",
+        r.first,
+        r.last,
+        from,
+        to,
+      )
       .toArray()
       .map((x) => x.seq);
     return { shard, first: r.first, last: r.last, excluded, count: r.n };

@@ -63,7 +63,13 @@ export function unsyncedAtPoll(snapshot: RoomSnapshot, key: OrderKey, atJoin: Un
  * `unsynced`: people ahead the snapshot does not count yet (see UnsyncedBasis); nothing once the
  * snapshot has synced the ticket, which it does within a tick.
  */
-export function ticketStatus(snapshot: RoomSnapshot, key: OrderKey, now: number, random01: number, unsynced: UnsyncedBasis = NOTHING_UNSYNCED): TicketStatus {
+export function ticketStatus(
+  snapshot: RoomSnapshot,
+  key: OrderKey,
+  now: number,
+  random01: number,
+  unsynced: UnsyncedBasis = NOTHING_UNSYNCED,
+): TicketStatus {
   if (compareKeys(key, snapshot.frontier) <= 0) {
     const at = admittedAt(snapshot.baseline, snapshot.steps, key);
     const ttlMs = snapshot.config.admission_ttl_seconds * 1000;

@@ -39,4 +39,5 @@ zfL3oJLSQw2EiEIwAiEA+ZSH1PYjJhP8o7bzMHpKPo18Kiu6SmIc7KRuEu1/wJ8=
 `;
 
 /** The Document Signer's ES256 private JWK (with kid), as a JSON string like the MDOC_DS_KEY secret. */
-export const DEV_MDOC_DS_KEY = "{\"kid\":\"mdoc-ds-20261127-QRfze8kS\",\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"PMS43ZNDkzumEuALuD_kGc54nPtGriu2ZS4WkHTFrEI\",\"y\":\"4qBfC_ycTvjv4h_Xs-pGYgZKODkyNxoLyBGQK-U6SRY\",\"d\":\"Sxw9vdwRghjLkRFFgryJ2twxJ1Al8rstO8DmoTjpBtA\"}";
+export const DEV_MDOC_DS_KEY =
+  '{"kid":"mdoc-ds-20261127-QRfze8kS","kty":"EC","crv":"P-256","x":"PMS43ZNDkzumEuALuD_kGc54nPtGriu2ZS4WkHTFrEI","y":"4qBfC_ycTvjv4h_Xs-pGYgZKODkyNxoLyBGQK-U6SRY","d":"Sxw9vdwRghjLkRFFgryJ2twxJ1Al8rstO8DmoTjpBtA"}';

@@ -117,6 +117,4 @@ export function patchConfig(base: RoomConfig, patch: RoomConfigPatch): Result<Ro
 }
 
 /** Room names are path segments and Durable Object names: keep them short and boring. */
-export const RoomNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "room names are 1-40 characters of a-z, 0-9 and '-'");
+export const RoomNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "room names are 1-40 characters of a-z, 0-9 and '-'");

@@ -42,7 +42,10 @@ const text = z.string({ error: "must be a string" });
 /** A whole number written in digits, within [min, max]. "1s", "1.5", "1e3" and " 10" are refused. */
 function integer(min: number, max: number, unit = "") {
   const range = `a whole number from ${min} to ${max}${unit}`;
-  return text.regex(/^\d{1,15}$/, `must be ${range}`).transform(Number).pipe(z.number().min(min, `must be ${range}`).max(max, `must be ${range}`));
+  return text
+    .regex(/^\d{1,15}$/, `must be ${range}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be ${range}`).max(max, `must be ${range}`));
 }
 
 /** Milliseconds: up to a day (anything longer is a unit mistake). */
@@ -80,7 +83,10 @@ const rooms = text.transform((value, ctx) => {
     .filter(Boolean);
   const bad = names.filter((name) => !RoomNameSchema.safeParse(name).success);
   if (bad.length > 0) {
-    ctx.addIssue({ code: "custom", message: `must be comma-separated room names (lowercase letters, digits, hyphens); ${bad.length} is not` });
+    ctx.addIssue({
+      code: "custom",
+      message: `must be comma-separated room names (lowercase letters, digits, hyphens); ${bad.length} is not`,
+    });
     return z.NEVER;
   }
   return names;
@@ -122,13 +128,19 @@ const certificate = text.regex(PEM_CERTIFICATE, "must be a PEM certificate (----
 // ---- the schema ---------------------------------------------------------------------------------------
 
 const rateLimitVariables = Object.fromEntries(
-  (Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]).map((scope) => [`RATE_LIMIT_${scope.toUpperCase()}`, withDefault(rateLimit, DEFAULT_RATE_LIMITS[scope])]),
+  (Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]).map((scope) => [
+    `RATE_LIMIT_${scope.toUpperCase()}`,
+    withDefault(rateLimit, DEFAULT_RATE_LIMITS[scope]),
+  ]),
 ) as Record<LimitVariable, ReturnType<typeof withDefault<RateLimitPolicy | null>>>;
 
 /** The Worker variables (wrangler.toml [vars]), each with its default when unset. */
 export const VariablesSchema = z.object({
   /** "development" switches on the development kit (only in a build from src/dev/index.ts). */
-  ENVIRONMENT: withDefault(text.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a lowercase name such as production or development"), "production"),
+  ENVIRONMENT: withDefault(
+    text.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a lowercase name such as production or development"),
+    "production",
+  ),
   PUBLIC_ORIGIN: optional(origin),
   DEFAULT_ROOMS: withDefault(rooms, []),
   ADMISSION_TICK_MS: withDefault(milliseconds(1), 1_000),
@@ -145,7 +157,10 @@ export const VariablesSchema = z.object({
   POW_FLOOR_BITS: withDefault(integer(0, MAX_POW_BITS, " (bits)"), DEFAULT_POW_POLICY.floorBits),
   POW_CEILING_BITS: withDefault(integer(0, MAX_POW_BITS, " (bits)"), DEFAULT_POW_POLICY.ceilingBits),
   POW_BUSY_ARRIVALS_PER_SECOND: withDefault(
-    text.regex(/^\d{1,12}(\.\d{1,6})?$/, "must be a positive number of arrivals per second (e.g. 20 or 0.5)").transform(Number).pipe(z.number().positive("must be a positive number of arrivals per second (e.g. 20 or 0.5)")),
+    text
+      .regex(/^\d{1,12}(\.\d{1,6})?$/, "must be a positive number of arrivals per second (e.g. 20 or 0.5)")
+      .transform(Number)
+      .pipe(z.number().positive("must be a positive number of arrivals per second (e.g. 20 or 0.5)")),
     DEFAULT_POW_POLICY.busyArrivalsPerSecond,
   ),
   /** The audience identity assertions must be minted for. */
@@ -186,7 +201,12 @@ export interface Settings {
   readonly admissionTickMs: number;
   readonly snapshotTtlMs: number;
   readonly credentialBatchSize: number;
-  readonly register: { readonly maxConcurrency: number; readonly queueTimeoutMs: number; readonly readTimeoutMs: number; readonly latencyMs: number };
+  readonly register: {
+    readonly maxConcurrency: number;
+    readonly queueTimeoutMs: number;
+    readonly readTimeoutMs: number;
+    readonly latencyMs: number;
+  };
   readonly durableCallTimeoutMs: number;
   readonly logRequests: "errors" | "all";
   /** Per scope; null when its variable says "off". */
@@ -199,7 +219,10 @@ export interface Settings {
 
 function toSettings(p: Parsed): Settings {
   const rateLimits = Object.fromEntries(
-    (Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]).map((scope) => [scope, p[`RATE_LIMIT_${scope.toUpperCase() as Uppercase<LimitScope>}`]]),
+    (Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]).map((scope) => [
+      scope,
+      p[`RATE_LIMIT_${scope.toUpperCase() as Uppercase<LimitScope>}`],
+    ]),
   ) as Record<LimitScope, RateLimitPolicy | null>;
   const secrets: Partial<Record<SecretName, string>> = {};
   for (const name of SECRET_NAMES) if (p[name] !== undefined) secrets[name] = p[name];
@@ -220,7 +243,12 @@ function toSettings(p: Parsed): Settings {
     durableCallTimeoutMs: p.DURABLE_CALL_TIMEOUT_MS,
     logRequests: p.LOG_REQUESTS,
     rateLimits,
-    pow: { floorBits: p.POW_FLOOR_BITS, ceilingBits: p.POW_CEILING_BITS, busyArrivalsPerSecond: p.POW_BUSY_ARRIVALS_PER_SECOND, busyBits: DEFAULT_POW_POLICY.busyBits },
+    pow: {
+      floorBits: p.POW_FLOOR_BITS,
+      ceilingBits: p.POW_CEILING_BITS,
+      busyArrivalsPerSecond: p.POW_BUSY_ARRIVALS_PER_SECOND,
+      busyBits: DEFAULT_POW_POLICY.busyBits,
+    },
     identity: { audience: p.IDENTITY_AUDIENCE, binding: p.IDENTITY_BINDING },
     secrets,
   };

@@ -1,5 +1,12 @@
 import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../config/dev-credentials";
-import { DEV_ADMIN_TOKEN, DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY, DEV_PSEUDONYM_KEY, DEV_SIGNING_KEYS, DEV_TICKET_KEYS } from "../config/dev-defaults";
+import {
+  DEV_ADMIN_TOKEN,
+  DEV_IDENTITY_ISSUER,
+  DEV_IDENTITY_KEY,
+  DEV_PSEUDONYM_KEY,
+  DEV_SIGNING_KEYS,
+  DEV_TICKET_KEYS,
+} from "../config/dev-defaults";
 import type { Env, SecretName } from "../config/env";
 
 /**
@@ -12,7 +19,9 @@ export const DEV_SECRETS: Readonly<Record<SecretName, string>> = {
   TICKET_KEYS: DEV_TICKET_KEYS,
   SIGNING_KEYS: DEV_SIGNING_KEYS,
   PSEUDONYM_KEY: DEV_PSEUDONYM_KEY,
-  IDENTITY_JWKS: JSON.stringify({ keys: [{ kid: DEV_IDENTITY_KEY.kid, kty: "EC", crv: "P-256", x: DEV_IDENTITY_KEY.x, y: DEV_IDENTITY_KEY.y }] }),
+  IDENTITY_JWKS: JSON.stringify({
+    keys: [{ kid: DEV_IDENTITY_KEY.kid, kty: "EC", crv: "P-256", x: DEV_IDENTITY_KEY.x, y: DEV_IDENTITY_KEY.y }],
+  }),
   IDENTITY_ISSUER: DEV_IDENTITY_ISSUER,
   MDOC_DS_KEY: DEV_MDOC_DS_KEY,
   MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,

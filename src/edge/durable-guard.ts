@@ -96,7 +96,12 @@ function guardStub(stub: object, binding: string, timeoutMs: () => number): obje
         return typeof value === "function" ? bound(value as AnyFunction, target) : value;
       }
       return (...args: unknown[]) =>
-        guardedCall(binding, prop, timeoutMs(), () => Reflect.apply(Reflect.get(target, prop) as AnyFunction, target, args) as PromiseLike<unknown>);
+        guardedCall(
+          binding,
+          prop,
+          timeoutMs(),
+          () => Reflect.apply(Reflect.get(target, prop) as AnyFunction, target, args) as PromiseLike<unknown>,
+        );
     },
   });
 }

@@ -34,9 +34,13 @@ export async function newChallenge(env: Env, room: string, jkt: string, difficul
 
 async function powRequired(env: Env, room: string, jkt: string, difficulty: number, now: number, reason: PowFailure): Promise<ApiError> {
   const fresh = await newChallenge(env, room, jkt, difficulty, now);
-  return new ApiError("pow_required", `this room asks joins for a proof of work of ${difficulty} bits (${reason.replaceAll("_", " ")}); solve the challenge and join again`, {
-    extras: { reason, ...fresh },
-  });
+  return new ApiError(
+    "pow_required",
+    `this room asks joins for a proof of work of ${difficulty} bits (${reason.replaceAll("_", " ")}); solve the challenge and join again`,
+    {
+      extras: { reason, ...fresh },
+    },
+  );
 }
 
 /**

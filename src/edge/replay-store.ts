@@ -55,14 +55,22 @@ export class ReplayStore {
   approvedKey(handoff: string, now: number, code?: string): string | null {
     const row =
       code === undefined
-        ? this.#sql.exec<{ jkt: string }>("SELECT jkt FROM handoff_approved WHERE handoff = ? AND expires_at > ?", handoff, now).toArray()[0]
-        : this.#sql.exec<{ jkt: string }>("SELECT jkt FROM handoff_approved WHERE handoff = ? AND code = ? AND expires_at > ?", handoff, code, now).toArray()[0];
+        ? this.#sql
+            .exec<{ jkt: string }>("SELECT jkt FROM handoff_approved WHERE handoff = ? AND expires_at > ?", handoff, now)
+            .toArray()[0]
+        : this.#sql
+            .exec<{ jkt: string }>("SELECT jkt FROM handoff_approved WHERE handoff = ? AND code = ? AND expires_at > ?", handoff, code, now)
+            .toArray()[0];
     return row?.jkt ?? null;
   }
 
   /** The code a pending wallet key was shown, if it is still pending. */
   pendingCode(handoff: string, jkt: string, now: number): string | null {
-    return this.#sql.exec<{ code: string }>("SELECT code FROM handoff_pending WHERE handoff = ? AND jkt = ? AND expires_at > ?", handoff, jkt, now).toArray()[0]?.code ?? null;
+    return (
+      this.#sql
+        .exec<{ code: string }>("SELECT code FROM handoff_pending WHERE handoff = ? AND jkt = ? AND expires_at > ?", handoff, jkt, now)
+        .toArray()[0]?.code ?? null
+    );
   }
 
   /** The pending keys showing `code`. */
@@ -99,7 +107,13 @@ export class ReplayStore {
 
   /** `jkt` becomes the handoff's approved key (replacing an earlier one) and stops being pending. */
   approve(handoff: string, jkt: string, code: string, approvedUntil: number): void {
-    this.#sql.exec("INSERT OR REPLACE INTO handoff_approved (handoff, jkt, code, expires_at) VALUES (?, ?, ?, ?)", handoff, jkt, code, approvedUntil);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO handoff_approved (handoff, jkt, code, expires_at) VALUES (?, ?, ?, ?)",
+      handoff,
+      jkt,
+      code,
+      approvedUntil,
+    );
     this.#sql.exec("DELETE FROM handoff_pending WHERE handoff = ? AND jkt = ?", handoff, jkt);
   }
 
@@ -110,7 +124,9 @@ export class ReplayStore {
     this.#sql.exec("DELETE FROM handoff_pending WHERE expires_at <= ?", now);
     this.#sql.exec("DELETE FROM handoff_approved WHERE expires_at <= ?", now);
     return this.#sql
-      .exec<{ n: number }>("SELECT (SELECT count(*) FROM seen) + (SELECT count(*) FROM attempts) + (SELECT count(*) FROM handoff_pending) + (SELECT count(*) FROM handoff_approved) AS n")
+      .exec<{ n: number }>(
+        "SELECT (SELECT count(*) FROM seen) + (SELECT count(*) FROM attempts) + (SELECT count(*) FROM handoff_pending) + (SELECT count(*) FROM handoff_approved) AS n",
+      )
       .one().n;
   }
 }

@@ -74,7 +74,10 @@ export function disarmFaults(): void {
 }
 
 /** Armed rules and how often each point fired since the last reset. */
-export function faultReport(): { armed: Partial<Record<FaultPoint, FaultRule & { left: number | null }>>; fired: Partial<Record<FaultPoint, number>> } {
+export function faultReport(): {
+  armed: Partial<Record<FaultPoint, FaultRule & { left: number | null }>>;
+  fired: Partial<Record<FaultPoint, number>>;
+} {
   return {
     armed: Object.fromEntries([...armed].map(([p, a]) => [p, { ...a.rule, left: a.left }])),
     fired: Object.fromEntries(fired),

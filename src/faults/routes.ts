@@ -29,7 +29,12 @@ const RuleSchema = z
 
 const ArmSchema = z
   .object({
-    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
     faults: z.partialRecord(z.enum(FAULT_POINTS), RuleSchema),
   })
   .strict();

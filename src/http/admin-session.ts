@@ -45,7 +45,9 @@ export function sessionCookieName(env: Env, url: string): string {
 }
 
 async function sessionKey(adminToken: string): Promise<CryptoKey> {
-  const root = await crypto.subtle.importKey("raw", new TextEncoder().encode(adminToken), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const root = await crypto.subtle.importKey("raw", new TextEncoder().encode(adminToken), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const derived = await crypto.subtle.sign("HMAC", root, LABEL);
   return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }

@@ -21,17 +21,24 @@ export const onError: ErrorHandler = (err, c) => {
     recordIssuance(c.env ?? {}, err instanceof RegisterBusyError ? "register_busy" : "register_error");
     return problemResponse(
       // Unavailable messages are ours ("…timed out", "…failed"): they say which, and carry no input.
-      new ApiError("temporarily_unavailable", err instanceof RegisterBusyError ? "the licence register is at capacity; retry shortly" : `${err.message}; retry shortly`, {
-        headers: { "retry-after": String(err.retryAfterSeconds) },
-      }),
+      new ApiError(
+        "temporarily_unavailable",
+        err instanceof RegisterBusyError ? "the licence register is at capacity; retry shortly" : `${err.message}; retry shortly`,
+        {
+          headers: { "retry-after": String(err.retryAfterSeconds) },
+        },
+      ),
     );
   }
   if (err instanceof HTTPException) {
-    if (err.status === 413) return problemResponse(new ApiError("payload_too_large", "the request body is larger than this endpoint accepts"));
+    if (err.status === 413)
+      return problemResponse(new ApiError("payload_too_large", "the request body is larger than this endpoint accepts"));
     return problemResponse(new ApiError(err.status >= 500 ? "internal" : "bad_request", err.message || "request refused"));
   }
   // The stack says where; the logger redacts anything token-shaped a message might quote.
-  logger.error("unhandled_error", { error: err instanceof Error ? `${err.name}: ${err.message} @ ${err.stack?.split("\n").slice(1, 4).join(" | ") ?? ""}` : String(err) });
+  logger.error("unhandled_error", {
+    error: err instanceof Error ? `${err.name}: ${err.message} @ ${err.stack?.split("\n").slice(1, 4).join(" | ") ?? ""}` : String(err),
+  });
   return problemResponse(new ApiError("internal", "an unexpected error occurred; it has been logged"));
 };
 
@@ -44,5 +51,7 @@ export const onNotFound: NotFoundHandler = (c) =>
  */
 function notConfigured(err: ConfigError): ApiError {
   logger.error("bad_configuration", { error: err.message });
-  return new ApiError("not_configured", err.message, { extras: { invalid_settings: err.problems.map(({ name, reason }) => ({ name, reason })) } });
+  return new ApiError("not_configured", err.message, {
+    extras: { invalid_settings: err.problems.map(({ name, reason }) => ({ name, reason })) },
+  });
 }

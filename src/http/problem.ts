@@ -123,7 +123,12 @@ export class ApiError extends Error {
   }
 }
 
-export function problemBody(kind: ProblemKind, detail: string, extras: ProblemExtras = {}, status = KINDS[kind].status): Record<string, unknown> {
+export function problemBody(
+  kind: ProblemKind,
+  detail: string,
+  extras: ProblemExtras = {},
+  status = KINDS[kind].status,
+): Record<string, unknown> {
   const info = KINDS[kind];
   return {
     type: `urn:antichambre:problem:${kind.replaceAll("_", "-")}`,

@@ -21,9 +21,15 @@ export function coordinatorRefusal(reason: CoordinatorRefusal, room: string, at:
     case "shards_locked":
       return new ApiError("conflict", "the shard count of a room cannot change once anyone has joined it");
     case "prequeue_open":
-      return new ApiError("conflict", "the event's pre-queue is open: its lottery is committed and cannot be moved or removed until event_start");
+      return new ApiError(
+        "conflict",
+        "the event's pre-queue is open: its lottery is committed and cannot be moved or removed until event_start",
+      );
     case "prequeue_not_in_future":
-      return new ApiError("conflict", "prequeue_start must be in the future: the lottery's commitment is published before the pre-queue opens");
+      return new ApiError(
+        "conflict",
+        "prequeue_start must be in the future: the lottery's commitment is published before the pre-queue opens",
+      );
     case "no_event":
       return new ApiError("conflict", "this room has no scheduled event, so no lottery to reveal");
     case "not_yet_drawn":

@@ -8,7 +8,13 @@ import { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY } from "../config/dev-defaults";
 let key: Promise<CryptoKey> | null = null;
 
 /** `jkt`: bind the assertion to that device key (`cnf.jkt`), as a binding identity service would. */
-export async function mintDevIdentityAssertion(personId: string, audience: string, nowMs: number, lifetimeSeconds = 300, jkt?: string): Promise<string> {
+export async function mintDevIdentityAssertion(
+  personId: string,
+  audience: string,
+  nowMs: number,
+  lifetimeSeconds = 300,
+  jkt?: string,
+): Promise<string> {
   key ??= importJWK({ ...DEV_IDENTITY_KEY, alg: "ES256" }, "ES256") as Promise<CryptoKey>;
   const iat = Math.floor(nowMs / 1000);
   return new SignJWT(jkt === undefined ? {} : { cnf: { jkt } })

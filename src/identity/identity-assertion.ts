@@ -33,9 +33,6 @@ export type AssertionResult = { ok: true; personId: string } | { ok: false; reas
 
 export type IdentityBinding = "optional" | "required";
 
-
-
-
 const keySets = new Map<string, JWTVerifyGetKey>();
 
 function keySet(jwksJson: string): JWTVerifyGetKey {

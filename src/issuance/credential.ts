@@ -48,44 +48,65 @@ export async function issueForSession(
 ): Promise<CredentialResponse> {
   const { issuer, now } = context;
   const configuration = request.credential_configuration_id;
-  if (!isCredentialConfigurationId(configuration)) throw new ApiError("unknown_credential_configuration", `no credential configuration "${configuration}"`);
+  if (!isCredentialConfigurationId(configuration))
+    throw new ApiError("unknown_credential_configuration", `no credential configuration "${configuration}"`);
   const batchSize = settingsOf(env).credentialBatchSize;
-  if (request.proofs.jwt.length > batchSize) throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
+  if (request.proofs.jwt.length > batchSize)
+    throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
 
   const keys = [];
   const nonces = new Set<string>();
   for (const [i, jwt] of request.proofs.jwt.entries()) {
     const proof = await verifyKeyProof(jwt, issuer, now);
-    if (!proof.ok) throw new ApiError("invalid_proof", `proof ${i} was refused (${proof.reason.replaceAll("_", " ")})`, { extras: { reason: proof.reason } });
+    if (!proof.ok)
+      throw new ApiError("invalid_proof", `proof ${i} was refused (${proof.reason.replaceAll("_", " ")})`, {
+        extras: { reason: proof.reason },
+      });
     keys.push(proof.jwk);
     nonces.add(proof.nonce);
   }
-  if (new Set(keys.map((k) => `${k.x}.${k.y}`)).size !== keys.length) throw new ApiError("invalid_proof", "each proof must be made with a different key");
+  if (new Set(keys.map((k) => `${k.x}.${k.y}`)).size !== keys.length)
+    throw new ApiError("invalid_proof", "each proof must be made with a different key");
   // One c_nonce per request (OpenID4VCI: a wallet uses the nonce it was given for the whole batch), so a
   // refusal consumes none: with two, a good first one was used up before a bad second one was refused.
   if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
   const [nonce] = nonces;
 
   const sessions = await sessionObject(env, grant.sessionId);
-  const spent = await sessions.spend(grant.sessionId, { jkt: grant.jkt, proofId: grant.proofId, proofExpiresAt: grant.proofExpiresAt, configuration, count: keys.length });
+  const spent = await sessions.spend(grant.sessionId, {
+    jkt: grant.jkt,
+    proofId: grant.proofId,
+    proofExpiresAt: grant.proofExpiresAt,
+    configuration,
+    count: keys.length,
+  });
   if (!spent.ok) throw sessionRefusal(spent.reason, "resource");
 
   // From here on, whatever stops the request gives back what was reserved and not used.
   let readSpent = false;
   let handedOut = false;
   try {
-    if (!(await consumeNonce(env, nonce!, now))) throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
+    if (!(await consumeNonce(env, nonce!, now)))
+      throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
     readSpent = true;
     // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
     const holder = await context.readHolder();
     const expired = holder !== null && Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now;
     if (!holder || expired) {
       recordIssuance(env, "denied", { room: grant.room, latencyMs: Date.now() - context.startedMs });
-      throw new ApiError("credential_request_denied", holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person");
+      throw new ApiError(
+        "credential_request_denied",
+        holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
+      );
     }
     const credentials = await issueCredentials(env, issuer, configuration, holder, keys, now);
     handedOut = true;
-    recordIssuance(env, "issued", { room: grant.room, configuration, count: credentials.length, latencyMs: Date.now() - context.startedMs });
+    recordIssuance(env, "issued", {
+      room: grant.room,
+      configuration,
+      count: credentials.length,
+      latencyMs: Date.now() - context.startedMs,
+    });
     const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
     const notificationId = await seal(
       ring,

@@ -8,7 +8,10 @@ import { open, seal, type SealPurpose } from "../tickets/sealed";
  * a token sealed by an older version, or under a key since reused, must fail as a refusal, never reach a
  * Durable Object malformed (a missing place in line once answered 500).
  */
-const Place = z.tuple([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
+const Place = z.tuple([
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]);
 
 /** What every pre-authorized code carries: its own id (each code is single use), the admission, the person. */
 const CodeBase = z.object({
@@ -35,7 +38,15 @@ export const AccessTokenSchema = z.object({ pid: z.string(), jkt: z.string(), ro
 export const NotificationIdSchema = z.object({ room: z.string(), tid: z.string(), nid: z.string().min(16).max(64), exp: z.number() });
 
 /** A handoff offer reference (handoff-offer.ts): the admission, when it ends (`ax`, s), its single-use name. */
-export const HandoffOfferSchema = z.object({ room: z.string(), tid: z.string(), ord: Place, pid: z.string(), ax: z.number(), n: z.string().min(8).max(64), exp: z.number() });
+export const HandoffOfferSchema = z.object({
+  room: z.string(),
+  tid: z.string(),
+  ord: Place,
+  pid: z.string(),
+  ax: z.number(),
+  n: z.string().min(8).max(64),
+  exp: z.number(),
+});
 
 /** A c_nonce: its single-use id. */
 export const CNonceSchema = z.object({ jti: z.string().min(16).max(64), exp: z.number() });
@@ -60,6 +71,11 @@ export async function openGrant<S extends z.ZodType>(
 }
 
 /** A fresh pre-authorized code for an admission: every poll of an admitted ticket gets a new one. */
-export function sealPreAuthorizedCode(ring: HmacKeyring, claims: WithoutCid<PreAuthorizedCode>, now: number, expiresAt: number): Promise<string> {
+export function sealPreAuthorizedCode(
+  ring: HmacKeyring,
+  claims: WithoutCid<PreAuthorizedCode>,
+  now: number,
+  expiresAt: number,
+): Promise<string> {
   return seal(ring, "pre-authorized-code", { ...claims, cid: crypto.randomUUID() }, now, expiresAt);
 }

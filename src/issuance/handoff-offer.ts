@@ -31,14 +31,25 @@ export interface HandoffAdmission {
 }
 
 /** A fresh reference to the admission's handoff offer: the wallet link and when it stops working (ms). */
-export async function handoffOfferLink(env: Env, issuer: string, admission: HandoffAdmission, now: number): Promise<{ link: string; expiresAt: number }> {
+export async function handoffOfferLink(
+  env: Env,
+  issuer: string,
+  admission: HandoffAdmission,
+  now: number,
+): Promise<{ link: string; expiresAt: number }> {
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const expiresAt = Math.min(now + OFFER_REFERENCE_LIFETIME_MS, admission.admissionExpiresAt);
   const { room, tid, ord, pid } = admission;
   // `ax` in seconds like `exp`; `n` (96 random bits, shorter than a UUID: every character is in the QR
   // code) names this reference for its single use.
   const n = base64url.encode(crypto.getRandomValues(new Uint8Array(12)));
-  const id = await seal(ring, "handoff-offer", { room, tid, ord, pid, ax: Math.floor(admission.admissionExpiresAt / 1000), n }, now, expiresAt);
+  const id = await seal(
+    ring,
+    "handoff-offer",
+    { room, tid, ord, pid, ax: Math.floor(admission.admissionExpiresAt / 1000), n },
+    now,
+    expiresAt,
+  );
   return { link: credentialOfferReferenceLink(`${issuer}/offers/${id}`), expiresAt };
 }
 
@@ -46,7 +57,8 @@ export async function handoffOfferLink(env: Env, issuer: string, admission: Hand
 export async function fetchHandoffOffer(env: Env, issuer: string, id: string, now: number): Promise<CredentialOffer> {
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const opened = await openGrant(ring, "handoff-offer", HandoffOfferSchema, id, now);
-  const gone = (why: string) => new ApiError("not_found", `${why}: scan the QR code the waiting page shows now`, { extras: { reason: why.replaceAll(" ", "_") } });
+  const gone = (why: string) =>
+    new ApiError("not_found", `${why}: scan the QR code the waiting page shows now`, { extras: { reason: why.replaceAll(" ", "_") } });
   if (!opened.ok) throw gone(opened.reason === "expired" ? "offer expired" : "no such offer");
   const c = opened.claims;
   if (!(await claimOnce(env, "offer", c.n, c.exp * 1000 + 60_000))) throw gone("offer already used");

@@ -49,7 +49,9 @@ const HANDOFF_RETENTION_MS = 24 * 3600 * 1000;
  */
 async function confirmationCode(env: Env, room: string, tid: string, jkt: string): Promise<string> {
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", ring.signing.key, new TextEncoder().encode(`handoff-confirmation:${room}:${tid}:${jkt}`)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", ring.signing.key, new TextEncoder().encode(`handoff-confirmation:${room}:${tid}:${jkt}`)),
+  );
   let code = "";
   for (let i = 0; i < CONFIRMATION_CODE_LENGTH; i++) {
     const n = new DataView(mac.buffer, i * 4, 4).getUint32(0);
@@ -75,9 +77,13 @@ export async function requireHandoffApproval(env: Env, input: { room: string; ti
   const { key, guard } = await handoffGuard(env, room, tid);
   const state = await guard.handoffRequest(key, jkt, code, now, now + PENDING_LIFETIME_MS, MAX_PENDING_WALLETS);
   if (state.approved) return;
-  throw new ApiError("authorization_pending", "show the confirmation code to the person, who approves it on the waiting page; then ask again", {
-    extras: { confirmation_code: state.code, interval: TOKEN_POLL_INTERVAL_SECONDS },
-  });
+  throw new ApiError(
+    "authorization_pending",
+    "show the confirmation code to the person, who approves it on the waiting page; then ask again",
+    {
+      extras: { confirmation_code: state.code, interval: TOKEN_POLL_INTERVAL_SECONDS },
+    },
+  );
 }
 
 export interface Approval {

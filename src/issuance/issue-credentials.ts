@@ -37,6 +37,8 @@ export async function issueCredentials(
   }
   const signer = await sdJwtSigner(env, issuer);
   return Promise.all(
-    holderKeys.map((key) => issueDrivingLicenceSdJwtVc(holder, key, signer, { vct: DRIVING_LICENCE_VCT, now, expiresAt: validUntil, random })),
+    holderKeys.map((key) =>
+      issueDrivingLicenceSdJwtVc(holder, key, signer, { vct: DRIVING_LICENCE_VCT, now, expiresAt: validUntil, random }),
+    ),
   );
 }

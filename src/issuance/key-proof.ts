@@ -7,7 +7,8 @@ import { EmbeddedJWK, errors, jwtVerify, type JWK } from "jose";
  */
 export const PROOF_MAX_AGE_SECONDS = 300;
 
-export type KeyProofFailure = "malformed" | "bad_signature" | "wrong_type" | "unsupported_key" | "wrong_audience" | "stale" | "missing_nonce";
+export type KeyProofFailure =
+  "malformed" | "bad_signature" | "wrong_type" | "unsupported_key" | "wrong_audience" | "stale" | "missing_nonce";
 export type KeyProofResult = { ok: true; jwk: JWK; nonce: string } | { ok: false; reason: KeyProofFailure };
 
 export async function verifyKeyProof(proof: string, issuer: string, nowMs: number): Promise<KeyProofResult> {
@@ -27,7 +28,8 @@ export async function verifyKeyProof(proof: string, issuer: string, nowMs: numbe
     if (typeof payload.nonce !== "string" || payload.nonce.length === 0) return { ok: false, reason: "missing_nonce" };
     return { ok: true, jwk: { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y }, nonce: payload.nonce };
   } catch (e) {
-    if (e instanceof errors.JWTExpired || (e instanceof errors.JWTClaimValidationFailed && e.claim === "iat")) return { ok: false, reason: "stale" };
+    if (e instanceof errors.JWTExpired || (e instanceof errors.JWTClaimValidationFailed && e.claim === "iat"))
+      return { ok: false, reason: "stale" };
     if (e instanceof errors.JWTClaimValidationFailed) {
       if (e.claim === "aud") return { ok: false, reason: "wrong_audience" };
       if (e.claim === "typ") return { ok: false, reason: "wrong_type" };

@@ -23,7 +23,13 @@ export const NotificationSchema = z
 export type Notification = z.infer<typeof NotificationSchema>;
 
 export async function acceptNotification(env: Env, grant: AccessGrant, notification: Notification, now: number): Promise<void> {
-  const opened = await openGrant(await hmacKeyring(secret(env, "TICKET_KEYS")), "notification", NotificationIdSchema, notification.notification_id, now);
+  const opened = await openGrant(
+    await hmacKeyring(secret(env, "TICKET_KEYS")),
+    "notification",
+    NotificationIdSchema,
+    notification.notification_id,
+    now,
+  );
   if (!opened.ok || opened.claims.tid !== grant.ticketId || opened.claims.room !== grant.room) {
     throw new ApiError("invalid_notification_id", "unknown notification_id");
   }

@@ -20,7 +20,9 @@ export function credentialOffer(issuer: string, code: string, options: { interva
   return {
     credential_issuer: issuer,
     credential_configuration_ids: Object.values(CREDENTIAL_CONFIGURATIONS),
-    grants: { [PRE_AUTHORIZED_GRANT]: { "pre-authorized_code": code, ...(options.interval !== undefined ? { interval: options.interval } : {}) } },
+    grants: {
+      [PRE_AUTHORIZED_GRANT]: { "pre-authorized_code": code, ...(options.interval !== undefined ? { interval: options.interval } : {}) },
+    },
   };
 }
 

@@ -59,7 +59,13 @@ export function usable(session: SessionRecord | null, jkt: string, now: number):
  * credentials reserved, or the reason it is refused. Reserved before the register is read, so a burst of
  * concurrent requests cannot all pass a check and then all read.
  */
-export function reserveIssuance(session: SessionRecord | null, jkt: string, configuration: string, count: number, now: number): Decision<SessionRecord> {
+export function reserveIssuance(
+  session: SessionRecord | null,
+  jkt: string,
+  configuration: string,
+  count: number,
+  now: number,
+): Decision<SessionRecord> {
   const live = usable(session, jkt, now);
   if (!live.ok) return live;
   const s = session!;

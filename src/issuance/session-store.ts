@@ -81,7 +81,13 @@ export class SessionStore {
   }
 
   end(id: string, reason: SessionEndReason, at: number, byNotification: string | null): void {
-    this.#sql.exec("UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL", at, reason, byNotification, id);
+    this.#sql.exec(
+      "UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
+      at,
+      reason,
+      byNotification,
+      id,
+    );
   }
 
   confirmEnd(id: string): void {

@@ -26,7 +26,10 @@ export async function sessionObject(env: Env, sessionId: string) {
 
 /** The room's limits as the coordinator gives them, with the deployment's batch size as the default. */
 export function sessionLimits(env: Env, room: { credentialsPerConfiguration: number | null; registerReads: number }): SessionLimits {
-  return { credentialsPerConfiguration: room.credentialsPerConfiguration ?? settingsOf(env).credentialBatchSize, registerReads: room.registerReads };
+  return {
+    credentialsPerConfiguration: room.credentialsPerConfiguration ?? settingsOf(env).credentialBatchSize,
+    registerReads: room.registerReads,
+  };
 }
 
 const DPOP_INVALID_TOKEN = { "www-authenticate": 'DPoP error="invalid_token", algs="ES256"' };
@@ -54,13 +57,20 @@ export function sessionRefusal(reason: SessionCallRefusal, at: "token" | "resour
   }
   switch (reason) {
     case "credential_quota_exhausted":
-      return new ApiError("credential_request_denied", "this admission's issuance session has obtained every credential it may", { extras: { reason } });
+      return new ApiError("credential_request_denied", "this admission's issuance session has obtained every credential it may", {
+        extras: { reason },
+      });
     case "register_read_quota_exhausted":
-      return new ApiError("credential_request_denied", "this admission's issuance session has made every credential request it may", { extras: { reason } });
+      return new ApiError("credential_request_denied", "this admission's issuance session has made every credential request it may", {
+        extras: { reason },
+      });
     case "notification_used":
       return new ApiError("invalid_notification_id", "this notification_id was already used", { extras: { reason } });
     default:
-      return new ApiError("invalid_token", `the access token's issuance session is over (${words})`, { extras: { reason }, headers: DPOP_INVALID_TOKEN });
+      return new ApiError("invalid_token", `the access token's issuance session is over (${words})`, {
+        extras: { reason },
+        headers: DPOP_INVALID_TOKEN,
+      });
   }
 }
 

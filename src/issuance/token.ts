@@ -36,8 +36,15 @@ export interface TokenResponse {
   expires_in: number;
 }
 
-export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, dpop: string | undefined, url: string, now: number): Promise<TokenResponse> {
-  if (request.grant_type !== PRE_AUTHORIZED_GRANT) throw new ApiError("unsupported_grant_type", `only ${PRE_AUTHORIZED_GRANT} is supported`);
+export async function redeemPreAuthorizedCode(
+  env: Env,
+  request: TokenRequest,
+  dpop: string | undefined,
+  url: string,
+  now: number,
+): Promise<TokenResponse> {
+  if (request.grant_type !== PRE_AUTHORIZED_GRANT)
+    throw new ApiError("unsupported_grant_type", `only ${PRE_AUTHORIZED_GRANT} is supported`);
   if (!request["pre-authorized_code"]) throw new ApiError("invalid_request", "pre-authorized_code is required");
 
   const proof = await verifyDpopProof(dpop, { method: "POST", url }, now);
@@ -61,10 +68,16 @@ export async function redeemPreAuthorizedCode(env: Env, request: TokenRequest, d
   // The coordinator first: it decides whether the admission is live and whose session it is (one per
   // admission, resumed only by the key that started it). Then the session's object takes the code and
   // the proof in the same call that opens or finds the session: a failure before that call burns nothing.
-  const started = await coordinatorOf(env, code.room).startSession({ ticketId: code.tid, key: { a: code.ord[0], b: code.ord[1] }, jkt: proof.jkt });
+  const started = await coordinatorOf(env, code.room).startSession({
+    ticketId: code.tid,
+    key: { a: code.ord[0], b: code.ord[1] },
+    jkt: proof.jkt,
+  });
   if (!started.ok) throw coordinatorRefusal(started.reason, code.room, "token");
   const sessionId = sessionIdOf(code.room, code.tid);
-  const session = await (await sessionObject(env, sessionId)).redeem(sessionId, {
+  const session = await (
+    await sessionObject(env, sessionId)
+  ).redeem(sessionId, {
     codeId: code.cid,
     // Remembered a minute past the code's own expiry, after which the code is refused as expired anyway.
     codeExpiresAt: code.exp * 1000 + 60_000,

@@ -26,7 +26,10 @@ export interface WithAnalytics {
 
 export type IssuanceOutcome = "token_issued" | "issued" | "denied" | "register_busy" | "register_error";
 
-function write(env: WithAnalytics, point: { room: string; event: string; outcome: string; detail?: string; count: number; latencyMs?: number; waiting?: number }): void {
+function write(
+  env: WithAnalytics,
+  point: { room: string; event: string; outcome: string; detail?: string; count: number; latencyMs?: number; waiting?: number },
+): void {
   const dataset = env.ANALYTICS;
   if (!dataset) return;
   try {
@@ -42,7 +45,12 @@ function write(env: WithAnalytics, point: { room: string; event: string; outcome
 }
 
 /** One admission tick's outcome (called by the room coordinator). */
-export function recordAdmissions(env: WithAnalytics, room: string, admitted: number, options: { waiting?: number; tickMs?: number } = {}): void {
+export function recordAdmissions(
+  env: WithAnalytics,
+  room: string,
+  admitted: number,
+  options: { waiting?: number; tickMs?: number } = {},
+): void {
   write(env, { room, event: "admission", outcome: "admitted", count: admitted, latencyMs: options.tickMs, waiting: options.waiting });
 }
 
@@ -52,5 +60,12 @@ export function recordIssuance(
   outcome: IssuanceOutcome,
   options: { room?: string; configuration?: string; count?: number; latencyMs?: number } = {},
 ): void {
-  write(env, { room: options.room ?? "", event: "issuance", outcome, detail: options.configuration, count: options.count ?? 1, latencyMs: options.latencyMs });
+  write(env, {
+    room: options.room ?? "",
+    event: "issuance",
+    outcome,
+    detail: options.configuration,
+    count: options.count ?? 1,
+    latencyMs: options.latencyMs,
+  });
 }

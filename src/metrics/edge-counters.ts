@@ -66,7 +66,9 @@ export function edgeFamilies(): MetricFamily[] {
     gauge("antichambre_isolate_info", "The isolate that answered this scrape (edge and register metrics are per isolate).", [
       { labels: { isolate: info.id }, value: 1 },
     ]),
-    gauge("antichambre_isolate_start_timestamp_seconds", "When this isolate's counters started (Unix time).", [{ value: info.startedAt / 1000 }]),
+    gauge("antichambre_isolate_start_timestamp_seconds", "When this isolate's counters started (Unix time).", [
+      { value: info.startedAt / 1000 },
+    ]),
     counter(
       "antichambre_http_requests_total",
       "Requests this isolate answered, by route pattern, method and status class.",

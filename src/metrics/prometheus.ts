@@ -82,7 +82,8 @@ function familyLines(family: MetricFamily): string[] {
     if (series.labels && "le" in series.labels) throw new Error(`histogram ${family.name} may not carry its own "le" label`);
     let previous = -Infinity;
     for (const b of series.buckets) {
-      if (!(b.le > previous) || !Number.isFinite(b.le)) throw new Error(`histogram ${family.name}: bucket bounds must be finite and ascending`);
+      if (!(b.le > previous) || !Number.isFinite(b.le))
+        throw new Error(`histogram ${family.name}: bucket bounds must be finite and ascending`);
       previous = b.le;
       lines.push(sampleLine(`${family.name}_bucket`, series.labels, b.count, ["le", formatValue(b.le)]));
     }

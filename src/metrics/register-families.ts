@@ -31,7 +31,15 @@ export function registerFamilies(m: RegisterMetrics): MetricFamily[] {
         },
       ],
     },
-    gauge(`${P}latency_ewma_seconds`, "Moving average of register read latency.", one(m.latency_ms.ewma === null ? null : m.latency_ms.ewma / 1000)),
-    gauge(`${P}queue_wait_ewma_seconds`, "Moving average of the wait for a register slot.", one(m.queue_wait_ms_ewma === null ? null : m.queue_wait_ms_ewma / 1000)),
+    gauge(
+      `${P}latency_ewma_seconds`,
+      "Moving average of register read latency.",
+      one(m.latency_ms.ewma === null ? null : m.latency_ms.ewma / 1000),
+    ),
+    gauge(
+      `${P}queue_wait_ewma_seconds`,
+      "Moving average of the wait for a register slot.",
+      one(m.queue_wait_ms_ewma === null ? null : m.queue_wait_ms_ewma / 1000),
+    ),
   ];
 }

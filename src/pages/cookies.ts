@@ -19,7 +19,12 @@ export function roomPagePath(room: string): string {
 
 /** `name=value; Path=/rooms/{room}; Max-Age=…; SameSite=Strict[; Secure]` (Max-Age 0 deletes). */
 export function setCookieValue(name: string, value: string, options: { room: string; maxAgeSeconds: number; secure: boolean }): string {
-  const parts = [`${name}=${value}`, `Path=${roomPagePath(options.room)}`, `Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`, "SameSite=Strict"];
+  const parts = [
+    `${name}=${value}`,
+    `Path=${roomPagePath(options.room)}`,
+    `Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`,
+    "SameSite=Strict",
+  ];
   if (options.secure) parts.push("Secure");
   return parts.join("; ");
 }

@@ -25,7 +25,10 @@ export function contentSecurityPolicy(nonce: string): string {
 /** 128 random bits, base64url: a fresh style nonce per response. */
 export function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 /** Headers for every page response; pages rendered from a ticket also say no-store (they carry it). */
@@ -52,26 +55,29 @@ export interface ShellInput {
 /** The language switch: a plain link to this page in each other language (works without JavaScript). */
 function languageSwitch(lang: Lang): Html {
   const others = LANGS.filter((l) => l !== lang);
-  return html`<nav aria-label="${STRINGS[lang].switchLabel}"><ul>${others.map(
-    (l) => html`<li><a href="?lang=${l}" hreflang="${l}" lang="${l}" id="lang-${l}">${STRINGS[l].langName}</a></li>`,
-  )}</ul></nav>`;
+  return html`<nav aria-label="${STRINGS[lang].switchLabel}">
+    <ul>
+      ${others.map((l) => html`<li><a href="?lang=${l}" hreflang="${l}" lang="${l}" id="lang-${l}">${STRINGS[l].langName}</a></li>`)}
+    </ul>
+  </nav>`;
 }
 
 export function renderShell({ lang, title, nonce, head, body }: ShellInput): string {
   return `<!doctype html>\n${html`<html lang="${lang}" dir="ltr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${title}</title>
-<link rel="icon" href="data:,">
-<style nonce="${nonce}">${raw(PAGE_CSS)}</style>
-${head}
-</head>
-<body>
-<header><span class="brand">${STRINGS[lang].siteName}</span>${languageSwitch(lang)}</header>
-${body}
-</body>
-</html>
-`}`;
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>${title}</title>
+      <link rel="icon" href="data:," />
+      <style nonce="${nonce}">
+        ${raw(PAGE_CSS)}
+      </style>
+      ${head}
+    </head>
+    <body>
+      <header><span class="brand">${STRINGS[lang].siteName}</span>${languageSwitch(lang)}</header>
+      ${body}
+    </body>
+  </html> `}`;
 }

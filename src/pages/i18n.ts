@@ -45,12 +45,25 @@ export function formatNumber(lang: Lang, n: number): string {
 
 /** Wall-clock time with seconds and the zone, so "last updated" is unambiguous. `timeZone` for the server (no user zone). */
 export function formatTime(lang: Lang, ms: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat(LOCALES[lang], { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short", ...(timeZone ? { timeZone } : {}) }).format(ms);
+  return new Intl.DateTimeFormat(LOCALES[lang], {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+    ...(timeZone ? { timeZone } : {}),
+  }).format(ms);
 }
 
 /** Day and time, for moments that may be another day (an event's draw). */
 export function formatDateTime(lang: Lang, ms: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat(LOCALES[lang], { day: "numeric", month: "long", hour: "2-digit", minute: "2-digit", timeZoneName: "short", ...(timeZone ? { timeZone } : {}) }).format(ms);
+  return new Intl.DateTimeFormat(LOCALES[lang], {
+    day: "numeric",
+    month: "long",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZoneName: "short",
+    ...(timeZone ? { timeZone } : {}),
+  }).format(ms);
 }
 
 /** "5 minutes", "1 h 30", "2 heures": a rounded duration (whole minutes). */
@@ -83,9 +96,13 @@ export function formatWaitRange(lang: Lang, range: WaitRange): string {
       if (unit) {
         const div = unit === "minutes" ? 60 : 3600;
         const word = fr ? (unit === "minutes" ? "minutes" : "heures") : unit;
-        return fr ? `entre ${range.low / div} et ${range.high / div} ${word}` : `between ${range.low / div} and ${range.high / div} ${word}`;
+        return fr
+          ? `entre ${range.low / div} et ${range.high / div} ${word}`
+          : `between ${range.low / div} and ${range.high / div} ${word}`;
       }
-      return fr ? `entre ${duration(lang, range.low)} et ${duration(lang, range.high)}` : `between ${duration(lang, range.low)} and ${duration(lang, range.high)}`;
+      return fr
+        ? `entre ${duration(lang, range.low)} et ${duration(lang, range.high)}`
+        : `between ${duration(lang, range.low)} and ${duration(lang, range.high)}`;
     }
   }
 }
@@ -165,20 +182,25 @@ export const STRINGS: Record<Lang, Strings> = {
     heading: (room) => `Salle d'attente « ${room} »`,
     intro: "Beaucoup de personnes demandent leur permis en même temps. Votre place est gardée, dans l'ordre d'arrivée.",
     yourPlace: "Votre place",
-    positionLine: (p) => (p <= 1 ? "Vous êtes en tête de file : c'est bientôt à vous." : `Vous êtes à la place ${formatNumber("fr", p)} de la file.`),
-    aheadLine: (n) => (n === 0 ? "Personne devant vous." : n === 1 ? "1 personne devant vous." : `${formatNumber("fr", n)} personnes devant vous.`),
+    positionLine: (p) =>
+      p <= 1 ? "Vous êtes en tête de file : c'est bientôt à vous." : `Vous êtes à la place ${formatNumber("fr", p)} de la file.`,
+    aheadLine: (n) =>
+      n === 0 ? "Personne devant vous." : n === 1 ? "1 personne devant vous." : `${formatNumber("fr", n)} personnes devant vous.`,
     prequeueTitle: "Vous êtes dans la pré-file",
-    prequeueText: (at) => `Le ${at}, un tirage au sort place dans la file, au hasard, toutes les personnes arrivées avant. Votre place s'affichera alors : arriver plus tôt ne change rien.`,
+    prequeueText: (at) =>
+      `Le ${at}, un tirage au sort place dans la file, au hasard, toutes les personnes arrivées avant. Votre place s'affichera alors : arriver plus tôt ne change rien.`,
     countingText: "Votre place est gardée ; elle est en cours de comptage et s'affichera dans un instant.",
     eventBefore: (opens, draw) => `La pré-file ouvre le ${opens} ; le tirage au sort a lieu le ${draw}.`,
     eventPrequeue: (draw) => `Pré-file ouverte : les personnes arrivées avant le ${draw} seront placées par tirage au sort.`,
     prequeueClosedTitle: "La pré-file n'est pas encore ouverte",
-    prequeueClosedText: (opens) => `Aucune place ne peut être prise avant le ${opens}. À partir de là, toutes les personnes qui arrivent avant le tirage y participent à égalité : inutile d'arriver en avance.`,
+    prequeueClosedText: (opens) =>
+      `Aucune place ne peut être prise avant le ${opens}. À partir de là, toutes les personnes qui arrivent avant le tirage y participent à égalité : inutile d'arriver en avance.`,
     prequeueWait: (opens) => `La pré-file ouvre le ${opens} : gardez cette page ouverte, elle vous y inscrira à l'ouverture.`,
     waitLabel: "Attente estimée :",
     waitNote: "Estimée d'après le rythme actuel des admissions ; elle peut changer.",
     progressLabel: "Progression depuis votre arrivée",
-    progressText: (moved, total) => `${formatNumber("fr", moved)} place${moved > 1 ? "s" : ""} gagnée${moved > 1 ? "s" : ""} sur ${formatNumber("fr", total)}`,
+    progressText: (moved, total) =>
+      `${formatNumber("fr", moved)} place${moved > 1 ? "s" : ""} gagnée${moved > 1 ? "s" : ""} sur ${formatNumber("fr", total)}`,
     updatedLabel: "Dernière mise à jour :",
     admittedTitle: "C'est votre tour !",
     admittedUntil: (t) => `Récupérez votre permis avant ${t}.`,
@@ -187,7 +209,8 @@ export const STRINGS: Record<Lang, Strings> = {
     scanTitle: "Ou scannez ce code QR avec votre portefeuille",
     qrTitle: "Code QR de l'offre de permis de conduire",
     approveLabel: "Saisissez le code affiché par votre portefeuille",
-    approveHint: "Après avoir scanné le code QR, votre portefeuille affiche un code de 6 lettres et chiffres. Ne saisissez jamais un code que quelqu'un d'autre vous donne : il recevrait votre permis.",
+    approveHint:
+      "Après avoir scanné le code QR, votre portefeuille affiche un code de 6 lettres et chiffres. Ne saisissez jamais un code que quelqu'un d'autre vous donne : il recevrait votre permis.",
     approveSubmit: "Autoriser ce portefeuille",
     approveDone: "Portefeuille autorisé : il reçoit votre permis.",
     approveFailed: (d) => `Portefeuille non autorisé : ${d}`,
@@ -196,8 +219,14 @@ export const STRINGS: Record<Lang, Strings> = {
     expiredText: "Le délai pour récupérer votre permis est passé. Vous pouvez reprendre une place dans la file.",
     publicTitle: "La file en ce moment",
     stateLabel: "État :",
-    states: { open: "ouverte, sans attente", queueing: "file d'attente en cours", paused: "admissions en pause", closed: "complète, revenez plus tard" },
-    waitingCount: (n) => (n === 0 ? "Personne n'attend." : n === 1 ? "1 personne attend." : `${formatNumber("fr", n)} personnes attendent.`),
+    states: {
+      open: "ouverte, sans attente",
+      queueing: "file d'attente en cours",
+      paused: "admissions en pause",
+      closed: "complète, revenez plus tard",
+    },
+    waitingCount: (n) =>
+      n === 0 ? "Personne n'attend." : n === 1 ? "1 personne attend." : `${formatNumber("fr", n)} personnes attendent.`,
     rateLine: (n) => `Admissions sur la dernière minute : ${formatNumber("fr", n)}.`,
     newcomerWait: "Attente pour une personne qui arrive maintenant :",
     joinTitle: "Prendre votre place",
@@ -226,14 +255,17 @@ export const STRINGS: Record<Lang, Strings> = {
     intro: "Many people are asking for their licence at the same time. Your place is kept, in order of arrival.",
     yourPlace: "Your place",
     positionLine: (p) => (p <= 1 ? "You are first in line: it is nearly your turn." : `You are number ${formatNumber("en", p)} in line.`),
-    aheadLine: (n) => (n === 0 ? "Nobody ahead of you." : n === 1 ? "1 person ahead of you." : `${formatNumber("en", n)} people ahead of you.`),
+    aheadLine: (n) =>
+      n === 0 ? "Nobody ahead of you." : n === 1 ? "1 person ahead of you." : `${formatNumber("en", n)} people ahead of you.`,
     prequeueTitle: "You are in the pre-queue",
-    prequeueText: (at) => `On ${at}, a draw places everyone who arrived before it in the line, at random. Your place will show then: arriving earlier changes nothing.`,
+    prequeueText: (at) =>
+      `On ${at}, a draw places everyone who arrived before it in the line, at random. Your place will show then: arriving earlier changes nothing.`,
     countingText: "Your place is kept; it is being counted and will show in a moment.",
     eventBefore: (opens, draw) => `The pre-queue opens on ${opens}; the draw is on ${draw}.`,
     eventPrequeue: (draw) => `Pre-queue open: everyone who arrives before ${draw} is placed by a draw.`,
     prequeueClosedTitle: "The pre-queue is not open yet",
-    prequeueClosedText: (opens) => `No place can be taken before ${opens}. From then on, everyone who arrives before the draw takes part in it equally: there is no point in coming early.`,
+    prequeueClosedText: (opens) =>
+      `No place can be taken before ${opens}. From then on, everyone who arrives before the draw takes part in it equally: there is no point in coming early.`,
     prequeueWait: (opens) => `The pre-queue opens on ${opens}: keep this page open, it will enter you when it opens.`,
     waitLabel: "Estimated wait:",
     waitNote: "Estimated from the current admission rate; it may change.",
@@ -247,7 +279,8 @@ export const STRINGS: Record<Lang, Strings> = {
     scanTitle: "Or scan this QR code with your wallet",
     qrTitle: "QR code of the driving licence offer",
     approveLabel: "Enter the code your wallet shows",
-    approveHint: "After scanning the QR code, your wallet shows a code of 6 letters and digits. Never enter a code someone else gives you: they would receive your licence.",
+    approveHint:
+      "After scanning the QR code, your wallet shows a code of 6 letters and digits. Never enter a code someone else gives you: they would receive your licence.",
     approveSubmit: "Approve this wallet",
     approveDone: "Wallet approved: it is receiving your licence.",
     approveFailed: (d) => `Wallet not approved: ${d}`,
@@ -257,7 +290,8 @@ export const STRINGS: Record<Lang, Strings> = {
     publicTitle: "The line right now",
     stateLabel: "Status:",
     states: { open: "open, no wait", queueing: "people are queueing", paused: "admissions paused", closed: "full, come back later" },
-    waitingCount: (n) => (n === 0 ? "Nobody is waiting." : n === 1 ? "1 person is waiting." : `${formatNumber("en", n)} people are waiting.`),
+    waitingCount: (n) =>
+      n === 0 ? "Nobody is waiting." : n === 1 ? "1 person is waiting." : `${formatNumber("en", n)} people are waiting.`,
     rateLine: (n) => `Admitted in the last minute: ${formatNumber("en", n)}.`,
     newcomerWait: "Wait for someone arriving now:",
     joinTitle: "Take your place",

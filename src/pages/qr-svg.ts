@@ -20,7 +20,7 @@ export function qrSvg(text: string, options: { title: string; id: string }): Htm
   for (let row = 0; row < n; row++) {
     // Each line is drawn through the middle of its module row; `x` is where the pen is.
     let x = -1;
-    for (let col = 0; col < n; ) {
+    for (let col = 0; col < n;) {
       if (!qr.isDark(row, col)) {
         col++;
         continue;
@@ -35,5 +35,17 @@ export function qrSvg(text: string, options: { title: string; id: string }): Htm
   }
   const size = n + 2 * QUIET_ZONE;
   const titleId = `${options.id}-title`;
-  return html`<svg xmlns="http://www.w3.org/2000/svg" id="${options.id}" class="qr" viewBox="0 0 ${size} ${size}" role="img" aria-labelledby="${titleId}" shape-rendering="crispEdges"><title id="${titleId}">${options.title}</title><rect width="${size}" height="${size}" fill="#fff"/><path stroke="#000" stroke-width="1" d="${raw(d)}"/></svg>`;
+  return html`<svg
+    xmlns="http://www.w3.org/2000/svg"
+    id="${options.id}"
+    class="qr"
+    viewBox="0 0 ${size} ${size}"
+    role="img"
+    aria-labelledby="${titleId}"
+    shape-rendering="crispEdges"
+  >
+    <title id="${titleId}">${options.title}</title>
+    <rect width="${size}" height="${size}" fill="#fff" />
+    <path stroke="#000" stroke-width="1" d="${raw(d)}" />
+  </svg>`;
 }

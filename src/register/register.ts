@@ -401,11 +401,20 @@ export class LicenceRegister {
       return holder;
     } catch (err) {
       m.errors++;
-      const what = err instanceof DeadlineExceeded ? "timed out" : err instanceof z.ZodError || err instanceof SyntaxError || err instanceof TypeError ? "returned an unreadable row" : "failed";
+      const what =
+        err instanceof DeadlineExceeded
+          ? "timed out"
+          : err instanceof z.ZodError || err instanceof SyntaxError || err instanceof TypeError
+            ? "returned an unreadable row"
+            : "failed";
       throw new RegisterUnavailableError(`the licence register ${what}`, { cause: err });
     } finally {
       recordLatency(now() - started);
-      if (outstanding) outstanding.then(() => release(slot), () => release(slot));
+      if (outstanding)
+        outstanding.then(
+          () => release(slot),
+          () => release(slot),
+        );
       else release(slot);
     }
   }

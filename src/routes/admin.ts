@@ -45,7 +45,9 @@ admin.post("/rooms/:room/lottery/reveal", async (c) => {
  * `revoke`): its access tokens stop working at once and its slot goes to the next in line. The ticket id
  * is the admission token's `sub`, which the protected service holds.
  */
-export const TicketIdSchema = z.string().regex(/^[0-9]{1,3}\.[0-9]{1,15}$/, "a ticket id is SHARD.SEQUENCE, as in the admission token's sub");
+export const TicketIdSchema = z
+  .string()
+  .regex(/^[0-9]{1,3}\.[0-9]{1,15}$/, "a ticket id is SHARD.SEQUENCE, as in the admission token's sub");
 
 admin.delete("/rooms/:room/sessions/:ticket", async (c) => {
   const room = roomParam(c);

@@ -19,7 +19,9 @@ import { clock } from "../lib/clock";
  */
 export const challenge = new Hono<AppEnv>();
 
-export const ChallengeRequestSchema = z.object({ jkt: z.string().refine(isJkt, "a base64url SHA-256 JWK thumbprint (43 characters)") }).strict();
+export const ChallengeRequestSchema = z
+  .object({ jkt: z.string().refine(isJkt, "a base64url SHA-256 JWK thumbprint (43 characters)") })
+  .strict();
 
 challenge.post("/:room/challenge", async (c) => {
   const room = roomParam(c);

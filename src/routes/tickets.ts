@@ -104,7 +104,9 @@ tickets.post("/:room/tickets/current/handoff", async (c) => {
   const body = await readJson(c, ApproveBodySchema);
   const code = normalizeConfirmationCode(body.confirmation_code);
   if (code === null) {
-    throw new ApiError("validation_failed", "the confirmation code is the six letters and digits your wallet shows", { extras: { reason: "malformed_code" } });
+    throw new ApiError("validation_failed", "the confirmation code is the six letters and digits your wallet shows", {
+      extras: { reason: "malformed_code" },
+    });
   }
   const proof = await verifyDpopProof(c.req.header("dpop"), { method: "POST", url: c.req.url }, now, token);
   const refused = (reason: string) =>
@@ -114,11 +116,15 @@ tickets.post("/:room/tickets/current/handoff", async (c) => {
     });
   if (!proof.ok) throw refused(proof.reason);
   if (proof.jkt !== ticket.jkt) throw refused("key_not_bound_to_ticket");
-  if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000))) throw refused("replayed");
+  if (!(await claimOnce(c.env, "dpop", `${proof.jkt}:${proof.jti}`, (proof.iat + DPOP_MAX_AGE_SECONDS + 120) * 1000)))
+    throw refused("replayed");
   const snapshot = await roomSnapshot(c.env, room);
   if (!snapshot) throw noRoom(room);
   const status = ticketStatus(snapshot, ticket.key, now, 0, unsyncedAtPoll(snapshot, ticket.key, ticket.unsynced));
-  if (status.status !== "admitted") throw new ApiError("conflict", "only an admitted ticket can hand its admission to a wallet", { extras: { reason: `ticket_${status.status}` } });
+  if (status.status !== "admitted")
+    throw new ApiError("conflict", "only an admitted ticket can hand its admission to a wallet", {
+      extras: { reason: `ticket_${status.status}` },
+    });
   const approval = await approveHandoff(c.env, { room, tid: ticket.ticketId, code, now });
   c.header("cache-control", "no-store");
   return c.json({ status: "approved", attempts_left: approval.attemptsLeft }, 200);
@@ -163,7 +169,13 @@ function send(c: Context<AppEnv>, result: TicketAnswer & { body: TicketBody & { 
   return c.json(result.body, code);
 }
 
-async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: TicketClaims, snapshot: RoomSnapshot, status: TicketStatus): Promise<TicketAnswer> {
+async function answer(
+  env: AppEnv["Bindings"],
+  requestUrl: string,
+  claims: TicketClaims,
+  snapshot: RoomSnapshot,
+  status: TicketStatus,
+): Promise<TicketAnswer> {
   if (status.status === "waiting") return { body: status, retryAfterSeconds: status.poll_after_seconds };
   if (status.status === "expired") return { body: { status: "expired" }, retryAfterSeconds: null };
   const issuer = issuerOrigin(env, requestUrl);
@@ -174,13 +186,24 @@ async function answer(env: AppEnv["Bindings"], requestUrl: string, claims: Ticke
   // The pre-authorized code: single use (its id is taken when redeemed), valid as long as the admission,
   // bound to this device's key and to the person, sealed so its holder cannot read or alter it. Every
   // poll gets a fresh one: the way back for a device whose token answer was lost (src/issuance/token.ts).
-  const place = { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b] as [number, number], pid: person.claims.pid };
+  const place = {
+    room: snapshot.room,
+    tid: claims.ticketId,
+    ord: [claims.key.a, claims.key.b] as [number, number],
+    pid: person.claims.pid,
+  };
   const preAuthorizedCode = await sealPreAuthorizedCode(ring, { ...place, jkt: claims.jkt }, clock.now(), status.admission_expires_at);
   const offer = credentialOffer(issuer, preAuthorizedCode);
   const handoff = await handoffOfferLink(
     env,
     issuer,
-    { room: snapshot.room, tid: claims.ticketId, ord: [claims.key.a, claims.key.b], pid: person.claims.pid, admissionExpiresAt: status.admission_expires_at },
+    {
+      room: snapshot.room,
+      tid: claims.ticketId,
+      ord: [claims.key.a, claims.key.b],
+      pid: person.claims.pid,
+      admissionExpiresAt: status.admission_expires_at,
+    },
     clock.now(),
   );
   const admissionToken = await signAdmissionToken(ec, issuer, {

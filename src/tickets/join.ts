@@ -37,7 +37,10 @@ export const JoinBodySchema = z
     /** From the national identity service: who is joining (one place per person). */
     identity_assertion: z.string().min(1).max(4096),
     /** A solved proof-of-work challenge, when the room asks for one (src/edge/proof-of-work.ts). */
-    pow: z.object({ challenge: z.string().min(1).max(1024), solution: z.string().regex(POW_SOLUTION_PATTERN) }).strict().optional(),
+    pow: z
+      .object({ challenge: z.string().min(1).max(1024), solution: z.string().regex(POW_SOLUTION_PATTERN) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -53,7 +56,10 @@ export interface Joined {
   created: boolean;
 }
 
-export async function joinQueue(env: Env, input: { room: string; body: JoinBody; dpop: string | undefined; url: string; now: number }): Promise<Joined> {
+export async function joinQueue(
+  env: Env,
+  input: { room: string; body: JoinBody; dpop: string | undefined; url: string; now: number },
+): Promise<Joined> {
   const { room, body, now } = input;
   const proof = await verifyDpopProof(input.dpop, { method: "POST", url: input.url }, now);
   if (!proof.ok) {
@@ -115,7 +121,10 @@ export async function joinQueue(env: Env, input: { room: string; body: JoinBody;
   if (plan.kind === "lottery") {
     stamp = { kind: "lottery", from: plan.from, to: plan.to, rank: await lotteryRank(keys, room, plan.from, person) };
   } else if (plan.kind === "prequeue") {
-    if (!snapshot.lottery) throw new ApiError("temporarily_unavailable", "the event's lottery is not ready yet; try again in a moment", { headers: { "retry-after": "2" } });
+    if (!snapshot.lottery)
+      throw new ApiError("temporarily_unavailable", "the event's lottery is not ready yet; try again in a moment", {
+        headers: { "retry-after": "2" },
+      });
     stamp = { kind: "prequeue", from: plan.from, to: plan.to, seed: snapshot.lottery.seed };
   }
   const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
@@ -135,7 +144,10 @@ export async function joinQueue(env: Env, input: { room: string; body: JoinBody;
   const ahead = entrant || uncounted ? 0 : await unsyncedAhead(env, room, snapshot, shard, held);
   const current = ticketStatus(snapshot, held.key, now, Math.random(), { ahead, ...(uncounted ? { uncounted: true as const } : {}) });
   // The join's own basis for later polls (UnsyncedBasis): the position told bounds them until synced.
-  const told = current.status === "waiting" && current.position !== null ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal } : {};
+  const told =
+    current.status === "waiting" && current.position !== null
+      ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal }
+      : {};
   const claims: TicketClaims = {
     room,
     ticketId: `${shard}.${held.seq}`,
@@ -180,9 +192,12 @@ async function unsyncedAhead(env: Env, room: string, snapshot: RoomSnapshot, sha
 /** The refusal of a join before an event's pre-queue opens: when to come back, as a time and a Retry-After. */
 function prequeueNotOpen(opensAt: number, now: number): ApiError {
   const at = new Date(opensAt).toISOString();
-  return new ApiError("prequeue_not_open", `the event's pre-queue opens at ${at}; joins before it are refused, and everyone who joins between then and the draw is placed at random`, {
-    extras: { prequeue_opens_at: at },
-    headers: { "retry-after": String(Math.max(1, Math.ceil((opensAt - now) / 1000))) },
-  });
+  return new ApiError(
+    "prequeue_not_open",
+    `the event's pre-queue opens at ${at}; joins before it are refused, and everyone who joins between then and the draw is placed at random`,
+    {
+      extras: { prequeue_opens_at: at },
+      headers: { "retry-after": String(Math.max(1, Math.ceil((opensAt - now) / 1000))) },
+    },
+  );
 }
-

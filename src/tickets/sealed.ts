@@ -12,7 +12,8 @@ import type { HmacKeyring } from "./keyring";
  * Keys are derived per purpose with HKDF from the TICKET_KEYS secrets (same `kid`s, so they rotate
  * together); a token sealed for one purpose cannot be opened as another.
  */
-export type SealPurpose = "ticket-person" | "ticket-order" | "pre-authorized-code" | "access-token" | "c-nonce" | "notification" | "handoff-offer";
+export type SealPurpose =
+  "ticket-person" | "ticket-order" | "pre-authorized-code" | "access-token" | "c-nonce" | "notification" | "handoff-offer";
 
 const derived = new Map<string, Promise<CryptoKey>>();
 
@@ -34,7 +35,13 @@ function purposeKey(ring: HmacKeyring, kid: string, purpose: SealPurpose): Promi
   return key;
 }
 
-export async function seal(ring: HmacKeyring, purpose: SealPurpose, claims: JWTPayload, nowMs: number, expiresAtMs: number): Promise<string> {
+export async function seal(
+  ring: HmacKeyring,
+  purpose: SealPurpose,
+  claims: JWTPayload,
+  nowMs: number,
+  expiresAtMs: number,
+): Promise<string> {
   const key = await purposeKey(ring, ring.signing.kid, purpose)!;
   return new EncryptJWT(claims)
     .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: ring.signing.kid, cty: purpose })
@@ -43,7 +50,8 @@ export async function seal(ring: HmacKeyring, purpose: SealPurpose, claims: JWTP
     .encrypt(key);
 }
 
-export type OpenResult = { ok: true; claims: JWTPayload } | { ok: false; reason: "malformed" | "expired" | "unknown_key" | "wrong_purpose" };
+export type OpenResult =
+  { ok: true; claims: JWTPayload } | { ok: false; reason: "malformed" | "expired" | "unknown_key" | "wrong_purpose" };
 
 export async function open(ring: HmacKeyring, purpose: SealPurpose, token: string, nowMs: number): Promise<OpenResult> {
   if (token.length > 4096) return { ok: false, reason: "malformed" };

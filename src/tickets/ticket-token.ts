@@ -51,7 +51,9 @@ export async function signTicket(keys: HmacKeyring, t: TicketClaims, nowMs: numb
   const jp = toldPosition !== undefined && admittedTotal !== undefined ? { jp: [toldPosition, admittedTotal] } : {};
   const uc = uncounted ? { uc: 1 } : {};
   const ord: [number, number] = [t.key.a, t.key.b];
-  const order = t.sealedOrder ? { sord: await seal(keys, "ticket-order", { ord }, nowMs, (iat + TICKET_LIFETIME_SECONDS) * 1000) } : { ord };
+  const order = t.sealedOrder
+    ? { sord: await seal(keys, "ticket-order", { ord }, nowMs, (iat + TICKET_LIFETIME_SECONDS) * 1000) }
+    : { ord };
   return new SignJWT({ room: t.room, ...order, cnf: { jkt: t.jkt }, ja: t.issuedAt, psn: t.person, ua: ahead, ...jp, ...uc })
     .setProtectedHeader({ alg: "HS256", kid: keys.signing.kid, typ: TICKET_TYPE })
     .setIssuer(TICKET_ISSUER)
@@ -68,8 +70,7 @@ export type TicketFailure = "malformed" | "bad_signature" | "unknown_key" | "exp
 export type TicketResult = { ok: true; ticket: TicketClaims } | { ok: false; reason: TicketFailure };
 
 /** Two non-negative safe integers: an order key [a, b], or a join basis [position, admitted total]. */
-const PAIR = (v: unknown): v is [number, number] =>
-  Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
+const PAIR = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 0);
 
 /** A ticket is under 1 KiB; like DPoP proofs and sealed tokens, anything over this is refused unread. */
 export const MAX_TICKET_LENGTH = 4096;
@@ -102,7 +103,14 @@ export async function verifyTicket(keys: HmacKeyring, token: string, room: strin
     if (payload.jp !== undefined && !PAIR(payload.jp)) return { ok: false, reason: "bad_claims" };
     const sealedOrder = typeof payload.sord === "string";
     const ord = sealedOrder ? await openOrder(keys, payload.sord as string, nowMs) : payload.ord;
-    if (!PAIR(ord) || typeof jkt !== "string" || typeof payload.sub !== "string" || typeof payload.ja !== "number" || typeof payload.psn !== "string" || !Number.isSafeInteger(payload.ua)) {
+    if (
+      !PAIR(ord) ||
+      typeof jkt !== "string" ||
+      typeof payload.sub !== "string" ||
+      typeof payload.ja !== "number" ||
+      typeof payload.psn !== "string" ||
+      !Number.isSafeInteger(payload.ua)
+    ) {
       return { ok: false, reason: "bad_claims" };
     }
     return {

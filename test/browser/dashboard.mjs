@@ -77,7 +77,11 @@ export async function run({ base, browser, checks }) {
       assertEqual(await page.textContent("#state-badge"), "paused", "state badge");
       const rows = await page.$$eval("#shard-rows tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
       assertEqual(rows.length, 2, "shard rows");
-      assertEqual(rows.reduce((n, r) => n + Number(r[3]), 0), PEOPLE, "waiting summed over shards");
+      assertEqual(
+        rows.reduce((n, r) => n + Number(r[3]), 0),
+        PEOPLE,
+        "waiting summed over shards",
+      );
       const drain = await page.textContent('[data-field="drain"]');
       assertEqual(drain, "not draining", "time to drain while paused");
       await screenshot(page, "dashboard-paused-queue");
@@ -99,7 +103,11 @@ export async function run({ base, browser, checks }) {
         30_000,
       );
       assertEqual(await page.textContent("#state-badge"), "admitting", "state badge");
-      await until("an observed rate and a drain estimate", async () => /\/min/.test(await page.textContent('[data-field="rate"]')) && /≈|empty/.test(await page.textContent('[data-field="drain"]')));
+      await until(
+        "an observed rate and a drain estimate",
+        async () =>
+          /\/min/.test(await page.textContent('[data-field="rate"]')) && /≈|empty/.test(await page.textContent('[data-field="drain"]')),
+      );
       const api = await roomConfig(base, room);
       assert(api.admitted_total > 0, "nobody admitted according to the API");
       const lines = await page.$$eval('svg[data-chart="waiting"] polyline', (ps) => ps.length);
@@ -119,7 +127,10 @@ export async function run({ base, browser, checks }) {
       // People keep arriving while paused: the page counts them in.
       const before = number(await page.textContent('[data-field="waiting"]'));
       for (let i = 0; i < 3; i++) await queuePerson(base, room, `FR-${String(9100 + i).padStart(6, "0")}`);
-      await until("the page to count 3 more people waiting", async () => number(await page.textContent('[data-field="waiting"]')) === before + 3);
+      await until(
+        "the page to count 3 more people waiting",
+        async () => number(await page.textContent('[data-field="waiting"]')) === before + 3,
+      );
       await screenshot(page, "dashboard-paused-again");
       await page.click("#pause-toggle");
       await until("the API to show the room resumed", async () => (await roomConfig(base, room)).config.paused === false);
@@ -130,7 +141,9 @@ export async function run({ base, browser, checks }) {
       await page.fill("#new_users_per_minute", "120");
       await page.click("#limits-form button[type=submit]");
       await until("the API to show 120/min", async () => (await roomConfig(base, room)).config.new_users_per_minute === 120);
-      await until("the page to show the new limit", async () => (await page.textContent('[data-field="rate-sub"]'))?.includes("limit 120/min"));
+      await until("the page to show the new limit", async () =>
+        (await page.textContent('[data-field="rate-sub"]'))?.includes("limit 120/min"),
+      );
       assert((await page.textContent("#limits-form .result")) === "Limits applied.", "no confirmation");
     });
 
@@ -174,7 +187,11 @@ export async function run({ base, browser, checks }) {
           return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
         };
         const pre = Date.now() + 3_600_000;
-        return { pre: local(pre), start: local(pre + 3_600_000), startIso: new Date(Math.floor((pre + 3_600_000) / 1000) * 1000).toISOString() };
+        return {
+          pre: local(pre),
+          start: local(pre + 3_600_000),
+          startIso: new Date(Math.floor((pre + 3_600_000) / 1000) * 1000).toISOString(),
+        };
       });
       await page.fill("#prequeue_start", times.pre);
       await page.fill("#event_start", times.start);
@@ -187,8 +204,11 @@ export async function run({ base, browser, checks }) {
       }
       const event = (await roomConfig(base, room)).config.event;
       assert(event && Date.parse(event.event_start) === Date.parse(times.startIso), `API event: ${JSON.stringify(event)}`);
-      await until("the page to show the event and its lottery commitment", async () =>
-        (await page.textContent('[data-field="event"]'))?.includes("event_start") && /commitment: [0-9a-f]{16,}/i.test(await page.textContent('[data-field="lottery"]')),
+      await until(
+        "the page to show the event and its lottery commitment",
+        async () =>
+          (await page.textContent('[data-field="event"]'))?.includes("event_start") &&
+          /commitment: [0-9a-f]{16,}/i.test(await page.textContent('[data-field="lottery"]')),
       );
       await screenshot(page, "dashboard-event-scheduled");
       return `event at ${event.event_start}`;
@@ -205,7 +225,12 @@ export async function run({ base, browser, checks }) {
     await checks.check("a cookie-only change without the CSRF header is refused in the browser too", async () => {
       need(ctx, "loggedIn");
       const status = await page.evaluate(
-        (r) => fetch(`/v1/admin/rooms/${r}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ paused: true }) }).then((res) => res.status),
+        (r) =>
+          fetch(`/v1/admin/rooms/${r}`, {
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ paused: true }),
+          }).then((res) => res.status),
         room,
       );
       assertEqual(status, 403, "status without the header");

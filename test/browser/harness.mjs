@@ -94,7 +94,12 @@ export async function http(base, method, path, { body, token, headers = {} } = {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   if (body !== undefined) h["content-type"] ??= "application/json";
-  const res = await fetch(`${base}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await res.text();
   let json = null;
   try {
@@ -129,7 +134,16 @@ export async function clientSdk() {
   if (sdk) return sdk;
   const dir = mkdtempSync(join(tmpdir(), "antichambre-sdk-"));
   const outfile = join(dir, "client.mjs");
-  await build({ absWorkingDir: REPO, entryPoints: ["client/index.ts"], bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "warning" });
+  await build({
+    absWorkingDir: REPO,
+    entryPoints: ["client/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    outfile,
+    logLevel: "warning",
+  });
   sdk = await import(pathToFileURL(outfile).href);
   rmSync(dir, { recursive: true, force: true });
   return sdk;
@@ -205,10 +219,14 @@ export async function textContrasts(page) {
 /** WCAG 2.1 contrast ratio of two CSS rgb()/rgba() colours (alpha ignored: pages here use opaque colours). */
 export function contrastRatio(fg, bg) {
   const lum = (css) => {
-    const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
-      const c = v / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    });
+    const [r, g, b] = css
+      .match(/[\d.]+/g)
+      .slice(0, 3)
+      .map(Number)
+      .map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);

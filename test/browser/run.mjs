@@ -31,7 +31,10 @@ let browser = null;
 function report() {
   mkdirSync(REPORTS, { recursive: true });
   const { passed, failed } = checks;
-  writeFileSync(join(REPORTS, "browser.json"), `${JSON.stringify({ passed, failed, duration_ms: Date.now() - t0, checks: checks.results }, null, 2)}\n`);
+  writeFileSync(
+    join(REPORTS, "browser.json"),
+    `${JSON.stringify({ passed, failed, duration_ms: Date.now() - t0, checks: checks.results }, null, 2)}\n`,
+  );
   console.log(`browser: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   return failed;
 }

@@ -7,7 +7,18 @@
 // English, go to reports/screenshots/waiting-*.png.
 
 import qrcode from "qrcode-generator";
-import { assert, assertEqual, clientSdk, identityAssertion, need, putRoom, queuePerson, screenshot, textContrasts, watchPage } from "./harness.mjs";
+import {
+  assert,
+  assertEqual,
+  clientSdk,
+  identityAssertion,
+  need,
+  putRoom,
+  queuePerson,
+  screenshot,
+  textContrasts,
+  watchPage,
+} from "./harness.mjs";
 
 export const title = "waiting page";
 
@@ -128,7 +139,11 @@ export async function run({ base, browser, checks }) {
               const get = open.result.transaction("keys").objectStore("keys").get("device-key");
               get.onsuccess = () => {
                 const pair = get.result;
-                resolve(pair ? { type: pair.privateKey.type, extractable: pair.privateKey.extractable, alg: pair.privateKey.algorithm.namedCurve } : null);
+                resolve(
+                  pair
+                    ? { type: pair.privateKey.type, extractable: pair.privateKey.extractable, alg: pair.privateKey.algorithm.namedCurve }
+                    : null,
+                );
               };
             };
           }),
@@ -137,7 +152,11 @@ export async function run({ base, browser, checks }) {
       const cookies = await fr.cookies();
       const ticket = cookies.find((c) => c.name === "antichambre_ticket");
       assert(ticket, `no ticket cookie: ${JSON.stringify(cookies.map((c) => c.name))}`);
-      assertEqual({ path: ticket.path, sameSite: ticket.sameSite, httpOnly: ticket.httpOnly }, { path: `/rooms/${room}`, sameSite: "Strict", httpOnly: false }, "cookie attributes");
+      assertEqual(
+        { path: ticket.path, sameSite: ticket.sameSite, httpOnly: ticket.httpOnly },
+        { path: `/rooms/${room}`, sameSite: "Strict", httpOnly: false },
+        "cookie attributes",
+      );
       assert(ticket.expires > Date.now() / 1000 + 3600, "cookie lives as long as the ticket");
       ctx.cookies = cookies;
     });
@@ -160,32 +179,37 @@ export async function run({ base, browser, checks }) {
       return `position ${position}`;
     });
 
-    await check("without JavaScript: the cookie ticket shows the position (English by Accept-Language) and the page refreshes itself", async () => {
-      need(ctx, "cookies");
-      const nojs = await browser.newContext({ javaScriptEnabled: false, locale: "en-GB", viewport: VIEWPORT });
-      try {
-        await nojs.addCookies(ctx.cookies);
-        const p = await nojs.newPage();
-        const res = await p.goto(url);
-        const html = await res.text();
-        const refresh = /<noscript><meta http-equiv="refresh" content="(\d+)"><\/noscript>/.exec(html);
-        assert(refresh, "no meta refresh in the head");
-        const seconds = Number(refresh[1]);
-        assert(seconds >= 2 && seconds <= 60, `refresh after ${seconds} s`);
-        assertEqual(await p.getAttribute("html", "lang"), "en", "html lang from Accept-Language");
-        const position = Number(await text(p, "#position"));
-        assert(position >= 1, `position: ${await text(p, "#status")}`);
-        assert(await p.locator("#noscript-refresh").isVisible(), "the no-JavaScript notice is shown");
-        await screenshot(p, "waiting-nojs-en");
-        // Chromium honours the refresh: the page loads again by itself, with the status read anew.
-        const reloaded = p.waitForResponse((r) => r.url() === url && r.request().isNavigationRequest(), { timeout: (seconds + 5) * 1000 });
-        const again = await reloaded;
-        assertEqual(again.status(), 200, "refreshed page status");
-        return `position ${position}, refreshed after ${seconds} s`;
-      } finally {
-        await nojs.close();
-      }
-    });
+    await check(
+      "without JavaScript: the cookie ticket shows the position (English by Accept-Language) and the page refreshes itself",
+      async () => {
+        need(ctx, "cookies");
+        const nojs = await browser.newContext({ javaScriptEnabled: false, locale: "en-GB", viewport: VIEWPORT });
+        try {
+          await nojs.addCookies(ctx.cookies);
+          const p = await nojs.newPage();
+          const res = await p.goto(url);
+          const html = await res.text();
+          const refresh = /<noscript><meta http-equiv="refresh" content="(\d+)"><\/noscript>/.exec(html);
+          assert(refresh, "no meta refresh in the head");
+          const seconds = Number(refresh[1]);
+          assert(seconds >= 2 && seconds <= 60, `refresh after ${seconds} s`);
+          assertEqual(await p.getAttribute("html", "lang"), "en", "html lang from Accept-Language");
+          const position = Number(await text(p, "#position"));
+          assert(position >= 1, `position: ${await text(p, "#status")}`);
+          assert(await p.locator("#noscript-refresh").isVisible(), "the no-JavaScript notice is shown");
+          await screenshot(p, "waiting-nojs-en");
+          // Chromium honours the refresh: the page loads again by itself, with the status read anew.
+          const reloaded = p.waitForResponse((r) => r.url() === url && r.request().isNavigationRequest(), {
+            timeout: (seconds + 5) * 1000,
+          });
+          const again = await reloaded;
+          assertEqual(again.status(), 200, "refreshed page status");
+          return `position ${position}, refreshed after ${seconds} s`;
+        } finally {
+          await nojs.close();
+        }
+      },
+    );
 
     await check("joins from the identity app's link (#identity_assertion=…), which leaves no trace in the address", async () => {
       need(ctx, "ahead");
@@ -194,7 +218,9 @@ export async function run({ base, browser, checks }) {
         const p = await app.newPage();
         const assertion = await identityAssertion(base, "FR-000043");
         await p.goto(`${url}#identity_assertion=${assertion}`);
-        await p.waitForFunction(() => ["waiting", "admitted"].includes(document.getElementById("status")?.dataset.status ?? ""), null, { timeout: 15_000 });
+        await p.waitForFunction(() => ["waiting", "admitted"].includes(document.getElementById("status")?.dataset.status ?? ""), null, {
+          timeout: 15_000,
+        });
         assertEqual(await p.evaluate(() => location.href), url, "address after join");
         assert(await p.locator("#join").isHidden(), "join section hidden");
         const cookie = (await app.cookies()).find((c) => c.name === "antichambre_ticket");
@@ -209,7 +235,11 @@ export async function run({ base, browser, checks }) {
       need(ctx, "position");
       await page.evaluate(() => {
         window.__liveChanges = 0;
-        new MutationObserver(() => window.__liveChanges++).observe(document.getElementById("status"), { childList: true, subtree: true, characterData: true });
+        new MutationObserver(() => window.__liveChanges++).observe(document.getElementById("status"), {
+          childList: true,
+          subtree: true,
+          characterData: true,
+        });
       });
       const before = { position: Number(await text(page, "#position")), updated: await page.getAttribute("#updated-time", "datetime") };
       await page.waitForFunction(
@@ -230,7 +260,9 @@ export async function run({ base, browser, checks }) {
 
     await check("admitted: the heading, the app link, the QR code of the handoff offer by reference, the approval form", async () => {
       need(ctx, "position");
-      await page.waitForFunction(() => document.getElementById("status")?.dataset.status === "admitted", null, { timeout: ADMISSION_TIMEOUT_MS });
+      await page.waitForFunction(() => document.getElementById("status")?.dataset.status === "admitted", null, {
+        timeout: ADMISSION_TIMEOUT_MS,
+      });
       assertEqual(await text(page, "#status-heading"), "It is your turn!", "heading");
       assert((await page.title()).startsWith("It is your turn!"), `title: ${await page.title()}`);
       const href = await page.getAttribute("#open-app", "href");
@@ -276,40 +308,47 @@ export async function run({ base, browser, checks }) {
       return `${n}×${n} modules`;
     });
 
-    await check("a wallet on another device scans the QR code, shows a code, the person approves it on the page, the wallet gets its token", async () => {
-      need(ctx, "href");
-      const { AntichambreClient, DeviceKey } = await clientSdk();
-      // A different key from the browser's: the wallet app on another phone.
-      const wallet = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
-      const offer = await wallet.resolveCredentialOffer(ctx.href);
-      assertEqual(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code, undefined, "no tx_code in the offer");
-      // A photo of the same QR code scanned by a second phone: the reference was used.
-      const photo = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
-      const refused = await photo.resolveCredentialOffer(ctx.href).catch((e) => e);
-      assertEqual(refused?.status, 404, "the QR code's offer a second time");
-      let shown;
-      const codeShown = new Promise((resolve) => (shown = resolve));
-      const redeemed = wallet.token(offer, { onConfirmationCode: shown, signal: AbortSignal.timeout(60_000) });
-      const code = await Promise.race([codeShown, redeemed.then(() => null)]);
-      assert(typeof code === "string" && /^[2-9A-HJKMNP-Z]{6}$/.test(code), `confirmation code on the wallet: ${code}`);
-      // A wrong code first, typed with the keyboard, then the right one (in lower case, as people type).
-      const input = page.getByLabel("Enter the code your wallet shows");
-      const wrong = `${code[0] === "A" ? "B" : "A"}${code.slice(1)}`;
-      await input.fill(wrong);
-      await input.press("Enter");
-      await page.waitForFunction(() => /not approved/.test(document.getElementById("approve-result")?.textContent ?? ""), null, { timeout: 10_000 });
-      const wrongText = await text(page, "#approve-result");
-      // The refusal is a 400, which Chromium logs as a console error: the last check expects exactly one.
-      ctx.refusedApprovals = 1;
-      assert(/4 attempts left/.test(wrongText), `wrong code answer: ${wrongText}`);
-      await input.fill(code.toLowerCase());
-      await page.getByRole("button", { name: "Approve this wallet" }).click();
-      await page.waitForFunction(() => /approved:/.test(document.getElementById("approve-result")?.textContent ?? ""), null, { timeout: 10_000 });
-      const session = await redeemed;
-      assert(typeof session.accessToken === "string" && session.accessToken.length > 0, "access token for the wallet");
-      await screenshot(page, "approved-en");
-      return { detail: `code ${code} approved on the page; wrong code: "${wrongText}"`, data: { offer_link_chars: ctx.href.length } };
-    });
+    await check(
+      "a wallet on another device scans the QR code, shows a code, the person approves it on the page, the wallet gets its token",
+      async () => {
+        need(ctx, "href");
+        const { AntichambreClient, DeviceKey } = await clientSdk();
+        // A different key from the browser's: the wallet app on another phone.
+        const wallet = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
+        const offer = await wallet.resolveCredentialOffer(ctx.href);
+        assertEqual(offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code, undefined, "no tx_code in the offer");
+        // A photo of the same QR code scanned by a second phone: the reference was used.
+        const photo = new AntichambreClient({ baseUrl: base, room, device: await DeviceKey.create() });
+        const refused = await photo.resolveCredentialOffer(ctx.href).catch((e) => e);
+        assertEqual(refused?.status, 404, "the QR code's offer a second time");
+        let shown;
+        const codeShown = new Promise((resolve) => (shown = resolve));
+        const redeemed = wallet.token(offer, { onConfirmationCode: shown, signal: AbortSignal.timeout(60_000) });
+        const code = await Promise.race([codeShown, redeemed.then(() => null)]);
+        assert(typeof code === "string" && /^[2-9A-HJKMNP-Z]{6}$/.test(code), `confirmation code on the wallet: ${code}`);
+        // A wrong code first, typed with the keyboard, then the right one (in lower case, as people type).
+        const input = page.getByLabel("Enter the code your wallet shows");
+        const wrong = `${code[0] === "A" ? "B" : "A"}${code.slice(1)}`;
+        await input.fill(wrong);
+        await input.press("Enter");
+        await page.waitForFunction(() => /not approved/.test(document.getElementById("approve-result")?.textContent ?? ""), null, {
+          timeout: 10_000,
+        });
+        const wrongText = await text(page, "#approve-result");
+        // The refusal is a 400, which Chromium logs as a console error: the last check expects exactly one.
+        ctx.refusedApprovals = 1;
+        assert(/4 attempts left/.test(wrongText), `wrong code answer: ${wrongText}`);
+        await input.fill(code.toLowerCase());
+        await page.getByRole("button", { name: "Approve this wallet" }).click();
+        await page.waitForFunction(() => /approved:/.test(document.getElementById("approve-result")?.textContent ?? ""), null, {
+          timeout: 10_000,
+        });
+        const session = await redeemed;
+        assert(typeof session.accessToken === "string" && session.accessToken.length > 0, "access token for the wallet");
+        await screenshot(page, "approved-en");
+        return { detail: `code ${code} approved on the page; wrong code: "${wrongText}"`, data: { offer_link_chars: ctx.href.length } };
+      },
+    );
 
     await check("admitted page in French from the server (cookie): a fresh QR code and the approval form, no polling", async () => {
       need(ctx, "href");
@@ -317,7 +356,10 @@ export async function run({ base, browser, checks }) {
       page.on("request", (r) => {
         if (r.url().includes("/tickets/current")) polls++;
       });
-      const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("?lang=fr")), page.getByRole("link", { name: "Français" }).click()]);
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("?lang=fr")),
+        page.getByRole("link", { name: "Français" }).click(),
+      ]);
       await page.waitForURL(/\?lang=fr$/);
       const html = (await response.body()).length;
       assertEqual(await text(page, "#status-heading"), "C'est votre tour !", "heading");
@@ -337,7 +379,11 @@ export async function run({ base, browser, checks }) {
     await check("no script error, console error or CSP violation on the way", async () => {
       const refusal = "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)";
       const all = watch.problems();
-      assertEqual(all.filter((p) => p === refusal).length, ctx.refusedApprovals ?? 0, "400s logged (the wrong approval code typed on purpose)");
+      assertEqual(
+        all.filter((p) => p === refusal).length,
+        ctx.refusedApprovals ?? 0,
+        "400s logged (the wrong approval code typed on purpose)",
+      );
       const problems = all.filter((p) => p !== refusal);
       assert(problems.length === 0, problems.join(" | "));
     });

@@ -97,7 +97,10 @@ describe("DeviceKey", () => {
     const verified = await verifyDpopProof(proof, { method: "POST", url: `${ORIGIN}/credential` }, now, "tok");
     expect(verified).toMatchObject({ ok: true, jkt: key.thumbprint });
     // ath binds the proof to that token and no other.
-    expect(await verifyDpopProof(proof, { method: "POST", url: `${ORIGIN}/credential` }, now, "other")).toEqual({ ok: false, reason: "wrong_access_token_hash" });
+    expect(await verifyDpopProof(proof, { method: "POST", url: `${ORIGIN}/credential` }, now, "other")).toEqual({
+      ok: false,
+      reason: "wrong_access_token_hash",
+    });
   });
 
   it("loadOrCreate keeps one key pair in its store", async () => {
@@ -153,7 +156,12 @@ describe("AntichambreClient, whole flow", () => {
     expect(key.privateKey.extractable).toBe(false);
     const checks: { status: string }[] = [];
     await Holder.verifyIssuerSigned(
-      { issuerSigned: mdoc, trustedCertificates: [pemToDer(DEV_IACA_CERT_PEM)], now: new Date(testClock.now() + 60_000), verificationCallback: (c) => checks.push(c) },
+      {
+        issuerSigned: mdoc,
+        trustedCertificates: [pemToDer(DEV_IACA_CERT_PEM)],
+        now: new Date(testClock.now() + 60_000),
+        verificationCallback: (c) => checks.push(c),
+      },
       owfContext(),
     );
     expect(checks.length).toBeGreaterThan(10);
@@ -169,7 +177,12 @@ describe("AntichambreClient, whole flow", () => {
     const jwks = await issuerJwks();
     const holder = syntheticHolder(Number(personId.slice(3)));
     for (const c of sd.credentials) {
-      const { payload } = await jwtVerify(c.credential.split("~")[0]!, jwks, { algorithms: ["ES256"], issuer: ORIGIN, typ: "dc+sd-jwt", currentDate: new Date(testClock.now()) });
+      const { payload } = await jwtVerify(c.credential.split("~")[0]!, jwks, {
+        algorithms: ["ES256"],
+        issuer: ORIGIN,
+        typ: "dc+sd-jwt",
+        currentDate: new Date(testClock.now()),
+      });
       expect((payload.cnf as { jwk: { x: string } }).jwk.x).toBe(c.key.publicJwk.x);
       // Personal claims are all selectively disclosed: the name is in a disclosure, not in the payload.
       expect(JSON.stringify(payload)).not.toContain(holder.family_name);
@@ -283,10 +296,18 @@ describe("AntichambreClient, failures", () => {
     const flaky: FetchLike = async (url, init) => {
       const path = new URL(url).pathname;
       if (path.endsWith("/tickets/current") && polls++ === 0) {
-        return new Response(JSON.stringify({ type: "urn:antichambre:problem:temporarily-unavailable", title: "Temporarily unavailable", status: 503, detail: "busy" }), {
-          status: 503,
-          headers: { "content-type": "application/problem+json", "retry-after": "3" },
-        });
+        return new Response(
+          JSON.stringify({
+            type: "urn:antichambre:problem:temporarily-unavailable",
+            title: "Temporarily unavailable",
+            status: 503,
+            detail: "busy",
+          }),
+          {
+            status: 503,
+            headers: { "content-type": "application/problem+json", "retry-after": "3" },
+          },
+        );
       }
       if (path === "/nonce") nonces++;
       if (path === "/credential" && credentials++ === 0) throw new TypeError("fetch failed: connection reset");
@@ -300,7 +321,12 @@ describe("AntichambreClient, failures", () => {
     expect(retries[0]).toMatchObject({ operation: "status", attempt: 1 });
     const busy = retries[0]!.error;
     expect(busy).toBeInstanceOf(UnavailableError);
-    expect(busy).toMatchObject({ status: 503, retryable: true, retryAfterSeconds: 3, problem: { type: "urn:antichambre:problem:temporarily-unavailable", detail: "busy" } });
+    expect(busy).toMatchObject({
+      status: 503,
+      retryable: true,
+      retryAfterSeconds: 3,
+      problem: { type: "urn:antichambre:problem:temporarily-unavailable", detail: "busy" },
+    });
     expect(busy.kind).toBe("temporarily-unavailable");
     // Retry-After is a floor for the wait the client asked for (plus jitter on top).
     expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(3_000);
@@ -321,10 +347,13 @@ describe("AntichambreClient, failures", () => {
     let calls = 0;
     const down: FetchLike = async () => {
       calls++;
-      return new Response(JSON.stringify({ type: "urn:antichambre:problem:room-closed", title: "Room not accepting arrivals", status: 503, detail: "full" }), {
-        status: 503,
-        headers: { "content-type": "application/problem+json", "retry-after": "60" },
-      });
+      return new Response(
+        JSON.stringify({ type: "urn:antichambre:problem:room-closed", title: "Room not accepting arrivals", status: 503, detail: "full" }),
+        {
+          status: 503,
+          headers: { "content-type": "application/problem+json", "retry-after": "60" },
+        },
+      );
     };
     const { client, sleeps } = await harness(room, { fetch: down, maxAttempts: 3 });
     const error = await client.join(await identityAssertion(newPersonId())).catch((e: unknown) => e);
@@ -379,7 +408,14 @@ describe("AntichambreClient, failures", () => {
     await expect(first.waitUntilAdmitted({ signal: controller.signal })).rejects.toThrow("user left the screen");
 
     // The app restarts with the saved ticket: no join, same place.
-    const resumed = new AntichambreClient({ baseUrl: ORIGIN, room, device, fetch: workerFetch, clock: () => testClock.now(), ticket: first.ticket! });
+    const resumed = new AntichambreClient({
+      baseUrl: ORIGIN,
+      room,
+      device,
+      fetch: workerFetch,
+      clock: () => testClock.now(),
+      ticket: first.ticket!,
+    });
     const status = await resumed.status();
     expect(status).toMatchObject({ status: "waiting", position: 1, estimated_wait_seconds: null });
     expect(resumed.place).toEqual(first.place);

@@ -91,7 +91,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-
 async function sha256(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
 }
@@ -154,7 +153,17 @@ describe("mdoc CBOR codec", () => {
   it("writes a Map with integer keys as a CBOR map with integer keys, never tag 259", () => {
     expect(hex(encodeCbor(new Map([[1, -7]])))).toBe("a10126");
     expect(hex(encodeCbor(new Map<number, CborValue>([[33, new Uint8Array([0xaa])]])))).toBe("a1182141aa");
-    expect(hex(encodeCbor(new Map([[-1, 1], [-2, 2], [-3, 3]])))).toBe("a3200121022203");
+    expect(
+      hex(
+        encodeCbor(
+          new Map([
+            [-1, 1],
+            [-2, 2],
+            [-3, 3],
+          ]),
+        ),
+      ),
+    ).toBe("a3200121022203");
     expect(hex(encodeCbor(new Map([["a", 1]])))).toBe("a1616101");
   });
 
@@ -230,7 +239,12 @@ describe("PEM helpers", () => {
     const der = pemToDer(DEV_MDOC_DS_CERT_PEM);
     expect(der[0]).toBe(0x30); // DER SEQUENCE
     const pem = derToPem(der);
-    expect(pem.split("\n").slice(1, -3).every((l) => l.length === 64)).toBe(true);
+    expect(
+      pem
+        .split("\n")
+        .slice(1, -3)
+        .every((l) => l.length === 64),
+    ).toBe(true);
     expect(pemToDer(pem)).toEqual(der);
   });
 
@@ -615,7 +629,10 @@ describe("@owf/mdoc verifies the issued mDL (independent implementation)", () =>
 
   it("also passes with its default callback (which throws on the first failure)", async () => {
     await expect(
-      Holder.verifyIssuerSigned({ issuerSigned: issued, trustedCertificates: [iacaDer()], now: new Date(now.getTime() + 60_000) }, owfContext()),
+      Holder.verifyIssuerSigned(
+        { issuerSigned: issued, trustedCertificates: [iacaDer()], now: new Date(now.getTime() + 60_000) },
+        owfContext(),
+      ),
     ).resolves.toBeUndefined();
   });
 

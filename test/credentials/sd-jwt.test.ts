@@ -148,7 +148,12 @@ describe("disclosures (RFC 9901 §4.2)", () => {
     }
     expect(decoded[0]?.digest).toBe(RFC_FAMILY_NAME_DIGEST);
     expect(new Set(decoded.map((d) => d.digest)).size).toBe(4);
-    expect(await decodeDisclosure(RFC_ELEMENT)).toMatchObject({ kind: "element", salt: "lklxF5jMYlGTPUovMNIvCA", value: "FR", digest: RFC_ELEMENT_DIGEST });
+    expect(await decodeDisclosure(RFC_ELEMENT)).toMatchObject({
+      kind: "element",
+      salt: "lklxF5jMYlGTPUovMNIvCA",
+      value: "FR",
+      digest: RFC_ELEMENT_DIGEST,
+    });
   });
 
   it("round-trips structured values through encode and decode", async () => {
@@ -379,13 +384,23 @@ describe("verifySdJwtVc", () => {
       ok: false,
       reason: "bad_claims",
     });
-    expect(await verifySdJwtVc(sdJwt, issuerKeys.publicKey, { now: NOW, vct: "urn:other" })).toMatchObject({ ok: false, reason: "bad_claims" });
+    expect(await verifySdJwtVc(sdJwt, issuerKeys.publicKey, { now: NOW, vct: "urn:other" })).toMatchObject({
+      ok: false,
+      reason: "bad_claims",
+    });
   });
 
   describe("on hand-built credentials that break RFC 9901 §7.1", () => {
     /** Signs an arbitrary payload as a dc+sd-jwt with the issuer key; the disclosures follow. */
     async function craft(payload: Record<string, unknown>, disclosures: string[], typ = "dc+sd-jwt"): Promise<string> {
-      const jwt = await new SignJWT({ iss: ISSUER, iat: NOW_S, exp: NOW_S + 3600, vct: DRIVING_LICENCE_VCT, _sd_alg: "sha-256", ...payload })
+      const jwt = await new SignJWT({
+        iss: ISSUER,
+        iat: NOW_S,
+        exp: NOW_S + 3600,
+        vct: DRIVING_LICENCE_VCT,
+        _sd_alg: "sha-256",
+        ...payload,
+      })
         .setProtectedHeader({ alg: "ES256", typ })
         .sign(issuerKeys.privateKey);
       return `${jwt}~${disclosures.map((d) => `${d}~`).join("")}`;
@@ -394,19 +409,28 @@ describe("verifySdJwtVc", () => {
 
     it("a digest listed twice", async () => {
       const d = await propertyDisclosure("given_name", "Chloé", r);
-      expect(await verify(await craft({ _sd: [d.digest, d.digest] }, [d.encoded]))).toMatchObject({ ok: false, reason: "duplicate_digest" });
+      expect(await verify(await craft({ _sd: [d.digest, d.digest] }, [d.encoded]))).toMatchObject({
+        ok: false,
+        reason: "duplicate_digest",
+      });
     });
 
     it("a disclosed name that is already a claim", async () => {
       const d = await propertyDisclosure("given_name", "Chloé", r);
-      expect(await verify(await craft({ given_name: "X", _sd: [d.digest] }, [d.encoded]))).toMatchObject({ ok: false, reason: "duplicate_claim" });
+      expect(await verify(await craft({ given_name: "X", _sd: [d.digest] }, [d.encoded]))).toMatchObject({
+        ok: false,
+        reason: "duplicate_claim",
+      });
     });
 
     it("a disclosure of the wrong shape for where its digest sits", async () => {
       const e = await elementDisclosure("FR", r);
       expect(await verify(await craft({ _sd: [e.digest] }, [e.encoded]))).toMatchObject({ ok: false, reason: "bad_disclosure" });
       const p = await propertyDisclosure("nationality", "FR", r);
-      expect(await verify(await craft({ nationalities: [{ "...": p.digest }] }, [p.encoded]))).toMatchObject({ ok: false, reason: "bad_disclosure" });
+      expect(await verify(await craft({ nationalities: [{ "...": p.digest }] }, [p.encoded]))).toMatchObject({
+        ok: false,
+        reason: "bad_disclosure",
+      });
     });
 
     it("a claim the SD-JWT VC draft forbids disclosing (cnf)", async () => {
@@ -523,6 +547,8 @@ describe("independent verification with @sd-jwt/sd-jwt-vc", () => {
     await expect(library(issuerKeys.publicKey).verify(sdJwt, { currentDate: NOW_S + 40 * 86400 })).rejects.toThrow(/expired/i);
     await expect(library(issuerKeys.publicKey, [STATUS.idx]).verify(sdJwt, { currentDate: NOW_S })).rejects.toThrow(/status/i);
     // A neighbour's revocation leaves this credential valid: the bit order is right.
-    await expect(library(issuerKeys.publicKey, [STATUS.idx - 1, STATUS.idx + 1]).verify(sdJwt, { currentDate: NOW_S })).resolves.toBeDefined();
+    await expect(
+      library(issuerKeys.publicKey, [STATUS.idx - 1, STATUS.idx + 1]).verify(sdJwt, { currentDate: NOW_S }),
+    ).resolves.toBeDefined();
   });
 });

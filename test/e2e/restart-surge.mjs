@@ -34,7 +34,11 @@ const REPORTS = join(REPO, "reports");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const { values: args } = parseArgs({
-  options: { devices: { type: "string", default: "40" }, rate: { type: "string", default: "120" }, "kill-after": { type: "string", default: "12" } },
+  options: {
+    devices: { type: "string", default: "40" },
+    rate: { type: "string", default: "120" },
+    "kill-after": { type: "string", default: "12" },
+  },
 });
 const DEVICES = Number(args.devices);
 const RATE = Number(args.rate);
@@ -97,17 +101,27 @@ async function main() {
 
     // Right after the restart, before the devices move on: what each had is still there.
     const reread = await Promise.all(
-      atCrash.filter((x) => x.ticket).map(async (x) => {
-        try {
-          const s = await x.rec.client.status();
-          return { person: x.rec.person, had: x.admitted_at, status: s.status, admitted_at: s.status === "admitted" ? Date.parse(s.admission.admitted_at) : undefined };
-        } catch (e) {
-          return { person: x.rec.person, had: x.admitted_at, status: `error ${e.status ?? ""} ${e.message}` };
-        }
-      }),
+      atCrash
+        .filter((x) => x.ticket)
+        .map(async (x) => {
+          try {
+            const s = await x.rec.client.status();
+            return {
+              person: x.rec.person,
+              had: x.admitted_at,
+              status: s.status,
+              admitted_at: s.status === "admitted" ? Date.parse(s.admission.admitted_at) : undefined,
+            };
+          } catch (e) {
+            return { person: x.rec.person, had: x.admitted_at, status: `error ${e.status ?? ""} ${e.message}` };
+          }
+        }),
     );
     const lostTickets = reread.filter((x) => x.status !== "waiting" && x.status !== "admitted");
-    check("after the crash every ticket issued before it still reads (waiting or admitted)", lostTickets.length === 0, { tickets: reread.length, lost: lostTickets.slice(0, 5) });
+    check("after the crash every ticket issued before it still reads (waiting or admitted)", lostTickets.length === 0, {
+      tickets: reread.length,
+      lost: lostTickets.slice(0, 5),
+    });
     const lostAdmissions = reread.filter((x) => x.had !== undefined && (x.status !== "admitted" || x.admitted_at !== x.had));
     check("after the crash everyone admitted before it still is, with the same admitted_at", lostAdmissions.length === 0, {
       admitted_before: reread.filter((x) => x.had !== undefined).length,
@@ -117,12 +131,20 @@ async function main() {
     await Promise.all(journeys);
     clearTimeout(deadline);
     const after = await roomStats(base, room);
-    check("room statistics survived the crash (admitted_total never went back)", before && after && after.admitted_total >= before.admitted_total, {
-      before: before && { admitted_total: before.admitted_total, waiting: before.waiting, sessions_open: before.sessions_open },
-      after: after && { admitted_total: after.admitted_total, waiting: after.waiting, sessions_open: after.sessions_open },
-    });
+    check(
+      "room statistics survived the crash (admitted_total never went back)",
+      before && after && after.admitted_total >= before.admitted_total,
+      {
+        before: before && { admitted_total: before.admitted_total, waiting: before.waiting, sessions_open: before.sessions_open },
+        after: after && { admitted_total: after.admitted_total, waiting: after.waiting, sessions_open: after.sessions_open },
+      },
+    );
     for (const c of runChecks({ records, rate: RATE, stats: after, countInversions: lab.countInversions })) check(c.name, c.ok, c.detail);
-    check("every device ended admitted and issued", records.every((r) => r.outcome === "issued"), { issued: records.filter((r) => r.outcome === "issued").length, of: DEVICES });
+    check(
+      "every device ended admitted and issued",
+      records.every((r) => r.outcome === "issued"),
+      { issued: records.filter((r) => r.outcome === "issued").length, of: DEVICES },
+    );
 
     // Places: each device's ticket still reads, and a re-join gives back the same place (200).
     const places = await Promise.all(
@@ -134,13 +156,20 @@ async function main() {
       }),
     );
     const moved = places.filter((p) => p.status !== "admitted" || p.created !== false || !p.same);
-    check("every ticket still reads admitted; a re-join answers the same place", moved.length === 0, { devices: places.length, moved: moved.slice(0, 5) });
+    check("every ticket still reads admitted; a re-join answers the same place", moved.length === 0, {
+      devices: places.length,
+      moved: moved.slice(0, 5),
+    });
 
     // Issued credentials: every code redeemed (before or after the crash) is spent, its session closed by
     // the notification: the redemption records survived.
     const reused = await Promise.all(
       records.map(async (r) => {
-        const offer = { credential_issuer: base, credential_configuration_ids: [r.configuration], grants: { "urn:ietf:params:oauth:grant-type:pre-authorized_code": { "pre-authorized_code": r.code } } };
+        const offer = {
+          credential_issuer: base,
+          credential_configuration_ids: [r.configuration],
+          grants: { "urn:ietf:params:oauth:grant-type:pre-authorized_code": { "pre-authorized_code": r.code } },
+        };
         try {
           await r.client.token(offer);
           return "accepted";
@@ -149,7 +178,11 @@ async function main() {
         }
       }),
     );
-    check("every redeemed pre-authorized code is refused as used once its session ended", reused.every((k) => k === "invalid-grant"), { refusals: countBy(reused) });
+    check(
+      "every redeemed pre-authorized code is refused as used once its session ended",
+      reused.every((k) => k === "invalid-grant"),
+      { refusals: countBy(reused) },
+    );
 
     check("no 5xx other than problem+json 503 with Retry-After", stats.bare5xx === 0 && stats.unhinted503 === 0, {
       by_status: stats.byStatus(),

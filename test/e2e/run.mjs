@@ -47,7 +47,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rand = () => Math.random().toString(36).slice(2, 8);
 const log = (msg) => process.stdout.write(`  · ${msg}\n`);
 
-
 // ---- source snapshot -----------------------------------------------------------------------------------
 
 // ---- server lifecycle --------------------------------------------------------------------------------
@@ -76,7 +75,14 @@ async function http(base, method, path, { headers = {}, body, token } = {}) {
       // Reported by the check that looks at it.
     }
   }
-  return { status: res.status, headers: res.headers, type, text, json, describe: () => `${method} ${path} → ${res.status} ${type} ${text.slice(0, 300)}` };
+  return {
+    status: res.status,
+    headers: res.headers,
+    type,
+    text,
+    json,
+    describe: () => `${method} ${path} → ${res.status} ${type} ${text.slice(0, 300)}`,
+  };
 }
 
 async function sha256b64url(text) {
@@ -97,7 +103,10 @@ async function admittedPoll(base, room, device) {
 /** POST /token with a pre-authorized code and the device's DPoP proof. */
 async function redeemCode(base, device, code) {
   return http(base, "POST", "/token", {
-    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }).toString(),
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+      "pre-authorized_code": code,
+    }).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`) },
   });
 }
@@ -128,7 +137,10 @@ async function requestCredential(base, withToken, issuer, configuration) {
 function expectProblem(res, status, what) {
   assert(res.status === status, `${what}: expected ${status}, got ${res.describe()}`);
   assert(res.type.startsWith("application/problem+json"), `${what}: expected application/problem+json, got ${res.describe()}`);
-  assert(res.json && res.json.status === status && typeof res.json.type === "string", `${what}: not a problem document: ${res.text.slice(0, 300)}`);
+  assert(
+    res.json && res.json.status === status && typeof res.json.type === "string",
+    `${what}: not a problem document: ${res.text.slice(0, 300)}`,
+  );
 }
 
 function admin(base) {
@@ -235,7 +247,10 @@ async function pollUntilAdmitted(base, room, devices, deadlineMs) {
       assert(s === "waiting" || s === "admitted", `${devices[i].label} in round ${round} is ${s}: ${res.text.slice(0, 200)}`);
       if (s === "admitted" && firstAdmittedRound[i] === null) firstAdmittedRound[i] = round;
       if (s === "waiting") {
-        assert(firstAdmittedRound[i] === null, `${devices[i].label} was admitted in round ${firstAdmittedRound[i]} but is waiting again in round ${round}`);
+        assert(
+          firstAdmittedRound[i] === null,
+          `${devices[i].label} was admitted in round ${firstAdmittedRound[i]} but is waiting again in round ${round}`,
+        );
         pollAfter = Math.min(pollAfter, res.json.poll_after_seconds * 1000);
       }
       lastBody[i] = res.json;
@@ -273,7 +288,8 @@ async function settledPositions(base, room, devices, expectedWaiting) {
     }
     const positions = responses.map((r) => r.json.position);
     if (s.waiting === expectedWaiting && previous && JSON.stringify(previous) === JSON.stringify(positions)) return positions;
-    if (Date.now() > deadline) throw new CheckError(`positions did not settle: waiting=${s.waiting}, positions ${JSON.stringify(positions)}`);
+    if (Date.now() > deadline)
+      throw new CheckError(`positions did not settle: waiting=${s.waiting}, positions ${JSON.stringify(positions)}`);
     previous = positions;
     await sleep(1_200);
   }
@@ -309,7 +325,12 @@ async function buildBundle(workDir) {
   const { code, signal } = await run(
     "npx",
     ["wrangler", "deploy", "--dry-run", "--outdir", outdir],
-    { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"), NO_COLOR: "1" },
+    {
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"),
+      NO_COLOR: "1",
+    },
     logPath,
   );
   return { code, signal, outdir, logPath };
@@ -326,7 +347,14 @@ async function main() {
   writeFileSync(serverLog, "");
   const port = await freePort();
   // PUBLIC_ORIGIN set as a deployment must set it: the issuer identifier then never follows the Host.
-  const server = new DevServer({ root: ROOT, port, persistDir, logPath: serverLog, readyTimeoutMs: READY_TIMEOUT_MS, args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`] });
+  const server = new DevServer({
+    root: ROOT,
+    port,
+    persistDir,
+    logPath: serverLog,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`],
+  });
   currentServer = server;
   const base = server.base;
   const t0 = Date.now();
@@ -386,7 +414,10 @@ async function main() {
       // Places are distinct and follow the join order: it is the order admission must keep.
       for (let i = 1; i < devices.length; i++) {
         const [p, q] = [devices[i - 1].place, devices[i].place];
-        assert(p[0] < q[0] || (p[0] === q[0] && p[1] < q[1]), `place of ${devices[i].label} ${JSON.stringify(q)} not after ${JSON.stringify(p)}`);
+        assert(
+          p[0] < q[0] || (p[0] === q[0] && p[1] < q[1]),
+          `place of ${devices[i].label} ${JSON.stringify(q)} not after ${JSON.stringify(p)}`,
+        );
       }
       ctx.devices = devices;
       ctx.joinPositions = responses.map((r) => r.json.position);
@@ -399,7 +430,9 @@ async function main() {
       need("joinPositions");
       const positions = ctx.joinPositions;
       assert(positions[0] === 1, `the first to join was told ${positions[0]}`);
-      positions.forEach((p, i) => assert(Number.isInteger(p) && p >= 1 && p <= i + 1, `join #${i} told position ${p}: ${JSON.stringify(positions)}`));
+      positions.forEach((p, i) =>
+        assert(Number.isInteger(p) && p >= 1 && p <= i + 1, `join #${i} told position ${p}: ${JSON.stringify(positions)}`),
+      );
       return `positions ${positions.join(",")}`;
     });
 
@@ -414,7 +447,10 @@ async function main() {
       if (res.json.status === "waiting") {
         // Admissions may have happened since the join: a place only ever moves forward, and nobody
         // can have more people ahead than joined before them.
-        assert(res.json.position <= ctx.joinPositions[JOINERS - 1], `position went back: ${ctx.joinPositions[JOINERS - 1]} → ${res.json.position}`);
+        assert(
+          res.json.position <= ctx.joinPositions[JOINERS - 1],
+          `position went back: ${ctx.joinPositions[JOINERS - 1]} → ${res.json.position}`,
+        );
       }
       return `status ${res.json.status}, position ${res.json.position ?? "-"}`;
     });
@@ -462,7 +498,11 @@ async function main() {
         const forged = `${h}.${p.slice(0, 10)}${p[10] === "A" ? "B" : "A"}${p.slice(11)}.${s}`;
         expectProblem(await http(base, "GET", `/v1/rooms/${room}/tickets/current`, { token: forged }), 401, "tampered ticket");
         // A valid ticket presented to another room.
-        expectProblem(await http(base, "GET", `/v1/rooms/${DEFAULT_ROOM}/tickets/current`, { token: ctx.devices[0].ticket }), 401, "ticket of another room");
+        expectProblem(
+          await http(base, "GET", `/v1/rooms/${DEFAULT_ROOM}/tickets/current`, { token: ctx.devices[0].ticket }),
+          401,
+          "ticket of another room",
+        );
       }
     });
 
@@ -471,7 +511,10 @@ async function main() {
       const body = JSON.stringify({ padding: "x".repeat(20 * 1024) });
       const path = `/v1/rooms/${room}/tickets`;
       // With Content-Length (what fetch sends for a string body): refused before the body is read.
-      const res = await http(base, "POST", path, { body, headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) } });
+      const res = await http(base, "POST", path, {
+        body,
+        headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) },
+      });
       expectProblem(res, 413, "20 KiB body");
     });
 
@@ -509,9 +552,16 @@ async function main() {
         // SD-JWT VC: the issuer JWT verifies against the published JWKS.
         const sdJwt = issued["fr.antichambre.mdl.dc_sd_jwt"].credentials[0].credential;
         const jwks = createLocalJWKSet((await http(base, "GET", "/.well-known/jwks.json")).json);
-        const { payload } = await jwtVerify(sdJwt.split("~")[0], jwks, { algorithms: ["ES256"], issuer: offer.credential_issuer, typ: "dc+sd-jwt" });
+        const { payload } = await jwtVerify(sdJwt.split("~")[0], jwks, {
+          algorithms: ["ES256"],
+          issuer: offer.credential_issuer,
+          typ: "dc+sd-jwt",
+        });
         assert(payload.vct && payload.cnf?.jwk, "SD-JWT VC lacks vct or cnf");
-        const notified = await withToken("/notification", { notification_id: issued["fr.antichambre.mdl.dc_sd_jwt"].notification_id, event: "credential_accepted" });
+        const notified = await withToken("/notification", {
+          notification_id: issued["fr.antichambre.mdl.dc_sd_jwt"].notification_id,
+          event: "credential_accepted",
+        });
         assert(notified.status === 204, `notification: ${notified.describe()}`);
         return `${personId}: mdoc ${mdoc.length} B, SD-JWT VC ${sdJwt.length} chars`;
       }
@@ -536,12 +586,14 @@ async function main() {
         assertEqual(reuse.json.error, "invalid_grant", "reuse error");
         const withToken = accessCaller(base, phone, first.json.access_token);
         const answers = [];
-        for (let i = 0; i < 41; i++) answers.push(await requestCredential(base, withToken, offer.credential_issuer, offer.credential_configuration_ids[i % 2]));
+        for (let i = 0; i < 41; i++)
+          answers.push(await requestCredential(base, withToken, offer.credential_issuer, offer.credential_configuration_ids[i % 2]));
         if (answers[0].json?.error === "credential_request_denied" && answers[0].json?.reason === undefined) continue; // no valid licence: next person
         const ok = answers.filter((a) => a.status === 200);
         const limit = (await stats(base, boundRoom)).session_limits.credentials_per_configuration;
         assertEqual(ok.length, 2 * limit, "credentials obtained by 41 requests");
-        for (const a of answers.filter((x) => x.status !== 200)) assertEqual(a.json?.reason, "credential_quota_exhausted", "refusal reason");
+        for (const a of answers.filter((x) => x.status !== 200))
+          assertEqual(a.json?.reason, "credential_quota_exhausted", "refusal reason");
         const notification = { notification_id: ok[0].json.notification_id, event: "credential_accepted" };
         assertEqual((await withToken("/notification", notification)).status, 204, "notification");
         assertEqual((await stats(base, boundRoom)).active, 0, "active after the notification");
@@ -591,7 +643,8 @@ async function main() {
       });
       // Positions come from the coordinator's histogram, exact once a tick has synced the arrivals.
       const positions = await settledPositions(base, pausedRoom, devices, PAUSED_JOINERS);
-      for (let i = 1; i < positions.length; i++) assert(positions[i] >= positions[i - 1], `positions decrease: ${JSON.stringify(positions)}`);
+      for (let i = 1; i < positions.length; i++)
+        assert(positions[i] >= positions[i - 1], `positions decrease: ${JSON.stringify(positions)}`);
       ctx.pausedDevices = devices;
       ctx.pausedPositions = positions;
       return `positions ${positions.join(",")}`;
@@ -631,8 +684,14 @@ async function main() {
       await check("paused-room tickets keep their positions after restart", async () => {
         need("pausedDevices");
         const responses = await Promise.all(ctx.pausedDevices.map((d) => d.poll(base, pausedRoom)));
-        responses.forEach((res, i) => assert(res.status === 200 && res.json.status === "waiting", `${ctx.pausedDevices[i].label}: ${res.describe()}`));
-        assertEqual(responses.map((r) => r.json.position), ctx.pausedPositions, "positions");
+        responses.forEach((res, i) =>
+          assert(res.status === 200 && res.json.status === "waiting", `${ctx.pausedDevices[i].label}: ${res.describe()}`),
+        );
+        assertEqual(
+          responses.map((r) => r.json.position),
+          ctx.pausedPositions,
+          "positions",
+        );
       });
 
       await check("rejoin after restart returns 200 with the same place", async () => {
@@ -679,7 +738,10 @@ async function main() {
         },
       });
       const path = `/v1/rooms/${room}/tickets`;
-      const res = await http(base, "POST", path, { body: stream, headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) } });
+      const res = await http(base, "POST", path, {
+        body: stream,
+        headers: { "content-type": "application/json", dpop: await d.proof("POST", `${base}${path}`) },
+      });
       expectProblem(res, 413, "20 KiB chunked body");
     });
 
@@ -696,7 +758,10 @@ async function main() {
       }
       assert(gz < WORKERS_FREE_GZIP_LIMIT, `gzip size ${gz} bytes ≥ ${WORKERS_FREE_GZIP_LIMIT}`);
       const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-      return { detail: `${js.length} file(s), raw ${kib(raw)}, gzip ${kib(gz)}`, data: { files: js.length, raw_bytes: raw, gzip_bytes: gz } };
+      return {
+        detail: `${js.length} file(s), raw ${kib(raw)}, gzip ${kib(gz)}`,
+        data: { files: js.length, raw_bytes: raw, gzip_bytes: gz },
+      };
     });
   } finally {
     const leftovers = await server.stop();

@@ -4,7 +4,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import { guardBindings } from "../../src/edge/durable-guard";
 import { armFaults } from "../../src/faults/faults";
-import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newPersonId, poll, testClock, tick } from "../helpers/api";
+import {
+  ORIGIN,
+  adminGet,
+  call,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  join,
+  newPersonId,
+  poll,
+  testClock,
+  tick,
+} from "../helpers/api";
 import { newDevice } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
 import { arm, disarmFaults, faultReport } from "../helpers/faults";

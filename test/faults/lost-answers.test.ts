@@ -48,7 +48,10 @@ describe("a token answer that never reached the device", () => {
     const [key] = await walletKeys(1);
     const issued = await credential(phone.device, retry.body.access_token, MDOC, [key!]);
     expect(issued.status).toBe(200);
-    const done = await withAccess("/notification", phone.device, retry.body.access_token, { notification_id: issued.body.notification_id, event: "credential_accepted" });
+    const done = await withAccess("/notification", phone.device, retry.body.access_token, {
+      notification_id: issued.body.notification_id,
+      event: "credential_accepted",
+    });
     expect(done.status).toBe(204);
     const spent = await token(phone.device, (await admittedOffer(room, phone.ticket)).code);
     expect(spent.status).toBe(400);

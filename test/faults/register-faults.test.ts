@@ -64,7 +64,10 @@ describe("the licence register fails", () => {
     const issued = await credential(p.device, p.accessToken, MDOC, [key!]);
     expect(issued.status).toBe(200);
     expect(issued.body.credentials).toHaveLength(1);
-    const done = await withAccess("/notification", p.device, p.accessToken, { notification_id: issued.body.notification_id, event: "credential_accepted" });
+    const done = await withAccess("/notification", p.device, p.accessToken, {
+      notification_id: issued.body.notification_id,
+      event: "credential_accepted",
+    });
     expect(done.status).toBe(204);
     const s = await adminGet(room);
     expect(s.sessions_open).toBe(0);

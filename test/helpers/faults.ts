@@ -60,5 +60,11 @@ export function expectPrefix(line: string): number {
 /** The admin view's counters that a fault must never disturb. */
 export async function books(room: string): Promise<Record<string, unknown>> {
   const s = await adminGet(room);
-  return { waiting: s.waiting, admitted_total: s.admitted_total, admitted_last_minute: s.admitted_last_minute, frontier: s.frontier, shards: s.shards };
+  return {
+    waiting: s.waiting,
+    admitted_total: s.admitted_total,
+    admitted_last_minute: s.admitted_last_minute,
+    frontier: s.frontier,
+    shards: s.shards,
+  };
 }

@@ -62,7 +62,13 @@ export async function approve(
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (ticket !== null) headers.authorization = `Bearer ${ticket}`;
   if (o.proof !== undefined) headers.dpop = o.proof;
-  else if (signer !== null) headers.dpop = await approvalProof(signer, path, o.ath === undefined ? (ticket === null ? null : await accessTokenHash(ticket)) : o.ath, o.jti);
+  else if (signer !== null)
+    headers.dpop = await approvalProof(
+      signer,
+      path,
+      o.ath === undefined ? (ticket === null ? null : await accessTokenHash(ticket)) : o.ath,
+      o.jti,
+    );
   const res = await call(path, { method: "POST", headers, body: JSON.stringify({ confirmation_code: code }) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }

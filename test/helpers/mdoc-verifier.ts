@@ -106,4 +106,3 @@ export function owfContext(): Pick<MdocContext, "crypto" | "cose" | "x509"> {
     },
   };
 }
-

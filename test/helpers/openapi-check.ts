@@ -74,7 +74,9 @@ export async function openApiMismatches(method: string, url: string, res: Respon
     // A method the path does not serve: only a refusal, as a problem document: 405 with Allow, an input
     // limit, or one the path's guard gives before routing (the admin API's 401/403 for any method).
     const guards = Object.values(doc.paths[template] as Json).flatMap((op: Json) =>
-      Object.entries(op.responses ?? {}).filter(([, r]) => (r as Json).$ref === "#/components/responses/Problem").map(([status]) => status),
+      Object.entries(op.responses ?? {})
+        .filter(([, r]) => (r as Json).$ref === "#/components/responses/Problem")
+        .map(([status]) => status),
     );
     if (!ANYWHERE.has(res.status) && !guards.includes(String(res.status))) return [`${where}: ${template} has no ${method} operation`];
     return conforms(doc, where, doc.components.responses.Problem, res);

@@ -194,7 +194,8 @@ function checkHistogram(family: Family): void {
       if (entry.buckets[i]![1] < entry.buckets[i - 1]![1]) throw new ExpositionError(`${where}: buckets not cumulative`);
     }
     const inf = entry.buckets[entry.buckets.length - 1];
-    if (!inf || inf[0] !== Infinity || inf[1] !== entry.count) throw new ExpositionError(`${where}: +Inf bucket missing or not equal to _count`);
+    if (!inf || inf[0] !== Infinity || inf[1] !== entry.count)
+      throw new ExpositionError(`${where}: +Inf bucket missing or not equal to _count`);
   }
 }
 
@@ -210,5 +211,7 @@ export function sampleValue(families: Map<string, Family>, name: string, labels:
 
 /** Every sample of `name` whose labels include `labels`. */
 export function samplesOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): Sample[] {
-  return [...families.values()].flatMap((f) => f.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)));
+  return [...families.values()].flatMap((f) =>
+    f.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)),
+  );
 }

@@ -19,12 +19,20 @@ export async function admittedOffer(room: string, ticket: string): Promise<{ cod
   return { code: offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"], offer };
 }
 
-export async function token(device: Device, code: string, extra: Record<string, string> = {}): Promise<{ status: number; body: Record<string, any>; res: Response }> {
+export async function token(
+  device: Device,
+  code: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, any>; res: Response }> {
   const url = `${ORIGIN}/token`;
   const res = await call("/token", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", url) },
-    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code, ...extra }),
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+      "pre-authorized_code": code,
+      ...extra,
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any>, res };
 }

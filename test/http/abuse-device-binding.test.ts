@@ -6,11 +6,10 @@ import { accessTokenHash, DPOP_CLOCK_SKEW_SECONDS, DPOP_MAX_AGE_SECONDS } from "
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { REPLAY_SHARDS } from "../../src/edge/replay";
 import { replayGuardAt } from "../../src/edge/objects";
-import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import type { Device } from "../helpers/device";
 import { approve, askToken, scannedCode } from "../helpers/handoff";
 import { MDOC, admittedOffer, credential, keyProof, nonce, token, walletKeys } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * What a copy is worth on another device (SECURITY.md, "Stolen tickets, codes and tokens"), and how long
@@ -35,15 +34,30 @@ async function admitted(room: string) {
 }
 
 /** A DPoP proof for a request carrying an access token, with every claim under the test's control. */
-function accessProof(device: Device, path: string, accessToken: string, ath: string, o: { iat?: number; jti?: string } = {}): Promise<string> {
+function accessProof(
+  device: Device,
+  path: string,
+  accessToken: string,
+  ath: string,
+  o: { iat?: number; jti?: string } = {},
+): Promise<string> {
   return new SignJWT({ htm: "POST", htu: `${ORIGIN}${path}`, jti: o.jti ?? crypto.randomUUID(), ath })
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
     .setIssuedAt(o.iat ?? Math.floor(testClock.now() / 1000))
     .sign(device.privateKey);
 }
 
-async function sendWithProof(path: string, accessToken: string, proof: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await call(path, { method: "POST", headers: { "content-type": "application/json", authorization: `DPoP ${accessToken}`, dpop: proof }, body: JSON.stringify(body) });
+async function sendWithProof(
+  path: string,
+  accessToken: string,
+  proof: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await call(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `DPoP ${accessToken}`, dpop: proof },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
@@ -97,7 +111,12 @@ describe("access tokens on another device, and replayed DPoP proofs", () => {
     const note = { notification_id: issued.body.notification_id, event: "credential_accepted" };
 
     const thief = await newDevice();
-    const wrongKey = await sendWithProof("/notification", at, await accessProof(thief, "/notification", at, await accessTokenHash(at)), note);
+    const wrongKey = await sendWithProof(
+      "/notification",
+      at,
+      await accessProof(thief, "/notification", at, await accessTokenHash(at)),
+      note,
+    );
     expect(wrongKey).toMatchObject({ status: 401, body: { error: "invalid_dpop_proof", reason: "key_not_bound_to_token" } });
     const forCredential = await accessProof(phone.device, "/credential", at, ath);
     expect((await sendWithProof("/notification", at, forCredential, note)).body.reason).toBe("wrong_url");
@@ -151,7 +170,8 @@ describe("a join's DPoP proof", () => {
     const personId = holders.shift()!;
     const { identityAssertion } = await import("../helpers/api");
     const body = JSON.stringify({ identity_assertion: await identityAssertion(personId) });
-    const send = () => call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json", dpop: proof }, body });
+    const send = () =>
+      call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json", dpop: proof }, body });
     const first = (await (await send()).json()) as { ticket: string };
     const again = await send();
     expect(again.status).toBe(200);

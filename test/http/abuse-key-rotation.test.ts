@@ -1,12 +1,31 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { base64url, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from "jose";
+import {
+  base64url,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  type JSONWebKeySet,
+} from "jose";
 import { describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import type { Env } from "../../src/config/env";
-import { ORIGIN, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
+import {
+  ORIGIN,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  newDevice,
+  newPersonId,
+  testClock,
+  tick,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 import type { Device } from "../helpers/device";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Key rotation without downtime (SECURITY.md, "Rotating keys"): TICKET_KEYS and SIGNING_KEYS are lists
@@ -16,7 +35,10 @@ import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
  */
 const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
+const withEnv =
+  (overrides: Partial<Env>): Send =>
+  async (path, init = {}) =>
+    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 
 const hmacKey = (kid: string) => ({ kid, k: base64url.encode(crypto.getRandomValues(new Uint8Array(32))) });
 async function signingKey(kid: string) {
@@ -34,7 +56,8 @@ async function joinVia(send: Send, room: string, device: Device): Promise<{ stat
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-const pollVia = (send: Send, room: string, ticket: string) => send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
+const pollVia = (send: Send, room: string, ticket: string) =>
+  send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
 
 async function tokenVia(send: Send, device: Device, code: string): Promise<Response> {
   return send("/token", {
@@ -44,7 +67,8 @@ async function tokenVia(send: Send, device: Device, code: string): Promise<Respo
   });
 }
 
-const codeOf = (body: Record<string, any>) => body.admission.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"] as string;
+const codeOf = (body: Record<string, any>) =>
+  body.admission.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"] as string;
 
 describe("rotating TICKET_KEYS", () => {
   it("old tickets and codes keep working during the overlap while new ones use the new kid; dropping the old key refuses them", async () => {
@@ -67,7 +91,11 @@ describe("rotating TICKET_KEYS", () => {
     expect(decodeProtectedHeader(newTicket).kid).toBe(next.kid);
 
     // A pre-authorized code sealed before the rotation is still redeemable during the overlap.
-    await withEnv({})(`/v1/admin/rooms/${room}`, { method: "PUT", headers: { "content-type": "application/json", authorization: "Bearer dev-admin-token" }, body: JSON.stringify({ paused: false }) });
+    await withEnv({})(`/v1/admin/rooms/${room}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: "Bearer dev-admin-token" },
+      body: JSON.stringify({ paused: false }),
+    });
     await tick(room);
     const admittedBefore = (await (await pollVia(before, room, oldTicket)).json()) as Record<string, any>;
     expect(admittedBefore.status).toBe("admitted");
@@ -108,7 +136,8 @@ describe("rotating SIGNING_KEYS", () => {
     const overlap = withEnv({ SIGNING_KEYS: JSON.stringify([next, old]) });
     const after = withEnv({ SIGNING_KEYS: JSON.stringify([next]) });
     const jwks = async (send: Send) => (await (await send("/.well-known/jwks.json")).json()) as JSONWebKeySet;
-    const admissionToken = async (send: Send, ticket: string) => ((await (await pollVia(send, room, ticket)).json()) as Record<string, any>).admission.admission_token as string;
+    const admissionToken = async (send: Send, ticket: string) =>
+      ((await (await pollVia(send, room, ticket)).json()) as Record<string, any>).admission.admission_token as string;
 
     const { ticket } = (await joinVia(before, room, device)).body as { ticket: string };
     await tick(room);
@@ -123,7 +152,10 @@ describe("rotating SIGNING_KEYS", () => {
     expect(decodeProtectedHeader(newToken).kid).toBe(next.kid);
     for (const t of [oldToken, newToken]) {
       // Verified on the tests' clock: the token's exp is on it, not on the real date.
-      const { payload } = await jwtVerify(t, createLocalJWKSet(published), { algorithms: ["ES256"], currentDate: new Date(testClock.now()) });
+      const { payload } = await jwtVerify(t, createLocalJWKSet(published), {
+        algorithms: ["ES256"],
+        currentDate: new Date(testClock.now()),
+      });
       expect(payload.cnf).toEqual(decodeJwt(ticket).cnf);
     }
     // After: the old key is gone from the JWKS, so what it signed no longer verifies.

@@ -5,9 +5,20 @@ import { describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../client";
 import type { Env } from "../../src/config/env";
-import { ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, testClock, tick } from "../helpers/api";
+import {
+  checkAnswersAgainstOpenApiInThisFile,
+  ORIGIN,
+  adminGet,
+  call,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  newDevice,
+  newPersonId,
+  testClock,
+  tick,
+} from "../helpers/api";
 import type { Device } from "../helpers/device";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The join's proof of work (src/edge/proof-of-work.ts): challenges bound to a room and a device key,
@@ -15,18 +26,31 @@ import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
  */
 const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
+const withEnv =
+  (overrides: Partial<Env>): Send =>
+  async (path, init = {}) =>
+    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 const send: Send = (path, init) => call(path, init);
 
 const jktOf = (d: Device) => calculateJwkThumbprint(d.publicJwk, "sha256");
 
 async function getChallenge(s: Send, room: string, jkt: string): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await s(`/v1/rooms/${room}/challenge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jkt }) });
+  const res = await s(`/v1/rooms/${room}/challenge`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jkt }),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 /** A join; the response is left unread (expectProblem reads it), `body` reads it once. */
-async function joinWith(s: Send, room: string, device: Device, pow?: { challenge: string; solution: string }, personId = newPersonId()): Promise<{ res: Response; body: () => Promise<Record<string, any>> }> {
+async function joinWith(
+  s: Send,
+  room: string,
+  device: Device,
+  pow?: { challenge: string; solution: string },
+  personId = newPersonId(),
+): Promise<{ res: Response; body: () => Promise<Record<string, any>> }> {
   const path = `/v1/rooms/${room}/tickets`;
   const res = await s(path, {
     method: "POST",
@@ -87,11 +111,27 @@ describe("a room that asks for proof of work", () => {
 
   it("checks the challenge request, and says 404 for unknown rooms", async () => {
     const room = await createRoom({ shards: 1 });
-    const bad = await send(`/v1/rooms/${room}/challenge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jkt: "short" }) });
+    const bad = await send(`/v1/rooms/${room}/challenge`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jkt: "short" }),
+    });
     await expectProblem(bad, 422, "validation-failed");
-    const extra = await send(`/v1/rooms/${room}/challenge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jkt: "A".repeat(43), difficulty: 0 }) });
+    const extra = await send(`/v1/rooms/${room}/challenge`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jkt: "A".repeat(43), difficulty: 0 }),
+    });
     await expectProblem(extra, 422, "validation-failed");
-    await expectProblem(await send(`/v1/rooms/nowhere-${Date.now()}/challenge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jkt: "A".repeat(43) }) }), 404, "not-found");
+    await expectProblem(
+      await send(`/v1/rooms/nowhere-${Date.now()}/challenge`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jkt: "A".repeat(43) }),
+      }),
+      404,
+      "not-found",
+    );
     const wrongShape = await joinWith(send, room, await newDevice(), { challenge: "x", solution: "not allowed!" });
     await expectProblem(wrongShape.res, 422, "validation-failed");
   });
@@ -113,7 +153,8 @@ describe("difficulty follows load", () => {
       for (let i = 0; i < n; i++) {
         const device = await newDevice();
         let attempt = await joinWith(busy, room, device);
-        if (attempt.res.status === 428) attempt = await joinWith(busy, room, device, await solve((await attempt.body()) as { challenge: string; difficulty: number }));
+        if (attempt.res.status === 428)
+          attempt = await joinWith(busy, room, device, await solve((await attempt.body()) as { challenge: string; difficulty: number }));
         expect(attempt.res.status).toBe(201);
       }
       await tick(room);

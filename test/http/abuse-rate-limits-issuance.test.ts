@@ -8,12 +8,26 @@ import { accessTokenHash } from "../../src/auth/dpop";
 import { DEFAULT_RATE_LIMITS, type LimitScope } from "../../src/config/abuse-config";
 import type { Env } from "../../src/config/env";
 import { createDevApp } from "../../src/dev/kit";
-import { ADMIN_TOKEN, ORIGIN, adminGet, call, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, poll, testClock, tick } from "../helpers/api";
+import {
+  checkAnswersAgainstOpenApiInThisFile,
+  ADMIN_TOKEN,
+  ORIGIN,
+  adminGet,
+  call,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  join,
+  newDevice,
+  newPersonId,
+  poll,
+  testClock,
+  tick,
+} from "../helpers/api";
 import type { Device } from "../helpers/device";
 import { scannedCode } from "../helpers/handoff";
 import { seedValidHolders } from "../helpers/register";
 import { SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Rate limits past the door (src/edge/rate-limits.ts, src/edge/address-limit.ts): /token per client
@@ -28,7 +42,10 @@ import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
  */
 const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
+const withEnv =
+  (overrides: Partial<Env>): Send =>
+  async (path, init = {}) =>
+    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 const GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
 let holders: string[] = [];
@@ -69,7 +86,11 @@ async function accessProof(device: Device, path: string, accessToken: string): P
 async function credentialRequest(device: Device, accessToken: string, cNonce: string): Promise<RequestInit> {
   return {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `DPoP ${accessToken}`, dpop: await accessProof(device, "/credential", accessToken) },
+    headers: {
+      "content-type": "application/json",
+      authorization: `DPoP ${accessToken}`,
+      dpop: await accessProof(device, "/credential", accessToken),
+    },
     body: JSON.stringify({ credential_configuration_id: SD_JWT, proofs: { jwt: [await keyProof(await newDevice(), cNonce)] } }),
   };
 }
@@ -94,7 +115,8 @@ async function inSession(room: string): Promise<{ device: Device; accessToken: s
 describe("/token", () => {
   it("is limited per client address before the form is read or any proof checked; other and local addresses are not affected", async () => {
     const send = withEnv({ RATE_LIMIT_TOKEN_CLIENT: "2/60" });
-    const garbage = (ip: string) => send("/token", { method: "POST", headers: from(ip, { "content-type": "text/plain" }), body: "not a form" });
+    const garbage = (ip: string) =>
+      send("/token", { method: "POST", headers: from(ip, { "content-type": "text/plain" }), body: "not a form" });
     // The handler answers these (it refuses the content type)...
     await expectProblem(await garbage("198.51.100.10"), 400, "invalid-request");
     await expectProblem(await garbage("198.51.100.10"), 400, "invalid-request");
@@ -121,7 +143,9 @@ describe("/token", () => {
     }
     // The device itself: its first redemption, then a repeat of the spent code (refused, and counted).
     expect((await send("/token", tokenRequest(code, await device.proof("POST", url)))).status).toBe(200);
-    expect((await expectProblem(await send("/token", tokenRequest(code, await device.proof("POST", url))), 400, "invalid-grant")).reason).toBe("code_used");
+    expect(
+      (await expectProblem(await send("/token", tokenRequest(code, await device.proof("POST", url))), 400, "invalid-grant")).reason,
+    ).toBe("code_used");
     // A fresh code for the same admission (a lost answer) shares the admission's budget.
     const fresh = (await admittedOffer(room, ticket)).code;
     const kept = await device.proof("POST", url, { jti: `kept-${crypto.randomUUID()}` });
@@ -158,7 +182,8 @@ describe("/nonce", () => {
   it("is limited per client address, and hands out no c_nonce past the limit", async () => {
     const send = withEnv({ RATE_LIMIT_NONCE_CLIENT: "2/60" });
     const ask = (ip: string) => send("/nonce", { method: "POST", headers: from(ip) });
-    for (let i = 0; i < 2; i++) expect(typeof ((await (await ask("2001:db8:90:1::1")).json()) as { c_nonce?: unknown }).c_nonce).toBe("string");
+    for (let i = 0; i < 2; i++)
+      expect(typeof ((await (await ask("2001:db8:90:1::1")).json()) as { c_nonce?: unknown }).c_nonce).toBe("string");
     // Another address in the same IPv6 /64 is the same client.
     const refused = await expectRateLimited(await ask("2001:db8:90:1::2"), "nonce_client", 30);
     expect(refused.c_nonce).toBeUndefined();
@@ -174,7 +199,11 @@ describe("/credential", () => {
     const send = withEnv({ RATE_LIMIT_CREDENTIAL_SESSION: "1/60" });
     expect((await send("/credential", await credentialRequest(mine.device, mine.accessToken, await nonce()))).status).toBe(200);
     const kept = await nonce();
-    await expectRateLimited(await send("/credential", await credentialRequest(mine.device, mine.accessToken, kept)), "credential_session", 60);
+    await expectRateLimited(
+      await send("/credential", await credentialRequest(mine.device, mine.accessToken, kept)),
+      "credential_session",
+      60,
+    );
     // Another session is not affected.
     expect((await send("/credential", await credentialRequest(theirs.device, theirs.accessToken, await nonce()))).status).toBe(200);
     // Refilled: the c_nonce of the refused request was never consumed, so it still works.
@@ -186,7 +215,8 @@ describe("/credential", () => {
 describe("/notification", () => {
   it("is limited per client address before the access token is looked at", async () => {
     const send = withEnv({ RATE_LIMIT_NOTIFICATION_CLIENT: "2/60" });
-    const notify = (ip: string) => send("/notification", { method: "POST", headers: from(ip, { "content-type": "application/json" }), body: "{}" });
+    const notify = (ip: string) =>
+      send("/notification", { method: "POST", headers: from(ip, { "content-type": "application/json" }), body: "{}" });
     await expectProblem(await notify("203.0.113.30"), 401, "invalid-token");
     await expectProblem(await notify("203.0.113.30"), 401, "invalid-token");
     await expectRateLimited(await notify("203.0.113.30"), "notification_client", 30);
@@ -204,7 +234,11 @@ describe("/notification", () => {
     expect(open).toBe(1);
     const res = await send("/notification", {
       method: "POST",
-      headers: from("203.0.113.32", { "content-type": "application/json", authorization: `DPoP ${accessToken}`, dpop: await accessProof(device, "/notification", accessToken) }),
+      headers: from("203.0.113.32", {
+        "content-type": "application/json",
+        authorization: `DPoP ${accessToken}`,
+        dpop: await accessProof(device, "/notification", accessToken),
+      }),
       body: JSON.stringify({ notification_id: notificationId, event: "credential_accepted" }),
     });
     await expectRateLimited(res, "notification_client", 60);
@@ -217,10 +251,23 @@ describe("the admin API and the dashboard's login", () => {
     const send = withEnv({ RATE_LIMIT_ADMIN_CLIENT: "2/60" });
     const room = `limited-${Date.now().toString(36)}`;
     const create = (ip: string) =>
-      send(`/v1/admin/rooms/${room}`, { method: "PUT", headers: from(ip, { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` }), body: JSON.stringify({ shards: 1 }) });
+      send(`/v1/admin/rooms/${room}`, {
+        method: "PUT",
+        headers: from(ip, { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` }),
+        body: JSON.stringify({ shards: 1 }),
+      });
     // Token guessing from one address: two tries, then refused before the guess is compared.
-    for (let i = 0; i < 2; i++) await expectProblem(await send(`/v1/admin/rooms/${room}`, { headers: from("198.51.100.40", { authorization: `Bearer guess-${i}` }) }), 401, "unauthorized");
-    await expectRateLimited(await send(`/v1/admin/rooms/${room}`, { headers: from("198.51.100.40", { authorization: "Bearer guess-2" }) }), "admin_client", 30);
+    for (let i = 0; i < 2; i++)
+      await expectProblem(
+        await send(`/v1/admin/rooms/${room}`, { headers: from("198.51.100.40", { authorization: `Bearer guess-${i}` }) }),
+        401,
+        "unauthorized",
+      );
+    await expectRateLimited(
+      await send(`/v1/admin/rooms/${room}`, { headers: from("198.51.100.40", { authorization: "Bearer guess-2" }) }),
+      "admin_client",
+      30,
+    );
     // Even the right token from that address waits its turn, and the room it asked for is not created.
     await expectRateLimited(await create("198.51.100.40"), "admin_client", 30);
     expect((await call(`/v1/admin/rooms/${room}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
@@ -231,7 +278,11 @@ describe("the admin API and the dashboard's login", () => {
   it("the login is limited per client address: past the limit even the right token sets no session", async () => {
     const send = withEnv({ RATE_LIMIT_ADMIN_LOGIN_CLIENT: "2/60" });
     const login = (ip: string, token: string) =>
-      send("/admin/login", { method: "POST", headers: from(ip, { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }), body: new URLSearchParams({ token }) });
+      send("/admin/login", {
+        method: "POST",
+        headers: from(ip, { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }),
+        body: new URLSearchParams({ token }),
+      });
     for (let i = 0; i < 2; i++) expect((await login("192.0.2.50", `guess-${i}`)).status).toBe(401);
     const refused = await login("192.0.2.50", ADMIN_TOKEN);
     await expectRateLimited(refused, "admin_login_client", 30);
@@ -251,7 +302,10 @@ describe("joins per person", () => {
     for (let i = 0; i < 50; i++) {
       const joined = await exports.default.fetch(`${ORIGIN}/v1/rooms/${room}/tickets`, {
         method: "POST",
-        headers: { "content-type": "application/json", dpop: await (await newDevice()).proof("POST", `${ORIGIN}/v1/rooms/${room}/tickets`) },
+        headers: {
+          "content-type": "application/json",
+          dpop: await (await newDevice()).proof("POST", `${ORIGIN}/v1/rooms/${room}/tickets`),
+        },
         body: JSON.stringify({ identity_assertion: await identityAssertion(personId) }),
       });
       statuses.push(joined.status);
@@ -274,7 +328,10 @@ describe("joins per person", () => {
     const joinVia = async () =>
       send(`/v1/rooms/${room}/tickets`, {
         method: "POST",
-        headers: { "content-type": "application/json", dpop: await (await newDevice()).proof("POST", `${ORIGIN}/v1/rooms/${room}/tickets`) },
+        headers: {
+          "content-type": "application/json",
+          dpop: await (await newDevice()).proof("POST", `${ORIGIN}/v1/rooms/${room}/tickets`),
+        },
         body: JSON.stringify({ identity_assertion: await identityAssertion(personId) }),
       });
     expect((await joinVia()).status).toBe(201);
@@ -299,11 +356,18 @@ function countingShards(calls: string[]): DurableObjectNamespace<QueueShard> {
     get(id: DurableObjectId) {
       const stub = env.QUEUE_SHARD.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
       const name = names.get(id.toString()) ?? "?";
-      const forward = (method: string) => (...args: unknown[]) => {
-        calls.push(`${method} ${name}`);
-        return stub[method]!(...args);
+      const forward =
+        (method: string) =>
+        (...args: unknown[]) => {
+          calls.push(`${method} ${name}`);
+          return stub[method]!(...args);
+        };
+      return {
+        join: forward("join"),
+        lookup: forward("lookup"),
+        requeue: forward("requeue"),
+        countUnsyncedAhead: forward("countUnsyncedAhead"),
       };
-      return { join: forward("join"), lookup: forward("lookup"), requeue: forward("requeue"), countUnsyncedAhead: forward("countUnsyncedAhead") };
     },
   } as unknown as DurableObjectNamespace<QueueShard>;
 }
@@ -344,7 +408,10 @@ describe("a re-join never fans out to every shard", () => {
       expect((await poll(room, body.ticket)).body.position, label).toBeNull();
     }
     await tick(room);
-    for (const [label, device] of [["fresh key, synced", await newDevice()], ["same key, synced", phone]] as const) {
+    for (const [label, device] of [
+      ["fresh key, synced", await newDevice()],
+      ["same key, synced", phone],
+    ] as const) {
       calls.length = 0;
       const again = await joinVia(device);
       expect(again.status, label).toBe(200);

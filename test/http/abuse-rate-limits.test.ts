@@ -8,9 +8,19 @@ import type { Env } from "../../src/config/env";
 import { withDevSecrets } from "../../src/dev/secrets";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
 import { withLoggedEvents } from "../helpers/logs";
-import { ORIGIN, createRoom, expectProblem, identityAssertion, join, newDevice, newPersonId, testClock, type Joined } from "../helpers/api";
+import {
+  ORIGIN,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  join,
+  newDevice,
+  newPersonId,
+  testClock,
+  type Joined,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 import type { Device } from "../helpers/device";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Per-client rate limits at the edge (src/edge/rate-limits.ts): polls per ticket, joins per device key,
@@ -23,9 +33,16 @@ import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
  */
 const app = createDevApp();
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv = (overrides: Partial<Env>): Send => async (path, init = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
+const withEnv =
+  (overrides: Partial<Env>): Send =>
+  async (path, init = {}) =>
+    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 
-async function joinVia(send: Send, room: string, options: { device?: Device; headers?: Record<string, string> } = {}): Promise<{ res: Response; device: Device }> {
+async function joinVia(
+  send: Send,
+  room: string,
+  options: { device?: Device; headers?: Record<string, string> } = {},
+): Promise<{ res: Response; device: Device }> {
   const device = options.device ?? (await newDevice());
   const path = `/v1/rooms/${room}/tickets`;
   const res = await send(path, {
@@ -36,7 +53,8 @@ async function joinVia(send: Send, room: string, options: { device?: Device; hea
   return { res, device };
 }
 
-const pollVia = (send: Send, room: string, ticket: string) => send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
+const pollVia = (send: Send, room: string, ticket: string) =>
+  send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
 
 async function expectRateLimited(res: Response, scope: string, retryAfter: number): Promise<void> {
   const body = await expectProblem(res, 429, "rate-limited");
@@ -105,12 +123,21 @@ describe("joins are limited per device key and per client address", () => {
     expect((await joinVia(send, room, from("2001:db8:77:1::b"))).res.status).toBe(201);
     await expectRateLimited((await joinVia(send, room, from("2001:db8:77:1:ffff::1"))).res, "join_client", 30);
     // Refused before the body is even read: a flood of garbage costs the service nothing more.
-    const garbage = await send(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "cf-connecting-ip": "2001:db8:77:1::c" }, body: "not json" });
+    const garbage = await send(`/v1/rooms/${room}/tickets`, {
+      method: "POST",
+      headers: { "cf-connecting-ip": "2001:db8:77:1::c" },
+      body: "not json",
+    });
     await expectRateLimited(garbage, "join_client", 30);
     expect((await joinVia(send, room, from("2001:db8:77:2::a"))).res.status).toBe(201);
     for (let i = 0; i < 4; i++) expect((await joinVia(send, room, from("127.0.0.1"))).res.status).toBe(201);
     // Challenges are counted apart from joins, under the same limit.
-    const challenge = () => send(`/v1/rooms/${room}/challenge`, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": "2001:db8:77:1::d" }, body: JSON.stringify({ jkt: "A".repeat(43) }) });
+    const challenge = () =>
+      send(`/v1/rooms/${room}/challenge`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": "2001:db8:77:1::d" },
+        body: JSON.stringify({ jkt: "A".repeat(43) }),
+      });
     expect((await challenge()).status).toBe(200);
     expect((await challenge()).status).toBe(200);
     await expectRateLimited(await challenge(), "join_client", 30);
@@ -127,7 +154,8 @@ describe("joins are limited per device key and per client address", () => {
     const room = await createRoom({ shards: 1 });
     const send = withEnv({ RATE_LIMIT_JOIN_CLIENT: "1/60", LOG_REQUESTS: "all" });
     const lines: unknown[][] = [];
-    for (const m of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void lines.push(args));
+    for (const m of ["log", "info", "warn", "error", "debug"] as const)
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void lines.push(args));
     const ip = "198.51.100.61";
     await joinVia(send, room, { headers: { "cf-connecting-ip": ip } });
     await expectRateLimited((await joinVia(send, room, { headers: { "cf-connecting-ip": ip } })).res, "join_client", 60);
@@ -167,17 +195,34 @@ describe("the Workers rate-limiting binding (Miniflare's local simulation)", () 
     const joined: Joined = await join(room);
     await inOneWindow(async () => {
       await fill(env.POLL_LIMITER!, `${room}/${String(decodeJwt(joined.ticket).sub)}`);
-      await expectRateLimited(await exports.default.fetch(`${ORIGIN}/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${joined.ticket}` } }), "poll", 60);
+      await expectRateLimited(
+        await exports.default.fetch(`${ORIGIN}/v1/rooms/${room}/tickets/current`, {
+          headers: { authorization: `Bearer ${joined.ticket}` },
+        }),
+        "poll",
+        60,
+      );
     });
     await inOneWindow(async () => {
       const device = await newDevice();
       await fill(env.JOIN_DEVICE_LIMITER!, await calculateJwkThumbprint(device.publicJwk, "sha256"));
-      await expectRateLimited((await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { device })).res, "join_device", 60);
+      await expectRateLimited(
+        (await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { device })).res,
+        "join_device",
+        60,
+      );
     });
     await inOneWindow(async () => {
       const ip = "203.0.113.201";
-      await fill(env.JOIN_CLIENT_LIMITER!, `join:${await clientAddressKey(withDevSecrets(env), new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }))}`);
-      await expectRateLimited((await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { headers: { "cf-connecting-ip": ip } })).res, "join_client", 60);
+      await fill(
+        env.JOIN_CLIENT_LIMITER!,
+        `join:${await clientAddressKey(withDevSecrets(env), new Request(ORIGIN, { headers: { "cf-connecting-ip": ip } }))}`,
+      );
+      await expectRateLimited(
+        (await joinVia((p, i) => exports.default.fetch(`${ORIGIN}${p}`, i), room, { headers: { "cf-connecting-ip": ip } })).res,
+        "join_client",
+        60,
+      );
     });
   });
 });
@@ -195,7 +240,11 @@ describe("a rate-limiting binding that fails", () => {
       expect((await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket)).status).toBe(200);
       await expectRateLimited(await pollVia(withEnv({ POLL_LIMITER: throwing, RATE_LIMIT_POLL: "3/60" }), room, a.ticket), "poll", 20);
     });
-    expect(failures.map((l) => l.error)).toEqual([`POLL_LIMITER did not answer within ${BINDING_DEADLINE_MS} ms`, "limiter unreachable", "limiter unreachable"]);
+    expect(failures.map((l) => l.error)).toEqual([
+      `POLL_LIMITER did not answer within ${BINDING_DEADLINE_MS} ms`,
+      "limiter unreachable",
+      "limiter unreachable",
+    ]);
   });
 });
 

@@ -4,11 +4,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import type { AnalyticsSink } from "../../src/metrics/analytics";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { ORIGIN, createRoom, join, newPersonId, testClock, tick } from "../helpers/api";
+import { ORIGIN, createRoom, join, newPersonId, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { MDOC, admittedOffer } from "../helpers/wallet";
 import { withAccessVia } from "../helpers/wallet-direct";
 import type { Device } from "../helpers/device";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Analytics Engine, over HTTP. Miniflare 4.20260426 does simulate `analytics_engine_datasets`, but its

@@ -5,9 +5,8 @@ import { MAX_HEADER_BYTES, MAX_HEADERS_BYTES, MAX_URL_BYTES } from "../../src/ht
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { hmacKeyring } from "../../src/tickets/keyring";
 import { seal } from "../../src/tickets/sealed";
-import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { SD_JWT, admittedOffer, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Regressions found by the bad-input properties (test/property), each pinned by a plain example, and
@@ -33,7 +32,13 @@ describe("regressions", () => {
     const jkt = (await import("jose")).calculateJwkThumbprint(joined.device.publicJwk, "sha256");
     const ring = await hmacKeyring(DEV_TICKET_KEYS);
     for (const ord of [null, "x", [1], [-1, 0], [1.5, 0]]) {
-      const code = await seal(ring, "pre-authorized-code", { cid: crypto.randomUUID(), room, tid: "0.999", ord, pid: "FR-000001", jkt: await jkt }, testClock.now(), testClock.now() + 60_000);
+      const code = await seal(
+        ring,
+        "pre-authorized-code",
+        { cid: crypto.randomUUID(), room, tid: "0.999", ord, pid: "FR-000001", jkt: await jkt },
+        testClock.now(),
+        testClock.now() + 60_000,
+      );
       const res = await token(joined.device, code);
       expect(res.status, JSON.stringify(ord)).toBe(400);
       expect(res.body.error).toBe("invalid_grant");
@@ -69,7 +74,10 @@ describe("regressions", () => {
     });
     expect(batch.status).toBe(200);
     expect(batch.body.credentials).toHaveLength(2);
-    const single = await withAccess("/credential", joined.device, accessToken, { credential_configuration_id: SD_JWT, proofs: { jwt: [await keyProof(k1!, other)] } });
+    const single = await withAccess("/credential", joined.device, accessToken, {
+      credential_configuration_id: SD_JWT,
+      proofs: { jwt: [await keyProof(k1!, other)] },
+    });
     expect(single.status).toBe(200);
   });
 });
@@ -105,10 +113,18 @@ describe("size limits before parsing", () => {
     const room = await createRoom({ shards: 1 });
     const big = "x".repeat(MAX_HEADER_BYTES);
     // Before the ticket, the admin token, the DPoP proof or the cookies are read.
-    await expectProblem(await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${big}` } }), 431, "headers-too-large");
+    await expectProblem(
+      await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${big}` } }),
+      431,
+      "headers-too-large",
+    );
     await expectProblem(await call("/v1/admin/rooms/permis", { headers: { authorization: `Bearer ${big}` } }), 431, "headers-too-large");
     await expectProblem(await call(`/rooms/${room}`, { headers: { cookie: `antichambre_ticket=${big}` } }), 431, "headers-too-large");
-    await expectProblem(await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { dpop: big, "content-type": "application/json" }, body: "{}" }), 431, "headers-too-large");
+    await expectProblem(
+      await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { dpop: big, "content-type": "application/json" }, body: "{}" }),
+      431,
+      "headers-too-large",
+    );
     const many: Record<string, string> = {};
     for (let i = 0; i < 4; i++) many[`x-filler-${i}`] = "y".repeat(MAX_HEADER_BYTES - 100);
     await expectProblem(await call("/.well-known/jwks.json", { headers: many }), 431, "headers-too-large");
@@ -132,7 +148,8 @@ describe("size limits before parsing", () => {
           controller.close();
         },
       });
-    const post = (body: BodyInit) => call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const post = (body: BodyInit) =>
+      call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body });
     await expectProblem(await post(stream(16 * 1024 + 1)), 413, "payload-too-large");
     // 16 KiB of spaces is no JSON: read in full, then refused for what it is.
     await expectProblem(await post(stream(16 * 1024)), 400, "invalid-json");

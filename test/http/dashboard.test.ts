@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SESSION_IDLE_SECONDS } from "../../src/http/admin-session";
 import { ASSETS } from "../../src/pages/dashboard/assets";
-import { ADMIN_TOKEN, ORIGIN, call, createRoom, expectProblem, testClock } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { ADMIN_TOKEN, ORIGIN, call, createRoom, expectProblem, testClock, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The operator dashboard's browser-facing rules: login form, session cookie (signed, HttpOnly,
@@ -23,7 +22,10 @@ async function login(room = "permis", origin = ORIGIN): Promise<{ res: Response;
   return { res, cookie: setCookie.split(";")[0]! };
 }
 
-const withCookie = (cookie: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), cookie } });
+const withCookie = (cookie: string, init: RequestInit = {}): RequestInit => ({
+  ...init,
+  headers: { ...(init.headers as Record<string, string>), cookie },
+});
 const CSRF = { "x-antichambre-admin": "1" };
 
 describe("login", () => {
@@ -65,7 +67,10 @@ describe("login", () => {
   });
 
   it("over https the cookie is __Host- and Secure", async () => {
-    const res = await exportsFetch("https://antichambre.test/admin/login", { ...form({ token: ADMIN_TOKEN }), headers: { ...form({}).headers, origin: "https://antichambre.test" } });
+    const res = await exportsFetch("https://antichambre.test/admin/login", {
+      ...form({ token: ADMIN_TOKEN }),
+      headers: { ...form({}).headers, origin: "https://antichambre.test" },
+    });
     expect(res.status).toBe(303);
     const setCookie = res.headers.get("set-cookie")!;
     expect(setCookie).toMatch(/^__Host-antichambre_admin=v1\./);
@@ -74,7 +79,10 @@ describe("login", () => {
   });
 
   it("a login posted from another origin is refused", async () => {
-    const res = await call("/admin/login", { ...form({ token: ADMIN_TOKEN }), headers: { ...form({}).headers, origin: "https://evil.example" } });
+    const res = await call("/admin/login", {
+      ...form({ token: ADMIN_TOKEN }),
+      headers: { ...form({}).headers, origin: "https://evil.example" },
+    });
     await expectProblem(res, 403, "forbidden");
   });
 });
@@ -92,12 +100,13 @@ describe("the dashboard page", () => {
     expect(html.match(/<script/g)).toHaveLength(1);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
     expect(html).toContain('data-room="permis"');
-    for (const id of ["pause-form", "limits-form", "method-form", "event-form", "lottery-form", "shard-rows"]) expect(html).toContain(`id="${id}"`);
+    for (const id of ["pause-form", "limits-form", "method-form", "event-form", "lottery-form", "shard-rows"])
+      expect(html).toContain(`id="${id}"`);
   });
 
   it("escapes the room it is asked for, and falls back to the default room for a malformed one", async () => {
     const { cookie } = await login();
-    const html = await (await call('/admin?room=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E', withCookie(cookie))).text();
+    const html = await (await call("/admin?room=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E", withCookie(cookie))).text();
     expect(html).not.toContain("<script>alert");
     expect(html).toContain('data-room="permis"');
   });
@@ -126,7 +135,14 @@ describe("the admin API with a session cookie", () => {
     const room = await createRoom();
     const { cookie } = await login(room);
     const put = (headers: Record<string, string>) =>
-      call(`/v1/admin/rooms/${room}`, withCookie(cookie, { method: "PUT", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ paused: true }) }));
+      call(
+        `/v1/admin/rooms/${room}`,
+        withCookie(cookie, {
+          method: "PUT",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ paused: true }),
+        }),
+      );
     await expectProblem(await put({}), 403, "forbidden");
     await expectProblem(await put({ "x-antichambre-admin": "yes" }), 403, "forbidden");
     await expectProblem(await put({ ...CSRF, origin: "https://evil.example" }), 403, "forbidden");
@@ -163,7 +179,11 @@ describe("the admin API with a session cookie", () => {
 
   it("logout clears the cookie; a cross-origin logout is refused", async () => {
     const { cookie } = await login();
-    await expectProblem(await call("/admin/logout", withCookie(cookie, { method: "POST", headers: { origin: "https://evil.example" } })), 403, "forbidden");
+    await expectProblem(
+      await call("/admin/logout", withCookie(cookie, { method: "POST", headers: { origin: "https://evil.example" } })),
+      403,
+      "forbidden",
+    );
     const res = await call("/admin/logout", withCookie(cookie, { method: "POST", redirect: "manual", headers: { origin: ORIGIN } }));
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin");

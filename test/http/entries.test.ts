@@ -22,21 +22,32 @@ describe("the production and development entries", () => {
     // A deployment misconfigured as development, with none of its secrets put (the tests' own env).
     const misconfigured = { ...env, ENVIRONMENT: "development" };
     const app = createApp();
-    const send = (path: string, init: RequestInit = {}) => app.fetch(new Request(`${ORIGIN}${path}`, init), misconfigured, createExecutionContext());
+    const send = (path: string, init: RequestInit = {}) =>
+      app.fetch(new Request(`${ORIGIN}${path}`, init), misconfigured, createExecutionContext());
 
     await expectProblem(
-      await send("/v1/dev/identity-assertions", { method: "POST", headers: { "content-type": "application/json" }, body: '{"person_id":"FR-000001"}' }),
+      await send("/v1/dev/identity-assertions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"person_id":"FR-000001"}',
+      }),
       404,
       "not-found",
     );
     await expectProblem(await send("/v1/dev/faults", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), 404, "not-found");
-    await expectProblem(await send("/v1/admin/rooms/permis", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), 403, "admin-disabled");
+    await expectProblem(
+      await send("/v1/admin/rooms/permis", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      403,
+      "admin-disabled",
+    );
     await expectProblem(await send("/.well-known/jwks.json"), 503, "not-configured");
     await expectProblem(await send("/iaca.pem"), 503, "not-configured");
 
     // The same requests to the development entry, with the same env, are served: the difference is the
     // kit, not the env.
     expect((await exports.default.fetch(`${ORIGIN}/.well-known/jwks.json`)).status).toBe(200);
-    expect((await exports.default.fetch(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
+    expect(
+      (await exports.default.fetch(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status,
+    ).toBe(200);
   });
 });

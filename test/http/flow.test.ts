@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { adminPutOk, joinMany, statuses } from "../helpers/queue";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { snapshotFetchCount } from "../../src/edge/snapshot-cache";
-import { adminGet, call, createRoom, join, poll, testClock, tick } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { adminGet, call, createRoom, join, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 describe("join → wait → admitted", () => {
   it("gives a signed ticket, an honest position, then admits with a verifiable admission token", async () => {

@@ -5,11 +5,10 @@ import { hmacKeyring } from "../../src/tickets/keyring";
 import { seal } from "../../src/tickets/sealed";
 import { CONFIRMATION_ALPHABET, MAX_APPROVAL_ATTEMPTS, MAX_PENDING_WALLETS } from "../../src/issuance/handoff";
 import { seedValidHolders } from "../helpers/register";
-import { ORIGIN, call, createRoom, join, poll, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, createRoom, join, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { newDevice } from "../helpers/device";
 import { GRANT, approvalProof, approve, askToken, fetchOffer, handoffLink, offerUrl, otherCode, scannedCode } from "../helpers/handoff";
 import { MDOC, credential, token, walletKeys } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Handing an admission to a wallet on another device (docs/threats/handoff.md): the waiting page's QR
@@ -92,8 +91,21 @@ describe("the handoff offer by reference", () => {
 
     // Garbage, and a sealed value of another purpose (a pre-authorized code) in the reference's place.
     const ring = await hmacKeyring(DEV_TICKET_KEYS);
-    const foreign = await seal(ring, "pre-authorized-code", { room, tid: "0.1", ord: [0, 0], pid: "FR-000001", handoff: true }, testClock.now(), testClock.now() + 60_000);
-    for (const id of ["x", foreign, `${offerUrl(await handoffLink(room, person.ticket)).split("/").pop()!.slice(0, -2)}AA`]) {
+    const foreign = await seal(
+      ring,
+      "pre-authorized-code",
+      { room, tid: "0.1", ord: [0, 0], pid: "FR-000001", handoff: true },
+      testClock.now(),
+      testClock.now() + 60_000,
+    );
+    for (const id of [
+      "x",
+      foreign,
+      `${offerUrl(await handoffLink(room, person.ticket))
+        .split("/")
+        .pop()!
+        .slice(0, -2)}AA`,
+    ]) {
       const res = await call(`/offers/${id}`);
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
@@ -163,7 +175,9 @@ describe("handoff approval", () => {
     expect(otherKey).toMatchObject({ status: 401, body: { reason: "key_not_bound_to_ticket" } });
     // The device's own key, but a proof not tied to this ticket (no ath), or for another request.
     expect((await approve(room, person.ticket, person.device, wallet.confirmation, { ath: null })).status).toBe(401);
-    const getProof = await approve(room, person.ticket, null, wallet.confirmation, { proof: await person.device.proof("GET", `${ORIGIN}${path}`) });
+    const getProof = await approve(room, person.ticket, null, wallet.confirmation, {
+      proof: await person.device.proof("GET", `${ORIGIN}${path}`),
+    });
     expect(getProof.status).toBe(401);
     // A malformed code is bad input: refused, nothing spent.
     const malformed = await approve(room, person.ticket, person.device, "0O1IL!");

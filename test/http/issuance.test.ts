@@ -8,10 +8,19 @@ import { createDevApp } from "../../src/dev/kit";
 import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { ORIGIN, adminGet, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import {
+  ORIGIN,
+  adminGet,
+  call,
+  createRoom,
+  expectProblem,
+  join,
+  testClock,
+  tick,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
 import { MDOC, SD_JWT, admittedOffer, credential, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The whole flow a phone goes through, over HTTP against the real Worker and Durable Objects:
@@ -59,7 +68,8 @@ describe("metadata", () => {
   it("publishes issuer and authorization server metadata that point at real endpoints", async () => {
     const issuer = (await (await call("/.well-known/openid-credential-issuer")).json()) as Record<string, any>;
     expect(issuer.credential_issuer).toBe(ORIGIN);
-    for (const k of ["credential_endpoint", "nonce_endpoint", "notification_endpoint"]) expect(issuer[k]).toMatch(new RegExp(`^${ORIGIN}/`));
+    for (const k of ["credential_endpoint", "nonce_endpoint", "notification_endpoint"])
+      expect(issuer[k]).toMatch(new RegExp(`^${ORIGIN}/`));
     expect(issuer.batch_credential_issuance.batch_size).toBe(4);
     expect(Object.keys(issuer.credential_configurations_supported).sort()).toEqual([SD_JWT, MDOC].sort());
     const mdoc = issuer.credential_configurations_supported[MDOC];
@@ -105,7 +115,12 @@ describe("the full flow", () => {
 
     const checks: { status: string; check: string }[] = [];
     await Holder.verifyIssuerSigned(
-      { issuerSigned: mdoc, trustedCertificates: [pemToDer(DEV_IACA_CERT_PEM)], now: new Date(testClock.now() + 60_000), verificationCallback: (c) => checks.push(c) },
+      {
+        issuerSigned: mdoc,
+        trustedCertificates: [pemToDer(DEV_IACA_CERT_PEM)],
+        now: new Date(testClock.now() + 60_000),
+        verificationCallback: (c) => checks.push(c),
+      },
       owfContext(),
     );
     expect(checks.length).toBeGreaterThan(10);
@@ -118,7 +133,10 @@ describe("the full flow", () => {
     expect(base64url.encode(deviceKey.x!)).toBe(walletKey!.publicJwk.x);
     expect(base64url.encode(deviceKey.y!)).toBe(walletKey!.publicJwk.y);
 
-    const notified = await withAccess("/notification", phone.device, t.body.access_token, { notification_id: issued.body.notification_id, event: "credential_accepted" });
+    const notified = await withAccess("/notification", phone.device, t.body.access_token, {
+      notification_id: issued.body.notification_id,
+      event: "credential_accepted",
+    });
     expect(notified.status).toBe(204);
     const after = await adminGet(room);
     expect(after.sessions_open).toBe(0);
@@ -141,7 +159,11 @@ describe("the full flow", () => {
       expect(header?.typ).toBe("dc+sd-jwt");
       expect(payload.iss).toBe(ORIGIN);
       expect((payload.cnf as { jwk: Record<string, string> }).jwk).toMatchObject({ x: keys[i]!.publicJwk.x, y: keys[i]!.publicJwk.y });
-      expect(payload).toMatchObject({ family_name: holder.family_name, given_name: holder.given_name, document_number: holder.document_number });
+      expect(payload).toMatchObject({
+        family_name: holder.family_name,
+        given_name: holder.given_name,
+        document_number: holder.document_number,
+      });
     }
   });
 });
@@ -188,7 +210,11 @@ describe("refusals", () => {
     const replayed = (await (await send()).json()) as { error: string; reason: string };
     expect(replayed).toMatchObject({ error: "invalid_dpop_proof", reason: "replayed" });
 
-    const unsupported = await call("/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=password" });
+    const unsupported = await call("/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=password",
+    });
     expect(((await unsupported.json()) as { error: string }).error).toBe("unsupported_grant_type");
     const notForm = await call("/token", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(((await notForm.json()) as { error: string }).error).toBe("invalid_request");
@@ -205,14 +231,22 @@ describe("refusals", () => {
     expect((await credential(p.device, at, MDOC, [k!], n1)).body.error).toBe("invalid_nonce"); // used
     expect((await credential(p.device, at, MDOC, [k!], "made-up")).body.error).toBe("invalid_nonce");
 
-    const wrongAud = await withAccess("/credential", p.device, at, { credential_configuration_id: MDOC, proofs: { jwt: [await keyProof(k!, await nonce(), { aud: "https://elsewhere" })] } });
+    const wrongAud = await withAccess("/credential", p.device, at, {
+      credential_configuration_id: MDOC,
+      proofs: { jwt: [await keyProof(k!, await nonce(), { aud: "https://elsewhere" })] },
+    });
     expect(wrongAud.body.error).toBe("invalid_proof");
-    const wrongTyp = await withAccess("/credential", p.device, at, { credential_configuration_id: MDOC, proofs: { jwt: [await keyProof(k!, await nonce(), { typ: "JWT" })] } });
+    const wrongTyp = await withAccess("/credential", p.device, at, {
+      credential_configuration_id: MDOC,
+      proofs: { jwt: [await keyProof(k!, await nonce(), { typ: "JWT" })] },
+    });
     expect(wrongTyp.body.error).toBe("invalid_proof");
     expect((await credential(p.device, at, "fr.antichambre.nothing", [k!])).body.error).toBe("unknown_credential_configuration");
     expect((await withAccess("/credential", p.device, at, { format: "mso_mdoc" })).body.error).toBe("invalid_credential_request");
     // The scheme is case-insensitive (RFC 9110): past the token check to the request's own error.
-    expect((await withAccess("/credential", p.device, at, { format: "mso_mdoc" }, { scheme: "dpop" })).body.error).toBe("invalid_credential_request");
+    expect((await withAccess("/credential", p.device, at, { format: "mso_mdoc" }, { scheme: "dpop" })).body.error).toBe(
+      "invalid_credential_request",
+    );
     expect((await credential(p.device, at, MDOC, await walletKeys(5))).body.error).toBe("invalid_credential_request");
 
     // The access token is bound to the phone's key: another key's proof is refused.
@@ -220,7 +254,11 @@ describe("refusals", () => {
     const wrongKey = await credential(other!, at, MDOC, [k!]);
     expect(wrongKey.status).toBe(401);
     expect(wrongKey.body.error).toBe("invalid_dpop_proof");
-    const bearer = await call("/credential", { method: "POST", headers: { authorization: `Bearer ${at}`, "content-type": "application/json" }, body: "{}" });
+    const bearer = await call("/credential", {
+      method: "POST",
+      headers: { authorization: `Bearer ${at}`, "content-type": "application/json" },
+      body: "{}",
+    });
     await expectProblem(bearer, 401, "invalid-token");
     expect((await credential(p.device, "not-a-token", MDOC, [k!])).status).toBe(401);
   });
@@ -271,7 +309,10 @@ describe("refusals", () => {
     // The refusals came back before the slow read finished.
     expect(settled).toEqual(["503", "503", "200"]);
     // And the register reports them (admin API).
-    const metrics = (await (await call("/v1/admin/register", { headers: { authorization: "Bearer dev-admin-token" } })).json()) as Record<string, number>;
+    const metrics = (await (await call("/v1/admin/register", { headers: { authorization: "Bearer dev-admin-token" } })).json()) as Record<
+      string,
+      number
+    >;
     expect(metrics.busy).toBeGreaterThanOrEqual(2);
     expect(metrics.reads).toBeGreaterThanOrEqual(1);
   });

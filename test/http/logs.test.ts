@@ -55,14 +55,18 @@ describe("structured logs", () => {
     expect((await pollOnce()).status).toBe(200);
     // Refusals: a ticket with a broken signature, a replayed join proof for another room, a wrong admin token.
     const forged = `${ticket.slice(0, -6)}AAAAAA`;
-    expect((await send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${forged}`, ...clientHeaders } })).status).toBe(401);
+    expect(
+      (await send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${forged}`, ...clientHeaders } })).status,
+    ).toBe(401);
     const refusedJoin = await send(`/v1/rooms/permis/tickets`, {
       method: "POST",
       headers: { "content-type": "application/json", dpop: proof, ...clientHeaders },
       body: JSON.stringify({ identity_assertion: assertion }),
     });
     expect(refusedJoin.status).toBe(401);
-    expect((await send("/v1/admin/rooms/permis", { headers: { authorization: "Bearer guessed-admin-token-123", ...clientHeaders } })).status).toBe(401);
+    expect(
+      (await send("/v1/admin/rooms/permis", { headers: { authorization: "Bearer guessed-admin-token-123", ...clientHeaders } })).status,
+    ).toBe(401);
     vi.restoreAllMocks();
 
     const secrets = [
@@ -102,8 +106,12 @@ describe("structured logs", () => {
     });
 
     const requests = parsed.filter((r) => r.event === "request");
-    expect(requests).toContainEqual(expect.objectContaining({ method: "POST", route: "/v1/rooms/:room/tickets", room, status: 201, duration_ms: expect.any(Number) }));
-    expect(requests).toContainEqual(expect.objectContaining({ method: "GET", route: "/v1/rooms/:room/tickets/current", room, status: 200 }));
+    expect(requests).toContainEqual(
+      expect.objectContaining({ method: "POST", route: "/v1/rooms/:room/tickets", room, status: 201, duration_ms: expect.any(Number) }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ method: "GET", route: "/v1/rooms/:room/tickets/current", room, status: 200 }),
+    );
     expect(requests).toContainEqual(expect.objectContaining({ route: "/v1/rooms/:room/tickets/current", status: 401 }));
     expect(requests).toContainEqual(expect.objectContaining({ route: "/v1/rooms/:room/tickets", room: "permis", status: 401 }));
     expect(requests).toContainEqual(expect.objectContaining({ route: "/v1/admin/rooms/:room", status: 401 }));

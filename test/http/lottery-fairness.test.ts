@@ -4,7 +4,20 @@ import { describe, expect, it } from "vitest";
 import { lotteryStamp } from "../../src/admission/lottery";
 import { coordinatorOf } from "../../src/edge/objects";
 import { MAX_TICKET_LENGTH } from "../../src/tickets/ticket-token";
-import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, newDevice, poll, testClock, tick, type Joined } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  adminGet,
+  adminPut,
+  call,
+  createRoom,
+  expectProblem,
+  join,
+  newDevice,
+  poll,
+  testClock,
+  tick,
+  type Joined,
+} from "../helpers/api";
 import { restart } from "../helpers/faults";
 import { joinMany } from "../helpers/queue";
 
@@ -22,7 +35,8 @@ function payloadOf(ticket: string): Record<string, unknown> {
 }
 
 const lotteryOf = async (room: string) => (await (await call(`/v1/rooms/${room}/lottery`)).json()) as Record<string, any>;
-const reveal = (room: string) => call(`/v1/admin/rooms/${room}/lottery/reveal`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+const reveal = (room: string) =>
+  call(`/v1/admin/rooms/${room}/lottery/reveal`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 async function schedule(room: string, pre: number, start: number): Promise<void> {
   const res = await adminPut(room, { event: { prequeue_start: iso(pre), event_start: iso(start) } });
@@ -102,8 +116,16 @@ describe("before the pre-queue opens, nobody takes a place ahead of the draw", (
     const now = testClock.now();
     await schedule(room, now + 3_600_000, now + 7_200_000);
     for (const [lang, title, opens] of [
-      ["en", "The pre-queue is not open yet", /^No place can be taken before .+\. From then on, everyone who arrives before the draw takes part in it equally/],
-      ["fr", "La pré-file n'est pas encore ouverte", /^Aucune place ne peut être prise avant le .+\. À partir de là, toutes les personnes qui arrivent avant le tirage y participent à égalité/],
+      [
+        "en",
+        "The pre-queue is not open yet",
+        /^No place can be taken before .+\. From then on, everyone who arrives before the draw takes part in it equally/,
+      ],
+      [
+        "fr",
+        "La pré-file n'est pas encore ouverte",
+        /^Aucune place ne peut être prise avant le .+\. À partir de là, toutes les personnes qui arrivent avant le tirage y participent à égalité/,
+      ],
     ] as const) {
       const text = await (await call(`/rooms/${room}?lang=${lang}`)).text();
       expect(text).toContain(`id="status-heading" tabindex="-1">${title.replace("'", "&#39;")}</h2>`);
@@ -257,7 +279,12 @@ describe("every lottery is kept for good", () => {
     const l = await lotteryOf(room);
     expect(l.lotteries).toHaveLength(2);
     const withdrawn = l.lotteries[0];
-    expect(withdrawn).toMatchObject({ commitment: committed, withdrawn_at: iso(testClock.now()), revealed_at: iso(testClock.now()), entrants: { total: 0 } });
+    expect(withdrawn).toMatchObject({
+      commitment: committed,
+      withdrawn_at: iso(testClock.now()),
+      revealed_at: iso(testClock.now()),
+      entrants: { total: 0 },
+    });
     expect(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", unhex(withdrawn.seed))))).toBe(committed);
     expect(l.lotteries[1]).toMatchObject({ seed: null, withdrawn_at: null, event_start: iso(t0 + 150_000) });
     expect(l.commitment).toBe(l.lotteries[1].commitment);
@@ -315,7 +342,10 @@ describe("every lottery is kept for good", () => {
     ]);
     const restarted = coordinatorOf(env, room);
     const tables = await runInDurableObject(restarted, (_instance, state) =>
-      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'lotter%'").toArray().map((r) => r.name),
+      state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'lotter%'")
+        .toArray()
+        .map((r) => r.name),
     );
     expect(tables).toEqual(["lotteries"]);
     // A later event adds its record next to it.

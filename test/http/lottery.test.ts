@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, testClock, tick } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  adminGet,
+  adminPut,
+  call,
+  createRoom,
+  expectProblem,
+  join,
+  poll,
+  testClock,
+  tick,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 import { joinMany } from "../helpers/queue";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * An event end to end over HTTP: commitment published when scheduled → pre-queue entrants wait with no
@@ -38,7 +49,8 @@ async function recompute(lottery: Record<string, any>): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-const reveal = (room: string) => call(`/v1/admin/rooms/${room}/lottery/reveal`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+const reveal = (room: string) =>
+  call(`/v1/admin/rooms/${room}/lottery/reveal`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 describe("events with a provable pre-queue lottery", () => {
   it("pre-queue → draw at event_start → FIFO behind, with the draw recomputable from the revealed seed", async () => {
@@ -71,7 +83,9 @@ describe("events with a provable pre-queue lottery", () => {
     await expectProblem(await adminPut(room, { event: null }), 409, "conflict");
     await expectProblem(await reveal(room), 409, "conflict");
     // Limits may still change (same window, same lottery).
-    expect((await adminPut(room, { event: { prequeue_start: iso(PRE), event_start: iso(START), new_users_per_minute: 60 } })).status).toBe(200);
+    expect((await adminPut(room, { event: { prequeue_start: iso(PRE), event_start: iso(START), new_users_per_minute: 60 } })).status).toBe(
+      200,
+    );
 
     // Ticks up to event_start admit the early three and no entrant.
     const admittedAtTick = new Map<string, number>();
@@ -127,7 +141,8 @@ describe("events with a provable pre-queue lottery", () => {
     // arrivals FIFO (a tick that followed a longer gap may admit two, hence ≤ rather than <).
     const published = [...expected, ...late.map((p) => ticketId(p.ticket))];
     expect(admittedAtTick.size).toBe(3 + 12 + 3);
-    for (let i = 1; i < published.length; i++) expect(admittedAtTick.get(published[i - 1]!)!).toBeLessThanOrEqual(admittedAtTick.get(published[i]!)!);
+    for (let i = 1; i < published.length; i++)
+      expect(admittedAtTick.get(published[i - 1]!)!).toBeLessThanOrEqual(admittedAtTick.get(published[i]!)!);
     // …and the ticks are spread out, so this order says something.
     expect(new Set(published.map((id) => admittedAtTick.get(id))).size).toBeGreaterThanOrEqual(13);
 
@@ -138,7 +153,11 @@ describe("events with a provable pre-queue lottery", () => {
   it("needs the commitment out before the pre-queue opens, and validates the schedule", async () => {
     const room = await createRoom();
     const now = testClock.now();
-    await expectProblem(await adminPut(room, { event: { prequeue_start: iso(now - 1_000), event_start: iso(now + 60_000) } }), 409, "conflict");
+    await expectProblem(
+      await adminPut(room, { event: { prequeue_start: iso(now - 1_000), event_start: iso(now + 60_000) } }),
+      409,
+      "conflict",
+    );
     await expectProblem(await adminPut(room, { event: { prequeue_start: iso(now + 60_000), event_start: iso(now + 1_000) } }), 422);
     await expectProblem(await adminPut(room, { event: { prequeue_start: "tomorrow", event_start: iso(now + 1_000) } }), 422);
     await expectProblem(await call(`/v1/rooms/${room}/lottery`), 404, "not-found");
@@ -150,7 +169,13 @@ describe("events with a provable pre-queue lottery", () => {
   it("applies the event's method and limits while it is live, then the room's own again", async () => {
     const room = await createRoom({ new_users_per_minute: 60 });
     const now = testClock.now();
-    const e = { prequeue_start: iso(now + 1_000), event_start: iso(now + 2_000), event_end: iso(now + 60_000), queueing_method: "reject", new_users_per_minute: 300 };
+    const e = {
+      prequeue_start: iso(now + 1_000),
+      event_start: iso(now + 2_000),
+      event_end: iso(now + 60_000),
+      queueing_method: "reject",
+      new_users_per_minute: 300,
+    };
     expect((await adminPut(room, { event: e })).status).toBe(200);
     expect((await adminGet(room)).effective).toEqual({ queueing_method: "fifo", new_users_per_minute: 60, total_active_users: 2_000 });
     testClock.set(now + 1_500);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { adminPutOk, joinMany, statuses } from "../helpers/queue";
-import { call, createRoom, join, poll, testClock, tick } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { call, createRoom, join, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 describe("queueing methods and pause", () => {
   it("paused stops admission without losing anyone's place", async () => {

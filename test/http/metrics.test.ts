@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, createRoom, expectProblem, poll, tick } from "../helpers/api";
+import { ADMIN_TOKEN, call, createRoom, expectProblem, poll, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { parseExposition, sampleValue, samplesOf, type Family } from "../helpers/prometheus";
 import { adminPutOk, joinMany } from "../helpers/queue";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** GET /v1/admin/metrics over HTTP, parsed strictly (every line, every family typed, every value a number). */
 async function scrape(query = ""): Promise<Map<string, Family>> {
@@ -76,8 +75,12 @@ describe("GET /v1/admin/metrics", () => {
     expect(sampleValue(m, "antichambre_room_active_users", r)).toBe(4);
     expect(sampleValue(m, "antichambre_room_admission_rate_per_second", r)).toBeGreaterThan(0);
     // This isolate answered those joins and polls; the counters are keyed by route pattern, not URL.
-    expect(sampleValue(m, "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets", method: "POST", status_class: "2xx" })).toBeGreaterThanOrEqual(4);
-    expect(sampleValue(m, "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets/current", method: "GET", status_class: "2xx" })).toBeGreaterThanOrEqual(4);
+    expect(
+      sampleValue(m, "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets", method: "POST", status_class: "2xx" }),
+    ).toBeGreaterThanOrEqual(4);
+    expect(
+      sampleValue(m, "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets/current", method: "GET", status_class: "2xx" }),
+    ).toBeGreaterThanOrEqual(4);
     expect(samplesOf(m, "antichambre_http_requests_total").some((s) => s.labels.route!.includes(room))).toBe(false);
 
     await adminPutOk(room, { paused: true, queueing_method: "random", new_users_per_minute: 90 });
@@ -89,9 +92,14 @@ describe("GET /v1/admin/metrics", () => {
   });
 
   it("counts refusals by status class", async () => {
-    const before = sampleValue(await scrape(), "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets/current", status_class: "4xx" }) ?? 0;
+    const before =
+      sampleValue(await scrape(), "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets/current", status_class: "4xx" }) ??
+      0;
     await call("/v1/rooms/permis/tickets/current", { headers: { authorization: "Bearer not-a-ticket" } });
-    const after = sampleValue(await scrape(), "antichambre_http_requests_total", { route: "/v1/rooms/:room/tickets/current", status_class: "4xx" });
+    const after = sampleValue(await scrape(), "antichambre_http_requests_total", {
+      route: "/v1/rooms/:room/tickets/current",
+      status_class: "4xx",
+    });
     expect(after).toBe(before + 1);
   });
 

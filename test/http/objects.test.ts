@@ -30,8 +30,12 @@ describe("Durable Objects over their stores", () => {
         at INTEGER PRIMARY KEY, span INTEGER NOT NULL, admitted INTEGER NOT NULL,
         frontier_a INTEGER NOT NULL, frontier_b INTEGER NOT NULL, saturated INTEGER NOT NULL
       )`);
-      sql.exec("CREATE TABLE shards (shard INTEGER PRIMARY KEY, cursor INTEGER NOT NULL, total INTEGER NOT NULL, admitted INTEGER NOT NULL)");
-      sql.exec("CREATE TABLE sessions (ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, ended_at INTEGER)");
+      sql.exec(
+        "CREATE TABLE shards (shard INTEGER PRIMARY KEY, cursor INTEGER NOT NULL, total INTEGER NOT NULL, admitted INTEGER NOT NULL)",
+      );
+      sql.exec(
+        "CREATE TABLE sessions (ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, ended_at INTEGER)",
+      );
       sql.exec(`CREATE TABLE lottery (
         id INTEGER PRIMARY KEY CHECK (id = 1), window_from INTEGER NOT NULL, window_to INTEGER NOT NULL, seed TEXT NOT NULL,
         commitment TEXT NOT NULL, committed_at INTEGER NOT NULL, revealed_at INTEGER, entrants TEXT
@@ -48,7 +52,16 @@ describe("Durable Objects over their stores", () => {
       sql.exec("INSERT INTO ticks VALUES (?, 1000, 2, ?, ?, 0)", t0 - 5_000, (second - 10) * 1000, 2 ** 32 + 3);
       sql.exec("INSERT INTO shards VALUES (0, 5, 5, 3), (1, 6, 6, 4)");
       sql.exec("INSERT INTO sessions VALUES ('1.3', ?, ?, ?, NULL)", t0 - 20_000, t0 - 10_000, t0 + 600_000);
-      sql.exec("INSERT INTO lottery VALUES (1, ?, ?, ?, ?, ?, ?, ?)", t0 - 120_000, t0 - 60_000, "cd".repeat(32), "ef".repeat(32), t0 - 180_000, t0 - 59_000, "[]");
+      sql.exec(
+        "INSERT INTO lottery VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+        t0 - 120_000,
+        t0 - 60_000,
+        "cd".repeat(32),
+        "ef".repeat(32),
+        t0 - 180_000,
+        t0 - 59_000,
+        "[]",
+      );
     });
     await restart();
 
@@ -73,10 +86,15 @@ describe("Durable Objects over their stores", () => {
       runInDurableObject(coordinatorOf(env, room), (_instance, state) => ({
         version: state.storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version,
         tables: state.storage.sql
-          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'sqlite_sequence' ORDER BY name")
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name <> 'sqlite_sequence' ORDER BY name",
+          )
           .toArray()
           .map((r) => r.name),
-        sessionColumns: state.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions') ORDER BY cid").toArray().map((r) => r.name),
+        sessionColumns: state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions') ORDER BY cid")
+          .toArray()
+          .map((r) => r.name),
       }));
     const migrated = await schema();
     expect(migrated).toEqual({
@@ -125,10 +143,20 @@ describe("Durable Objects over their stores", () => {
   it("refusals come back as one shape: { ok: false, reason }", async () => {
     const room = await createRoom({ shards: 1 });
     const coordinator = coordinatorOf(env, room);
-    expect(await coordinator.configure({ outflow: { floor_per_minute: 100, ceiling_per_minute: 10 } })).toEqual({ ok: false, reason: "outflow_floor_above_ceiling" });
+    expect(await coordinator.configure({ outflow: { floor_per_minute: 100, ceiling_per_minute: 10 } })).toEqual({
+      ok: false,
+      reason: "outflow_floor_above_ceiling",
+    });
     expect(await coordinator.revealLottery()).toEqual({ ok: false, reason: "no_event" });
-    expect(await coordinator.startSession({ ticketId: "0.99", key: { a: Number.MAX_SAFE_INTEGER, b: 99 } })).toEqual({ ok: false, reason: "not_admitted" });
-    expect(await coordinatorOf(env, `nobody-${Date.now().toString(36)}`).configure({ outflow: { floor_per_minute: 100, ceiling_per_minute: 10 } })).toEqual({
+    expect(await coordinator.startSession({ ticketId: "0.99", key: { a: Number.MAX_SAFE_INTEGER, b: 99 } })).toEqual({
+      ok: false,
+      reason: "not_admitted",
+    });
+    expect(
+      await coordinatorOf(env, `nobody-${Date.now().toString(36)}`).configure({
+        outflow: { floor_per_minute: 100, ceiling_per_minute: 10 },
+      }),
+    ).toEqual({
       ok: false,
       reason: "outflow_floor_above_ceiling",
     });

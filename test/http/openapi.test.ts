@@ -4,7 +4,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createApp } from "../../src/app";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
-import { ADMIN_TOKEN, ORIGIN, adminGet, adminPut, call, checkAnswersAgainstOpenApiInThisFile, createRoom, expectProblem, join, poll, testClock, tick } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  ORIGIN,
+  adminGet,
+  adminPut,
+  call,
+  checkAnswersAgainstOpenApiInThisFile,
+  createRoom,
+  expectProblem,
+  join,
+  poll,
+  testClock,
+  tick,
+} from "../helpers/api";
 import { approve, askToken, scannedCode } from "../helpers/handoff";
 import { openApiDocument, openApiMismatches } from "../helpers/openapi-check";
 import { MDOC, SD_JWT, admittedOffer, credential, decodeJwt, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
@@ -81,17 +94,24 @@ describe("GET /openapi.json", () => {
         expect(typeof (response.description ?? response.$ref), where).toBe("string");
       }
       for (const tag of op.tags) expect(tags.has(tag), `${where} tag ${tag}`).toBe(true);
-      for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) expect(schemes.has(name), `${where} ${name}`).toBe(true);
+      for (const requirement of op.security ?? [])
+        for (const name of Object.keys(requirement)) expect(schemes.has(name), `${where} ${name}`).toBe(true);
       // Each {param} of the path is declared exactly once as a required path parameter, and no other.
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
       const declared = (op.parameters ?? []).filter((p: Json) => p.in === "path");
       expect(declared.map((p: Json) => p.name).sort(), where).toEqual(inPath);
-      expect(declared.every((p: Json) => p.required === true), where).toBe(true);
+      expect(
+        declared.every((p: Json) => p.required === true),
+        where,
+      ).toBe(true);
     }
     // Every reference resolves inside the document.
     for (const ref of new Set(refsIn(doc))) {
       expect(ref).toMatch(/^#\//);
-      const target = ref.slice(2).split("/").reduce((at: any, part) => at?.[part], doc);
+      const target = ref
+        .slice(2)
+        .split("/")
+        .reduce((at: any, part) => at?.[part], doc);
       expect(target, ref).toBeDefined();
     }
     // Every component is a JSON Schema a validator can load (with the others it refers to).
@@ -120,7 +140,13 @@ describe("GET /openapi.json", () => {
     const app = createApp();
     // A forged Host: the document must still name the configured origin (it is cacheable).
     const deployed = (vars: Record<string, unknown>) =>
-      Promise.resolve(app.fetch(new Request("https://evil.example/openapi.json"), { ...env, ENVIRONMENT: "production", ...vars }, createExecutionContext()));
+      Promise.resolve(
+        app.fetch(
+          new Request("https://evil.example/openapi.json"),
+          { ...env, ENVIRONMENT: "production", ...vars },
+          createExecutionContext(),
+        ),
+      );
     const res = await deployed({ PUBLIC_ORIGIN: "https://permis.example.fr" });
     expect(res.status).toBe(200);
     const doc = (await res.json()) as Json;
@@ -131,7 +157,8 @@ describe("GET /openapi.json", () => {
 
   it("the check refuses answers the document does not describe (undocumented member, status, media type, missing member)", async () => {
     const poll = `${ORIGIN}/v1/rooms/r1/tickets/current`;
-    const json = (body: unknown, status = 200, type = "application/json") => new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+    const json = (body: unknown, status = 200, type = "application/json") =>
+      new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
     const waiting = { status: "waiting", position: 3, estimated_wait_seconds: 12, poll_after_seconds: 5 };
     expect(await openApiMismatches("GET", poll, json(waiting))).toEqual([]);
     // A member no schema declares (a person identifier leaking into the poll, say).
@@ -175,7 +202,10 @@ describe("every answer of the main flows matches the document (checked on each r
     expect(issued.status).toBe(200);
     const mdoc = await credential(phone.device, t.body.access_token, MDOC, await walletKeys(1), await nonce());
     expect(mdoc.status).toBe(200);
-    const noted = await withAccess("/notification", phone.device, t.body.access_token, { notification_id: issued.body.notification_id, event: "credential_failure" });
+    const noted = await withAccess("/notification", phone.device, t.body.access_token, {
+      notification_id: issued.body.notification_id,
+      event: "credential_failure",
+    });
     expect(noted.status).toBe(204);
 
     // The operator ends the session (the admission token's sub is the ticket id); the token then stops working.
@@ -205,14 +235,29 @@ describe("every answer of the main flows matches the document (checked on each r
     });
     expect(challenge.status).toBe(200);
     expect((await call("/v1/admin/register", { headers: admin })).status).toBe(200);
-    expect((await call("/v1/admin/register", { method: "PUT", headers: { ...admin, "content-type": "application/json" }, body: JSON.stringify({ simulated_latency_ms: null }) })).status).toBe(200);
+    expect(
+      (
+        await call("/v1/admin/register", {
+          method: "PUT",
+          headers: { ...admin, "content-type": "application/json" },
+          body: JSON.stringify({ simulated_latency_ms: null }),
+        })
+      ).status,
+    ).toBe(200);
     const metrics = await call(`/v1/admin/metrics?room=${room}`, { headers: admin });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain("# TYPE");
   });
 
   it("discovery, trust anchors and pages", async () => {
-    for (const path of ["/.well-known/jwks.json", "/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server", "/.well-known/jwt-vc-issuer", "/iacas", "/iaca.pem"]) {
+    for (const path of [
+      "/.well-known/jwks.json",
+      "/.well-known/openid-credential-issuer",
+      "/.well-known/oauth-authorization-server",
+      "/.well-known/jwt-vc-issuer",
+      "/iacas",
+      "/iaca.pem",
+    ]) {
       expect((await call(path)).status, path).toBe(200);
     }
     const room = await createRoom();
@@ -223,11 +268,21 @@ describe("every answer of the main flows matches the document (checked on each r
   it("problem documents: bad input, unknown room and ticket, missing credentials, unknown code, wrong method", async () => {
     const room = await createRoom();
     await expectProblem(await call(`/v1/rooms/${room}/tickets/current`), 401, "invalid-ticket");
-    await expectProblem(await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: "Bearer forged.ticket" } }), 401, "invalid-ticket");
+    await expectProblem(
+      await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: "Bearer forged.ticket" } }),
+      401,
+      "invalid-ticket",
+    );
     await expectProblem(await call("/v1/rooms/no-such-room-here"), 404, "not-found");
     await expectProblem(await call(`/v1/rooms/${room}/lottery`), 404, "not-found");
-    await expectProblem(await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }), 400, "invalid-json");
-    const bad = await join(room, { init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: "", extra: 1 }) } });
+    await expectProblem(
+      await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+      400,
+      "invalid-json",
+    );
+    const bad = await join(room, {
+      init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: "", extra: 1 }) },
+    });
     expect(bad.status).toBe(422);
     const text = await join(room, { init: { headers: { "content-type": "text/plain" }, body: "hello" } });
     expect(text.status).toBe(415);

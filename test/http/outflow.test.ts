@@ -1,9 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedValidHolders } from "../helpers/register";
-import { ADMIN_TOKEN, adminGet, adminPut, call, createRoom, expectProblem, join, poll, tick, type Joined } from "../helpers/api";
+import {
+  ADMIN_TOKEN,
+  adminGet,
+  adminPut,
+  call,
+  createRoom,
+  expectProblem,
+  join,
+  poll,
+  tick,
+  type Joined,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 import { joinMany } from "../helpers/queue";
 import { MDOC, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * Adaptive outflow end to end: real issuance reads the (development) register, the edge times each
@@ -89,7 +100,11 @@ describe("adaptive outflow", () => {
   });
 
   it("the latency drill exists only as an admin call", async () => {
-    const res = await call("/v1/admin/register", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ simulated_latency_ms: 5 }) });
+    const res = await call("/v1/admin/register", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ simulated_latency_ms: 5 }),
+    });
     await expectProblem(res, 401);
     await expectProblem(
       await call("/v1/admin/register", {

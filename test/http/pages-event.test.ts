@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { TICKET_COOKIE } from "../../src/pages/cookies";
-import { adminPut, call, createRoom, poll, testClock, tick } from "../helpers/api";
+import { adminPut, call, createRoom, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { joinMany } from "../helpers/queue";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** The waiting page during a scheduled event (pre-queue and lottery, src/admission/event.ts). */
 
 async function page(path: string, cookies: Record<string, string> = {}) {
-  const cookie = Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join("; ");
+  const cookie = Object.entries(cookies)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("; ");
   const res = await call(path, cookie ? { headers: { cookie } } : {});
   return { res, text: await res.text() };
 }
@@ -17,7 +18,10 @@ function textOf(html: string, id: string): string {
   if (start < 0) return "";
   const open = html.indexOf(">", start) + 1;
   const tag = /<(\w+)[^<]*$/.exec(html.slice(0, start))![1]!;
-  return html.slice(open, html.indexOf(`</${tag}>`, open)).replace(/<[^>]+>/g, "").trim();
+  return html
+    .slice(open, html.indexOf(`</${tag}>`, open))
+    .replace(/<[^>]+>/g, "")
+    .trim();
 }
 
 describe("the waiting page during an event", () => {

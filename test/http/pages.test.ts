@@ -6,8 +6,7 @@ import { START_COOKIE, TICKET_COOKIE } from "../../src/pages/cookies";
 import { formatWaitRange } from "../../src/pages/i18n";
 import { waitRange } from "../../src/pages/wait-range";
 import { joinMany } from "../helpers/queue";
-import { call, createRoom, join, ORIGIN, poll, tick } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { call, createRoom, join, ORIGIN, poll, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * The waiting page as the server renders it (`GET /rooms/{room}`): what a browser without JavaScript
@@ -18,7 +17,10 @@ import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 async function page(path: string, init: { lang?: string; cookies?: Record<string, string> } = {}) {
   const headers: Record<string, string> = {};
   if (init.lang !== undefined) headers["accept-language"] = init.lang;
-  if (init.cookies) headers.cookie = Object.entries(init.cookies).map(([k, v]) => `${k}=${v}`).join("; ");
+  if (init.cookies)
+    headers.cookie = Object.entries(init.cookies)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("; ");
   const res = await call(path, { headers });
   return { res, text: await res.text() };
 }
@@ -47,7 +49,12 @@ function textOf(html: string, id: string): string {
 }
 
 function decodeAttr(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 }
 
 describe("the waiting page: language", () => {
@@ -154,11 +161,17 @@ describe("the waiting page without a ticket", () => {
   it("offers the demo-person form in development only", async () => {
     const dev = await page("/rooms/permis", { lang: "en" });
     expect(dev.text).toContain('<form id="dev-join" hidden>');
-    expect(dev.text).toMatch(/<label for="person-id">Person identifier<\/label>\s*<input id="person-id" name="person_id" value="FR-0\d{5}"/);
+    expect(dev.text).toMatch(
+      /<label for="person-id">Person identifier<\/label>\s*<input id="person-id" name="person_id" value="FR-0\d{5}"/,
+    );
     expect(dev.text).toContain('data-development="true"');
 
     const production = { ...env, ENVIRONMENT: "production" };
-    const res = await createApp().fetch(new Request(`${ORIGIN}/rooms/permis`, { headers: { "accept-language": "en" } }), production, createExecutionContext());
+    const res = await createApp().fetch(
+      new Request(`${ORIGIN}/rooms/permis`, { headers: { "accept-language": "en" } }),
+      production,
+      createExecutionContext(),
+    );
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(text).not.toContain("dev-join");

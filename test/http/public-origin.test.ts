@@ -4,8 +4,17 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { Env } from "../../src/config/env";
 import { DEV_SECRETS } from "../../src/dev/secrets";
-import { ORIGIN, call, createRoom, expectProblem, identityAssertion, newDevice, newPersonId, tick } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import {
+  ORIGIN,
+  call,
+  createRoom,
+  expectProblem,
+  identityAssertion,
+  newDevice,
+  newPersonId,
+  tick,
+  checkAnswersAgainstOpenApiInThisFile,
+} from "../helpers/api";
 
 /**
  * The issuer identifier in a deployment comes from PUBLIC_ORIGIN only (src/issuance/issuer-url.ts). An
@@ -45,7 +54,10 @@ describe("issuer metadata in a deployment", () => {
         expect(body.credential_issuer ?? body.issuer).toBe(PUBLIC);
       }
     }
-    const issuer = (await (await send({ PUBLIC_ORIGIN: PUBLIC }, `${EVIL}/.well-known/openid-credential-issuer`)).json()) as Record<string, any>;
+    const issuer = (await (await send({ PUBLIC_ORIGIN: PUBLIC }, `${EVIL}/.well-known/openid-credential-issuer`)).json()) as Record<
+      string,
+      any
+    >;
     for (const key of ["credential_endpoint", "nonce_endpoint", "notification_endpoint", "mdoc_iacas_uri", "iaca_certificate_pem_uri"]) {
       expect(new URL(issuer[key]).origin).toBe(PUBLIC);
     }
@@ -57,7 +69,10 @@ describe("issuer metadata in a deployment", () => {
       await expectProblem(await send({ PUBLIC_ORIGIN: bad }, `${PUBLIC}/.well-known/openid-credential-issuer`), 503, "not-configured");
     }
     // A trailing slash is the same origin.
-    const ok = (await (await send({ PUBLIC_ORIGIN: `${PUBLIC}/` }, `${EVIL}/.well-known/openid-credential-issuer`)).json()) as Record<string, any>;
+    const ok = (await (await send({ PUBLIC_ORIGIN: `${PUBLIC}/` }, `${EVIL}/.well-known/openid-credential-issuer`)).json()) as Record<
+      string,
+      any
+    >;
     expect(ok.credential_issuer).toBe(PUBLIC);
   });
 });

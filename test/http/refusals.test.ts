@@ -5,6 +5,7 @@ import { createDevApp } from "../../src/dev/kit";
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import {
+  checkAnswersAgainstOpenApiInThisFile,
   ADMIN_TOKEN,
   ORIGIN,
   adminGet,
@@ -20,7 +21,6 @@ import {
   testClock,
   tick,
 } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 const b64url = (s: string) => btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
@@ -49,8 +49,16 @@ describe("bad tickets are refused with 401 problem+json", async () => {
     ["not a JWS", async () => "not-a-ticket", "malformed"],
     ["tampered place in line", async () => tamper(ticket, (p) => (p.ord = [1, 1])), "bad_signature"],
     ["tampered device binding", async () => tamper(ticket, (p) => (p.cnf = { jkt: "x".repeat(43) })), "bad_signature"],
-    ["forged with another key under the real kid", async () => resign(ticket, { kid: header.kid, typ: header.typ }, crypto.getRandomValues(new Uint8Array(32))), "bad_signature"],
-    ["signed by an unknown kid", async () => resign(ticket, { kid: "rogue", typ: header.typ }, crypto.getRandomValues(new Uint8Array(32))), "unknown_key"],
+    [
+      "forged with another key under the real kid",
+      async () => resign(ticket, { kid: header.kid, typ: header.typ }, crypto.getRandomValues(new Uint8Array(32))),
+      "bad_signature",
+    ],
+    [
+      "signed by an unknown kid",
+      async () => resign(ticket, { kid: "rogue", typ: header.typ }, crypto.getRandomValues(new Uint8Array(32))),
+      "unknown_key",
+    ],
     [
       "alg none",
       async () => `${b64url(JSON.stringify({ alg: "none", typ: header.typ, kid: header.kid }))}.${ticket.split(".")[1]}.`,
@@ -113,16 +121,28 @@ describe("bad DPoP proofs on join are refused with 401 and change nothing", asyn
     ["wrong method", async () => ({ dpop: await device.proof("GET", url) }), "wrong_method"],
     ["wrong URL", async () => ({ dpop: await device.proof("POST", `${ORIGIN}/v1/rooms/elsewhere/tickets`) }), "wrong_url"],
     ["stale iat", async () => ({ dpop: await device.proof("POST", url, { iat: Math.floor(testClock.now() / 1000) - 3600 }) }), "stale"],
-    ["iat in the future", async () => ({ dpop: await device.proof("POST", url, { iat: Math.floor(testClock.now() / 1000) + 3600 }) }), "stale"],
+    [
+      "iat in the future",
+      async () => ({ dpop: await device.proof("POST", url, { iat: Math.floor(testClock.now() / 1000) + 3600 }) }),
+      "stale",
+    ],
     ["wrong typ", async () => ({ dpop: await device.proof("POST", url, { typ: "JWT" }) }), "wrong_type"],
-    ["signed by another key than the embedded one", async () => ({ dpop: await device.proof("POST", url, { signWith: other.privateKey }) }), "bad_signature"],
+    [
+      "signed by another key than the embedded one",
+      async () => ({ dpop: await device.proof("POST", url, { signWith: other.privateKey }) }),
+      "bad_signature",
+    ],
     ["too short jti", async () => ({ dpop: await device.proof("POST", url, { jti: "x" }) }), "missing_claims"],
     ["oversized", async () => ({ dpop: "e".repeat(5000) }), "too_large"],
   ];
   for (const [name, headers, reason] of cases) {
     it(name, async () => {
       const body = JSON.stringify({ identity_assertion: await identityAssertion(newPersonId()) });
-      const res = await call(`/v1/rooms/${room}/tickets`, { method: "POST", headers: { "content-type": "application/json", ...(await headers()) }, body });
+      const res = await call(`/v1/rooms/${room}/tickets`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(await headers()) },
+        body,
+      });
       expect((await expectProblem(res, 401, "invalid-dpop-proof")).reason).toBe(reason);
     });
   }
@@ -153,7 +173,9 @@ describe("bad requests get the right problem+json", () => {
     const unknown = await join(room, { init: { body: JSON.stringify({ vip: true }), headers: { "content-type": "application/json" } } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors.length).toBeGreaterThan(0);
-    const huge = await join(room, { init: { body: JSON.stringify({ pad: "x".repeat(20_000) }), headers: { "content-type": "application/json" } } });
+    const huge = await join(room, {
+      init: { body: JSON.stringify({ pad: "x".repeat(20_000) }), headers: { "content-type": "application/json" } },
+    });
     expect(huge.status).toBe(413);
     expect(huge.body.type).toBe("urn:antichambre:problem:payload-too-large");
     const missing = await join(room, { init: { body: "{}", headers: { "content-type": "application/json" } } });
@@ -182,7 +204,11 @@ describe("bad requests get the right problem+json", () => {
     await expectProblem(notJson, 400, "invalid-json");
     const stats = await adminGet(room);
     expect(stats.config).toMatchObject({ new_users_per_minute: 60, paused: false, queueing_method: "fifo" });
-    await expectProblem(await call("/v1/admin/rooms/never-made", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), 404, "not-found");
+    await expectProblem(
+      await call("/v1/admin/rooms/never-made", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      404,
+      "not-found",
+    );
   });
 
   it("admin: the shard count cannot change once someone has joined (409)", async () => {
@@ -209,9 +235,17 @@ describe("bad requests get the right problem+json", () => {
     await expectProblem(jwks, 503, "not-configured");
     // With a real secret, that token and only that token opens it.
     const deployed = { ...production, ADMIN_TOKEN: "s3cret-from-wrangler-secret-put" };
-    const ok = await app.fetch(new Request(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: "Bearer s3cret-from-wrangler-secret-put" } }), deployed, createExecutionContext());
+    const ok = await app.fetch(
+      new Request(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: "Bearer s3cret-from-wrangler-secret-put" } }),
+      deployed,
+      createExecutionContext(),
+    );
     expect(ok.status).toBe(200);
-    const dev = await app.fetch(new Request(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), deployed, createExecutionContext());
+    const dev = await app.fetch(
+      new Request(`${ORIGIN}/v1/admin/rooms/permis`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      deployed,
+      createExecutionContext(),
+    );
     await expectProblem(dev, 401, "unauthorized");
   });
 });
@@ -223,7 +257,9 @@ describe("bad identity assertions on join are refused with 401 and take no place
   const room = await createRoom({ shards: 1, paused: true });
   const now = () => Math.floor(testClock.now() / 1000);
 
-  const assertion = (o: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; sub?: string | null; iat?: number; exp?: number } = {}) => {
+  const assertion = (
+    o: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; sub?: string | null; iat?: number; exp?: number } = {},
+  ) => {
     const jwt = new SignJWT(o.sub === null ? {} : { sub: o.sub ?? newPersonId() })
       .setProtectedHeader({ alg: "ES256", kid: o.kid ?? DEV_IDENTITY_KEY.kid })
       .setIssuer(o.iss ?? DEV_IDENTITY_ISSUER)
@@ -234,12 +270,18 @@ describe("bad identity assertions on join are refused with 401 and take no place
   };
 
   it("accepts a well-formed assertion signed by the identity service (the control)", async () => {
-    const res = await join(room, { init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await assertion() }) } });
+    const res = await join(room, {
+      init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await assertion() }) },
+    });
     expect(res.status).toBe(201);
   });
 
   const cases: [string, () => Promise<string>, string][] = [
-    ["signed by another key under the service's kid", async () => assertion({ key: (await generateKeyPair("ES256")).privateKey }), "bad_signature"],
+    [
+      "signed by another key under the service's kid",
+      async () => assertion({ key: (await generateKeyPair("ES256")).privateKey }),
+      "bad_signature",
+    ],
     ["signed by an unknown kid", async () => assertion({ key: (await generateKeyPair("ES256")).privateKey, kid: "rogue" }), "unknown_key"],
     ["another issuer", async () => assertion({ iss: "https://evil.example" }), "wrong_issuer"],
     ["another audience", async () => assertion({ aud: "someone-else" }), "wrong_audience"],
@@ -249,7 +291,9 @@ describe("bad identity assertions on join are refused with 401 and take no place
   ];
   for (const [name, make, reason] of cases) {
     it(name, async () => {
-      const res = await join(room, { init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await make() }) } });
+      const res = await join(room, {
+        init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: await make() }) },
+      });
       expect(res.status).toBe(401);
       expect(res.body.type).toBe("urn:antichambre:problem:invalid-identity-assertion");
       expect(res.body.reason).toBe(reason);
@@ -268,12 +312,19 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
   const thumbprint = (d: Awaited<ReturnType<typeof newDevice>>) => calculateJwkThumbprint(d.publicJwk, "sha256");
   /** An assertion from the development identity service, bound to `jkt` when given. */
   const devAssertion = async (personId: string, jkt?: string) => {
-    const res = await call("/v1/dev/identity-assertions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: personId, ...(jkt ? { jkt } : {}) }) });
+    const res = await call("/v1/dev/identity-assertions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ person_id: personId, ...(jkt ? { jkt } : {}) }),
+    });
     expect(res.status).toBe(201);
     return ((await res.json()) as { identity_assertion: string }).identity_assertion;
   };
   const joinWith = (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) =>
-    join(room, { device, init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: assertion }) } });
+    join(room, {
+      device,
+      init: { headers: { "content-type": "application/json" }, body: JSON.stringify({ identity_assertion: assertion }) },
+    });
 
   it("join only with a proof by that key: a captured assertion is worth nothing on another device", async () => {
     const phone = await newDevice();
@@ -296,7 +347,11 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
     const strict = { ...env, IDENTITY_BINDING: "required" };
     const send = async (assertion: string, device: Awaited<ReturnType<typeof newDevice>>) => {
       const url = `${ORIGIN}/v1/rooms/${room}/tickets`;
-      const req = new Request(url, { method: "POST", headers: { "content-type": "application/json", dpop: await device.proof("POST", url) }, body: JSON.stringify({ identity_assertion: assertion }) });
+      const req = new Request(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", dpop: await device.proof("POST", url) },
+        body: JSON.stringify({ identity_assertion: assertion }),
+      });
       return app.fetch(req, strict, createExecutionContext());
     };
     const phone = await newDevice();
@@ -322,7 +377,11 @@ describe("identity assertions bound to a device key (cnf.jkt)", async () => {
       expect(res.status, JSON.stringify(cnf)).toBe(401);
       expect(res.body.reason).toBe("bad_claims");
     }
-    const bad = await call("/v1/dev/identity-assertions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ person_id: "x", jkt: "not-a-thumbprint" }) });
+    const bad = await call("/v1/dev/identity-assertions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ person_id: "x", jkt: "not-a-thumbprint" }),
+    });
     await expectProblem(bad, 422);
   });
 });
@@ -332,7 +391,11 @@ describe("the development identity service", () => {
     const app = createDevApp();
     const production = { ...env, ENVIRONMENT: "production" };
     const res = await app.fetch(
-      new Request(`${ORIGIN}/v1/dev/identity-assertions`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"person_id":"FR-000001"}' }),
+      new Request(`${ORIGIN}/v1/dev/identity-assertions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"person_id":"FR-000001"}',
+      }),
       production,
       createExecutionContext(),
     );

@@ -1,8 +1,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
-import { adminGet, createRoom, join, poll, testClock, tick } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { adminGet, createRoom, join, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * A restart: every Durable Object instance is thrown away (memory gone, SQLite kept) and the edge cache
@@ -30,7 +29,8 @@ it("keeps every ticket, place and admission across a restart, and goes on admitt
   expect(after.map((b) => b.position)).toEqual(before.map((b) => b.position));
   expect(after.slice(0, 2).map((b) => b.admission_expires_at)).toEqual(before.slice(0, 2).map((b) => b.admission_expires_at));
   const statsAfter = await adminGet(room);
-  for (const k of ["waiting", "admitted_total", "active", "admitted_last_minute", "frontier"]) expect(statsAfter[k]).toEqual(statsBefore[k]);
+  for (const k of ["waiting", "admitted_total", "active", "admitted_last_minute", "frontier"])
+    expect(statsAfter[k]).toEqual(statsBefore[k]);
   expect(statsAfter.shards).toEqual(statsBefore.shards);
 
   // Re-joining after the restart returns the same places, and admission resumes in arrival order.

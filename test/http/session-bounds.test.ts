@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerMetrics } from "../../src/register/register";
-import { ADMIN_TOKEN, adminGet, call, createRoom, join, tick } from "../helpers/api";
+import { ADMIN_TOKEN, adminGet, call, createRoom, join, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import { seedValidHolders } from "../helpers/register";
 import { MDOC, SD_JWT, admittedOffer, credential, decodeJwt, token, walletKeys, withAccess } from "../helpers/wallet";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
  * One admission buys one issuance session, bounded in time, in credentials and in register reads.
@@ -73,17 +72,25 @@ describe("a session issues a bounded number of credentials and reads the registe
     for (let i = 0; i < 41; i++) {
       const answer = await credential(s.device, s.accessToken, i % 2 ? MDOC : SD_JWT, await walletKeys(1));
       statuses.push(answer.status);
-      if (answer.status !== 200) expect(answer.body).toMatchObject({ error: "credential_request_denied", reason: "credential_quota_exhausted" });
+      if (answer.status !== 200)
+        expect(answer.body).toMatchObject({ error: "credential_request_denied", reason: "credential_quota_exhausted" });
     }
     expect(statuses.filter((x) => x === 200)).toHaveLength(8); // 4 mdocs + 4 SD-JWT VCs
     expect(statuses.slice(8).every((x) => x === 400)).toBe(true);
   });
 
   it("register reads are capped per session, and a burst of concurrent requests cannot overdraw either limit", async () => {
-    const room = await createRoom({ new_users_per_minute: 600, shards: 1, session_register_reads: 2, session_credentials_per_configuration: 10 });
+    const room = await createRoom({
+      new_users_per_minute: 600,
+      shards: 1,
+      session_register_reads: 2,
+      session_credentials_per_configuration: 10,
+    });
     const s = await session(room);
     const readsBefore = registerMetrics().reads;
-    const burst = await Promise.all(Array.from({ length: 12 }, async () => credential(s.device, s.accessToken, SD_JWT, await walletKeys(1))));
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, async () => credential(s.device, s.accessToken, SD_JWT, await walletKeys(1))),
+    );
     expect(burst.filter((a) => a.status === 200)).toHaveLength(2);
     for (const refused of burst.filter((a) => a.status !== 200)) {
       expect(refused.body).toMatchObject({ error: "credential_request_denied", reason: "register_read_quota_exhausted" });
@@ -93,7 +100,12 @@ describe("a session issues a bounded number of credentials and reads the registe
   });
 
   it("a refused request gives back what it reserved: a used c_nonce costs no read and no credential", async () => {
-    const room = await createRoom({ new_users_per_minute: 600, shards: 1, session_register_reads: 1, session_credentials_per_configuration: 1 });
+    const room = await createRoom({
+      new_users_per_minute: 600,
+      shards: 1,
+      session_register_reads: 1,
+      session_credentials_per_configuration: 1,
+    });
     const s = await session(room);
     const [k] = await walletKeys(1);
     const bad = await credential(s.device, s.accessToken, MDOC, [k!], "not-a-nonce-of-ours");
@@ -108,7 +120,10 @@ describe("the token is tied to its session", () => {
     const s = await session(room);
     const issued = await credential(s.device, s.accessToken, MDOC, await walletKeys(1));
     expect(issued.status).toBe(200);
-    const done = await withAccess("/notification", s.device, s.accessToken, { notification_id: issued.body.notification_id, event: "credential_accepted" });
+    const done = await withAccess("/notification", s.device, s.accessToken, {
+      notification_id: issued.body.notification_id,
+      event: "credential_accepted",
+    });
     expect(done.status).toBe(204);
     expect((await adminGet(room)).active).toBe(0);
 
@@ -126,11 +141,25 @@ describe("the token is tied to its session", () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
     const s = await session(room);
     const first = await credential(s.device, s.accessToken, MDOC, await walletKeys(1));
-    expect((await withAccess("/notification", s.device, s.accessToken, { notification_id: first.body.notification_id, event: "credential_failure" })).status).toBe(204);
+    expect(
+      (
+        await withAccess("/notification", s.device, s.accessToken, {
+          notification_id: first.body.notification_id,
+          event: "credential_failure",
+        })
+      ).status,
+    ).toBe(204);
     expect((await adminGet(room)).sessions_open).toBe(1);
     const second = await credential(s.device, s.accessToken, MDOC, await walletKeys(1));
     expect(second.status).toBe(200);
-    expect((await withAccess("/notification", s.device, s.accessToken, { notification_id: second.body.notification_id, event: "credential_deleted" })).status).toBe(204);
+    expect(
+      (
+        await withAccess("/notification", s.device, s.accessToken, {
+          notification_id: second.body.notification_id,
+          event: "credential_deleted",
+        })
+      ).status,
+    ).toBe(204);
     expect((await adminGet(room)).sessions_open).toBe(0);
     expect((await credential(s.device, s.accessToken, MDOC, await walletKeys(1))).status).toBe(401);
   });
@@ -153,9 +182,12 @@ describe("the token is tied to its session", () => {
   it("an operator ends a session: the token dies at once and the slot is freed", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
     const s = await session(room);
-    const admitted = (await (await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${s.ticket}` } })).json()) as Record<string, any>;
+    const admitted = (await (
+      await call(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${s.ticket}` } })
+    ).json()) as Record<string, any>;
     const ticketId = decodeJwt(admitted.admission.admission_token).sub!;
-    const end = (id: string, auth = ADMIN_TOKEN) => call(`/v1/admin/rooms/${room}/sessions/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${auth}` } });
+    const end = (id: string, auth = ADMIN_TOKEN) =>
+      call(`/v1/admin/rooms/${room}/sessions/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${auth}` } });
     expect((await end(ticketId, "wrong")).status).toBe(401);
     expect((await end("not a ticket")).status).toBe(422);
     expect((await end(ticketId)).status).toBe(204);

@@ -38,15 +38,27 @@ describe("a deployment with a malformed variable", () => {
 
   it("names every bad variable at once, never a value, and none of the good ones", async () => {
     const leaked = "operator-pasted-the-wrong-secret-here";
-    const res = await send({ ADMISSION_TICK_MS: "1s", RATE_LIMIT_POLL: "120 per minute", TICKET_KEYS: leaked, LOG_REQUESTS: "verbose" }, "/v1/rooms/permis");
+    const res = await send(
+      { ADMISSION_TICK_MS: "1s", RATE_LIMIT_POLL: "120 per minute", TICKET_KEYS: leaked, LOG_REQUESTS: "verbose" },
+      "/v1/rooms/permis",
+    );
     const body = await expectProblem(res, 503, "not-configured");
-    expect(body.invalid_settings.map((p: { name: string }) => p.name).sort()).toEqual(["ADMISSION_TICK_MS", "LOG_REQUESTS", "RATE_LIMIT_POLL", "TICKET_KEYS"]);
+    expect(body.invalid_settings.map((p: { name: string }) => p.name).sort()).toEqual([
+      "ADMISSION_TICK_MS",
+      "LOG_REQUESTS",
+      "RATE_LIMIT_POLL",
+      "TICKET_KEYS",
+    ]);
     expect(JSON.stringify(body)).not.toContain(leaked);
     expect(JSON.stringify(body)).not.toContain("SNAPSHOT_TTL_MS");
   });
 
   it("is refused the same by the development app (the dev kit fills secrets, not bad variables)", async () => {
-    const res = await createDevApp().fetch(new Request(`${ORIGIN}/v1/rooms/permis`), { ...env, SNAPSHOT_TTL_MS: "1s" }, createExecutionContext());
+    const res = await createDevApp().fetch(
+      new Request(`${ORIGIN}/v1/rooms/permis`),
+      { ...env, SNAPSHOT_TTL_MS: "1s" },
+      createExecutionContext(),
+    );
     const body = await expectProblem(res, 503, "not-configured");
     expect(body.invalid_settings.map((p: { name: string }) => p.name)).toEqual(["SNAPSHOT_TTL_MS"]);
   });

@@ -2,14 +2,17 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { coordinatorOf } from "../../src/edge/objects";
 import { describe, expect, it } from "vitest";
-import { call, createRoom, expectProblem } from "../helpers/api";
-import { checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
+import { call, createRoom, expectProblem, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /** Probing room names (typos, scanners) must not leave a database per name behind. */
 describe("unknown rooms", () => {
   const tables = (name: string) =>
-    runInDurableObject(coordinatorOf(env, name), (_instance, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").one().n,
+    runInDurableObject(
+      coordinatorOf(env, name),
+      (_instance, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'")
+          .one().n,
     );
 
   it("answer 404 and leave their coordinator without any table", async () => {

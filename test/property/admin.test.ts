@@ -44,9 +44,22 @@ const GUARDED: readonly { method: string; path: (room: string) => string }[] = [
 /** Session cookie values that must not open anything: random, the right shape with a bad MAC, expired. */
 const forgedSession = fc.oneof(
   headerValue.map((v) => v.replace(/[;,\s]/g, "")),
-  fc.tuple(fc.nat({ max: 2e9 }), fc.nat({ max: 2e9 }), fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.uint8Array({ minLength: 32, maxLength: 32 })).map(
-    ([iat, exp, nonce, mac]) => `v1.${iat}.${exp}.${btoa(String.fromCharCode(...nonce)).replace(/\+/g, "-").replace(/\//g, "_")}.${btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`,
-  ),
+  fc
+    .tuple(
+      fc.nat({ max: 2e9 }),
+      fc.nat({ max: 2e9 }),
+      fc.uint8Array({ minLength: 12, maxLength: 12 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    )
+    .map(
+      ([iat, exp, nonce, mac]) =>
+        `v1.${iat}.${exp}.${btoa(String.fromCharCode(...nonce))
+          .replace(/\+/g, "-")
+          .replace(/\//g, "_")}.${btoa(String.fromCharCode(...mac))
+          .replace(/\+/g, "-")
+          .replace(/\//g, "_")
+          .replace(/=+$/, "")}`,
+    ),
   fc.constant("expired"),
 );
 
@@ -101,7 +114,10 @@ describe("without the admin token", () => {
     const mutating = GUARDED.filter((g) => g.method !== "GET");
     const arb = fc.record({
       target: fc.nat({ max: mutating.length - 1 }),
-      csrf: fc.option(headerValue.filter((v) => v.trim() !== "1"), { nil: null }),
+      csrf: fc.option(
+        headerValue.filter((v) => v.trim() !== "1"),
+        { nil: null },
+      ),
       origin: fc.option(fc.constantFrom("https://evil.example", "null", "http://antichambre.test.evil.example"), { nil: null }),
       site: fc.option(fc.constantFrom("cross-site", "same-site", "none"), { nil: null }),
       body: fc.constantFrom('{"paused":true}', '{"simulated_latency_ms":5000}', '{"faults":{"shard.join":{"mode":"throw"}}}'),
@@ -109,13 +125,19 @@ describe("without the admin token", () => {
     await fc.assert(
       fc.asyncProperty(arb, async (c) => {
         const target = mutating[c.target]!;
-        const headers: [string, string][] = [["cookie", `antichambre_admin=${session}`], ["content-type", "application/json"]];
+        const headers: [string, string][] = [
+          ["cookie", `antichambre_admin=${session}`],
+          ["content-type", "application/json"],
+        ];
         if (c.csrf !== null) headers.push(["x-antichambre-admin", c.csrf]);
         // With the header right, the request must still be refused as cross-origin.
         else if (c.origin !== null || c.site !== null) headers.push(["x-antichambre-admin", "1"]);
         if (c.origin !== null) headers.push(["origin", c.origin]);
         if (c.site !== null) headers.push(["sec-fetch-site", c.site]);
-        const answer = await watcher.send({ method: target.method, path: target.path(room.name), headers, body: c.body }, { allowed: [403, 404] });
+        const answer = await watcher.send(
+          { method: target.method, path: target.path(room.name), headers, body: c.body },
+          { allowed: [403, 404] },
+        );
         if (answer.status === 403) expect(answer.problem?.type).toBe("urn:antichambre:problem:forbidden");
       }),
       params(40),
@@ -140,7 +162,13 @@ const SETTING_VALUES = {
     '{"prequeue_start":"2026-13-01T00:00:00Z","event_start":"2026-12-01T08:00:00Z"}',
     '{"prequeue_start":"2026-12-01T08:00:00Z","event_start":"2026-12-01T09:00:00Z","event_end":"2026-12-01T08:30:00Z"}',
   ],
-  outflow: ['{"mode":"adaptive","floor_per_minute":100,"ceiling_per_minute":10}', '{"max_error_rate":1.5}', '{"mode":"chaos"}', "{}", '{"latency_target_ms":0}'],
+  outflow: [
+    '{"mode":"adaptive","floor_per_minute":100,"ceiling_per_minute":10}',
+    '{"max_error_rate":1.5}',
+    '{"mode":"chaos"}',
+    "{}",
+    '{"latency_target_ms":0}',
+  ],
   pow_min_bits: ["-1", "33", "1e309", "8"],
 };
 
@@ -148,17 +176,38 @@ describe("with the admin token, hostile settings", () => {
   it("PUT /v1/admin/rooms/{room}: a room, or a 400/404/409/415/422 that changes nothing", async () => {
     const watcher = new Watcher([room, joined]);
     const entry = fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...Object.keys(SETTING_VALUES)).chain((k) => fc.tuple(fc.constant(k), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...SETTING_VALUES[k as keyof typeof SETTING_VALUES]) }, jsonValueText))) },
+      {
+        weight: 4,
+        arbitrary: fc
+          .constantFrom(...Object.keys(SETTING_VALUES))
+          .chain((k) =>
+            fc.tuple(
+              fc.constant(k),
+              fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...SETTING_VALUES[k as keyof typeof SETTING_VALUES]) }, jsonValueText),
+            ),
+          ),
+      },
       fc.tuple(fc.constantFrom("__proto__", "constructor", "surprise", "config"), jsonValueText),
     );
     const arb = fc.record({
       room: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(room.name, joined.name) }, roomSegment([])),
-      body: fc.oneof({ weight: 4, arbitrary: fc.array(entry, { maxLength: 3 }).map(objectText) }, jsonBodyText(Object.keys(SETTING_VALUES))),
+      body: fc.oneof(
+        { weight: 4, arbitrary: fc.array(entry, { maxLength: 3 }).map(objectText) },
+        jsonBodyText(Object.keys(SETTING_VALUES)),
+      ),
       contentType: fc.oneof({ weight: 6, arbitrary: fc.constant("application/json") }, contentType),
     });
     await fc.assert(
       fc.asyncProperty(arb, async (c) => {
-        const spec: Spec = { method: "PUT", path: `/v1/admin/rooms/${c.room}`, headers: [["authorization", `Bearer ${ADMIN_TOKEN}`], ["content-type", c.contentType]], body: c.body };
+        const spec: Spec = {
+          method: "PUT",
+          path: `/v1/admin/rooms/${c.room}`,
+          headers: [
+            ["authorization", `Bearer ${ADMIN_TOKEN}`],
+            ["content-type", c.contentType],
+          ],
+          body: c.body,
+        };
         const answer = await watcher.send(spec, { allowed: [200, 201, 400, 404, 409, 415, 422, ...ANYWHERE] });
         if (answer.status === 201) watcher.forget();
         // By hand: JSON that does not parse is 400, a body under any other content type is 415.
@@ -176,18 +225,53 @@ describe("with the admin token, hostile settings", () => {
     const arb = fc.oneof(
       fc.record({ kind: fc.constant("reveal" as const), room: fc.oneof(fc.constantFrom(room.name, joined.name), roomSegment([])) }),
       fc.record({ kind: fc.constant("stats" as const), room: fc.oneof(fc.constantFrom(room.name), roomSegment([])) }),
-      fc.record({ kind: fc.constant("drill" as const), body: fc.oneof(jsonBodyText(["simulated_latency_ms"]), fc.constantFrom('{"simulated_latency_ms":1e309}', '{"simulated_latency_ms":-1}', '{"simulated_latency_ms":10001}', '{"simulated_latency_ms":"5"}')) }),
+      fc.record({
+        kind: fc.constant("drill" as const),
+        body: fc.oneof(
+          jsonBodyText(["simulated_latency_ms"]),
+          fc.constantFrom(
+            '{"simulated_latency_ms":1e309}',
+            '{"simulated_latency_ms":-1}',
+            '{"simulated_latency_ms":10001}',
+            '{"simulated_latency_ms":"5"}',
+          ),
+        ),
+      }),
       fc.record({ kind: fc.constant("metrics" as const), query }),
     );
     await fc.assert(
       fc.asyncProperty(arb, async (c) => {
-        if (c.kind === "reveal") await probe({ method: "POST", path: `/v1/admin/rooms/${c.room}/lottery/reveal`, headers: [auth], body: null }, { allowed: [200, 404, 409, ...ANYWHERE] });
-        if (c.kind === "stats") await probe({ method: "GET", path: `/v1/admin/rooms/${c.room}`, headers: [auth], body: null }, { allowed: [200, 404, ...ANYWHERE] });
-        if (c.kind === "metrics") await probe({ method: "GET", path: `/v1/admin/metrics${c.query}`, headers: [auth], body: null }, { allowed: [200, 400, ...ANYWHERE] });
+        if (c.kind === "reveal")
+          await probe(
+            { method: "POST", path: `/v1/admin/rooms/${c.room}/lottery/reveal`, headers: [auth], body: null },
+            { allowed: [200, 404, 409, ...ANYWHERE] },
+          );
+        if (c.kind === "stats")
+          await probe(
+            { method: "GET", path: `/v1/admin/rooms/${c.room}`, headers: [auth], body: null },
+            { allowed: [200, 404, ...ANYWHERE] },
+          );
+        if (c.kind === "metrics")
+          await probe(
+            { method: "GET", path: `/v1/admin/metrics${c.query}`, headers: [auth], body: null },
+            { allowed: [200, 400, ...ANYWHERE] },
+          );
         if (c.kind === "drill") {
-          const answer = await probe({ method: "PUT", path: "/v1/admin/register", headers: [auth, ["content-type", "application/json"]], body: c.body }, { allowed: [200, 400, 422, ...ANYWHERE] });
+          const answer = await probe(
+            { method: "PUT", path: "/v1/admin/register", headers: [auth, ["content-type", "application/json"]], body: c.body },
+            { allowed: [200, 400, 422, ...ANYWHERE] },
+          );
           // A drill that took: put the register's latency back for everything after.
-          if (answer.status === 200) await probe({ method: "PUT", path: "/v1/admin/register", headers: [auth, ["content-type", "application/json"]], body: '{"simulated_latency_ms":null}' }, { allowed: [200] });
+          if (answer.status === 200)
+            await probe(
+              {
+                method: "PUT",
+                path: "/v1/admin/register",
+                headers: [auth, ["content-type", "application/json"]],
+                body: '{"simulated_latency_ms":null}',
+              },
+              { allowed: [200] },
+            );
         }
       }),
       params(RUNS.adminMetrics),

@@ -23,7 +23,9 @@ const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ v: CborValue }>((tie) => 
     fc.constant(null),
     fc.uint8Array({ maxLength: 80 }),
     fc.array(tie("v"), { maxLength: 5 }),
-    fc.array(fc.tuple(fc.oneof(fc.integer({ min: -70_000, max: 70_000 }), fc.string({ maxLength: 8 })), tie("v")), { maxLength: 4 }).map((entries) => new Map<unknown, unknown>(entries) as unknown as CborValue),
+    fc
+      .array(fc.tuple(fc.oneof(fc.integer({ min: -70_000, max: 70_000 }), fc.string({ maxLength: 8 })), tie("v")), { maxLength: 4 })
+      .map((entries) => new Map<unknown, unknown>(entries) as unknown as CborValue),
     fc.tuple(fc.constantFrom(18, 24, 1004, 0, 55799), tie("v")).map(([tag, value]) => new Tag(value, tag) as unknown as CborValue),
   ),
 })).v;
@@ -31,7 +33,11 @@ const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ v: CborValue }>((tie) => 
 /** Shaped like a COSE_Sign1: [bstr, map, bstr, 64-byte bstr], with any of the four bent. */
 const coseShaped: fc.Arbitrary<CborValue> = fc
   .tuple(
-    fc.oneof(fc.uint8Array({ maxLength: 40 }), cborValue.map((v) => encodeCbor(new Map([[1, v]]) as unknown as CborValue)), cborValue),
+    fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      cborValue.map((v) => encodeCbor(new Map([[1, v]]) as unknown as CborValue)),
+      cborValue,
+    ),
     fc.oneof(fc.constant(new Map() as unknown as CborValue), cborValue),
     fc.oneof(fc.uint8Array({ maxLength: 60 }), cborValue),
     fc.oneof(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.uint8Array({ maxLength: 70 })),

@@ -35,7 +35,13 @@ const now = () => Math.floor(testClock.now() / 1000);
 /** Near-miss values for the members of a DPoP proof (RFC 9449 section 4.2). */
 const DPOP_MEMBERS = {
   htm: ['"GET"', '"post"', '"PUT"', '""', "null"],
-  htu: ['"http://antichambre.test/v1/rooms/elsewhere/tickets"', '"https://antichambre.test/v1/rooms/x/tickets"', '"//antichambre.test"', '"not a url"', '""'],
+  htu: [
+    '"http://antichambre.test/v1/rooms/elsewhere/tickets"',
+    '"https://antichambre.test/v1/rooms/x/tickets"',
+    '"//antichambre.test"',
+    '"not a url"',
+    '""',
+  ],
   iat: ["-0", "1e309", '"1"', "null", "0"],
   jti: ['"x"', `"${"j".repeat(300)}"`, "12345678", '""', '{"a":1}'],
   ath: ['"x"'],
@@ -65,24 +71,52 @@ type Part = "room" | "contentType" | "raw" | "extra" | "dpop" | "assertion" | "n
 
 function joinCase(rooms: readonly string[]): fc.Arbitrary<JoinCase> {
   const assertion = tokenRecipe(ASSERTION_MEMBERS, ASSERTION_HEADER, ["identity", "stranger", "hmac", "none", "garbage"]);
-  return fc.constantFrom<Part>("room", "contentType", "raw", "extra", "dpop", "dpop", "assertion", "assertion", "noise", "several", "none").chain((part) => {
-    const bendIf = <T,>(parts: Part[], valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<T>) => (parts.includes(part) ? hostile : part === "several" ? fc.oneof(valid, hostile) : valid);
-    const extra = bendIf<[string, string][]>(["extra"], fc.constant([]), fc.array(fc.tuple(fc.constantFrom("pow", "vip", "__proto__", "identity_assertion", "constructor"), jsonValueText), { minLength: 1, maxLength: 2 }));
-    return fc.record({
-      room: bendIf(["room"], fc.constant(rooms[0]!), roomSegment(rooms)),
-      contentType: bendIf<string | null>(["contentType"], fc.constant("application/json"), fc.oneof(fc.constant(null), contentType)),
-      body: part === "raw" ? fc.record({ kind: fc.constant("raw" as const), raw: jsonBodyText(["identity_assertion", "pow"]) }) : fc.record({ kind: fc.constant("assertion" as const), recipe: bendIf(["assertion"], fc.constant(intact("identity")), assertion), extra }),
-      dpop: bendIf<TokenRecipe | null>(["dpop"], fc.constant(intact()), fc.oneof(fc.constant(null), tokenRecipe(DPOP_MEMBERS, DPOP_HEADER))),
-      noise: bendIf<[string, string][]>(["noise"], fc.constant([]), noiseHeaders.map((h) => h.filter(([k]) => k !== "content-type" && k !== "dpop"))),
+  return fc
+    .constantFrom<Part>("room", "contentType", "raw", "extra", "dpop", "dpop", "assertion", "assertion", "noise", "several", "none")
+    .chain((part) => {
+      const bendIf = <T>(parts: Part[], valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<T>) =>
+        parts.includes(part) ? hostile : part === "several" ? fc.oneof(valid, hostile) : valid;
+      const extra = bendIf<[string, string][]>(
+        ["extra"],
+        fc.constant([]),
+        fc.array(fc.tuple(fc.constantFrom("pow", "vip", "__proto__", "identity_assertion", "constructor"), jsonValueText), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+      );
+      return fc.record({
+        room: bendIf(["room"], fc.constant(rooms[0]!), roomSegment(rooms)),
+        contentType: bendIf<string | null>(["contentType"], fc.constant("application/json"), fc.oneof(fc.constant(null), contentType)),
+        body:
+          part === "raw"
+            ? fc.record({ kind: fc.constant("raw" as const), raw: jsonBodyText(["identity_assertion", "pow"]) })
+            : fc.record({
+                kind: fc.constant("assertion" as const),
+                recipe: bendIf(["assertion"], fc.constant(intact("identity")), assertion),
+                extra,
+              }),
+        dpop: bendIf<TokenRecipe | null>(
+          ["dpop"],
+          fc.constant(intact()),
+          fc.oneof(fc.constant(null), tokenRecipe(DPOP_MEMBERS, DPOP_HEADER)),
+        ),
+        noise: bendIf<[string, string][]>(
+          ["noise"],
+          fc.constant([]),
+          noiseHeaders.map((h) => h.filter(([k]) => k !== "content-type" && k !== "dpop")),
+        ),
+      });
     });
-  });
 }
 
 async function materializeJoin(c: JoinCase): Promise<{ spec: Spec; wellFormed: boolean }> {
   const device = await freshDevice();
   const k = { ...keys, device };
   const url = `${ORIGIN}/v1/rooms/${c.room}/tickets`;
-  const dpopBase = { header: { typ: "dpop+jwt", jwk: device.publicJwk }, payload: { htm: "POST", htu: url, iat: now(), jti: crypto.randomUUID() } };
+  const dpopBase = {
+    header: { typ: "dpop+jwt", jwk: device.publicJwk },
+    payload: { htm: "POST", htu: url, iat: now(), jti: crypto.randomUUID() },
+  };
   const assertionBase = {
     header: { kid: DEV_IDENTITY_KEY.kid, typ: "JWT" },
     payload: { iss: DEV_IDENTITY_ISSUER, sub: `FR-P${crypto.randomUUID().slice(0, 8)}`, aud: "antichambre", iat: now(), exp: now() + 300 },
@@ -95,7 +129,8 @@ async function materializeJoin(c: JoinCase): Promise<{ spec: Spec; wellFormed: b
   const headers: [string, string][] = [...c.noise];
   if (c.contentType !== null) headers.push(["content-type", c.contentType]);
   if (c.dpop) headers.push(["dpop", await materialize(c.dpop, dpopBase, k, testClock.now())]);
-  const wellFormed = c.body.kind === "assertion" && c.body.extra.length === 0 && c.contentType === "application/json" && c.room === world.room.name;
+  const wellFormed =
+    c.body.kind === "assertion" && c.body.extra.length === 0 && c.contentType === "application/json" && c.room === world.room.name;
   return { spec: { method: "POST", path: `/v1/rooms/${c.room}/tickets`, headers, body }, wellFormed };
 }
 
@@ -125,7 +160,16 @@ describe("POST /v1/rooms/{room}/tickets", () => {
     const watcher = new Watcher([world.room]);
     const device = await freshDevice();
     const url = (room: string) => `${ORIGIN}/v1/rooms/${room}/tickets`;
-    const proof = (room: string) => materialize(intact(), { header: { typ: "dpop+jwt", jwk: device.publicJwk }, payload: { htm: "POST", htu: url(room), iat: now(), jti: crypto.randomUUID() } }, { ...keys, device }, testClock.now());
+    const proof = (room: string) =>
+      materialize(
+        intact(),
+        {
+          header: { typ: "dpop+jwt", jwk: device.publicJwk },
+          payload: { htm: "POST", htu: url(room), iat: now(), jti: crypto.randomUUID() },
+        },
+        { ...keys, device },
+        testClock.now(),
+      );
     const post = async (room: string, type: string | null, body: RawBody) => {
       const headers: [string, string][] = [["dpop", await proof(room)]];
       if (type) headers.push(["content-type", type]);
@@ -137,9 +181,17 @@ describe("POST /v1/rooms/{room}/tickets", () => {
     expect((await post(room, "application/json", '{"identity_assertion":')).status).toBe(400);
     expect((await post(room, "application/json", '{"identity_assertion":1e309}')).status).toBe(422);
     expect((await post(room, "application/json", '{"__proto__":{"identity_assertion":"x"}}')).status).toBe(422);
-    expect((await post(room, "application/json", "[" .repeat(16_000))).status).toBe(400);
+    expect((await post(room, "application/json", "[".repeat(16_000))).status).toBe(400);
     // An unknown room is told only to a join that is otherwise good (a valid proof and assertion).
-    const assertion = await materialize(intact("identity"), { header: { kid: DEV_IDENTITY_KEY.kid, typ: "JWT" }, payload: { iss: DEV_IDENTITY_ISSUER, sub: "FR-P-unknown-room", aud: "antichambre", iat: now(), exp: now() + 300 } }, keys, testClock.now());
+    const assertion = await materialize(
+      intact("identity"),
+      {
+        header: { kid: DEV_IDENTITY_KEY.kid, typ: "JWT" },
+        payload: { iss: DEV_IDENTITY_ISSUER, sub: "FR-P-unknown-room", aud: "antichambre", iat: now(), exp: now() + 300 },
+      },
+      keys,
+      testClock.now(),
+    );
     expect((await post("no-such-room-anywhere", "application/json", JSON.stringify({ identity_assertion: assertion }))).status).toBe(404);
     expect((await post("..%2Fadmin", "application/json", `{"identity_assertion":"x"}`)).status).toBe(404);
   });

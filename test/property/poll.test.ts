@@ -27,7 +27,10 @@ beforeAll(async () => {
   world = await makeWorld();
   keys = await makeKeys();
   secrets = await heldTokens(world);
-  ticketBase = { header: decodeProtectedHeader(world.waiting.ticket) as Record<string, unknown>, payload: decodeJwt(world.waiting.ticket) as Record<string, unknown> };
+  ticketBase = {
+    header: decodeProtectedHeader(world.waiting.ticket) as Record<string, unknown>,
+    payload: decodeJwt(world.waiting.ticket) as Record<string, unknown>,
+  };
   console.log(`poll properties: fast-check seed ${SEED}`);
 });
 afterAll(() => {
@@ -62,12 +65,24 @@ function pollCase(rooms: readonly string[]): fc.Arbitrary<PollCase> {
   return fc.record({
     room: fc.oneof({ weight: 6, arbitrary: fc.constant(rooms[0]!) }, roomSegment(rooms)),
     token: fc.oneof(
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant("recipe" as const), recipe: tokenRecipe(TICKET_MEMBERS, TICKET_HEADER, ["ticket", "hmac", "none", "garbage", "stranger"], "HS256") }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant("recipe" as const),
+          recipe: tokenRecipe(TICKET_MEMBERS, TICKET_HEADER, ["ticket", "hmac", "none", "garbage", "stranger"], "HS256"),
+        }),
+      },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("held" as const), which: heldName, bend }) },
     ),
-    scheme: fc.oneof({ weight: 6, arbitrary: fc.constant("Bearer ") }, fc.constantFrom("bearer ", "DPoP ", "Bearer  ", "", "Basic ", "Bearer\t")),
+    scheme: fc.oneof(
+      { weight: 6, arbitrary: fc.constant("Bearer ") },
+      fc.constantFrom("bearer ", "DPoP ", "Bearer  ", "", "Basic ", "Bearer\t"),
+    ),
     duplicate: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, fc.constantFrom("Bearer x", "Bearer", "")),
-    noise: fc.oneof({ weight: 3, arbitrary: fc.constant<[string, string][]>([]) }, noiseHeaders.map((h) => h.filter(([k]) => k !== "authorization"))),
+    noise: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<[string, string][]>([]) },
+      noiseHeaders.map((h) => h.filter(([k]) => k !== "authorization")),
+    ),
   });
 }
 
@@ -78,7 +93,10 @@ describe("GET /v1/rooms/{room}/tickets/current", () => {
     const watcher = new Watcher([world.room, world.other], { shards: false });
     await fc.assert(
       fc.asyncProperty(pollCase([world.room.name, world.other.name]), async (c) => {
-        const token = c.token.kind === "recipe" ? await materialize(c.token.recipe, ticketBase, keys, testClock.now()) : bent(secrets[c.token.which], c.token.bend);
+        const token =
+          c.token.kind === "recipe"
+            ? await materialize(c.token.recipe, ticketBase, keys, testClock.now())
+            : bent(secrets[c.token.which], c.token.bend);
         const headers: [string, string][] = [...c.noise, ["authorization", `${c.scheme}${token}`]];
         if (c.duplicate !== null) headers.push(["authorization", c.duplicate]);
         const answer = await watcher.send({ method: "GET", path: `/v1/rooms/${c.room}/tickets/current`, headers, body: null }, POLL);
@@ -89,7 +107,8 @@ describe("GET /v1/rooms/{room}/tickets/current", () => {
           expect(answer.problem?.type).toBe("urn:antichambre:problem:invalid-ticket");
         }
         // Every token of the service that is not this room's ticket is refused, whatever it is.
-        if (c.token.kind === "held" && !["waiting", "admitted"].includes(c.token.which)) expect([401, 404, 405, 413, 414, 429, 431]).toContain(answer.status);
+        if (c.token.kind === "held" && !["waiting", "admitted"].includes(c.token.which))
+          expect([401, 404, 405, 413, 414, 429, 431]).toContain(answer.status);
       }),
       params(RUNS.poll),
     );

@@ -60,36 +60,78 @@ function codeClaims(room: string, jkt: string): Record<string, readonly string[]
 }
 
 interface TokenCase {
-  form: { kind: "fields"; grant: string | null; code: { kind: "held"; which: HeldName; bend: Bend } | { kind: "forged"; recipe: TokenRecipe } | null; tx: string | null; extra: [string, string][] } | { kind: "raw"; raw: RawBody };
+  form:
+    | {
+        kind: "fields";
+        grant: string | null;
+        code: { kind: "held"; which: HeldName; bend: Bend } | { kind: "forged"; recipe: TokenRecipe } | null;
+        tx: string | null;
+        extra: [string, string][];
+      }
+    | { kind: "raw"; raw: RawBody };
   contentType: string | null;
   dpop: TokenRecipe | null;
   byHolder: boolean;
   noise: [string, string][];
 }
 
-const tokenCase = (room: string, jkt: string): fc.Arbitrary<TokenCase> => fc.record({
-  form: fc.oneof(
-    {
-      weight: 4,
-      arbitrary: fc.record({
-        kind: fc.constant("fields" as const),
-        grant: fc.oneof({ weight: 12, arbitrary: fc.constant(GRANT) }, fc.constant(null), fc.constantFrom("authorization_code", "password", GRANT.toUpperCase(), `${GRANT} `, "")),
-        code: fc.oneof(
-          { weight: 3, arbitrary: fc.record({ kind: fc.constant("held" as const), which: heldName, bend }) },
-          { weight: 3, arbitrary: fc.record({ kind: fc.constant("forged" as const), recipe: fc.oneof(sealedRecipe(["pre-authorized-code", "pre-authorized-code", "access-token", "c-nonce"], { room, tid: "0.999999", ord: [0, 1], pid: "FR-000001", jkt }, codeClaims(room, jkt)), tokenRecipe({ a: ["1"] })) }) },
-          fc.constant(null),
-        ),
-        tx: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, fc.stringMatching(/^\d{6}$/), fc.constantFrom("", "1234567", "abcdef", "%00")),
-        extra: fc.oneof({ weight: 4, arbitrary: fc.constant<[string, string][]>([]) }, fc.array(fc.tuple(fc.constantFrom("grant_type", "pre-authorized_code", "__proto__", "client_id", "scope"), fc.constantFrom("x", GRANT, "")), { maxLength: 2 })),
-      }),
-    },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("raw" as const), raw: fc.oneof(formText, anyBody) }) },
-  ),
-  contentType: fc.oneof({ weight: 12, arbitrary: fc.constant("application/x-www-form-urlencoded") }, fc.constant(null), contentType),
-  dpop: fc.oneof({ weight: 6, arbitrary: fc.constant(intact()) }, fc.constant(null), { weight: 3, arbitrary: tokenRecipe(DPOP_MEMBERS) }),
-  byHolder: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false)),
-  noise: fc.oneof({ weight: 3, arbitrary: fc.constant<[string, string][]>([]) }, noiseHeaders.map((h) => h.filter(([k]) => k !== "content-type" && k !== "dpop"))),
-});
+const tokenCase = (room: string, jkt: string): fc.Arbitrary<TokenCase> =>
+  fc.record({
+    form: fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant("fields" as const),
+          grant: fc.oneof(
+            { weight: 12, arbitrary: fc.constant(GRANT) },
+            fc.constant(null),
+            fc.constantFrom("authorization_code", "password", GRANT.toUpperCase(), `${GRANT} `, ""),
+          ),
+          code: fc.oneof(
+            { weight: 3, arbitrary: fc.record({ kind: fc.constant("held" as const), which: heldName, bend }) },
+            {
+              weight: 3,
+              arbitrary: fc.record({
+                kind: fc.constant("forged" as const),
+                recipe: fc.oneof(
+                  sealedRecipe(
+                    ["pre-authorized-code", "pre-authorized-code", "access-token", "c-nonce"],
+                    { room, tid: "0.999999", ord: [0, 1], pid: "FR-000001", jkt },
+                    codeClaims(room, jkt),
+                  ),
+                  tokenRecipe({ a: ["1"] }),
+                ),
+              }),
+            },
+            fc.constant(null),
+          ),
+          tx: fc.oneof(
+            { weight: 6, arbitrary: fc.constant(null) },
+            fc.stringMatching(/^\d{6}$/),
+            fc.constantFrom("", "1234567", "abcdef", "%00"),
+          ),
+          extra: fc.oneof(
+            { weight: 4, arbitrary: fc.constant<[string, string][]>([]) },
+            fc.array(
+              fc.tuple(
+                fc.constantFrom("grant_type", "pre-authorized_code", "__proto__", "client_id", "scope"),
+                fc.constantFrom("x", GRANT, ""),
+              ),
+              { maxLength: 2 },
+            ),
+          ),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("raw" as const), raw: fc.oneof(formText, anyBody) }) },
+    ),
+    contentType: fc.oneof({ weight: 12, arbitrary: fc.constant("application/x-www-form-urlencoded") }, fc.constant(null), contentType),
+    dpop: fc.oneof({ weight: 6, arbitrary: fc.constant(intact()) }, fc.constant(null), { weight: 3, arbitrary: tokenRecipe(DPOP_MEMBERS) }),
+    byHolder: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, fc.constant(false)),
+    noise: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<[string, string][]>([]) },
+      noiseHeaders.map((h) => h.filter(([k]) => k !== "content-type" && k !== "dpop")),
+    ),
+  });
 
 const TOKEN = { allowed: [200, 400, 413, 429, ...ANYWHERE] };
 
@@ -102,7 +144,12 @@ describe("POST /token", () => {
         // The world's unused code, intact, only ever travels with a proof by a key it is not bound to.
         let byHolder = c.byHolder;
         if (c.form.kind === "fields") {
-          const code = c.form.code === null ? null : c.form.code.kind === "held" ? bent(held[c.form.code.which], c.form.code.bend) : await materialize(c.form.code.recipe, { header: {}, payload: {} }, keys, testClock.now());
+          const code =
+            c.form.code === null
+              ? null
+              : c.form.code.kind === "held"
+                ? bent(held[c.form.code.which], c.form.code.bend)
+                : await materialize(c.form.code.recipe, { header: {}, payload: {} }, keys, testClock.now());
           if (code === held.code) byHolder = false;
           const fields: [string, string][] = [];
           if (c.form.grant !== null) fields.push(["grant_type", c.form.grant]);
@@ -111,7 +158,10 @@ describe("POST /token", () => {
           body = [...fields, ...c.form.extra].map(([k, v]) => `${k}=${percentEncode(v)}`).join("&");
         } else body = c.form.raw;
         const device = byHolder ? world.redeemable.device : keys.stranger;
-        const base = { header: { typ: "dpop+jwt", jwk: device.publicJwk }, payload: { htm: "POST", htu: `${ORIGIN}/token`, iat: now(), jti: crypto.randomUUID() } };
+        const base = {
+          header: { typ: "dpop+jwt", jwk: device.publicJwk },
+          payload: { htm: "POST", htu: `${ORIGIN}/token`, iat: now(), jti: crypto.randomUUID() },
+        };
         const headers: [string, string][] = [...c.noise];
         if (c.contentType !== null) headers.push(["content-type", c.contentType]);
         if (c.dpop !== null) headers.push(["dpop", await materialize(c.dpop, base, { ...keys, device }, testClock.now())]);

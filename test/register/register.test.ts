@@ -138,7 +138,8 @@ describe("synthetic population", () => {
         check(p.expiry_date! <= h.expiry_date, n, "category valid longer than the card");
         if (p.codes) {
           withCodes++;
-          for (const c of p.codes) check(/^\d{2}(\.\d{2})?$/.test(c.code) && (c.value === undefined || isCalendarDate(c.value)), n, `code ${c.code}`);
+          for (const c of p.codes)
+            check(/^\d{2}(\.\d{2})?$/.test(c.code) && (c.value === undefined || isCalendarDate(c.value)), n, `code ${c.code}`);
         }
       }
     }
@@ -218,7 +219,10 @@ describe("findHolder", () => {
     expect(prod.options).toMatchObject({ maxConcurrency: 3, queueTimeoutMs: 0, latencyMs: 0 });
     // Malformed values are no longer replaced by defaults: the register refuses to start, naming both.
     expect(() => new LicenceRegister({ ...env, REGISTER_MAX_CONCURRENCY: "zero", REGISTER_LATENCY_MS: "-5" })).toThrow(
-      expect.objectContaining({ name: "ConfigError", problems: [expect.objectContaining({ name: "REGISTER_MAX_CONCURRENCY" }), expect.objectContaining({ name: "REGISTER_LATENCY_MS" })] }),
+      expect.objectContaining({
+        name: "ConfigError",
+        problems: [expect.objectContaining({ name: "REGISTER_MAX_CONCURRENCY" }), expect.objectContaining({ name: "REGISTER_LATENCY_MS" })],
+      }),
     );
   });
 });
@@ -254,7 +258,8 @@ describe("capacity", () => {
     expect([...order.slice(0, 4)].sort()).toEqual(["refused 2", "refused 3", "refused 4", "refused 5"]);
     expect([...order.slice(4)].sort()).toEqual(["ok 0", "ok 1"]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "rejected", "rejected", "rejected"]);
-    for (const o of outcomes.slice(0, 2)) expect((o as PromiseFulfilledResult<LicenceHolder | null>).value?.person_id).toMatch(/^FR-00000[12]$/);
+    for (const o of outcomes.slice(0, 2))
+      expect((o as PromiseFulfilledResult<LicenceHolder | null>).value?.person_id).toMatch(/^FR-00000[12]$/);
     for (const o of outcomes.slice(2)) {
       const reason = (o as PromiseRejectedResult).reason;
       expect(reason).toBeInstanceOf(RegisterBusyError);
@@ -365,7 +370,7 @@ function decodeBaselineJpeg(bytes: Uint8Array): { width: number; height: number;
     const len = u16(pos + 2);
     const seg = pos + 4;
     if (marker === 0xdb) {
-      for (let i = seg; i < pos + 2 + len; ) {
+      for (let i = seg; i < pos + 2 + len;) {
         const pq = bytes[i]! >> 4;
         quant.add(bytes[i]! & 15);
         i += 1 + 64 * (pq + 1);
@@ -381,7 +386,7 @@ function decodeBaselineJpeg(bytes: Uint8Array): { width: number; height: number;
     } else if (marker >= 0xc1 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       fail(`not baseline (SOF${marker - 0xc0})`);
     } else if (marker === 0xc4) {
-      for (let i = seg; i < pos + 2 + len; ) {
+      for (let i = seg; i < pos + 2 + len;) {
         const key = bytes[i]!;
         const counts = bytes.subarray(i + 1, i + 17);
         const table: Huffman = new Map();
@@ -439,7 +444,7 @@ function decodeBaselineJpeg(bytes: Uint8Array): { width: number; height: number;
           for (let b = 0; b < comp.h * comp.v; b++) {
             const size = readCode(dc);
             for (let s = 0; s < size; s++) readBit();
-            for (let k = 1; k < 64; ) {
+            for (let k = 1; k < 64;) {
               const rs = readCode(ac);
               if (rs === 0x00) break; // end of block
               k += (rs >> 4) + 1;

@@ -49,7 +49,9 @@ export class Checks {
       // Anything but a CheckError (a refused connection, a bug in the runner) gets its cause on the line
       // and its stack in the JSON report.
       const unexpected = !(e instanceof CheckError);
-      const message = unexpected ? `${e?.name ?? "Error"}: ${e?.message ?? e}${e?.cause ? ` (${e.cause.message ?? e.cause})` : ""}` : e.message;
+      const message = unexpected
+        ? `${e?.name ?? "Error"}: ${e?.message ?? e}${e?.cause ? ` (${e.cause.message ?? e.cause})` : ""}`
+        : e.message;
       entry = { name: full, ok: false, ms: Date.now() - started, error: message, ...(unexpected && e?.stack ? { stack: e.stack } : {}) };
       console.log(`FAIL ${full}: ${message}`);
     }

@@ -19,7 +19,8 @@ describe("admin dashboard sessions", () => {
     const [v, iat, exp, nonce, mac] = value.split(".");
     expect(await verifySession(TOKEN, [v, iat, Number(exp) + 3600, nonce, mac].join("."), T0)).toBeNull();
     expect(await verifySession(TOKEN, [v, iat, exp, nonce, `${mac!.slice(0, -2)}AA`].join("."), T0)).toBeNull();
-    for (const junk of ["", "v1", `${value}.x`, value.replace("v1", "v2"), "v1.1.2.abc.def"]) expect(await verifySession(TOKEN, junk, T0)).toBeNull();
+    for (const junk of ["", "v1", `${value}.x`, value.replace("v1", "v2"), "v1.1.2.abc.def"])
+      expect(await verifySession(TOKEN, junk, T0)).toBeNull();
   });
 
   it("renewals never reach past the absolute maximum", async () => {

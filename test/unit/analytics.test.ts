@@ -25,7 +25,13 @@ describe("Analytics Engine recording", () => {
 
   it("is a no-op without a binding, and never throws when the dataset does", () => {
     expect(() => recordAdmissions({}, "permis", 1)).not.toThrow();
-    const broken = { ANALYTICS: { writeDataPoint: () => { throw new Error("quota"); } } };
+    const broken = {
+      ANALYTICS: {
+        writeDataPoint: () => {
+          throw new Error("quota");
+        },
+      },
+    };
     expect(() => recordIssuance(broken, "denied", { room: "permis" })).not.toThrow();
   });
 });

@@ -49,7 +49,9 @@ describe("computeBudget: token bucket", () => {
         const period = Math.min(MAX_CATCH_UP_MS, Math.max(1_000, elapsed));
         for (const tokens of [0, 0.5, rate / 60, rate]) {
           const b = computeBudget({ ...base, config: cfg, state: { tokens, lastRefillAt: T0 }, now: T0 + elapsed });
-          expect(b.allowance, `rate ${rate}, elapsed ${elapsed}, tokens ${tokens}`).toBeLessThanOrEqual(Math.ceil((rate / 60_000) * period) + 1);
+          expect(b.allowance, `rate ${rate}, elapsed ${elapsed}, tokens ${tokens}`).toBeLessThanOrEqual(
+            Math.ceil((rate / 60_000) * period) + 1,
+          );
           if (elapsed <= 1_000) expect(b.allowance).toBeLessThanOrEqual(Math.ceil(rate / 60));
         }
       }

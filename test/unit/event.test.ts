@@ -8,7 +8,16 @@ const PRE = T0 + 60_000;
 const START = T0 + 600_000;
 const END = T0 + 3_600_000;
 const event = (extra: Record<string, unknown> = {}) =>
-  config({ event: { prequeue_start: iso(PRE), event_start: iso(START), event_end: iso(END), queueing_method: "fifo", new_users_per_minute: 6_000, ...extra } });
+  config({
+    event: {
+      prequeue_start: iso(PRE),
+      event_start: iso(START),
+      event_end: iso(END),
+      queueing_method: "fifo",
+      new_users_per_minute: 6_000,
+      ...extra,
+    },
+  });
 
 describe("event phases", () => {
   it("moves before → prequeue → live → ended at the scheduled instants", () => {

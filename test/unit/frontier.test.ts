@@ -98,7 +98,10 @@ describe("advanceFrontier", () => {
       }
       const allowance = Math.floor(r() * 30);
       const eligibleBefore = frontier.a + Math.floor(r() * 25);
-      const eligible = heads.flat().filter((k) => k.a < eligibleBefore).sort(compareKeys);
+      const eligible = heads
+        .flat()
+        .filter((k) => k.a < eligibleBefore)
+        .sort(compareKeys);
       const move = advanceFrontier(frontier, heads, allowance, eligibleBefore);
       const expected = eligible.slice(0, allowance);
       expect(move.admitted).toEqual(expected);
@@ -151,9 +154,7 @@ describe("exactFront", () => {
       const pageSize = 1 + Math.floor(r() * 8);
       const eligibleBefore = Math.floor(r() * 100);
       const max = 1 + Math.floor(r() * 20);
-      const pages = lines.map((line) =>
-        line.filter((k) => compareKeys(k, frontier) > 0 && k.a < eligibleBefore).slice(0, pageSize),
-      );
+      const pages = lines.map((line) => line.filter((k) => compareKeys(k, frontier) > 0 && k.a < eligibleBefore).slice(0, pageSize));
       const front = exactFront(frontier, pages, pageSize, eligibleBefore, max);
       const truth = lines
         .flat()

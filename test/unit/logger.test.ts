@@ -5,13 +5,29 @@ afterEach(() => setLogSink(null));
 
 describe("structured logs", () => {
   it("writes one JSON object with ts, level, event and the allowed fields", () => {
-    const line = formatLogLine("info", "request", { route: "/v1/rooms/:room", room: "permis", status: 200, duration_ms: 12 }, Date.UTC(2026, 0, 2));
-    expect(JSON.parse(line)).toEqual({ ts: "2026-01-02T00:00:00.000Z", level: "info", event: "request", route: "/v1/rooms/:room", room: "permis", status: 200, duration_ms: 12 });
+    const line = formatLogLine(
+      "info",
+      "request",
+      { route: "/v1/rooms/:room", room: "permis", status: 200, duration_ms: 12 },
+      Date.UTC(2026, 0, 2),
+    );
+    expect(JSON.parse(line)).toEqual({
+      ts: "2026-01-02T00:00:00.000Z",
+      level: "info",
+      event: "request",
+      route: "/v1/rooms/:room",
+      room: "permis",
+      status: 200,
+      duration_ms: 12,
+    });
     expect(line).not.toContain("\n");
   });
 
   it("drops fields that are not on the list, and objects", () => {
-    const fields = { status: 401, person_id: "FR-000123", name: "Dupont", headers: { authorization: "Bearer x" } } as Record<string, unknown>;
+    const fields = { status: 401, person_id: "FR-000123", name: "Dupont", headers: { authorization: "Bearer x" } } as Record<
+      string,
+      unknown
+    >;
     const parsed = JSON.parse(formatLogLine("warn", "x", fields as never));
     expect(Object.keys(parsed).sort()).toEqual(["event", "level", "status", "ts"]);
   });

@@ -1,9 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { backendHealth, DECIDE_EVERY_MS, initialOutflow, MIN_READS, stepOutflow, type HealthSample, type OutflowState } from "../../src/admission/outflow";
+import {
+  backendHealth,
+  DECIDE_EVERY_MS,
+  initialOutflow,
+  MIN_READS,
+  stepOutflow,
+  type HealthSample,
+  type OutflowState,
+} from "../../src/admission/outflow";
 import type { Outflow } from "../../src/config/room-config";
 import { T0 } from "./fixtures";
 
-const OUTFLOW: Outflow = { mode: "adaptive", floor_per_minute: 60, ceiling_per_minute: 1_200, latency_target_ms: 200, max_error_rate: 0.05 };
+const OUTFLOW: Outflow = {
+  mode: "adaptive",
+  floor_per_minute: 60,
+  ceiling_per_minute: 1_200,
+  latency_target_ms: 200,
+  max_error_rate: 0.05,
+};
 const healthy = { reads: 10, errorRate: 0, meanLatencyMs: 50 };
 const slow = { reads: 10, errorRate: 0, meanLatencyMs: 800 };
 const failing = { reads: 10, errorRate: 0.5, meanLatencyMs: 50 };

@@ -5,7 +5,11 @@ import { leadingZeroBits, meetsDifficulty, powDigest } from "../../src/abuse/pow
 import { leadingZeroBits as clientLeadingZeroBits, solveProofOfWork } from "../../client/proof-of-work";
 import { hmacKeyring } from "../../src/tickets/keyring";
 
-const key = (byte: number) => btoa(String.fromCharCode(...new Uint8Array(32).fill(byte))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const key = (byte: number) =>
+  btoa(String.fromCharCode(...new Uint8Array(32).fill(byte)))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 const JKT = "A".repeat(43);
 const OTHER_JKT = "B".repeat(43);
 const NOW = Date.UTC(2026, 11, 1, 8);
@@ -101,7 +105,12 @@ describe("challenges", async () => {
     const a = await issueChallenge(ring, { room: "permis", jkt: JKT, difficulty: 4 }, NOW);
     const b = await issueChallenge(ring, { room: "permis", jkt: JKT, difficulty: 4 }, NOW);
     expect(a.claims.nonce).not.toBe(b.claims.nonce);
-    const rotated = await hmacKeyring(JSON.stringify([{ kid: "k9", k: key(9) }, { kid: "k1", k: key(1) }]));
+    const rotated = await hmacKeyring(
+      JSON.stringify([
+        { kid: "k9", k: key(9) },
+        { kid: "k1", k: key(1) },
+      ]),
+    );
     const { solution } = await solveProofOfWork(a.challenge, 4);
     expect((await checkSolution(rotated, { challenge: a.challenge, solution }, { ...expected, requiredBits: 4 }, NOW)).ok).toBe(true);
     const fresh = await issueChallenge(rotated, { room: "permis", jkt: JKT, difficulty: 4 }, NOW);

@@ -78,14 +78,38 @@ describe("coarse client address", () => {
   });
 
   it("marks loopback, private, link-local and unspecified addresses local", () => {
-    for (const ip of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "::", "fd00::1", "fe80::1"]) {
+    for (const ip of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.1.1",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "::",
+      "fd00::1",
+      "fe80::1",
+    ]) {
       expect(coarseAddress(ip)?.local, ip).toBe(true);
     }
     for (const ip of ["172.32.0.1", "100.128.0.1", "8.8.8.8", "2a01:e0a::1"]) expect(coarseAddress(ip)?.local, ip).toBe(false);
   });
 
   it("refuses what is not an address", () => {
-    for (const bad of [null, undefined, "", "localhost", "1.2.3", "1.2.3.256", "1:2:3:4:5:6:7:8:9", "1::2::3", "fe80::1%eth0", "x".repeat(100), "12345::"]) {
+    for (const bad of [
+      null,
+      undefined,
+      "",
+      "localhost",
+      "1.2.3",
+      "1.2.3.256",
+      "1:2:3:4:5:6:7:8:9",
+      "1::2::3",
+      "fe80::1%eth0",
+      "x".repeat(100),
+      "12345::",
+    ]) {
       expect(coarseAddress(bad), String(bad)).toBeNull();
     }
   });

@@ -6,7 +6,14 @@ import { parseExposition, sampleValue, samplesOf } from "../helpers/prometheus";
 
 const base = {
   room: "permis",
-  config: { new_users_per_minute: 600, total_active_users: 2000, queueing_method: "fifo", paused: false, shards: 2, session_duration_seconds: 900 },
+  config: {
+    new_users_per_minute: 600,
+    total_active_users: 2000,
+    queueing_method: "fifo",
+    paused: false,
+    shards: 2,
+    session_duration_seconds: 900,
+  },
   waiting: 7,
   admitted_total: 40,
   active: 12,
@@ -57,11 +64,21 @@ describe("room metrics", () => {
       last_tick_error: "shard sync failed",
       outflow: { mode: "adaptive", rate_per_minute: 450, floor: 60, ceiling: 1200, latency_target_ms: 250 },
       backend: { latency_ms: 180, error_rate: 0.02, samples: 500 },
-      config: { ...base.config, event: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", event_end: null, queueing_method: "random" } },
+      config: {
+        ...base.config,
+        event: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", event_end: null, queueing_method: "random" },
+      },
       effective: { queueing_method: "random", new_users_per_minute: 300, total_active_users: 1000 },
       event: {
         phase: "prequeue",
-        lottery: { prequeue_start: "2026-12-01T08:00:00Z", event_start: "2026-12-01T09:00:00Z", commitment: "abc", seed: null, revealed_at: null, entrants: null },
+        lottery: {
+          prequeue_start: "2026-12-01T08:00:00Z",
+          event_start: "2026-12-01T09:00:00Z",
+          commitment: "abc",
+          seed: null,
+          revealed_at: null,
+          entrants: null,
+        },
       },
     });
     expect(sampleValue(m, "antichambre_room_last_tick_error")).toBe(1);

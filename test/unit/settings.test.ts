@@ -25,7 +25,10 @@ const names = (e: ConfigError) => e.problems.map((p) => p.name);
 /** Each variable, some forms that used to slip through (or that must never), and one good form. */
 const BAD: Record<string, { bad: unknown[]; good: string }> = {
   ENVIRONMENT: { bad: ["Production!", "DEVELOPMENT", "dev elopment"], good: "staging" },
-  PUBLIC_ORIGIN: { bad: ["https://permis.example.fr/issuer", "https://permis.example.fr?x=1", "ftp://permis.example.fr", "permis.example.fr", "https://"], good: "https://permis.example.fr/" },
+  PUBLIC_ORIGIN: {
+    bad: ["https://permis.example.fr/issuer", "https://permis.example.fr?x=1", "ftp://permis.example.fr", "permis.example.fr", "https://"],
+    good: "https://permis.example.fr/",
+  },
   DEFAULT_ROOMS: { bad: ["permis,Permis", "permis;examen", "a/b"], good: " permis , examen " },
   ADMISSION_TICK_MS: { bad: ["1s", "1.5", "1e3", "-1", "0", " 10", "0x10", "100000000000", 1.5], good: "250" },
   SNAPSHOT_TTL_MS: { bad: ["1s", "0", "-5", "abc"], good: "2000" },
@@ -103,7 +106,8 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
       pow: { floorBits: 8, ceilingBits: 0, busyArrivalsPerSecond: 0.05 },
       identity: { audience: "permis-app", binding: "required" },
     });
-    for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]) expect(s.rateLimits[scope]).toEqual({ limit: 5, periodSeconds: 10 });
+    for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[])
+      expect(s.rateLimits[scope]).toEqual({ limit: 5, periodSeconds: 10 });
     for (const name of Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]) expect(secret(env, name)).toBe(BAD[name]!.good);
     expect(settingsOf({ RATE_LIMIT_POLL: "OFF", ADMISSION_TICK_MS: 1000 }).rateLimits.poll).toBeNull();
     expect(settingsOf({ ADMISSION_TICK_MS: 1000 }).admissionTickMs).toBe(1000); // an unquoted wrangler.toml number

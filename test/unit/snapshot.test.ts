@@ -27,7 +27,17 @@ function snap(cfg: Partial<RoomConfig>, waiting: number, active: number): RoomSn
 describe("waitingCount / wouldQueue", () => {
   it("counts everyone in the histogram", () => {
     const s = snap({}, 0, 0);
-    expect(waitingCount({ ...s, histogram: toHistogram(new Map([[1, 3], [2, 4]])) })).toBe(7);
+    expect(
+      waitingCount({
+        ...s,
+        histogram: toHistogram(
+          new Map([
+            [1, 3],
+            [2, 4],
+          ]),
+        ),
+      }),
+    ).toBe(7);
     expect(waitingCount(s)).toBe(0);
   });
 

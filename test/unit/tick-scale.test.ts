@@ -47,7 +47,14 @@ describe("one simulated launch hour", () => {
 
     for (let t = 0; admittedTotal < PEOPLE && t < 2 * 3_600; t++) {
       const now = T0 + t * 1_000;
-      const input: TickInput = { config: cfg, now, frontier, budget, log, active: activeCount(log, [], now, cfg.admission_ttl_seconds * 1000) };
+      const input: TickInput = {
+        config: cfg,
+        now,
+        frontier,
+        budget,
+        log,
+        active: activeCount(log, [], now, cfg.admission_ttl_seconds * 1000),
+      };
       const plan = planTick(input);
       // Sync reports: a page of keys after the frontier that the shard has stored by now.
       // (The real shard also filters by eligibleBefore; not doing so here makes the merge do it.)
@@ -103,10 +110,7 @@ describe("one simulated launch hour", () => {
         }
       }
       expectedFront.sort(compareKeys);
-      if (
-        expectedFront.length !== out.front.keys.length ||
-        expectedFront.some((k, i) => compareKeys(k, out.front.keys[i]!) !== 0)
-      ) {
+      if (expectedFront.length !== out.front.keys.length || expectedFront.some((k, i) => compareKeys(k, out.front.keys[i]!) !== 0)) {
         fail(`tick ${t}: exact front has ${out.front.keys.length} keys, expected ${expectedFront.length}`);
       }
     }

@@ -165,7 +165,13 @@ describe("ticketStatus: a ticket the snapshot has not synced yet", () => {
     const later = snapshot({
       syncedSeqs: [0, 8],
       admittedTotal: 100,
-      histogram: toHistogram(new Map([[S3 + 1, 10], [S3 + 2, 30], [S3 + 3, 3]])),
+      histogram: toHistogram(
+        new Map([
+          [S3 + 1, 10],
+          [S3 + 2, 30],
+          [S3 + 3, 3],
+        ]),
+      ),
     });
     // Counted twice without the join's bound: 43 in the histogram, plus the same 3 again.
     expect(ticketStatus(later, mine, T0, 0.5, { ahead: 3 })).toMatchObject({ position: 47 });
@@ -180,7 +186,16 @@ describe("ticketStatus: a ticket the snapshot has not synced yet", () => {
     const crowded = snapshot({ syncedSeqs: [0, 5], admittedTotal: 130, histogram: toHistogram(new Map([[S3 + 2, 25]])) });
     expect(ticketStatus(crowded, mine, T0, 0.5, basis)).toMatchObject({ position: 26 });
     // A snapshot older than the join's (another isolate's cache): admissions do not go negative.
-    const older = snapshot({ syncedSeqs: [0, 5], admittedTotal: 90, histogram: toHistogram(new Map([[S3 + 1, 12], [S3 + 2, 30]])) });
+    const older = snapshot({
+      syncedSeqs: [0, 5],
+      admittedTotal: 90,
+      histogram: toHistogram(
+        new Map([
+          [S3 + 1, 12],
+          [S3 + 2, 30],
+        ]),
+      ),
+    });
     expect(ticketStatus(older, mine, T0, 0.5, basis)).toMatchObject({ position: 44 });
   });
 });

@@ -48,7 +48,10 @@ describe("queue ticket claims", () => {
     const old = await verifyTicket(ring, await rawTicket({}), "permis", T0);
     expect(old.ok && old.ticket.unsynced).toEqual({ ahead: 3 });
     for (const jp of [[44], [44, -1], ["44", 100], [44, 1.5], { p: 44 }, null]) {
-      expect(await verifyTicket(ring, await rawTicket({ jp }), "permis", T0), JSON.stringify(jp)).toEqual({ ok: false, reason: "bad_claims" });
+      expect(await verifyTicket(ring, await rawTicket({ jp }), "permis", T0), JSON.stringify(jp)).toEqual({
+        ok: false,
+        reason: "bad_claims",
+      });
     }
   });
 
@@ -63,7 +66,13 @@ describe("queue ticket claims", () => {
     expect(await verifyTicket(ring, token, "permis", T0)).toEqual({ ok: true, ticket: entrant });
     // A seal made for another purpose (here the ticket's person seal), or an unsealed pair, is not an order key.
     const personSeal = await seal(ring, "ticket-person", { ord: [T0, 2 ** 32 + 9] }, T0, T0 + 3_600_000);
-    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: personSeal }), "permis", T0)).toEqual({ ok: false, reason: "bad_claims" });
-    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: "a.b.c.d.e" }), "permis", T0)).toEqual({ ok: false, reason: "bad_claims" });
+    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: personSeal }), "permis", T0)).toEqual({
+      ok: false,
+      reason: "bad_claims",
+    });
+    expect(await verifyTicket(ring, await rawTicket({ ord: undefined, sord: "a.b.c.d.e" }), "permis", T0)).toEqual({
+      ok: false,
+      reason: "bad_claims",
+    });
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { secondOf } from "../../src/admission/order-key";
-import {
-  addCount,
-  peopleAhead,
-  toHistogram,
-  totalWaiting,
-  type SecondCounts,
-} from "../../src/admission/waiting-histogram";
+import { addCount, peopleAhead, toHistogram, totalWaiting, type SecondCounts } from "../../src/admission/waiting-histogram";
 import { key, rng } from "./fixtures";
 
 describe("addCount", () => {
@@ -83,7 +77,12 @@ describe("peopleAhead", () => {
   });
 
   it("a lone person in their second has only the earlier seconds ahead", () => {
-    const lone = toHistogram(new Map([[7, 3], [8, 1]]));
+    const lone = toHistogram(
+      new Map([
+        [7, 3],
+        [8, 1],
+      ]),
+    );
     expect(peopleAhead(lone, key(8_900))).toBe(3);
   });
 

@@ -216,7 +216,12 @@ export async function poll(base, room, ticket) {
  */
 export async function pregenerateJoins(base, room, count, prefix, onProgress, first = 0) {
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${String(first + i).padStart(6, "0")}`);
-  return mapPool(ids, 32, async (personId) => joinRequest(base, room, await Device.create(), await identityAssertion(base, personId)), onProgress);
+  return mapPool(
+    ids,
+    32,
+    async (personId) => joinRequest(base, room, await Device.create(), await identityAssertion(base, personId)),
+    onProgress,
+  );
 }
 
 /**

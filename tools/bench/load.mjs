@@ -139,7 +139,10 @@ export function combine(rounds, okStatuses) {
     transportErrors: done.reduce((a, r) => a + r.transportErrors, 0),
     timeouts: done.reduce((a, r) => a + r.timeouts, 0),
     latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean, max: sorted.at(-1) ?? NaN },
-    rss: { maxBytes: Math.max(...done.map((r) => r.rss.maxBytes)), meanBytes: done.reduce((a, r) => a + r.rss.meanBytes, 0) / (done.length || 1) },
+    rss: {
+      maxBytes: Math.max(...done.map((r) => r.rss.maxBytes)),
+      meanBytes: done.reduce((a, r) => a + r.rss.meanBytes, 0) / (done.length || 1),
+    },
     rounds: done.map((r) => ({ seconds: r.seconds, rps: okStatuses.reduce((a, s) => a + (r.statuses[s] ?? 0), 0) / r.seconds })),
     ranOut: done.some((r) => r.ranOut),
     itemsUsed: done.reduce((a, r) => a + r.itemsUsed, 0),

@@ -21,12 +21,18 @@ export const mib = (/** @type {number} */ bytes) => (Number.isFinite(bytes) ? (b
  */
 function pad(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0))).join("  "))
+    .join("\n");
 }
 
 /** @param {Measurement} m */
 function failedCell(m) {
-  const extra = [m.failed ? `${m.failed} failed` : "", m.transportErrors ? `${m.transportErrors} errors` : "", m.ranOut ? "ran out*" : ""].filter(Boolean);
+  const extra = [
+    m.failed ? `${m.failed} failed` : "",
+    m.transportErrors ? `${m.transportErrors} errors` : "",
+    m.ranOut ? "ran out*" : "",
+  ].filter(Boolean);
   return extra.length ? extra.join(", ") : "0";
 }
 
@@ -37,7 +43,9 @@ function failedCell(m) {
 export function loadTable(rows) {
   const header = ["scenario", "req/s", "p50 ms", "p99 ms", "ok", "not ok", "workerd RSS max MiB"];
   const body = rows.map(([label, m]) =>
-    m ? [label, int(m.rps), fixed(m.latencyMs.p50, 0), fixed(m.latencyMs.p99, 0), int(m.ok), failedCell(m), mib(m.rss.maxBytes)] : [label, "–", "–", "–", "–", "not run", "–"],
+    m
+      ? [label, int(m.rps), fixed(m.latencyMs.p50, 0), fixed(m.latencyMs.p99, 0), int(m.ok), failedCell(m), mib(m.rss.maxBytes)]
+      : [label, "–", "–", "–", "–", "not run", "–"],
   );
   return pad([header, ...body]);
 }
@@ -65,7 +73,11 @@ export function memoryTable(memory) {
  */
 function mdTable(header, rows) {
   const esc = (/** @type {string | number} */ c) => String(c).replaceAll("|", "\\|");
-  return [`| ${header.map(esc).join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.map(esc).join(" | ")} |`,
+    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ].join("\n");
 }
 
 /**
@@ -98,11 +110,20 @@ export function markdown(report, loadRows) {
   lines.push(
     mdTable(
       ["scenario", "req/s", "p50 ms", "p99 ms", "not ok", "workerd RSS max MiB"],
-      loadRows.map(([label, x]) => (x ? [label, int(x.rps), fixed(x.latencyMs.p50, 0), fixed(x.latencyMs.p99, 0), failedCell(x), mib(x.rss.maxBytes)] : [label, "–", "–", "–", "not run", "–"])),
+      loadRows.map(([label, x]) =>
+        x
+          ? [label, int(x.rps), fixed(x.latencyMs.p50, 0), fixed(x.latencyMs.p99, 0), failedCell(x), mib(x.rss.maxBytes)]
+          : [label, "–", "–", "–", "not run", "–"],
+      ),
     ),
   );
   lines.push("");
-  lines.push(mdTable(["target", "measured", "wanted", "verdict"], report.ratios.map((x) => [x.label, x.display, x.wanted, x.met === null ? "not measured" : x.met ? "met" : "**missed**"])));
+  lines.push(
+    mdTable(
+      ["target", "measured", "wanted", "verdict"],
+      report.ratios.map((x) => [x.label, x.display, x.wanted, x.met === null ? "not measured" : x.met ? "met" : "**missed**"]),
+    ),
+  );
   lines.push("");
   lines.push(mdTable(["memory", "value"], report.memoryRows));
   if (report.notes.length) {
@@ -110,7 +131,9 @@ export function markdown(report, loadRows) {
     for (const n of report.notes) lines.push(`- ${n}`);
   }
   lines.push("");
-  lines.push("Reproduce: `npm install && npm run bench` (add `-- --publish` to rewrite this file; `-- --help` for options). Raw figures of the last run: `reports/bench.json`.");
+  lines.push(
+    "Reproduce: `npm install && npm run bench` (add `-- --publish` to rewrite this file; `-- --help` for options). Raw figures of the last run: `reports/bench.json`.",
+  );
   lines.push("");
   return lines.join("\n");
 }

@@ -64,7 +64,11 @@ export function readWranglerConfig(root) {
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
-    durableObjects: config.durable_objects.bindings.map((b) => ({ name: b.name, className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) })),
+    durableObjects: config.durable_objects.bindings.map((b) => ({
+      name: b.name,
+      className: b.class_name,
+      useSQLite: sqliteClasses.has(b.class_name),
+    })),
     d1: config.d1_databases.map((d) => ({ binding: d.binding, id: d.database_id })),
   };
 }
@@ -105,7 +109,13 @@ function runQuiet(cmd, args, { cwd, env, onChild }) {
 export async function buildAppBundle(root, outdir, workDir, onChild) {
   await runQuiet("npx", ["wrangler", "deploy", "src/dev/index.ts", "--dry-run", "--outdir", outdir], {
     cwd: root,
-    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"), NO_COLOR: "1", CI: "true" },
+    env: {
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_LOG_PATH: join(workDir, "wrangler-logs"),
+      NO_COLOR: "1",
+      CI: "true",
+    },
     onChild,
   });
   const main = readdirSync(outdir).find((f) => /\.m?js$/.test(f));
@@ -160,13 +170,27 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
   const ceiling = "999999999/1";
   const benchAbuseVars = {
     ...Object.fromEntries(
-      ["POLL", "JOIN_DEVICE", "JOIN_CLIENT", "JOIN_PERSON", "TOKEN_CLIENT", "TOKEN_CODE", "NONCE_CLIENT", "CREDENTIAL_SESSION", "NOTIFICATION_CLIENT", "ADMIN_CLIENT", "ADMIN_LOGIN_CLIENT"].map((scope) => [`RATE_LIMIT_${scope}`, ceiling]),
+      [
+        "POLL",
+        "JOIN_DEVICE",
+        "JOIN_CLIENT",
+        "JOIN_PERSON",
+        "TOKEN_CLIENT",
+        "TOKEN_CODE",
+        "NONCE_CLIENT",
+        "CREDENTIAL_SESSION",
+        "NOTIFICATION_CLIENT",
+        "ADMIN_CLIENT",
+        "ADMIN_LOGIN_CLIENT",
+      ].map((scope) => [`RATE_LIMIT_${scope}`, ceiling]),
     ),
     POW_BUSY_ARRIVALS_PER_SECOND: "1000000000",
   };
   const devVars = { ...config.vars, ENVIRONMENT: "development", ...benchAbuseVars };
   const appDurableObjects = (/** @type {string | null} */ scriptName) =>
-    Object.fromEntries(config.durableObjects.map((d) => [d.name, { className: d.className, useSQLite: d.useSQLite, ...(scriptName ? { scriptName } : {}) }]));
+    Object.fromEntries(
+      config.durableObjects.map((d) => [d.name, { className: d.className, useSQLite: d.useSQLite, ...(scriptName ? { scriptName } : {}) }]),
+    );
   const d1Databases = Object.fromEntries(config.d1.map((d) => [d.binding, d.id]));
   const common = { compatibilityDate: config.compatibilityDate, compatibilityFlags: config.compatibilityFlags, modules: true };
   const socket = (/** @type {number} */ port) => [{ host: "127.0.0.1", port }];
@@ -212,7 +236,13 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
         d1Databases,
         unsafeDirectSockets: socket(ports.appDevRegister),
       },
-      { ...common, name: WORKERS.hello, scriptPath: helloBundle, modulesRoot: dirname(helloBundle), unsafeDirectSockets: socket(ports.hello) },
+      {
+        ...common,
+        name: WORKERS.hello,
+        scriptPath: helloBundle,
+        modulesRoot: dirname(helloBundle),
+        unsafeDirectSockets: socket(ports.hello),
+      },
       {
         ...common,
         name: WORKERS.floor,

@@ -43,7 +43,8 @@ function mainHeader(path) {
     const pageSize = raw === 1 ? 65536 : raw;
     const fileBytes = fstatSync(fd).size;
     // The in-header size is valid only when the change counter matches "version-valid-for" (byte 92).
-    const pages = h.readUInt32BE(24) === h.readUInt32BE(92) && h.readUInt32BE(28) > 0 ? h.readUInt32BE(28) : Math.floor(fileBytes / pageSize);
+    const pages =
+      h.readUInt32BE(24) === h.readUInt32BE(92) && h.readUInt32BE(28) > 0 ? h.readUInt32BE(28) : Math.floor(fileBytes / pageSize);
     return { pageSize, pages };
   } finally {
     closeSync(fd);

@@ -21,7 +21,8 @@ import { busiestWindow } from "./numbers.mjs";
 export function runChecks({ records, rate, stats, countInversions }) {
   /** @type {Check[]} */
   const checks = [];
-  const check = (/** @type {string} */ name, /** @type {unknown} */ ok, /** @type {unknown} */ detail) => checks.push({ name, ok: Boolean(ok), detail });
+  const check = (/** @type {string} */ name, /** @type {unknown} */ ok, /** @type {unknown} */ detail) =>
+    checks.push({ name, ok: Boolean(ok), detail });
   const by = (/** @type {import("./journey.mjs").JourneyRecord["outcome"]} */ o) => records.filter((r) => r.outcome === o).length;
   const lost = records.filter((r) => !["issued", "denied", "abandoned"].includes(r.outcome));
   check("nobody lost: every device ended issued, denied or abandoned on purpose", lost.length === 0, {
@@ -52,7 +53,8 @@ export function runChecks({ records, rate, stats, countInversions }) {
   const rises = records
     .map((r) => {
       let rise = 0;
-      for (let i = 1; i < r.positions.length; i++) rise = Math.max(rise, /** @type {number} */ (r.positions[i]) - /** @type {number} */ (r.positions[i - 1]));
+      for (let i = 1; i < r.positions.length; i++)
+        rise = Math.max(rise, /** @type {number} */ (r.positions[i]) - /** @type {number} */ (r.positions[i - 1]));
       // Every record with a place was counted in perSecond just above.
       const sameSecond = r.ord ? /** @type {number} */ (perSecond.get(Math.floor(r.ord[0] / 1000))) - 1 : 0;
       return { person: r.person, rise, same_second: sameSecond, positions: r.positions };
@@ -75,7 +77,11 @@ export function runChecks({ records, rate, stats, countInversions }) {
     // Sessions start at the token endpoint; a notification closes them. Denied devices never notify.
     const notified = records.filter((r) => r.notified).length;
     const open = by("issued") + by("denied") - notified;
-    check("sessions: every notified one closed, none lost", stats.sessions_open === open, { sessions_open: stats.sessions_open, expected: open, notified });
+    check("sessions: every notified one closed, none lost", stats.sessions_open === open, {
+      sessions_open: stats.sessions_open,
+      expected: open,
+      notified,
+    });
   } else {
     check("room statistics readable at the end", false, null);
   }

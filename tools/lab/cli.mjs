@@ -41,7 +41,12 @@ export function toolOptions(tool, spec, usage) {
     process.exit(0);
   }
   /** The option as a number in lo…hi (an integer unless `fractional`). */
-  const number = (/** @type {keyof Spec & string} */ name, /** @type {number} */ lo, /** @type {number} */ hi, { fractional = false } = {}) => {
+  const number = (
+    /** @type {keyof Spec & string} */ name,
+    /** @type {number} */ lo,
+    /** @type {number} */ hi,
+    { fractional = false } = {},
+  ) => {
     const n = Number(raw[name]);
     const kind = fractional ? "a number" : "an integer";
     if (!Number.isFinite(n) || (!fractional && !Number.isInteger(n)) || n < lo || n > hi) fail(`--${name} must be ${kind} in ${lo}…${hi}`);
@@ -68,7 +73,8 @@ export function toolOptions(tool, spec, usage) {
     values,
     fail,
     int: (/** @type {keyof Spec & string} */ name, /** @type {number} */ lo, /** @type {number} */ hi) => number(name, lo, hi),
-    num: (/** @type {keyof Spec & string} */ name, /** @type {number} */ lo, /** @type {number} */ hi) => number(name, lo, hi, { fractional: true }),
+    num: (/** @type {keyof Spec & string} */ name, /** @type {number} */ lo, /** @type {number} */ hi) =>
+      number(name, lo, hi, { fractional: true }),
     loopback,
   };
 }

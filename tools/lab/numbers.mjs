@@ -28,7 +28,12 @@ export function round(x, digits = 1) {
  */
 export function latencySummary(values) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), max_ms: round(sorted.at(-1) ?? null) };
+  return {
+    count: sorted.length,
+    p50_ms: round(percentile(sorted, 50)),
+    p99_ms: round(percentile(sorted, 99)),
+    max_ms: round(sorted.at(-1) ?? null),
+  };
 }
 
 /**

@@ -96,7 +96,11 @@ export function createRecorder({ timeoutMs = 30_000 } = {}) {
             throw e;
           }
           recorder.record(endpoint, res, body, performance.now() - t0);
-          return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+          return new Response(res.status === 204 || res.status === 304 ? null : body, {
+            status: res.status,
+            statusText: res.statusText,
+            headers: res.headers,
+          });
         } finally {
           if (gated) gated.release();
         }
@@ -137,7 +141,8 @@ export function createRecorder({ timeoutMs = 30_000 } = {}) {
     byStatus() {
       /** @type {Record<string, number>} */
       const out = {};
-      for (const s of recorder.endpoints.values()) for (const [status, n] of Object.entries(s.statuses)) out[status] = (out[status] ?? 0) + n;
+      for (const s of recorder.endpoints.values())
+        for (const [status, n] of Object.entries(s.statuses)) out[status] = (out[status] ?? 0) + n;
       return out;
     },
     fiveHundreds() {

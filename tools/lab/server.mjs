@@ -39,7 +39,8 @@ export class DevServer {
 
   async start() {
     const { root, persistDir, logPath } = this;
-    if (root === undefined || persistDir === undefined || logPath === undefined) throw new Error("DevServer: start() needs root, persistDir and logPath");
+    if (root === undefined || persistDir === undefined || logPath === undefined)
+      throw new Error("DevServer: start() needs root, persistDir and logPath");
     const out = createWriteStream(logPath, { flags: "a" });
     out.write(`\n===== start ${new Date().toISOString()} port ${this.port} persist ${this.persistDir}\n`);
     const child = spawn(process.execPath, ["tools/start.mjs", ...this.args], {

@@ -25,12 +25,15 @@ export function passV8FlagsToWorkerd(flags) {
   for (const flag of flags) if (!FLAG.test(flag)) throw new Error(`not a V8 flag: "${flag}" (expected --name or --name=value)`);
   const miniflareEntry = createRequire(import.meta.url).resolve("miniflare");
   // Node's internal compile step, absent from @types/node: typed here with the one signature used.
-  const proto = /** @type {{ _compile: (this: unknown, content: string, filename: string) => unknown }} */ (/** @type {unknown} */ (Module.prototype));
+  const proto = /** @type {{ _compile: (this: unknown, content: string, filename: string) => unknown }} */ (
+    /** @type {unknown} */ (Module.prototype)
+  );
   const compile = proto._compile;
   let rewritten = false;
   proto._compile = function compileWithV8Flags(content, filename) {
     if (filename === miniflareEntry) {
-      if (content.split(NEEDLE).length !== 2) throw new Error(`${filename}: "${NEEDLE}" is not there exactly once; cannot pass V8 flags to this Miniflare`);
+      if (content.split(NEEDLE).length !== 2)
+        throw new Error(`${filename}: "${NEEDLE}" is not there exactly once; cannot pass V8 flags to this Miniflare`);
       content = content.replace(NEEDLE, `encodeCapnpStruct({ ...config, v8Flags: ${JSON.stringify(flags)} }, struct);`);
       rewritten = true;
     }

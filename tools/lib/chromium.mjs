@@ -26,8 +26,14 @@ const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 const HARNESS_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"];
 
 /** @sparticuz/chromium's defaults left out (see above). */
-const DROPPED_ARGS = new Set(["--single-process", "--disable-web-security", "--allow-running-insecure-content", "--disable-site-isolation-trials"]);
-const keepPackagedArg = (/** @type {string} */ arg) => !DROPPED_ARGS.has(arg) && !arg.startsWith("--disable-features=") && !arg.startsWith("--enable-features=");
+const DROPPED_ARGS = new Set([
+  "--single-process",
+  "--disable-web-security",
+  "--allow-running-insecure-content",
+  "--disable-site-isolation-trials",
+]);
+const keepPackagedArg = (/** @type {string} */ arg) =>
+  !DROPPED_ARGS.has(arg) && !arg.startsWith("--disable-features=") && !arg.startsWith("--enable-features=");
 
 /**
  * The executable and launch arguments: `{ executablePath, args, source }`, `source` saying which

@@ -86,12 +86,29 @@ export class SimCoordinator {
   tick(): SimTick {
     const now = this.clock.now();
     const books = this.books;
-    const input: TickInput = { config: this.config, now, frontier: books.frontier, budget: books.budget, log: books.log, active: this.active(now) };
+    const input: TickInput = {
+      config: this.config,
+      now,
+      frontier: books.frontier,
+      budget: books.budget,
+      log: books.log,
+      active: this.active(now),
+    };
     const plan = planTick(input);
     const reports = this.shards.map((s, shard) =>
-      s.sync({ shard, after: books.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: books.shards[shard]!.cursor }),
+      s.sync({
+        shard,
+        after: books.frontier,
+        limit: plan.pageSize,
+        eligibleBefore: plan.eligibleBefore,
+        since: books.shards[shard]!.cursor,
+      }),
     );
-    const outcome = runTick(input, plan, reports.map((r) => r.heads));
+    const outcome = runTick(
+      input,
+      plan,
+      reports.map((r) => r.heads),
+    );
     applyTick(books, reports, outcome, this.ttlMs());
     this.steps = frontierSteps(books.log);
     // The coordinator drops finished sessions every tick; here every PRUNE_EVERY ticks (a pass over

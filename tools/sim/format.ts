@@ -9,8 +9,14 @@ export function formatReport(r: SimulationReport): string {
       [
         ["arrivals", `${n(r.people.joined)} over ${r.config.hours} h, ${room.shards} shards, seed ${r.config.seed}`],
         ["room", `${n(room.new_users_per_minute)}/min, ${n(room.total_active_users)} active max, TTL ${room.admission_ttl_seconds} s`],
-        ["simulated", `${r.run.simulatedHours} h, ${n(r.run.ticks)} ticks, ${r.run.drained ? "queue drained" : "stopped with people waiting"}`],
-        ["sizing (modeled)", `${r.sizing.activeSecondsPerAdmissionModeled} s active per admission → ${n(r.sizing.expectedActiveAtFullRate)} active at full rate`],
+        [
+          "simulated",
+          `${r.run.simulatedHours} h, ${n(r.run.ticks)} ticks, ${r.run.drained ? "queue drained" : "stopped with people waiting"}`,
+        ],
+        [
+          "sizing (modeled)",
+          `${r.sizing.activeSecondsPerAdmissionModeled} s active per admission → ${n(r.sizing.expectedActiveAtFullRate)} active at full rate`,
+        ],
       ],
     ],
     [
@@ -29,7 +35,10 @@ export function formatReport(r: SimulationReport): string {
       "queue",
       [
         ["peak waiting", `${n(r.queue.peakWaiting)} at ${r.queue.peakAtHour} h`],
-        ["wait (join → admission)", `median ${r.queue.waitMedianMinutes} min, p90 ${r.queue.waitP90Minutes} min, max ${r.queue.waitMaxMinutes} min`],
+        [
+          "wait (join → admission)",
+          `median ${r.queue.waitMedianMinutes} min, p90 ${r.queue.waitP90Minutes} min, max ${r.queue.waitMaxMinutes} min`,
+        ],
       ],
     ],
     [
@@ -48,7 +57,10 @@ export function formatReport(r: SimulationReport): string {
     [
       "fairness",
       [
-        ["pairs out of arrival order", `${n(r.fairness.inversions)} of ${n(r.fairness.pairs)} (${(r.fairness.outOfOrderFraction * 100).toFixed(5)} %)`],
+        [
+          "pairs out of arrival order",
+          `${n(r.fairness.inversions)} of ${n(r.fairness.pairs)} (${(r.fairness.outOfOrderFraction * 100).toFixed(5)} %)`,
+        ],
         ["people overtaken", `${n(r.fairness.overtaken)}, by at most ${r.fairness.worstDisplacementSeconds} s of arrival time`],
         ["admitted out of key order", n(r.fairness.keyOrderViolations)],
       ],
@@ -70,7 +82,10 @@ export function formatReport(r: SimulationReport): string {
           "coordinator",
           `${r.durableObjects.peakCoordinatorRequestsPerSecond} (${r.durableObjects.peakCoordinatorSnapshotFetchesPerSecond} snapshot fetches from ${n(r.durableObjects.peakIsolates)} isolates, modeled)`,
         ],
-        ["edge requests / polls", `${n(r.durableObjects.peakEdgeRequestsPerSecond)} / ${n(r.durableObjects.peakPollsPerSecond)} (polls: 0 DO requests)`],
+        [
+          "edge requests / polls",
+          `${n(r.durableObjects.peakEdgeRequestsPerSecond)} / ${n(r.durableObjects.peakPollsPerSecond)} (polls: 0 DO requests)`,
+        ],
       ],
     ],
     [

@@ -67,7 +67,10 @@ export class LoadModel {
     const polls = (sum(this.recentPolls) * this.pollScale * 1000) / sum(this.recentMs);
     // Issuance per redemption at the edge: token, nonce, credential; the notification is separate.
     const edge = t.joins / seconds + polls + (3 * t.redemptions + t.notifications) / seconds;
-    const isolates = Math.min(this.edge.maxIsolates, Math.max(this.edge.minIsolates, Math.ceil(edge / this.edge.requestsPerIsolatePerSecond)));
+    const isolates = Math.min(
+      this.edge.maxIsolates,
+      Math.max(this.edge.minIsolates, Math.ceil(edge / this.edge.requestsPerIsolatePerSecond)),
+    );
     const coordinator = isolates + (t.redemptions + t.notifications) / seconds + 1 / seconds;
     const p = this.peak;
     p.pollsPerSecond = Math.max(p.pollsPerSecond, polls);

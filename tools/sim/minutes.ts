@@ -67,7 +67,8 @@ export class MinuteBook {
       const config = input.config;
       const activeLeft = config.total_active_users - input.active;
       const tokens = Math.floor(plan.budget.tokens + 1e-9);
-      if (activeLeft <= tokens && activeLeft <= config.new_users_per_minute - admittedLastMinute(input.log, input.now)) m.activeBoundTicks++;
+      if (activeLeft <= tokens && activeLeft <= config.new_users_per_minute - admittedLastMinute(input.log, input.now))
+        m.activeBoundTicks++;
     }
     m.waiting = state.waiting;
     m.activeMax = Math.max(m.activeMax, input.active + outcome.admitted.length);

@@ -18,7 +18,6 @@ export interface Target {
   readonly met: boolean;
 }
 
-
 export type { ErrorStats };
 
 export interface SimulationReport {
@@ -162,11 +161,23 @@ export function buildReport(out: RunOutput): SimulationReport {
   const activeSeconds = activeSecondsPerAdmission(room, cfg.behaviour, gaveUpShare);
 
   const targets: Target[] = [
-    target("admissions per calendar minute over the limit", "≤ 5 % in every minute", worstOvershoot, pct(worstOvershoot), worstOvershoot <= 0.05),
+    target(
+      "admissions per calendar minute over the limit",
+      "≤ 5 % in every minute",
+      worstOvershoot,
+      pct(worstOvershoot),
+      worstOvershoot <= 0.05,
+    ),
     target("pairs admitted out of arrival order", "≤ 0.1 %", outOfOrder, pct(outOfOrder, 5), outOfOrder <= 0.001),
     target("median error of the first wait estimate", "≤ 15 %", first.median, pct(first.median), first.median <= 0.15),
     target("people lost", "0", lostTotal, String(lostTotal), lostTotal === 0),
-    target("open sessions over backend capacity", "never", out.peaks.openSessions, `peak ${out.peaks.openSessions} of ${cfg.backendCapacity}`, out.peaks.openSessions <= cfg.backendCapacity),
+    target(
+      "open sessions over backend capacity",
+      "never",
+      out.peaks.openSessions,
+      `peak ${out.peaks.openSessions} of ${cfg.backendCapacity}`,
+      out.peaks.openSessions <= cfg.backendCapacity,
+    ),
   ];
 
   return {
@@ -201,7 +212,8 @@ export function buildReport(out: RunOutput): SimulationReport {
       lost: lostTotal,
       lostBreakdown: lost,
       refusals: out.refusals,
-      consistent: served + expiredAbandoned + stillWaiting + inFlight + lostTotal === joined && admitted === out.checks.coordinatorAdmittedTotal,
+      consistent:
+        served + expiredAbandoned + stillWaiting + inFlight + lostTotal === joined && admitted === out.checks.coordinatorAdmittedTotal,
     },
     queue: {
       peakWaiting: out.peaks.waiting,

@@ -127,7 +127,16 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   let unredeemed = 0;
   let open = 0;
   const peaks = { waiting: 0, waitingAtMinute: 0, openSessions: 0, active: 0 };
-  const checks = { keyOrderViolations: 0, doubleAdmissions: 0, activeMismatch: 0, skipped: 0, expiredEarly: 0, positionIncreases: 0, coordinatorAdmittedTotal: 0, coordinatorWaiting: 0 };
+  const checks = {
+    keyOrderViolations: 0,
+    doubleAdmissions: 0,
+    activeMismatch: 0,
+    skipped: 0,
+    expiredEarly: 0,
+    positionIncreases: 0,
+    coordinatorAdmittedTotal: 0,
+    coordinatorWaiting: 0,
+  };
   let lastAdmitted: OrderKey = ORIGIN;
 
   // Tracked people: what their ticket carries from the join, and the last position they were told.
@@ -156,7 +165,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   const schedule = (rel: number, p: number, kind: number) => calendar.schedule(rel, p * EVENT_KINDS + kind);
   const redeemDelayMs = () => lognormal(rand, b.redeemMedianSeconds, b.redeemMaxSeconds, 1) * 1000;
   const learnDelayMs = () =>
-    learnObserved < LEARN_MIN_OBSERVED ? uniform(rand, 0, DEFAULT_LEARN_MS) : learnRing[Math.floor(rand() * Math.min(learnObserved, LEARN_RING))]!;
+    learnObserved < LEARN_MIN_OBSERVED
+      ? uniform(rand, 0, DEFAULT_LEARN_MS)
+      : learnRing[Math.floor(rand() * Math.min(learnObserved, LEARN_RING))]!;
 
   let snapshot: RoomSnapshot = coordinator.buildSnapshot(start);
 
@@ -189,7 +200,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   };
 
   const basisAtJoin = (t: number): UnsyncedBasis =>
-    toldAtJoin[t]! < 0 ? { ahead: countedAtJoin[t]! } : { ahead: countedAtJoin[t]!, toldPosition: toldAtJoin[t]!, admittedTotal: admittedTotalAtJoin[t]! };
+    toldAtJoin[t]! < 0
+      ? { ahead: countedAtJoin[t]! }
+      : { ahead: countedAtJoin[t]!, toldPosition: toldAtJoin[t]!, admittedTotal: admittedTotalAtJoin[t]! };
 
   const join = (p: number): void => {
     const rel = pop.receipt[p]!;

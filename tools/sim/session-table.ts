@@ -30,7 +30,13 @@ export class SessionTable implements Iterable<SessionRecord> {
   private handleOf: Int32Array = new Int32Array(1024);
   private rows = 0;
   /** Second set of columns that compaction writes into, then swaps in. */
-  private spare = new Spare(new Float64Array(1024), new Float64Array(1024), new Float64Array(1024), new Float64Array(1024), new Int32Array(1024));
+  private spare = new Spare(
+    new Float64Array(1024),
+    new Float64Array(1024),
+    new Float64Array(1024),
+    new Float64Array(1024),
+    new Int32Array(1024),
+  );
   private fate = new Uint8Array(1024);
 
   // By handle: a session's stable number, so compaction moves rows without re-hashing ticket ids.
@@ -137,7 +143,14 @@ export class SessionTable implements Iterable<SessionRecord> {
   }
 
   private columns(): Columns {
-    return { admittedAt: this.admittedAt, startedAt: this.startedAt, endsAt: this.endsAt, endedAt: this.endedAt, handleOf: this.handleOf, ids: this.ids };
+    return {
+      admittedAt: this.admittedAt,
+      startedAt: this.startedAt,
+      endsAt: this.endsAt,
+      endedAt: this.endedAt,
+      handleOf: this.handleOf,
+      ids: this.ids,
+    };
   }
 
   private growRows(): void {

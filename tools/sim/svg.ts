@@ -39,7 +39,9 @@ export function lineChart(c: LineChart): string {
   const y = (v: number) => MARGIN.top + plotH - (v / yTop) * plotH;
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ${FONT} font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ${FONT} font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${MARGIN.left}" y="22" font-size="15" font-weight="600" fill="#111">${escape(c.title)}</text>`);
   for (const t of yTicks) {
@@ -64,7 +66,9 @@ export function lineChart(c: LineChart): string {
       const first = s.points[0]!;
       const last = s.points[s.points.length - 1]!;
       const base = f(y(0));
-      out.push(`<polygon points="${f(x(first[0]))},${base} ${path} ${f(x(last[0]))},${base}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`);
+      out.push(
+        `<polygon points="${f(x(first[0]))},${base} ${path} ${f(x(last[0]))},${base}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`,
+      );
     }
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
     out.push(`<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="1.8" stroke-linejoin="round"${dash}/>`);

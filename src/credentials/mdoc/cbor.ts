@@ -40,16 +40,7 @@ const codec = new Encoder({
 
 /** Values this module will encode. `Date` and `undefined` are left out on purpose (see `tdate`). */
 export type CborValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | Tag
-  | readonly CborValue[]
-  | ReadonlyMap<CborValue, CborValue>
-  | CborObject;
+  null | boolean | number | bigint | string | Uint8Array | Tag | readonly CborValue[] | ReadonlyMap<CborValue, CborValue> | CborObject;
 
 /**
  * A map with text keys, written as a JS object (insertion order is the encoded order). Integer labels

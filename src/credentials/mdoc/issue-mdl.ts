@@ -37,12 +37,7 @@ export interface IssueMdlOptions {
   readonly random: (n: number) => Uint8Array;
 }
 
-export async function issueMdl(
-  holder: LicenceHolder,
-  deviceKey: JWK,
-  signer: MdlSigner,
-  options: IssueMdlOptions,
-): Promise<Uint8Array> {
+export async function issueMdl(holder: LicenceHolder, deviceKey: JWK, signer: MdlSigner, options: IssueMdlOptions): Promise<Uint8Array> {
   const validityInfo = {
     signed: tdate(options.now),
     validFrom: tdate(options.now),

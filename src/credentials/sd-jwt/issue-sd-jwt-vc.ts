@@ -1,13 +1,6 @@
 import { SignJWT, type JWK } from "jose";
 import type { DrivingPrivilege, LicenceHolder } from "../../register/licence-holder";
-import {
-  decoyDigest,
-  elementDisclosure,
-  propertyDisclosure,
-  SD_ALG,
-  type Disclosure,
-  type RandomBytes,
-} from "./disclosure";
+import { decoyDigest, elementDisclosure, propertyDisclosure, SD_ALG, type Disclosure, type RandomBytes } from "./disclosure";
 
 /**
  * The driving licence as an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, on RFC 9901 SD-JWT), credential
@@ -113,9 +106,7 @@ export async function issueDrivingLicenceSdJwtVc(
     ),
   };
 
-  const jwt = await new SignJWT(payload)
-    .setProtectedHeader({ alg: "ES256", typ: SD_JWT_VC_TYP, kid: signer.kid })
-    .sign(signer.key);
+  const jwt = await new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: SD_JWT_VC_TYP, kid: signer.kid }).sign(signer.key);
 
   // The privileges' disclosures follow the claim that refers to them; order carries no meaning.
   const disclosures = [...topLevel, ...privilegeDisclosures].map((d) => d.encoded);

@@ -34,9 +34,7 @@ export interface VerifiedSdJwtVc {
   readonly disclosures: readonly Disclosure[];
 }
 
-export type SdJwtVcResult =
-  | ({ ok: true } & VerifiedSdJwtVc)
-  | { ok: false; reason: SdJwtVcFailure; detail: string };
+export type SdJwtVcResult = ({ ok: true } & VerifiedSdJwtVc) | { ok: false; reason: SdJwtVcFailure; detail: string };
 
 export interface VerifySdJwtVcOptions {
   readonly now: Date;
@@ -59,11 +57,7 @@ class Refusal extends Error {
   }
 }
 
-export async function verifySdJwtVc(
-  sdJwt: string,
-  issuerKey: CryptoKey | JWK,
-  options: VerifySdJwtVcOptions,
-): Promise<SdJwtVcResult> {
+export async function verifySdJwtVc(sdJwt: string, issuerKey: CryptoKey | JWK, options: VerifySdJwtVcOptions): Promise<SdJwtVcResult> {
   try {
     return { ok: true, ...(await verifyOrThrow(sdJwt, issuerKey, options)) };
   } catch (e) {

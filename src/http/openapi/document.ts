@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { RoomConfigPatchSchema, RoomConfigSchema } from "../../config/room-config";
-import { ProblemSchema, TicketAdmittedSchema, TicketExpiredSchema, TicketWaitingSchema, CredentialOfferSchema, PublicLotterySchema, TicketStatusSchema } from "./responses";
+import {
+  ProblemSchema,
+  TicketAdmittedSchema,
+  TicketExpiredSchema,
+  TicketWaitingSchema,
+  CredentialOfferSchema,
+  PublicLotterySchema,
+  TicketStatusSchema,
+} from "./responses";
 import { OPERATIONS, PATH_PARAMETERS, type Operation, type SecurityName } from "./operations";
 
 /**
@@ -57,7 +65,10 @@ function componentSchemas(): Json {
   for (const [schema, id] of NAMES) (bodies.has(schema) ? requests : answers).add(schema, { id });
   const options = { target: "draft-2020-12" as const, uri: (id: string) => `${REF}${id}`, unrepresentable: "any" as const };
   const out: Json = {};
-  for (const [registry, io] of [[requests, "input"], [answers, "output"]] as const) {
+  for (const [registry, io] of [
+    [requests, "input"],
+    [answers, "output"],
+  ] as const) {
     const { schemas } = z.toJSONSchema(registry, { ...options, io }) as { schemas: Record<string, Json> };
     for (const [id, schema] of Object.entries(schemas)) {
       const { $schema: _dialect, $id: _id, ...rest } = schema;
@@ -68,7 +79,10 @@ function componentSchemas(): Json {
   const poll = NAMES.get(TicketStatusSchema)!;
   out[poll] = {
     ...(out[poll] as Json),
-    discriminator: { propertyName: "status", mapping: { waiting: `${REF}TicketWaiting`, admitted: `${REF}TicketAdmitted`, expired: `${REF}TicketExpired` } },
+    discriminator: {
+      propertyName: "status",
+      mapping: { waiting: `${REF}TicketWaiting`, admitted: `${REF}TicketAdmitted`, expired: `${REF}TicketExpired` },
+    },
   };
   return out;
 }
@@ -107,7 +121,13 @@ function parameters(op: Operation): Json[] {
     });
   }
   if (op.dpop) {
-    params.push({ name: "DPoP", in: "header", required: true, description: "a DPoP proof JWT (RFC 9449) by the device's key", schema: { type: "string" } });
+    params.push({
+      name: "DPoP",
+      in: "header",
+      required: true,
+      description: "a DPoP proof JWT (RFC 9449) by the device's key",
+      schema: { type: "string" },
+    });
   }
   return params;
 }

@@ -93,7 +93,12 @@ export const JoinResponseSchema = z.discriminatedUnion("status", [
 export const HandoffApprovalSchema = z.object({ status: z.literal("approved"), attempts_left: z.number().int().min(0) }).strict();
 
 export const ChallengeSchema = z
-  .object({ challenge: z.string(), difficulty: z.number().int().min(0), expires_at: Instant, algorithm: z.literal("sha256-leading-zero-bits") })
+  .object({
+    challenge: z.string(),
+    difficulty: z.number().int().min(0),
+    expires_at: Instant,
+    algorithm: z.literal("sha256-leading-zero-bits"),
+  })
   .strict();
 
 const RoomStateSchema = z.enum(["open", "queueing", "paused", "closed"]);
@@ -130,7 +135,11 @@ export const PublicLotterySchema = z
     entrants: z
       .object({
         total: z.number().int().min(0),
-        ranges: z.array(z.object({ shard: z.number().int(), first: z.number().int(), last: z.number().int(), excluded: z.array(z.number().int()) }).strict()),
+        ranges: z.array(
+          z
+            .object({ shard: z.number().int(), first: z.number().int(), last: z.number().int(), excluded: z.array(z.number().int()) })
+            .strict(),
+        ),
       })
       .strict()
       .nullable(),
@@ -220,11 +229,15 @@ export const OpenApiDocumentSchema = z.looseObject({ openapi: z.string(), info: 
  * Type agreement, checked by `tsc` only (nothing here runs): what each handler's TypeScript type allows
  * must be what its schema accepts. A new member on a type without its schema fails to compile.
  */
-type Agrees<Type, Schema extends z.ZodType> = [Type] extends [z.output<Schema>] ? ([z.output<Schema>] extends [Type] ? true : false) : false;
+type Agrees<Type, Schema extends z.ZodType> = [Type] extends [z.output<Schema>]
+  ? [z.output<Schema>] extends [Type]
+    ? true
+    : false
+  : false;
 type Holds<T extends true> = T;
 /** One way only, for types with readonly arrays (a schema's arrays are mutable): every value the schema accepts is one of the type's. */
 type Within<Type, Schema extends z.ZodType> = [z.output<Schema>] extends [Type] ? true : false;
-export type ResponseSchemasAgree = [
+type _ResponseSchemasAgree = [
   Holds<Agrees<TicketBody, typeof TicketStatusSchema>>,
   Holds<Agrees<CredentialOffer, typeof CredentialOfferSchema>>,
   Holds<Agrees<PublicRoomView, typeof PublicRoomSchema>>,

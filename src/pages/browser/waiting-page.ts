@@ -1,5 +1,12 @@
 import { decodeJwt } from "jose";
-import { AdmissionExpiredError, AntichambreClient, AntichambreError, DeviceKey, MemoryKeyPairStore, type TicketStatus } from "../../../client/index";
+import {
+  AdmissionExpiredError,
+  AntichambreClient,
+  AntichambreError,
+  DeviceKey,
+  MemoryKeyPairStore,
+  type TicketStatus,
+} from "../../../client/index";
 import { setCookieValue, START_COOKIE, TICKET_COOKIE } from "../cookies";
 import { formatDateTime, isLang, STRINGS } from "../i18n";
 import { offerQr, progressOf, renderProgress, renderStatus, renderUpdated, type StatusView } from "../status-view";

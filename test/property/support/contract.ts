@@ -52,7 +52,9 @@ export async function checkAnswer(what: string, res: Response, contract: Contrac
   const text = new TextDecoder().decode(await res.arrayBuffer());
   const contentType = res.headers.get("content-type");
   const fail = (why: string): never => {
-    throw new ContractBroken(`${why}\n  request: ${what}\n  answer: ${res.status} ${contentType ?? "(no content-type)"} ${text.slice(0, 400)}`);
+    throw new ContractBroken(
+      `${why}\n  request: ${what}\n  answer: ${res.status} ${contentType ?? "(no content-type)"} ${text.slice(0, 400)}`,
+    );
   };
   let problem: Record<string, unknown> | null = null;
   // A HEAD answer has the GET answer's headers and no body: only its content type can be checked.
@@ -76,7 +78,8 @@ export async function checkAnswer(what: string, res: Response, contract: Contrac
   if (res.status >= 400 && problem === null && !(contract.html && contentType?.startsWith("text/html"))) {
     fail("a refusal that is not application/problem+json");
   }
-  if (!contract.allowed.includes(res.status)) fail(`status ${res.status} is not one this endpoint's contract allows (${contract.allowed.join(", ")})`);
+  if (!contract.allowed.includes(res.status))
+    fail(`status ${res.status} is not one this endpoint's contract allows (${contract.allowed.join(", ")})`);
   const unhandled = lines.find((l) => l.includes('"unhandled_error"'));
   if (unhandled) fail(`the Worker logged an unhandled error: ${unhandled}`);
   return { status: res.status, contentType, text, headers: res.headers, problem };
@@ -101,7 +104,12 @@ function checkProblem(p: Record<string, unknown>, status: number, fail: (why: st
 }
 
 /** A short description of a request for failure messages (long values cut). */
-export function describe(method: string, path: string, headers: readonly (readonly [string, string])[], body: string | Uint8Array | null): string {
+export function describe(
+  method: string,
+  path: string,
+  headers: readonly (readonly [string, string])[],
+  body: string | Uint8Array | null,
+): string {
   const cut = (s: string) => (s.length > 160 ? `${s.slice(0, 160)}…(${s.length})` : s);
   const b = body === null ? "" : typeof body === "string" ? ` body=${JSON.stringify(cut(body))}` : ` body=<${body.length} bytes>`;
   return `${method} ${cut(path)} headers=${JSON.stringify(headers.map(([k, v]) => [k, cut(v)]))}${b}`;

@@ -12,11 +12,26 @@ import type { World } from "./world";
  * client (or a thief) could have: tickets, codes, access tokens, nonces, notification ids, admission
  * tokens; never a server key.
  */
-export type HeldName = "waiting" | "admitted" | "foreign" | "access" | "code" | "usedCode" | "handoff" | "nonce" | "notification" | "admission";
+export type HeldName =
+  "waiting" | "admitted" | "foreign" | "access" | "code" | "usedCode" | "handoff" | "nonce" | "notification" | "admission";
 export type Bend = "none" | "signature" | "payload" | "truncate" | "append" | "case";
 
-export const heldName = fc.constantFrom<HeldName>("waiting", "admitted", "foreign", "access", "code", "usedCode", "handoff", "nonce", "notification", "admission");
-export const bend = fc.oneof({ weight: 1, arbitrary: fc.constant<Bend>("none") }, { weight: 3, arbitrary: fc.constantFrom<Bend>("signature", "payload", "truncate", "append", "case") });
+export const heldName = fc.constantFrom<HeldName>(
+  "waiting",
+  "admitted",
+  "foreign",
+  "access",
+  "code",
+  "usedCode",
+  "handoff",
+  "nonce",
+  "notification",
+  "admission",
+);
+export const bend = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<Bend>("none") },
+  { weight: 3, arbitrary: fc.constantFrom<Bend>("signature", "payload", "truncate", "append", "case") },
+);
 
 export async function heldTokens(world: World): Promise<Record<HeldName, string>> {
   const admitted = await poll(world.room.name, world.issued.ticket);

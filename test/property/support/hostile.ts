@@ -45,7 +45,7 @@ export const NASTY_STRINGS = [
   "true",
   "[object Object]",
   "<script>alert(1)</script>",
-  "\"><img src=x onerror=alert(1)>",
+  '"><img src=x onerror=alert(1)>',
   "' OR '1'='1' --",
   "'; DROP TABLE tickets; --",
   "${jndi:ldap://x/a}",
@@ -84,7 +84,20 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Numbers as JSON text, including the ones JSON.parse turns into Infinity, -0 or precision loss. */
-export const RAW_NUMBERS = ["1e309", "-1e309", "-0", "0", "1e-400", "123456789012345678901234567890", "9007199254740993", "-1", "0.5", "1E2", "1e2", "3.0"] as const;
+export const RAW_NUMBERS = [
+  "1e309",
+  "-1e309",
+  "-0",
+  "0",
+  "1e-400",
+  "123456789012345678901234567890",
+  "9007199254740993",
+  "-1",
+  "0.5",
+  "1E2",
+  "1e2",
+  "3.0",
+] as const;
 
 /** A JSON value written as text (so -0, 1e309 and duplicate keys survive). */
 export const jsonValueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
@@ -119,7 +132,23 @@ export const deepJson: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Texts that are not JSON, or are JSON only to a lenient parser. */
-export const MALFORMED_JSON = ["{", "}", "{\"a\":1,}", "{'a':1}", "\uFEFF{}", "{\"a\":1} trailing", "/*c*/{}", "{\"a\":01}", "{\"a\":NaN}", "{\"a\":Infinity}", "[1,,2]", "\"unterminated", "{\"a\":\"\\x41\"}", "\u0000", ""] as const;
+export const MALFORMED_JSON = [
+  "{",
+  "}",
+  '{"a":1,}',
+  "{'a':1}",
+  "\uFEFF{}",
+  '{"a":1} trailing',
+  "/*c*/{}",
+  '{"a":01}',
+  '{"a":NaN}',
+  '{"a":Infinity}',
+  "[1,,2]",
+  '"unterminated',
+  '{"a":"\\x41"}',
+  "\u0000",
+  "",
+] as const;
 
 /**
  * A JSON body aimed at an endpoint with members `known`: the right names with hostile values and
@@ -131,7 +160,10 @@ export function jsonBodyText(known: readonly string[]): fc.Arbitrary<string> {
     { weight: 2, arbitrary: jsonValueText },
     { weight: 1, arbitrary: deepJson },
     { weight: 1, arbitrary: fc.constantFrom(...MALFORMED_JSON) },
-    { weight: 1, arbitrary: fc.constantFrom('{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"__proto__":null}') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"__proto__":null}'),
+    },
     { weight: 1, arbitrary: fc.constantFrom(16_384, 16_385, 17_000).map((n) => `{"a":"${"x".repeat(n - 8)}"}`) },
   );
 }
@@ -172,7 +204,10 @@ export const cookieHeader: fc.Arbitrary<string> = fc
   .array(
     fc.tuple(
       fc.constantFrom("antichambre_ticket", "antichambre_start", "antichambre_admin", "__Host-antichambre_admin", "x", "=", ""),
-      fc.oneof(headerValue.map((v) => v.replace(/[;,]/g, "")), fc.constantFrom("%E0%A4%A", "%zz", "v1.1.2.AAAAAAAAAAAAAAAA.AAAA", '"quoted"', "a=b=c")),
+      fc.oneof(
+        headerValue.map((v) => v.replace(/[;,]/g, "")),
+        fc.constantFrom("%E0%A4%A", "%zz", "v1.1.2.AAAAAAAAAAAAAAAA.AAAA", '"quoted"', "a=b=c"),
+      ),
     ),
     { maxLength: 4 },
   )

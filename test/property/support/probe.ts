@@ -73,7 +73,11 @@ export class Watcher {
    * `observe: false` skips invariant 3 for this request (a cheap one that reaches no state): the next
    * observed request still compares against the last observation, so a change would not go unseen.
    */
-  async send(spec: Spec, contract: Contract, extra: { replayKeys?: readonly string[]; allowDpopJti?: boolean; fetcher?: Fetcher; observe?: boolean } = {}): Promise<Answer> {
+  async send(
+    spec: Spec,
+    contract: Contract,
+    extra: { replayKeys?: readonly string[]; allowDpopJti?: boolean; fetcher?: Fetcher; observe?: boolean } = {},
+  ): Promise<Answer> {
     if (extra.observe === false) return probe(spec, contract, extra.fetcher);
     const keys = extra.replayKeys ?? [];
     this.last ??= await observe(this.rooms, [], this.options);

@@ -57,7 +57,10 @@ async function guardFor(key: string): Promise<DurableObjectStub> {
 export async function claimed(keys: readonly string[]): Promise<Record<string, boolean>> {
   const entries = await Promise.all(
     keys.map(async (key) => {
-      const found = await runInDurableObject(await guardFor(key), async (_instance, state) => state.storage.sql.exec("SELECT 1 FROM seen WHERE id = ?", key).toArray().length > 0);
+      const found = await runInDurableObject(
+        await guardFor(key),
+        async (_instance, state) => state.storage.sql.exec("SELECT 1 FROM seen WHERE id = ?", key).toArray().length > 0,
+      );
       return [key, found] as const;
     }),
   );
@@ -70,17 +73,27 @@ export async function replayTotals(): Promise<Record<string, number>> {
   for (let i = 0; i < REPLAY_SHARDS; i++) {
     const stub = replayGuardAt(env, i);
     const rows = await runInDurableObject(stub, async (_instance, state) =>
-      state.storage.sql.exec<{ scope: string; n: number }>("SELECT substr(id, 1, instr(id, ':') - 1) AS scope, count(*) AS n FROM seen GROUP BY scope").toArray(),
+      state.storage.sql
+        .exec<{ scope: string; n: number }>("SELECT substr(id, 1, instr(id, ':') - 1) AS scope, count(*) AS n FROM seen GROUP BY scope")
+        .toArray(),
     );
     for (const row of rows) out[row.scope] = (out[row.scope] ?? 0) + row.n;
   }
   return out;
 }
 
-export async function observe(rooms: readonly RoomRef[], replayKeys: readonly string[] = [], options: { shards?: boolean } = {}): Promise<Observed> {
+export async function observe(
+  rooms: readonly RoomRef[],
+  replayKeys: readonly string[] = [],
+  options: { shards?: boolean } = {},
+): Promise<Observed> {
   const [roomEntries, shardEntries, register, replay] = await Promise.all([
     Promise.all(rooms.map(async (r) => [r.name, await roomStats(r.name)] as const)),
-    options.shards === false ? [] : Promise.all(rooms.flatMap((r) => Array.from({ length: r.shards }, async (_, i) => [`${r.name}#${i}`, await shardRows(r.name, i)] as const))),
+    options.shards === false
+      ? []
+      : Promise.all(
+          rooms.flatMap((r) => Array.from({ length: r.shards }, async (_, i) => [`${r.name}#${i}`, await shardRows(r.name, i)] as const)),
+        ),
     // What GET /v1/admin/register serves: this isolate's register metrics (the Worker runs in this isolate).
     registerMetrics(),
     claimed(replayKeys),
@@ -100,7 +113,10 @@ export function assertUnchanged(what: string, before: Observed, after: Observed,
   for (const key of ["rooms", "shardRows", "register", "replay"] as const) {
     const x = JSON.stringify(b[key]);
     const y = JSON.stringify(after[key]);
-    if (x !== y) throw new ContractBroken(`a refused request changed ${key}\n  request: ${what}\n  before: ${x.slice(0, 700)}\n  after:  ${y.slice(0, 700)}`);
+    if (x !== y)
+      throw new ContractBroken(
+        `a refused request changed ${key}\n  request: ${what}\n  before: ${x.slice(0, 700)}\n  after:  ${y.slice(0, 700)}`,
+      );
   }
 }
 

@@ -23,7 +23,16 @@ export type TokenRecipe =
   | { kind: "segments"; parts: string[] }
   | { kind: "jwe"; header: string; parts: number[] }
   | { kind: "sealed"; purpose: SealPurpose; claims: string }
-  | { kind: "jws"; signer: Signer; alg: string; jwk: EmbeddedKey; header: [string, string][]; payload: [string, string][]; drop: string[]; tamper: Tamper };
+  | {
+      kind: "jws";
+      signer: Signer;
+      alg: string;
+      jwk: EmbeddedKey;
+      header: [string, string][];
+      payload: [string, string][];
+      drop: string[];
+      tamper: Tamper;
+    };
 
 export interface Keys {
   device: { privateKey: CryptoKey; publicJwk: JWK };
@@ -45,7 +54,9 @@ export async function makeKeys(device?: { privateKey: CryptoKey; publicJwk: JWK 
     device: device ?? (await pair()),
     stranger,
     privateJwk: stranger.privateJwk,
-    hmac: await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    hmac: await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]),
     identity: (await importJWK({ ...DEV_IDENTITY_KEY, alg: "ES256" }, "ES256")) as CryptoKey,
     ticket: await crypto.subtle.importKey("raw", base64url.decode(ticketKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
   };
@@ -75,17 +86,31 @@ export function tokenRecipe(
 ): fc.Arbitrary<TokenRecipe> {
   const names = Object.keys(members);
   const nearMiss = (table: Record<string, readonly string[]>) =>
-    Object.keys(table).map((name) => fc.tuple(fc.constant(name), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...(table[name]!.length > 0 ? table[name]! : ["null"])) }, jsonValueText)));
+    Object.keys(table).map((name) =>
+      fc.tuple(
+        fc.constant(name),
+        fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...(table[name]!.length > 0 ? table[name]! : ["null"])) }, jsonValueText),
+      ),
+    );
   const override = fc.oneof(...nearMiss(members), fc.tuple(fc.constantFrom("__proto__", "constructor", "nbf", "exp"), jsonValueText));
   const headerOverride = fc.oneof(
     ...nearMiss(headerMembers),
-    fc.tuple(fc.constantFrom("crit", "b64", "zip", "kid", "x5u", "jku", "enc", "typ", "__proto__"), fc.oneof(jsonValueText, fc.constantFrom('["exp"]', "false", '"DEF"', '"https://evil.example/jwks"'))),
+    fc.tuple(
+      fc.constantFrom("crit", "b64", "zip", "kid", "x5u", "jku", "enc", "typ", "__proto__"),
+      fc.oneof(jsonValueText, fc.constantFrom('["exp"]', "false", '"DEF"', '"https://evil.example/jwks"')),
+    ),
   );
   const jws = fc.record({
     kind: fc.constant("jws" as const),
     signer: fc.constantFrom(...signers),
-    alg: fc.oneof({ weight: 5, arbitrary: fc.constant(mainAlg) }, fc.constantFrom("none", "HS256", "ES256", "ES384", "RS256", "EdDSA", "es256", "")),
-    jwk: fc.oneof({ weight: 5, arbitrary: fc.constant("device" as const) }, fc.constantFrom<EmbeddedKey>("stranger", "private", "rsa", "oct", "p384", "huge", "junk", "absent")),
+    alg: fc.oneof(
+      { weight: 5, arbitrary: fc.constant(mainAlg) },
+      fc.constantFrom("none", "HS256", "ES256", "ES384", "RS256", "EdDSA", "es256", ""),
+    ),
+    jwk: fc.oneof(
+      { weight: 5, arbitrary: fc.constant("device" as const) },
+      fc.constantFrom<EmbeddedKey>("stranger", "private", "rsa", "oct", "p384", "huge", "junk", "absent"),
+    ),
     header: fc.array(headerOverride, { maxLength: 2 }),
     payload: fc.array(override, { maxLength: 3 }),
     drop: fc.subarray(names, { maxLength: Math.min(2, names.length) }),
@@ -93,7 +118,10 @@ export function tokenRecipe(
   });
   return fc.oneof(
     { weight: 6, arbitrary: jws },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("segments" as const), parts: fc.array(segment, { minLength: 1, maxLength: 6 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant("segments" as const), parts: fc.array(segment, { minLength: 1, maxLength: 6 }) }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("raw" as const), text: hostileString }) },
     { weight: 1, arbitrary: jweRecipe },
   );
@@ -122,9 +150,20 @@ export const jweRecipe: fc.Arbitrary<TokenRecipe> = fc.record({
  * Insider-made sealed tokens: the real keys around `base` claims bent like a JWS recipe's payload
  * (overridden, dropped). No client can make these; the claim checks behind the decryption must hold anyway.
  */
-export function sealedRecipe(purposes: readonly SealPurpose[], base: Record<string, unknown>, members: Record<string, readonly string[]>): fc.Arbitrary<TokenRecipe> {
+export function sealedRecipe(
+  purposes: readonly SealPurpose[],
+  base: Record<string, unknown>,
+  members: Record<string, readonly string[]>,
+): fc.Arbitrary<TokenRecipe> {
   const names = Object.keys(members);
-  const override = fc.oneof(...names.map((n) => fc.tuple(fc.constant(n), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...(members[n]!.length > 0 ? members[n]! : ["null"])) }, jsonValueText))));
+  const override = fc.oneof(
+    ...names.map((n) =>
+      fc.tuple(
+        fc.constant(n),
+        fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...(members[n]!.length > 0 ? members[n]! : ["null"])) }, jsonValueText),
+      ),
+    ),
+  );
   return fc
     .record({
       purpose: fc.constantFrom(...purposes),
@@ -221,7 +260,11 @@ export async function materialize(recipe: TokenRecipe, base: Base, keys: Keys, n
       return seal(ring, recipe.purpose, claims, nowMs, nowMs + 3_600_000);
     }
     case "jws": {
-      const header = { ...base.header, alg: recipe.alg, ...(recipe.jwk === "device" && "jwk" in base.header ? {} : "jwk" in base.header ? { jwk: publicJwk(keys, recipe.jwk) } : {}) };
+      const header = {
+        ...base.header,
+        alg: recipe.alg,
+        ...(recipe.jwk === "device" && "jwk" in base.header ? {} : "jwk" in base.header ? { jwk: publicJwk(keys, recipe.jwk) } : {}),
+      };
       const h = b64(entriesText(header, recipe.header, []));
       const p = b64(entriesText(base.payload, recipe.payload, recipe.drop));
       let sig = await signWith(recipe.signer, keys, `${h}.${p}`);

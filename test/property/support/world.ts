@@ -41,7 +41,13 @@ export async function makeWorld(): Promise<World> {
   // which succeed: its session gets the largest limits a room allows, so they test the endpoint, not the
   // session's quota (test/http/session-bounds.test.ts does).
   const room = {
-    name: await createRoom({ shards: 2, new_users_per_minute: 600, total_active_users: 100, session_credentials_per_configuration: 100, session_register_reads: 100 }),
+    name: await createRoom({
+      shards: 2,
+      new_users_per_minute: 600,
+      total_active_users: 100,
+      session_credentials_per_configuration: 100,
+      session_register_reads: 100,
+    }),
     shards: 2,
   };
   const other = { name: await createRoom({ shards: 1 }), shards: 1 };
@@ -62,7 +68,14 @@ export async function makeWorld(): Promise<World> {
     other,
     waiting,
     redeemable: { device: redeemer.device, code: redeemable.code, ticket: redeemer.ticket },
-    issued: { device: holder.device, accessToken, notificationId: first.body.notification_id as string, nonce: await nonce(), ticket: holder.ticket, code: held.code },
+    issued: {
+      device: holder.device,
+      accessToken,
+      notificationId: first.body.notification_id as string,
+      nonce: await nonce(),
+      ticket: holder.ticket,
+      code: held.code,
+    },
     foreign: await join(other.name),
   };
 }
@@ -77,7 +90,10 @@ export async function legitimateFollowUps(world: World): Promise<void> {
   const again = await credential(issued.device, issued.accessToken, SD_JWT, await walletKeys(1), issued.nonce);
   expect(again.status).toBe(200);
   const open = (await adminGet(world.room.name)).sessions_open as number;
-  const notified = await withAccess("/notification", issued.device, issued.accessToken, { notification_id: issued.notificationId, event: "credential_accepted" });
+  const notified = await withAccess("/notification", issued.device, issued.accessToken, {
+    notification_id: issued.notificationId,
+    event: "credential_accepted",
+  });
   expect(notified.status).toBe(204);
   expect((await adminGet(world.room.name)).sessions_open).toBe(open - 1);
 }

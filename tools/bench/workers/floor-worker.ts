@@ -125,7 +125,11 @@ async function rpcInsert(env: FloorEnv): Promise<Response> {
 async function joinCrypto(request: Request, env: FloorEnv, path: string): Promise<Response> {
   const now = Date.now();
   const body = (await request.json()) as { identity_assertion?: unknown };
-  const proof = await verifyDpopProof(request.headers.get("dpop") ?? undefined, { method: "POST", url: `${env.TARGET_ORIGIN}${path}` }, now);
+  const proof = await verifyDpopProof(
+    request.headers.get("dpop") ?? undefined,
+    { method: "POST", url: `${env.TARGET_ORIGIN}${path}` },
+    now,
+  );
   if (!proof.ok) return json({ refused: "dpop", reason: proof.reason }, 401);
   const identity = await verifyIdentityAssertion(
     typeof body.identity_assertion === "string" ? body.identity_assertion : "",
@@ -159,7 +163,12 @@ async function credentialCrypto(request: Request, env: FloorEnv): Promise<Respon
   const now = Date.now();
   const token = /^DPoP (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
   if (!token) return json({ refused: "token" }, 401);
-  const proof = await verifyDpopProof(request.headers.get("dpop") ?? undefined, { method: "POST", url: `${env.TARGET_ORIGIN}/credential` }, now, token);
+  const proof = await verifyDpopProof(
+    request.headers.get("dpop") ?? undefined,
+    { method: "POST", url: `${env.TARGET_ORIGIN}/credential` },
+    now,
+    token,
+  );
   if (!proof.ok) return json({ refused: "dpop", reason: proof.reason }, 401);
   const body = (await request.json()) as { proofs?: { jwt?: unknown } };
   const jwts = Array.isArray(body.proofs?.jwt) ? (body.proofs.jwt as unknown[]) : [];
@@ -210,12 +219,28 @@ async function credentialObjectsAfter(env: FloorEnv): Promise<Response> {
   let opened = openedSessions.get(sessionId);
   if (!opened) {
     const limits = { credentialsPerConfiguration: 1e9, registerReads: 1e9 };
-    opened = sessions.redeem(sessionId, { codeId: crypto.randomUUID(), codeExpiresAt: expires, jkt: "bench", proofId: crypto.randomUUID(), proofExpiresAt: expires, room: "bench-floor", ticketId: sessionId, endsAt: Date.now() + 86_400_000, limits });
+    opened = sessions.redeem(sessionId, {
+      codeId: crypto.randomUUID(),
+      codeExpiresAt: expires,
+      jkt: "bench",
+      proofId: crypto.randomUUID(),
+      proofExpiresAt: expires,
+      room: "bench-floor",
+      ticketId: sessionId,
+      endsAt: Date.now() + 86_400_000,
+      limits,
+    });
     openedSessions.set(sessionId, opened);
   }
   await opened;
   // In the endpoint's order: the session's spend (with the proof's jti), then the c_nonce.
-  const spent = await sessions.spend(sessionId, { jkt: "bench", proofId: crypto.randomUUID(), proofExpiresAt: expires, configuration: "fr.antichambre.mdl.mso_mdoc", count: 1 });
+  const spent = await sessions.spend(sessionId, {
+    jkt: "bench",
+    proofId: crypto.randomUUID(),
+    proofExpiresAt: expires,
+    configuration: "fr.antichambre.mdl.mso_mdoc",
+    count: 1,
+  });
   if (!spent.ok) return json({ refused: spent.reason }, 409);
   const nonce = await claimOnce(asEnv(env), "nonce", crypto.randomUUID(), expires);
   return nonce ? json({ ok: true }) : json({ refused: "nonce" }, 409);
