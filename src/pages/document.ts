@@ -55,29 +55,26 @@ export interface ShellInput {
 /** The language switch: a plain link to this page in each other language (works without JavaScript). */
 function languageSwitch(lang: Lang): Html {
   const others = LANGS.filter((l) => l !== lang);
-  return html`<nav aria-label="${STRINGS[lang].switchLabel}">
-    <ul>
-      ${others.map((l) => html`<li><a href="?lang=${l}" hreflang="${l}" lang="${l}" id="lang-${l}">${STRINGS[l].langName}</a></li>`)}
-    </ul>
-  </nav>`;
+  return html`<nav aria-label="${STRINGS[lang].switchLabel}"><ul>${others.map(
+    (l) => html`<li><a href="?lang=${l}" hreflang="${l}" lang="${l}" id="lang-${l}">${STRINGS[l].langName}</a></li>`,
+  )}</ul></nav>`;
 }
 
 export function renderShell({ lang, title, nonce, head, body }: ShellInput): string {
   return `<!doctype html>\n${html`<html lang="${lang}" dir="ltr">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
-      <title>${title}</title>
-      <link rel="icon" href="data:," />
-      <style nonce="${nonce}">
-        ${raw(PAGE_CSS)}
-      </style>
-      ${head}
-    </head>
-    <body>
-      <header><span class="brand">${STRINGS[lang].siteName}</span>${languageSwitch(lang)}</header>
-      ${body}
-    </body>
-  </html> `}`;
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<style nonce="${nonce}">${raw(PAGE_CSS)}</style>
+${head}
+</head>
+<body>
+<header><span class="brand">${STRINGS[lang].siteName}</span>${languageSwitch(lang)}</header>
+${body}
+</body>
+</html>
+`}`;
 }

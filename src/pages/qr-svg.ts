@@ -35,17 +35,5 @@ export function qrSvg(text: string, options: { title: string; id: string }): Htm
   }
   const size = n + 2 * QUIET_ZONE;
   const titleId = `${options.id}-title`;
-  return html`<svg
-    xmlns="http://www.w3.org/2000/svg"
-    id="${options.id}"
-    class="qr"
-    viewBox="0 0 ${size} ${size}"
-    role="img"
-    aria-labelledby="${titleId}"
-    shape-rendering="crispEdges"
-  >
-    <title id="${titleId}">${options.title}</title>
-    <rect width="${size}" height="${size}" fill="#fff" />
-    <path stroke="#000" stroke-width="1" d="${raw(d)}" />
-  </svg>`;
+  return html`<svg xmlns="http://www.w3.org/2000/svg" id="${options.id}" class="qr" viewBox="0 0 ${size} ${size}" role="img" aria-labelledby="${titleId}" shape-rendering="crispEdges"><title id="${titleId}">${options.title}</title><rect width="${size}" height="${size}" fill="#fff"/><path stroke="#000" stroke-width="1" d="${raw(d)}"/></svg>`;
 }

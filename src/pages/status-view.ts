@@ -53,21 +53,16 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
     case "waiting":
       if (view.position === null && view.lottery_at) {
         return html`${heading(t.prequeueTitle)}
-          <p id="prequeue">${t.prequeueText(formatDateTime(lang, Date.parse(view.lottery_at), timeZone))}</p>`;
+<p id="prequeue">${t.prequeueText(formatDateTime(lang, Date.parse(view.lottery_at), timeZone))}</p>`;
       }
       if (view.position === null) {
         return html`${heading(t.yourPlace)}
-          <p id="counting">${t.countingText}</p>`;
+<p id="counting">${t.countingText}</p>`;
       }
       return html`${heading(t.yourPlace)}
-        <p class="position">
-          <span class="position-number" id="position">${formatNumber(lang, view.position)}</span>
-          <span id="position-line">${t.positionLine(view.position)}</span>
-        </p>
-        <p id="ahead">${t.aheadLine(Math.max(0, view.position - 1))}</p>
-        <p class="wait">
-          <span>${t.waitLabel}</span> <strong id="wait">${formatWaitRange(lang, waitRange(view.estimated_wait_seconds))}</strong>
-        </p>`;
+<p class="position"><span class="position-number" id="position">${formatNumber(lang, view.position)}</span> <span id="position-line">${t.positionLine(view.position)}</span></p>
+<p id="ahead">${t.aheadLine(Math.max(0, view.position - 1))}</p>
+<p class="wait"><span>${t.waitLabel}</span> <strong id="wait">${formatWaitRange(lang, waitRange(view.estimated_wait_seconds))}</strong></p>`;
     case "admitted": {
       const until = formatTime(lang, Date.parse(view.admission_expires_at), timeZone);
       // A wallet is another key than this browser's: the page offers the handoff offer (src/issuance/
@@ -75,36 +70,32 @@ export function renderStatus(view: StatusView, { lang, timeZone }: RenderOptions
       const handoff = view.admission.handoff;
       const link = handoff?.credential_offer_uri ?? view.admission.credential_offer_uri;
       return html`${heading(t.admittedTitle)}
-        <p id="admitted-until">${t.admittedUntil(until)}</p>
-        <p><a class="button" id="open-app" href="${link}">${t.openApp}</a></p>
-        <p class="hint">${t.openAppHint}</p>
-        <h3>${t.scanTitle}</h3>
-        <figure class="qr-box" id="offer-figure" ${handoff ? html` data-expires-at="${handoff.expires_at}"` : ""}>
-          ${offerQr(link, lang)}
-        </figure>
-        ${handoff ? approvalForm(lang) : html``}`;
+<p id="admitted-until">${t.admittedUntil(until)}</p>
+<p><a class="button" id="open-app" href="${link}">${t.openApp}</a></p>
+<p class="hint">${t.openAppHint}</p>
+<h3>${t.scanTitle}</h3>
+<figure class="qr-box" id="offer-figure"${handoff ? html` data-expires-at="${handoff.expires_at}"` : ""}>${offerQr(link, lang)}</figure>
+${handoff ? approvalForm(lang) : html``}`;
     }
     case "expired":
       return html`${heading(t.expiredTitle)}
-        <p>${t.expiredText}</p>`;
+<p>${t.expiredText}</p>`;
     case "public": {
       const r = view.room;
       if (r.event?.phase === "before") {
         // Joins are refused until the pre-queue opens: the page says when, and tells no newcomer's wait
         // (there is no place to wait in yet).
         return html`${heading(t.prequeueClosedTitle)}
-          <p id="prequeue-opens">${t.prequeueClosedText(formatDateTime(lang, Date.parse(r.event.prequeue_start), timeZone))}</p>
-          <p id="waiting-count">${t.waitingCount(r.waiting)}</p>
-          ${eventLine(r, { lang, timeZone })}`;
+<p id="prequeue-opens">${t.prequeueClosedText(formatDateTime(lang, Date.parse(r.event.prequeue_start), timeZone))}</p>
+<p id="waiting-count">${t.waitingCount(r.waiting)}</p>
+${eventLine(r, { lang, timeZone })}`;
       }
       return html`${heading(t.publicTitle)}
-        <p><span>${t.stateLabel}</span> <strong id="room-state">${t.states[r.state]}</strong></p>
-        <p id="waiting-count">${t.waitingCount(r.waiting)}</p>
-        <p id="admission-rate">${t.rateLine(r.admitted_per_minute)}</p>
-        <p class="wait">
-          <span>${t.newcomerWait}</span> <strong id="wait">${formatWaitRange(lang, waitRange(r.estimated_wait_seconds))}</strong>
-        </p>
-        ${eventLine(r, { lang, timeZone })}`;
+<p><span>${t.stateLabel}</span> <strong id="room-state">${t.states[r.state]}</strong></p>
+<p id="waiting-count">${t.waitingCount(r.waiting)}</p>
+<p id="admission-rate">${t.rateLine(r.admitted_per_minute)}</p>
+<p class="wait"><span>${t.newcomerWait}</span> <strong id="wait">${formatWaitRange(lang, waitRange(r.estimated_wait_seconds))}</strong></p>
+${eventLine(r, { lang, timeZone })}`;
     }
   }
 }
@@ -123,23 +114,13 @@ export function offerQr(link: string, lang: Lang): Html {
 function approvalForm(lang: Lang): Html {
   const t = STRINGS[lang];
   return html`<form id="approve-wallet" class="approve" hidden>
-      <label for="confirmation-code">${t.approveLabel}</label>
-      <input
-        id="confirmation-code"
-        name="confirmation_code"
-        required
-        minlength="6"
-        maxlength="9"
-        autocomplete="off"
-        autocapitalize="characters"
-        spellcheck="false"
-        aria-describedby="confirmation-hint"
-      />
-      <p id="confirmation-hint" class="hint">${t.approveHint}</p>
-      <button type="submit" id="approve-button">${t.approveSubmit}</button>
-      <p id="approve-result" role="status"></p>
-    </form>
-    <noscript><p class="hint" id="approve-noscript">${t.approveNoscript}</p></noscript>`;
+<label for="confirmation-code">${t.approveLabel}</label>
+<input id="confirmation-code" name="confirmation_code" required minlength="6" maxlength="9" autocomplete="off" autocapitalize="characters" spellcheck="false" aria-describedby="confirmation-hint">
+<p id="confirmation-hint" class="hint">${t.approveHint}</p>
+<button type="submit" id="approve-button">${t.approveSubmit}</button>
+<p id="approve-result" role="status"></p>
+</form>
+<noscript><p class="hint" id="approve-noscript">${t.approveNoscript}</p></noscript>`;
 }
 
 /** Before and during an event's pre-queue, when the draw is: arriving early then gains nothing. */
@@ -170,11 +151,10 @@ export function renderProgress(progress: { moved: number; total: number } | null
   const percent = Math.round((100 * progress.moved) / progress.total);
   const text = `${t.progressText(progress.moved, progress.total)} (${formatNumber(lang, percent)} %)`;
   return html`<label for="progress-bar">${t.progressLabel}</label>
-    <progress id="progress-bar" max="${progress.total}" value="${progress.moved}">${text}</progress>
-    <p class="progress-text" id="progress-text">${text}</p>`;
+<progress id="progress-bar" max="${progress.total}" value="${progress.moved}">${text}</progress>
+<p class="progress-text" id="progress-text">${text}</p>`;
 }
 
 export function renderUpdated(at: number, { lang, timeZone }: RenderOptions): Html {
-  return html`${STRINGS[lang].updatedLabel}
-    <time id="updated-time" datetime="${new Date(at).toISOString()}">${formatTime(lang, at, timeZone)}</time>`;
+  return html`${STRINGS[lang].updatedLabel} <time id="updated-time" datetime="${new Date(at).toISOString()}">${formatTime(lang, at, timeZone)}</time>`;
 }

@@ -34,23 +34,21 @@ export function renderWaitingPage(input: WaitingPageInput): string {
   const holdsPlace = view.status === "waiting" || view.status === "admitted";
   const refresh = input.refreshSeconds;
   const head = html`<script type="module" src="${WAITING_PAGE_SCRIPT}"></script>
-    ${refresh !== null ? html`<noscript><meta http-equiv="refresh" content="${refresh}" /></noscript>` : ""}`;
+${refresh !== null ? html`<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>` : ""}`;
   const progress = view.status === "public" ? null : progressOf(input.start, view);
   const body = html`<main id="main" data-room="${room}" data-lang="${lang}" data-development="${input.development ? "true" : "false"}">
-    <h1>${t.heading(room)}</h1>
-    <p>${t.intro}</p>
-    <section id="status-card" class="card${view.status === "admitted" ? " admitted" : ""}" aria-labelledby="status-heading">
-      <div id="status" aria-live="polite" data-status="${view.status}">${renderStatus(view, options)}</div>
-      <div id="progress">${renderProgress(progress, options)}</div>
-      <p id="updated">${renderUpdated(input.updatedAt, options)}</p>
-      <p class="hint" id="wait-note" ${view.status === "admitted" || view.status === "expired" ? html` hidden` : ""}>
-        ${t.waitNote} ${t.keepOpen}
-      </p>
-    </section>
-    <p id="notice" class="notice" role="status"></p>
-    ${joinSection(input, holdsPlace)}
-    ${refresh !== null ? html`<noscript><p class="hint" id="noscript-refresh">${t.noscriptRefresh(refresh)}</p></noscript>` : ""}
-  </main>`;
+<h1>${t.heading(room)}</h1>
+<p>${t.intro}</p>
+<section id="status-card" class="card${view.status === "admitted" ? " admitted" : ""}" aria-labelledby="status-heading">
+<div id="status" aria-live="polite" data-status="${view.status}">${renderStatus(view, options)}</div>
+<div id="progress">${renderProgress(progress, options)}</div>
+<p id="updated">${renderUpdated(input.updatedAt, options)}</p>
+<p class="hint" id="wait-note"${view.status === "admitted" || view.status === "expired" ? html` hidden` : ""}>${t.waitNote} ${t.keepOpen}</p>
+</section>
+<p id="notice" class="notice" role="status"></p>
+${joinSection(input, holdsPlace)}
+${refresh !== null ? html`<noscript><p class="hint" id="noscript-refresh">${t.noscriptRefresh(refresh)}</p></noscript>` : ""}
+</main>`;
   return renderShell({ lang, title: t.title(room), nonce, head, body });
 }
 
@@ -61,32 +59,23 @@ export function renderWaitingPage(input: WaitingPageInput): string {
  */
 function joinSection(input: WaitingPageInput, holdsPlace: boolean): Html {
   const t = STRINGS[input.lang];
-  return html`<section id="join" class="card" aria-labelledby="join-heading" ${holdsPlace ? html` hidden` : ""}>
-    <h2 id="join-heading">${t.joinTitle}</h2>
-    ${
-      input.development
-        ? html`<form id="dev-join" hidden>
-            <fieldset>
-              <legend>${t.devLegend}</legend>
-              <label for="person-id">${t.devLabel}</label>
-              <input
-                id="person-id"
-                name="person_id"
-                value="${input.demoPersonId}"
-                required
-                maxlength="128"
-                autocomplete="off"
-                spellcheck="false"
-                aria-describedby="person-id-hint"
-              />
-              <p id="person-id-hint" class="hint">${t.devHint}</p>
-              <button type="submit" id="join-button">${t.devSubmit}</button>
-            </fieldset>
-          </form>`
-        : html`<p id="join-from-app">${t.joinFromApp}</p>`
-    }
-    <noscript><p>${t.noscriptJoin}</p></noscript>
-  </section>`;
+  return html`<section id="join" class="card" aria-labelledby="join-heading"${holdsPlace ? html` hidden` : ""}>
+<h2 id="join-heading">${t.joinTitle}</h2>
+${
+  input.development
+    ? html`<form id="dev-join" hidden>
+<fieldset>
+<legend>${t.devLegend}</legend>
+<label for="person-id">${t.devLabel}</label>
+<input id="person-id" name="person_id" value="${input.demoPersonId}" required maxlength="128" autocomplete="off" spellcheck="false" aria-describedby="person-id-hint">
+<p id="person-id-hint" class="hint">${t.devHint}</p>
+<button type="submit" id="join-button">${t.devSubmit}</button>
+</fieldset>
+</form>`
+    : html`<p id="join-from-app">${t.joinFromApp}</p>`
+}
+<noscript><p>${t.noscriptJoin}</p></noscript>
+</section>`;
 }
 
 /** Unknown room (or a name no room can have): 404, in the visitor's language, naming what was asked. */
@@ -97,9 +86,9 @@ export function renderNotFoundPage(input: { lang: Lang; nonce: string; room: str
     title: t.notFoundTitle,
     nonce: input.nonce,
     body: html`<main id="main">
-      <h1>${t.notFoundTitle}</h1>
-      <p id="not-found">${t.notFoundText(input.room)}</p>
-    </main>`,
+<h1>${t.notFoundTitle}</h1>
+<p id="not-found">${t.notFoundText(input.room)}</p>
+</main>`,
   });
 }
 
@@ -110,10 +99,10 @@ export function renderUnavailablePage(input: { lang: Lang; nonce: string; retryA
     lang: input.lang,
     title: t.unavailableTitle,
     nonce: input.nonce,
-    head: html`<meta http-equiv="refresh" content="${input.retryAfterSeconds}" />`,
+    head: html`<meta http-equiv="refresh" content="${input.retryAfterSeconds}">`,
     body: html`<main id="main">
-      <h1>${t.unavailableTitle}</h1>
-      <p>${t.unavailableText(input.retryAfterSeconds)}</p>
-    </main>`,
+<h1>${t.unavailableTitle}</h1>
+<p>${t.unavailableText(input.retryAfterSeconds)}</p>
+</main>`,
   });
 }

@@ -214,6 +214,13 @@ const gate = {
   nextId: 1,
   /** Requests currently waiting for a slot (for metrics and the Retry-After hint). */
   waiting: 0,
+  /**
+   * The waiters in arrival order, each with the time it stops waiting. Only the first few (as many as
+   * there are free slots) may take one: FIFO without any request waking another. An entry whose request
+   * was cancelled (its `finally` never ran) drops out by its own deadline, so it cannot block the line.
+   */
+  line: [] as { id: number; until: number }[],
+  nextWaiter: 1,
 };
 
 /** How often a waiting request looks for a free slot. */
@@ -255,26 +262,53 @@ function release(id: number): void {
 /**
  * A slot, or RegisterBusyError once `queueTimeoutMs` has passed without one. A waiting request looks
  * again every POLL_MS on its own timer. It is never woken by the request that frees a slot: in workerd a
- * request must not wait on a promise another request resolves (the runtime cancels it as hung, a 500),
- * so the waiters are not served in strict arrival order, only within POLL_MS of it.
+ * request must not wait on a promise another request resolves (the runtime cancels it as hung, a 500).
+ * Waiters are still served in arrival order: each takes its place in `gate.line`, and a slot goes only to
+ * the waiters at the head of the line (a newcomer never takes one while anyone waits).
  */
 async function acquire(options: RegisterOptions): Promise<number> {
   // Development fault injection (src/faults): the gate refuses as if every slot were taken.
   if (faultsOn) await injectFault("register.busy").catch(() => Promise.reject(new RegisterBusyError(retryAfterSeconds(options))));
-  const first = tryTake(options.maxConcurrency, options.leaseMs);
-  if (first !== null) return first;
+  dropStaleWaiters();
+  if (gate.line.length === 0) {
+    const first = tryTake(options.maxConcurrency, options.leaseMs);
+    if (first !== null) return first;
+  }
   const deadline = now() + options.queueTimeoutMs;
+  const me = { id: gate.nextWaiter++, until: deadline };
+  gate.line.push(me);
   gate.waiting++;
   try {
     while (now() < deadline) {
       await sleep(Math.min(POLL_MS, Math.max(1, deadline - now())));
+      dropStaleWaiters();
+      if (gate.line.indexOf(me) >= freeSlots(options)) continue;
       const id = tryTake(options.maxConcurrency, options.leaseMs);
       if (id !== null) return id;
     }
   } finally {
     gate.waiting--;
+    const at = gate.line.indexOf(me);
+    if (at >= 0) gate.line.splice(at, 1);
   }
   throw new RegisterBusyError(retryAfterSeconds(options));
+}
+
+/** Slots free now (leases past their expiry reclaimed first). */
+function freeSlots(options: RegisterOptions): number {
+  reclaimExpired();
+  return Math.max(0, options.maxConcurrency - gate.leases.size);
+}
+
+/** Waiters whose deadline has passed without their request leaving the line (it was cancelled). */
+function dropStaleWaiters(): void {
+  const t = now();
+  while (gate.line.length > 0 && gate.line.some((w) => w.until < t)) {
+    gate.line.splice(
+      gate.line.findIndex((w) => w.until < t),
+      1,
+    );
+  }
 }
 
 /** A hint for Retry-After: the queue ahead drained at the observed latency, at least 1 s, at most 30 s. */

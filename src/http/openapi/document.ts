@@ -196,7 +196,7 @@ function buildDocument(): Json {
       title: "Antichambre",
       version: "0.1.0",
       description:
-        "Edge waiting room and OpenID4VCI credential issuer (mdoc mDL and SD-JWT VC). Every refusal is an RFC 9457 problem document (`application/problem+json`); OAuth endpoints add `error`/`error_description`. Development-only routes (/v1/dev) are not described: no deployment serves them.",
+        "Edge waiting room and OpenID4VCI credential issuer (mdoc mDL and SD-JWT VC). Every refusal is an RFC 9457 problem document (`application/problem+json`); OAuth endpoints add `error`/`error_description`. Development-only routes are not described: no deployment serves them.",
     },
     tags: [
       { name: "queue", description: "joining and polling the waiting room" },
