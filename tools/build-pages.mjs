@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
-// Builds the browser bundles the public pages load, into build/public/static/ (gitignored), which
-// wrangler.toml serves as Workers Static Assets. One small ESM file per page, minified, no framework.
+// Builds the browser bundles the pages load (the public waiting page's and the operator dashboard's), into
+// build/public/static/ (gitignored), which wrangler.toml serves as Workers Static Assets. One small ESM
+// file per page, minified, no framework.
 //
 // Runs before everything that needs them: wrangler itself (`[build] command` in wrangler.toml, so
 // `npm start`, `npm run build`, `wrangler deploy` and the end-to-end bundle check), vitest
@@ -17,6 +18,7 @@ const OUT_DIR = `${root}build/public/static`;
 /** Served path /static/<name>.js → entry module. Another page adds its line here. */
 const ENTRIES = {
   "waiting-page": "src/pages/browser/waiting-page.ts",
+  dashboard: "src/pages/browser/dashboard.ts",
 };
 
 /** Builds every bundle; resolves with their sizes in bytes by name. */

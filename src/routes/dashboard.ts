@@ -20,7 +20,8 @@ import { ASSET_HEADERS, PAGE_HEADERS } from "../pages/dashboard/security-headers
  *   GET  /admin              the dashboard with a valid session; else the login form (401)
  *   POST /admin/login        form `token` (+ `room`): checks the admin token, sets the session cookie
  *   POST /admin/logout       clears it
- *   GET  /admin/assets/…     the script and stylesheet (content-hashed, public: they hold no secrets)
+ *   GET  /admin/assets/…     the stylesheet (content-hashed, public: it holds no secrets); the script is a
+ *                            static asset, /static/dashboard.js (src/pages/dashboard/assets.ts)
  */
 export const dashboard = new Hono<AppEnv>();
 

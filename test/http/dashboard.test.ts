@@ -1,6 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SESSION_IDLE_SECONDS } from "../../src/http/admin-session";
-import { ASSETS } from "../../src/pages/dashboard/assets";
+import { ASSETS, DASHBOARD_SCRIPT } from "../../src/pages/dashboard/assets";
 import { ADMIN_TOKEN, ORIGIN, call, createRoom, expectProblem, testClock, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 
 /**
@@ -88,15 +89,15 @@ describe("login", () => {
 });
 
 describe("the dashboard page", () => {
-  it("is served with a session: no inline script or style, the script at a hashed path", async () => {
+  it("is served with a session: no inline script or style, the script the bundled static asset", async () => {
     const { cookie } = await login();
     const res = await call("/admin?room=permis", withCookie(cookie));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
     const html = await res.text();
-    expect(ASSETS.js.path).toMatch(/^\/admin\/assets\/dashboard\.[0-9a-f]{8}\.js$/);
-    expect(html).toContain(`<script src="${ASSETS.js.path}" defer></script>`);
+    expect(DASHBOARD_SCRIPT).toBe("/static/dashboard.js");
+    expect(html).toContain(`<script type="module" src="${DASHBOARD_SCRIPT}"></script>`);
     expect(html.match(/<script/g)).toHaveLength(1);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
     expect(html).toContain('data-room="permis"');
@@ -111,15 +112,26 @@ describe("the dashboard page", () => {
     expect(html).toContain('data-room="permis"');
   });
 
-  it("serves its assets with immutable caching and the right types; unknown hashes are 404", async () => {
-    const js = await call(ASSETS.js.path);
-    expect(js.status).toBe(200);
-    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
-    expect(js.headers.get("cache-control")).toContain("immutable");
-    expect(await js.text()).toContain("x-antichambre-admin");
+  it("serves its stylesheet with immutable caching and the right type; unknown hashes are 404", async () => {
     const css = await call(ASSETS.css.path);
+    expect(css.status).toBe(200);
     expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect(css.headers.get("cache-control")).toContain("immutable");
+    await expectProblem(await call("/admin/assets/dashboard.00000000.css"), 404, "not-found");
+    // The script is no longer a Worker asset: the old content-hashed path is gone, not a second copy.
     await expectProblem(await call("/admin/assets/dashboard.00000000.js"), 404, "not-found");
+  });
+
+  it("its script is the bundle Workers Static Assets serve, revalidated rather than cached blind", async () => {
+    const js = await env.ASSETS!.fetch(`http://assets.local${DASHBOARD_SCRIPT}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toMatch(/javascript/);
+    expect(js.headers.get("etag")).toBeTruthy();
+    expect(js.headers.get("cache-control") ?? "").not.toContain("immutable");
+    const text = await js.text();
+    // The CSRF header every admin call carries, and the API it polls: the bundle is the dashboard's.
+    expect(text).toContain("x-antichambre-admin");
+    expect(text).toContain("/v1/admin/rooms/");
   });
 });
 

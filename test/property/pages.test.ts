@@ -167,7 +167,7 @@ describe("the dashboard (/admin)", () => {
     );
   });
 
-  it("GET /admin/assets/{file}: the two content-hashed files, 404 problem+json for anything else", async () => {
+  it("GET /admin/assets/{file}: the content-hashed stylesheet, 404 problem+json for anything else", async () => {
     const real = Object.values(ASSETS).map((a) => a.path.split("/").pop()!);
     await fc.assert(
       fc.asyncProperty(
@@ -192,17 +192,19 @@ describe("the dashboard (/admin)", () => {
 describe("the static assets (Workers Static Assets, served before the Worker)", () => {
   // A path with no asset falls through to the Worker on Cloudflare (that answer is the routing
   // property's: 404 problem+json); here the binding's own answer is checked: the file, or nothing.
-  it("serve the bundle and nothing else, never a 5xx, whatever the path", async () => {
+  it("serve the two bundles and nothing else, never a 5xx, whatever the path", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
           roomSegment([]),
           fc.constantFrom(
             "waiting-page.js",
+            "dashboard.js",
             "..%2Fwrangler.toml",
             "%2e%2e/%2e%2e/package.json",
             "waiting-page.js%00.html",
             "WAITING-PAGE.JS",
+            "dashboard.ts",
             "",
           ),
         ),
@@ -210,7 +212,7 @@ describe("the static assets (Workers Static Assets, served before the Worker)", 
           const res = await env.ASSETS!.fetch(`http://assets.local/static/${name}`);
           await res.arrayBuffer();
           expect([200, 307, 308, 404]).toContain(res.status);
-          if (res.status === 200) expect(name).toBe("waiting-page.js");
+          if (res.status === 200) expect(["waiting-page.js", "dashboard.js"]).toContain(name);
         },
       ),
       params(RUNS.assets),

@@ -336,8 +336,8 @@ export const OPERATIONS: readonly Operation[] = [
     path: "/admin/assets/:file",
     operationId: "getDashboardAsset",
     tag: "pages",
-    summary: "The dashboard's script and stylesheet (content-hashed names)",
-    answers: { 200: { description: "the asset (JavaScript or CSS)", media: ["text/javascript", "text/css"] } },
+    summary: "The dashboard's stylesheet (content-hashed name; its script is the static asset /static/dashboard.js)",
+    answers: { 200: { description: "the stylesheet", media: ["text/css"] } },
     problems: [404],
   },
   {

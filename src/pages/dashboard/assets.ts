@@ -1,11 +1,15 @@
-import { DASHBOARD_JS } from "./client-script";
 import { DASHBOARD_CSS } from "./styles";
 
 /**
- * The dashboard's script and stylesheet at content-addressed paths (`dashboard.<hash>.js`): a deploy
- * that changes them changes the path, so browsers may cache them forever (`immutable`), and the page
- * never runs a stale script against a newer API. FNV-1a is enough to tell versions apart (it is not a
- * security boundary: the CSP's 'self' is).
+ * The dashboard's stylesheet at a content-addressed path (`dashboard.<hash>.css`): a deploy that changes
+ * it changes the path, so browsers may cache it forever (`immutable`). FNV-1a is enough to tell versions
+ * apart (it is not a security boundary: the CSP's 'self' is).
+ *
+ * The script is not here: it is TypeScript in src/pages/browser/dashboard.ts, bundled by
+ * tools/build-pages.mjs and served by Workers Static Assets at DASHBOARD_SCRIPT, like the waiting page's
+ * (the Worker never holds its text, so it cannot hash it). The CSP's `script-src 'self'` allows that
+ * path; Static Assets answer it with an ETag and `must-revalidate`, so a page never runs a stale script
+ * against a newer API either.
  */
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
@@ -28,8 +32,10 @@ const asset = (name: string, ext: string, body: string, contentType: string): As
   contentType,
 });
 
+/** Served path of the dashboard's script bundle (tools/build-pages.mjs, entry `dashboard`). */
+export const DASHBOARD_SCRIPT = "/static/dashboard.js";
+
 export const ASSETS = {
-  js: asset("dashboard", "js", DASHBOARD_JS, "text/javascript; charset=utf-8"),
   css: asset("dashboard", "css", DASHBOARD_CSS, "text/css; charset=utf-8"),
 } as const;
 

@@ -2,7 +2,7 @@ import { QueueingMethodSchema } from "../../config/room-config";
 import { escapeHtml, layout } from "./html";
 
 /**
- * The operator dashboard's markup: a static skeleton the script (client-script.ts) fills in. The room
+ * The operator dashboard's markup: a static skeleton the script (src/pages/browser/dashboard.ts) fills in. The room
  * reaches the script through a data attribute, never through inline code. Each chart is an SVG with
  * role="img" whose <title> the script keeps current, plus a visible one-line text summary.
  */
