@@ -36,6 +36,19 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
     },
   },
+  // Issue 14 item 7: the admission logic (the coordinator's tick and store among it) calls no fault code;
+  // the fault points reach it only as wrappers RoomCoordinator's constructor puts around its ports.
+  {
+    files: ["src/admission/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [{ group: ["**/faults/*"], message: "fault points wrap the tick's ports at the object's edge (src/faults/points.ts)" }],
+        },
+      ],
+    },
+  },
   // Tests read a black-box API's JSON bodies: `any` there is the honest type, and each assertion checks it.
   {
     files: ["test/**"],

@@ -1,7 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { admittedAt, frontierSteps } from "../src/admission/admission-log";
 import { CoordinatorStore, type RoomState, type StoredSession } from "../src/admission/coordinator-store";
-import { revealLottery, roomShards, saveOutflow, tickRoom, updateLottery, type TickHost } from "../src/admission/coordinator-tick";
+import {
+  plainTickPorts,
+  revealLottery,
+  roomShards,
+  saveOutflow,
+  tickRoom,
+  updateLottery,
+  type TickHost,
+} from "../src/admission/coordinator-tick";
 import { eventWindow } from "../src/admission/event";
 import { commitment, newSeed, publicLottery, type LotteryRecord } from "../src/admission/lottery";
 import { compareKeys, type OrderKey } from "../src/admission/order-key";
@@ -14,6 +22,7 @@ import { SETTLE_MS } from "../src/admission/tick";
 import type { Env } from "../src/config/env";
 import { settingsOf } from "../src/config/settings";
 import { DEFAULT_ROOM_CONFIG, patchConfig, type RoomConfig, type RoomConfigPatch } from "../src/config/room-config";
+import { wrapTickEntry, wrapTickPorts } from "../src/faults/points";
 import { clock } from "../src/lib/clock";
 import { ok, refuse, type Result } from "../src/lib/result";
 import { logger } from "../src/log/logger";
@@ -40,14 +49,19 @@ export class RoomCoordinator extends DurableObject<Env> {
   #snapshot: RoomSnapshot | null = null;
   #ticking = false;
   readonly #host: TickHost;
+  /** tickRoom, as the alarm runs it. */
+  readonly #runTick: (room: RoomState, now: number) => Promise<void>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new CoordinatorStore(ctx.storage);
     this.#room = this.#store.load();
+    // The tick's collaborators are chosen here, at the object's edge, once: the development fault points
+    // (src/faults/points.ts) wrap them and the tick's entry, so the tick and the store call no fault code.
     this.#host = {
       env,
       store: this.#store,
+      ports: wrapTickPorts(plainTickPorts(env, this.#store)),
       reload: () => {
         this.#room = this.#store.load();
       },
@@ -55,6 +69,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         this.#snapshot = null;
       },
     };
+    this.#runTick = wrapTickEntry((room: RoomState, now: number) => tickRoom(this.#host, room, now));
   }
 
   // ---- RPC ----------------------------------------------------------------------------------------
@@ -219,7 +234,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (last && now <= last.at) return;
     this.#ticking = true;
     try {
-      await tickRoom(this.#host, room, now);
+      await this.#runTick(room, now);
     } finally {
       this.#ticking = false;
     }

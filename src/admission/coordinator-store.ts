@@ -1,5 +1,4 @@
 import { DEFAULT_ROOM_CONFIG, type RoomConfig } from "../config/room-config";
-import { faultsOn, injectFaultSync } from "../faults/points";
 import { migrate, type Migration } from "../storage/migrations";
 import type { LotteryRecord } from "./lottery";
 import { ORIGIN } from "./order-key";
@@ -299,52 +298,57 @@ export class CoordinatorStore {
     this.#sql.exec("UPDATE sessions SET ended_at = ? WHERE ticket_id = ?", endedAt, ticketId);
   }
 
+  /** Runs `write` in one synchronous storage transaction: if it throws, nothing it wrote is kept. */
+  inTransaction<T>(write: () => T): T {
+    return this.#storage.transactionSync(write);
+  }
+
   /**
-   * A tick's outcome, already folded into `room` in memory, written in one transaction: the waiting
-   * seconds it touched, its log record (and the log's expired head), the sessions it finished, the
-   * shards' cursors and the room row. If anything throws the transaction rolls back and nothing of the
-   * tick is stored (the caller then reloads memory from here).
+   * A tick's outcome, already folded into `room` in memory, is written in two steps that the tick runs
+   * inside one `inTransaction` (src/admission/coordinator-tick.ts apply), so that together they
+   * are all or nothing. First step: the waiting seconds it touched and its log record (and the log's
+   * expired head).
    */
-  persistTick(room: RoomState, touched: Iterable<number>, record: TickRecord, finished: readonly string[]): void {
-    this.#storage.transactionSync(() => {
-      for (const second of touched) {
-        const n = room.counts.get(second);
-        if (n === undefined) this.#sql.exec("DELETE FROM waiting_seconds WHERE second = ?", second);
-        else this.#sql.exec("INSERT OR REPLACE INTO waiting_seconds (second, n) VALUES (?, ?)", second, n);
-      }
+  writeTickLog(room: RoomState, touched: Iterable<number>, record: TickRecord): void {
+    for (const second of touched) {
+      const n = room.counts.get(second);
+      if (n === undefined) this.#sql.exec("DELETE FROM waiting_seconds WHERE second = ?", second);
+      else this.#sql.exec("INSERT OR REPLACE INTO waiting_seconds (second, n) VALUES (?, ?)", second, n);
+    }
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO ticks (at, span, admitted, frontier_a, frontier_b, saturated) VALUES (?, ?, ?, ?, ?, ?)",
+      record.at,
+      record.span,
+      record.admitted,
+      record.frontier.a,
+      record.frontier.b,
+      record.saturated ? 1 : 0,
+    );
+    this.#sql.exec("DELETE FROM ticks WHERE at < ?", room.log[0]?.at ?? record.at);
+  }
+
+  /** Second step (same transaction): the sessions the tick finished, the shards' cursors and the room row. */
+  writeTickBooks(room: RoomState, finished: readonly string[]): void {
+    for (const id of finished) this.#sql.exec("DELETE FROM sessions WHERE ticket_id = ?", id);
+    room.shards.forEach((s, shard) =>
       this.#sql.exec(
-        "INSERT OR REPLACE INTO ticks (at, span, admitted, frontier_a, frontier_b, saturated) VALUES (?, ?, ?, ?, ?, ?)",
-        record.at,
-        record.span,
-        record.admitted,
-        record.frontier.a,
-        record.frontier.b,
-        record.saturated ? 1 : 0,
-      );
-      this.#sql.exec("DELETE FROM ticks WHERE at < ?", room.log[0]?.at ?? record.at);
-      // A failure half-way through the writes (development fault injection, src/faults).
-      if (faultsOn) injectFaultSync("coordinator.persist");
-      for (const id of finished) this.#sql.exec("DELETE FROM sessions WHERE ticket_id = ?", id);
-      room.shards.forEach((s, shard) =>
-        this.#sql.exec(
-          "INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)",
-          shard,
-          s.cursor,
-          s.total,
-          s.admitted,
-        ),
-      );
-      this.#sql.exec(
-        `UPDATE room SET frontier_a = ?, frontier_b = ?, baseline_a = ?, baseline_b = ?, tokens = ?, last_refill = ?, admitted_total = ? WHERE id = 1`,
-        room.frontier.a,
-        room.frontier.b,
-        room.baseline.a,
-        room.baseline.b,
-        room.budget.tokens,
-        room.budget.lastRefillAt,
-        room.admittedTotal,
-      );
-    });
+        "INSERT OR REPLACE INTO shards (shard, cursor, total, admitted) VALUES (?, ?, ?, ?)",
+        shard,
+        s.cursor,
+        s.total,
+        s.admitted,
+      ),
+    );
+    this.#sql.exec(
+      `UPDATE room SET frontier_a = ?, frontier_b = ?, baseline_a = ?, baseline_b = ?, tokens = ?, last_refill = ?, admitted_total = ? WHERE id = 1`,
+      room.frontier.a,
+      room.frontier.b,
+      room.baseline.a,
+      room.baseline.b,
+      room.budget.tokens,
+      room.budget.lastRefillAt,
+      room.admittedTotal,
+    );
   }
 }
 

@@ -1,11 +1,11 @@
 import type { Env } from "../config/env";
 import { settingsOf } from "../config/settings";
 import { shardOf } from "../edge/objects";
-import { faultsOn, injectFault } from "../faults/points";
 import { withDeadline } from "../lib/deadline";
 import { logger } from "../log/logger";
 import { recordAdmissions } from "../metrics/analytics";
 import type { CoordinatorStore, RoomState } from "./coordinator-store";
+import type { TickRecord } from "./admission-log";
 import type { LotteryRecord } from "./lottery";
 import { backendHealth, stepOutflow, WINDOW_MS, type OutflowState } from "./outflow";
 import type { ShardEntrants, SyncReport, SyncRequest } from "./protocol";
@@ -20,28 +20,45 @@ import { planTick, runTick, SETTLE_MS, type TickOutcome } from "./tick";
  * RoomCoordinator owns the room in memory and its alarm; this module is what one tick does to them.
  */
 
+/**
+ * The tick's collaborators: how it reaches a shard and the two steps that write its outcome. Built once
+ * at the object's edge (RoomCoordinator's constructor): production passes the plain ones
+ * (`plainTickPorts`); src/faults/points.ts `wrapTickPorts` puts the development fault points around
+ * them there, so the tick itself calls no fault code.
+ */
+export interface TickPorts {
+  /** One shard's answer to the tick's sync (the tick bounds it with the object-call deadline). */
+  syncShard(room: string, req: SyncRequest): Promise<SyncReport>;
+  /** First write of a tick's outcome (CoordinatorStore.writeTickLog), inside the tick's transaction. */
+  writeTickLog(room: RoomState, touched: Iterable<number>, record: TickRecord): void;
+  /** Second write, same transaction (CoordinatorStore.writeTickBooks). */
+  writeTickBooks(room: RoomState, finished: readonly string[]): void;
+}
+
+/** The ports as production runs them: the shard's RPC and the store's writes, nothing in between. */
+export function plainTickPorts(env: Env, store: CoordinatorStore): TickPorts {
+  return {
+    syncShard: (room, req) => shardOf(env, room, req.shard).sync(req),
+    writeTickLog: (room, touched, record) => store.writeTickLog(room, touched, record),
+    writeTickBooks: (room, finished) => store.writeTickBooks(room, finished),
+  };
+}
+
 /** What a tick needs from the object that runs it. */
 export interface TickHost {
   readonly env: Env;
   readonly store: CoordinatorStore;
+  readonly ports: TickPorts;
   /** Memory diverged from storage (a failed persist): replace the room in memory with a reload. */
   reload(): void;
   /** Something the snapshot shows changed. */
   changed(): void;
 }
 
-/** The room's shards, as the coordinator calls them: with the deadline the edge gives object calls. */
+/** The room's shards, as the coordinator calls them outside the tick's sync: with the deadline the edge gives object calls. */
 export function roomShards(env: Env, room: string) {
   const timeoutMs = settingsOf(env).durableCallTimeoutMs;
   return {
-    /** One shard's sync: a hung shard fails the tick. */
-    sync(req: SyncRequest): Promise<SyncReport> {
-      const call = async () => {
-        if (faultsOn) await injectFault("shard.sync");
-        return shardOf(env, room, req.shard).sync(req);
-      };
-      return withDeadline(call(), timeoutMs, `shard ${req.shard} sync`);
-    },
     /** How many tickets each shard holds (a sync that asks for no keys and no arrivals). */
     totals(count: number): Promise<SyncReport[]> {
       const probe = (shard: number): SyncRequest => ({
@@ -65,7 +82,6 @@ export function roomShards(env: Env, room: string) {
  * this tick (the global order is unknown without every shard's heads) and nothing is written.
  */
 export async function tickRoom(host: TickHost, room: RoomState, now: number): Promise<void> {
-  if (faultsOn) await injectFault("coordinator.tick");
   // Every lottery past its draw, not only the configured event's: re-scheduling must not hide a seed.
   for (const l of room.lotteries) if (l.revealedAt === null && now >= l.to + SETTLE_MS) await revealLottery(host, room, l, now);
   adapt(host, room, now);
@@ -78,13 +94,15 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
     active: active(room, now),
   };
   const plan = planTick(input);
-  const shards = roomShards(host.env, room.name);
+  const timeoutMs = settingsOf(host.env).durableCallTimeoutMs;
   let reports: SyncReport[];
   try {
+    // A hung shard fails the tick at the deadline instead of stalling the room.
     reports = await Promise.all(
-      room.shards.map((s, shard) =>
-        shards.sync({ shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor }),
-      ),
+      room.shards.map((s, shard) => {
+        const req = { shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor };
+        return withDeadline(host.ports.syncShard(room.name, req), timeoutMs, `shard ${shard} sync`);
+      }),
     );
   } catch (e) {
     room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -162,7 +180,10 @@ function apply(host: TickHost, room: RoomState, reports: SyncReport[], outcome: 
     const touched = applyTick(room, reports, outcome, ttlMs);
     const finished = [...room.sessions.values()].filter((s) => sessionExpired(s, now, ttlMs)).map((s) => s.ticketId);
     for (const id of finished) room.sessions.delete(id);
-    host.store.persistTick(room, touched, outcome.record, finished);
+    host.store.inTransaction(() => {
+      host.ports.writeTickLog(room, touched, outcome.record);
+      host.ports.writeTickBooks(room, finished);
+    });
     host.changed();
   } catch (error) {
     host.reload();
