@@ -245,7 +245,8 @@ async function privateJwk(keys, purpose) {
 /** 16 random bytes, positive and without a leading zero byte: a minimal DER INTEGER of 128 bits. */
 function serialNumber() {
   const bytes = random(16);
-  bytes[0] = /** @type {number} */ (bytes[0] & 0x7f) | 0x40;
+  const first = bytes[0] ?? 0;
+  bytes[0] = (first & 0x7f) | 0x40;
   return hex(bytes);
 }
 
