@@ -1,10 +1,12 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, expect } from "vitest";
 import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { coordinatorOf } from "../../src/edge/objects";
 import { ManualClock, useClock } from "../../src/lib/clock";
+import type { Env } from "../../src/config/env";
 import type { RoomConfigPatch } from "../../src/config/room-config";
+import { createDevApp } from "../../src/dev/kit";
 import { newDevice, type Device, type DpopOptions } from "./device";
 import { expectConforms } from "./openapi-check";
 
@@ -151,3 +153,16 @@ export async function expectProblem(res: Response, status: number, kind?: string
 }
 
 export { newDevice };
+
+export type Send = (path: string, init?: RequestInit) => Promise<Response>;
+
+const devApp = createDevApp();
+
+/**
+ * The development app (src/dev/kit.ts) called with `overrides` on top of the tests' env, over the same
+ * Durable Objects: what a deployment's variables (a tightened limit, a rotated key list) do, request by
+ * request.
+ */
+export function withEnv(overrides: Partial<Env>): Send {
+  return async (path, init = {}) => devApp.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
+}

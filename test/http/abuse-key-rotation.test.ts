@@ -1,5 +1,3 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import {
   base64url,
   createLocalJWKSet,
@@ -12,9 +10,9 @@ import {
   type JSONWebKeySet,
 } from "jose";
 import { describe, expect, it } from "vitest";
-import { createDevApp } from "../../src/dev/kit";
-import type { Env } from "../../src/config/env";
 import {
+  withEnv,
+  type Send,
   ORIGIN,
   createRoom,
   expectProblem,
@@ -33,12 +31,6 @@ import type { Device } from "../helpers/device";
  * configuration here (the app called with that env), over the same Durable Objects, as a deployment's
  * successive versions would be.
  */
-const app = createDevApp();
-type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv =
-  (overrides: Partial<Env>): Send =>
-  async (path, init = {}) =>
-    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 
 const hmacKey = (kid: string) => ({ kid, k: base64url.encode(crypto.getRandomValues(new Uint8Array(32))) });
 async function signingKey(kid: string) {

@@ -1,11 +1,9 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { calculateJwkThumbprint } from "jose";
 import { describe, expect, it } from "vitest";
-import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, solveProofOfWork } from "../../client";
-import type { Env } from "../../src/config/env";
 import {
+  withEnv,
+  type Send,
   checkAnswersAgainstOpenApiInThisFile,
   ORIGIN,
   adminGet,
@@ -24,12 +22,6 @@ import type { Device } from "../helpers/device";
  * The join's proof of work (src/edge/proof-of-work.ts): challenges bound to a room and a device key,
  * verified without state, spent once through the ReplayGuard; difficulty from the room's arrivals.
  */
-const app = createDevApp();
-type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv =
-  (overrides: Partial<Env>): Send =>
-  async (path, init = {}) =>
-    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 const send: Send = (path, init) => call(path, init);
 
 const jktOf = (d: Device) => calculateJwkThumbprint(d.publicJwk, "sha256");

@@ -1,4 +1,3 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,8 +6,8 @@ import { AntichambreClient, DeviceKey, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION 
 import { accessTokenHash } from "../../src/auth/dpop";
 import { DEFAULT_RATE_LIMITS, type LimitScope } from "../../src/config/abuse-config";
 import type { Env } from "../../src/config/env";
-import { createDevApp } from "../../src/dev/kit";
 import {
+  withEnv,
   checkAnswersAgainstOpenApiInThisFile,
   ADMIN_TOKEN,
   ORIGIN,
@@ -40,12 +39,6 @@ import { SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet
  * variables (the app called with an env override) and move time to watch it refill. Client addresses
  * are set with cf-connecting-ip; requests without one (or from a local address) are not counted by address.
  */
-const app = createDevApp();
-type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv =
-  (overrides: Partial<Env>): Send =>
-  async (path, init = {}) =>
-    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 const GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
 let holders: string[] = [];

@@ -1,14 +1,13 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { calculateJwkThumbprint, decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createDevApp } from "../../src/dev/kit";
 import { AntichambreClient, DeviceKey, type RetryInfo } from "../../client";
-import type { Env } from "../../src/config/env";
 import { withDevSecrets } from "../../src/dev/secrets";
 import { BINDING_DEADLINE_MS, clientAddressKey } from "../../src/edge/rate-limits";
 import { withLoggedEvents } from "../helpers/logs";
 import {
+  withEnv,
+  type Send,
   ORIGIN,
   createRoom,
   expectProblem,
@@ -31,12 +30,6 @@ import type { Device } from "../helpers/device";
  * Workers rate-limiting binding layer is Miniflare's simulation (real time, fixed windows, wrangler.toml's
  * generous limits): its test fills a key's window straight through the binding, then asks over HTTP.
  */
-const app = createDevApp();
-type Send = (path: string, init?: RequestInit) => Promise<Response>;
-const withEnv =
-  (overrides: Partial<Env>): Send =>
-  async (path, init = {}) =>
-    app.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...overrides }, createExecutionContext());
 
 async function joinVia(
   send: Send,
