@@ -31,3 +31,13 @@ export function replayGuardAt(env: Pick<Env, "REPLAY_GUARD">, shard: number) {
 export function sessionsAt(env: Pick<Env, "ISSUANCE_SESSIONS">, shard: number) {
   return env.ISSUANCE_SESSIONS.get(env.ISSUANCE_SESSIONS.idFromName(`sessions#${shard}`));
 }
+
+/**
+ * Which of `count` objects a value belongs to: the first two bytes of its SHA-256, modulo `count`. For the
+ * objects spread by a hash of what they hold (one-time values, issuance sessions): no object takes more
+ * than its share, whatever the values look like.
+ */
+export async function hashedShard(value: string, count: number): Promise<number> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  return ((digest[0]! << 8) | digest[1]!) % count;
+}

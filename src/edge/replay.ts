@@ -1,5 +1,5 @@
 import type { Env } from "../config/env";
-import { replayGuardAt } from "./objects";
+import { hashedShard, replayGuardAt } from "./objects";
 
 /** How many ReplayGuard objects share the one-time values. */
 export const REPLAY_SHARDS = 16;
@@ -38,7 +38,5 @@ export function handoffKey(room: string, tid: string): string {
 }
 
 async function guardFor(env: Env, key: string) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
-  const shard = ((digest[0]! << 8) | digest[1]!) % REPLAY_SHARDS;
-  return replayGuardAt(env, shard);
+  return replayGuardAt(env, await hashedShard(key, REPLAY_SHARDS));
 }

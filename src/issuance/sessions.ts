@@ -1,5 +1,5 @@
 import type { Env } from "../config/env";
-import { coordinatorOf, sessionsAt } from "../edge/objects";
+import { coordinatorOf, hashedShard, sessionsAt } from "../edge/objects";
 import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import type { SessionCallRefusal } from "../../durable-objects/issuance-sessions";
@@ -19,9 +19,7 @@ export function sessionIdOf(room: string, ticketId: string): string {
 }
 
 export async function sessionObject(env: Env, sessionId: string) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sessionId)));
-  const shard = ((digest[0]! << 8) | digest[1]!) % ISSUANCE_SESSION_SHARDS;
-  return sessionsAt(env, shard);
+  return sessionsAt(env, await hashedShard(sessionId, ISSUANCE_SESSION_SHARDS));
 }
 
 /** The room's limits as the coordinator gives them, with the deployment's batch size as the default. */
