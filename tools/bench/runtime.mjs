@@ -192,7 +192,14 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
       config.durableObjects.map((d) => [d.name, { className: d.className, useSQLite: d.useSQLite, ...(scriptName ? { scriptName } : {}) }]),
     );
   const d1Databases = Object.fromEntries(config.d1.map((d) => [d.binding, d.id]));
-  const common = { compatibilityDate: config.compatibilityDate, compatibilityFlags: config.compatibilityFlags, modules: true };
+  // wrangler's default rules load `.sql` files as text (the register's migration, src/register/schema.ts):
+  // the bundle keeps them as separate modules, so Miniflare needs the same rule to load it.
+  const common = {
+    compatibilityDate: config.compatibilityDate,
+    compatibilityFlags: config.compatibilityFlags,
+    modules: true,
+    modulesRules: [{ type: /** @type {const} */ ("Text"), include: ["**/*.sql"] }],
+  };
   const socket = (/** @type {number} */ port) => [{ host: "127.0.0.1", port }];
   const mf = new Miniflare({
     log: new Log(LogLevel.NONE),
