@@ -14,6 +14,7 @@ export type ProblemKind =
   | "uri_too_long"
   | "headers_too_large"
   | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   | "invalid_ticket"
   | "invalid_identity_assertion"
   | "unauthorized"
@@ -61,6 +62,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   uri_too_long: { status: 414, title: "Request URL too long" },
   headers_too_large: { status: 431, title: "Request headers too large" },
   invalid_dpop_proof: { status: 401, title: "Invalid DPoP proof" },
+  // RFC 9449 §8 (400 at the token endpoint) and §9 (401 at a resource): retry with the DPoP-Nonce header's value.
+  use_dpop_nonce: { status: 401, title: "DPoP nonce required", oauth: true },
   invalid_ticket: { status: 401, title: "Invalid queue ticket" },
   invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },
   unauthorized: { status: 401, title: "Missing or wrong credentials" },

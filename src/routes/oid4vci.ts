@@ -12,6 +12,7 @@ import { issuerOrigin } from "../issuance/issuer-url";
 import { acceptNotification, NotificationSchema } from "../issuance/notification";
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
 import { clock } from "../lib/clock";
+import { withDpopNonce } from "../oauth/dpop-nonce";
 import { LicenceRegister } from "../register/register";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
@@ -22,6 +23,9 @@ import { seal } from "../tickets/sealed";
  * carries the OAuth `error` member the specs define.
  */
 export const oid4vci = new Hono<AppEnv>();
+
+// Each answer of the DPoP endpoints carries the current DPoP nonce (RFC 9449 §8.1, §9).
+for (const path of ["/token", "/credential", "/notification"]) oid4vci.use(path, withDpopNonce);
 
 const NONCE_LIFETIME_MS = 5 * 60 * 1000;
 const noStore = { "cache-control": "no-store", pragma: "no-cache" };
