@@ -32,6 +32,8 @@ wellKnown.get("/openid-credential-issuer", async (c) => {
     authorization_servers: [issuer],
     credential_endpoint: `${issuer}/credential`,
     nonce_endpoint: `${issuer}/nonce`,
+    // Where a request deferred while the licence register was at capacity is completed (OpenID4VCI 1.0 §9).
+    deferred_credential_endpoint: `${issuer}/deferred_credential`,
     notification_endpoint: `${issuer}/notification`,
     batch_credential_issuance: { batch_size: batchSize },
     // Where wallets and verifiers fetch the IACA root that anchors every issued mdoc.
