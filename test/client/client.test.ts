@@ -78,9 +78,10 @@ async function harness(room: string, options: { fetch?: FetchLike; maxAttempts?:
   return { client, sleeps, retries };
 }
 
+/** The SD-JWT VC issuer's keys, as verifiers find them (JWT VC issuer metadata). */
 async function issuerJwks() {
-  const res = await workerFetch(`${ORIGIN}/.well-known/jwks.json`);
-  return createLocalJWKSet((await res.json()) as JSONWebKeySet);
+  const res = await workerFetch(`${ORIGIN}/.well-known/jwt-vc-issuer`);
+  return createLocalJWKSet(((await res.json()) as { jwks: JSONWebKeySet }).jwks);
 }
 
 describe("DeviceKey", () => {

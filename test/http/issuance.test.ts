@@ -52,8 +52,10 @@ async function admitted(room: string, personId: string) {
   return { ...joined, code, offer };
 }
 
+// The SD-JWT VC signer's key as verifiers resolve it from the issuer (its first key; the x5c path is
+// checked in test/credentials/sd-jwt.test.ts).
 const sdJwtLibrary = async () => {
-  const jwks = (await (await call("/.well-known/jwks.json")).json()) as { keys: Record<string, string>[] };
+  const { jwks } = (await (await call("/.well-known/jwt-vc-issuer")).json()) as { jwks: { keys: Record<string, string>[] } };
   const key = (await importJWK({ ...jwks.keys[0]!, alg: "ES256" }, "ES256")) as CryptoKey;
   return new SDJwtVcInstance({
     hasher: async (data: string | ArrayBuffer) =>
