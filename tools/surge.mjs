@@ -20,9 +20,10 @@
 //   --bypass       queueing_method passthrough with limits at their maximum: everybody is admitted at the
 //                  next tick; then every device gets its token, waits at a barrier, and ALL credential
 //                  requests (nonce + credential) fire at once, outside the concurrency limit, to show
-//                  what the register does without a waiting room: 503 + Retry-After from its capacity
-//                  gate. The SDK retries those (backoff with jitter, honouring Retry-After, at most
-//                  --attempts tries), so each refusal is counted and most people still get through.
+//                  what the register does without a waiting room: its capacity gate refuses, and the
+//                  credential endpoint defers those requests (202 + interval, OpenID4VCI 1.0 §9); the
+//                  SDK follows each deferral (and retries any 503 with backoff, at most --attempts
+//                  tries), so each refusal is counted and most people still get through.
 //
 // --adaptive   the room's outflow is adaptive (floor 30/min, ceiling 2 × --rate, latency target 150 ms):
 //              the admission rate follows the register's health as the edge measures it.
