@@ -180,6 +180,9 @@ export const SecretsSchema = z.object({
   MDOC_DS_KEY: optional(json(EcPrivateJwkSchema, "the Document Signer's ES256 (P-256) private JWK with its kid")),
   MDOC_DS_CERT: optional(certificate),
   IACA_CERT: optional(certificate),
+  /** The SD-JWT VC signer (HAIP: SD-JWT VCs carry `x5c`, a certificate issued by the IACA). */
+  SD_JWT_SIGNER_KEY: optional(json(EcPrivateJwkSchema, "the SD-JWT VC signer's ES256 (P-256) private JWK with its kid")),
+  SD_JWT_SIGNER_CERT: optional(certificate),
 });
 
 export type VariableName = keyof typeof VariablesSchema.shape;

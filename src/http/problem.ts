@@ -14,6 +14,7 @@ export type ProblemKind =
   | "uri_too_long"
   | "headers_too_large"
   | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   | "invalid_ticket"
   | "invalid_identity_assertion"
   | "unauthorized"
@@ -42,7 +43,8 @@ export type ProblemKind =
   | "invalid_credential_request"
   | "credential_request_denied"
   | "invalid_notification_id"
-  | "invalid_notification_request";
+  | "invalid_notification_request"
+  | "invalid_transaction_id";
 
 interface KindInfo {
   status: number;
@@ -61,6 +63,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   uri_too_long: { status: 414, title: "Request URL too long" },
   headers_too_large: { status: 431, title: "Request headers too large" },
   invalid_dpop_proof: { status: 401, title: "Invalid DPoP proof" },
+  // RFC 9449 §8 (400 at the token endpoint) and §9 (401 at a resource): retry with the DPoP-Nonce header's value.
+  use_dpop_nonce: { status: 401, title: "DPoP nonce required", oauth: true },
   invalid_ticket: { status: 401, title: "Invalid queue ticket" },
   invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },
   unauthorized: { status: 401, title: "Missing or wrong credentials" },
@@ -94,6 +98,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   credential_request_denied: { status: 400, title: "Credential request denied", oauth: true },
   invalid_notification_id: { status: 400, title: "Invalid notification id", oauth: true },
   invalid_notification_request: { status: 400, title: "Invalid notification request", oauth: true },
+  // OpenID4VCI 1.0 §9.3: the deferred credential endpoint does not know (or no longer holds) this transaction.
+  invalid_transaction_id: { status: 400, title: "Invalid transaction id", oauth: true },
 };
 
 export interface ProblemExtras {

@@ -6,6 +6,7 @@ import { coordinatorOf } from "../edge/objects";
 import { coordinatorRefusal } from "../http/refusals";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
+import { requireDpopNonce } from "../oauth/dpop-nonce";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
@@ -52,6 +53,8 @@ export async function redeemPreAuthorizedCode(
   const badProof = (reason: string) =>
     new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${reason.replaceAll("_", " ")})`, { status: 400, extras: { reason } });
   if (!proof.ok) throw badProof(proof.reason);
+  // Only a proof made after the server's recent nonce (RFC 9449 §8); checked in the isolate, before any state.
+  await requireDpopNonce(env, proof.nonce, now, "token");
 
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const opened = await openGrant(ring, "pre-authorized-code", PreAuthorizedCodeSchema, request["pre-authorized_code"], now);

@@ -5,6 +5,7 @@ import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
 import { credentialConfigurationsSupported } from "../issuance/configurations";
 import { issuerOrigin } from "../issuance/issuer-url";
+import { sdJwtSignerPublicJwk } from "../issuance/signers";
 import { ecKeyring } from "../tickets/keyring";
 
 /**
@@ -32,6 +33,8 @@ wellKnown.get("/openid-credential-issuer", async (c) => {
     authorization_servers: [issuer],
     credential_endpoint: `${issuer}/credential`,
     nonce_endpoint: `${issuer}/nonce`,
+    // Where a request deferred while the licence register was at capacity is completed (OpenID4VCI 1.0 §9).
+    deferred_credential_endpoint: `${issuer}/deferred_credential`,
     notification_endpoint: `${issuer}/notification`,
     batch_credential_issuance: { batch_size: batchSize },
     // Where wallets and verifiers fetch the IACA root that anchors every issued mdoc.
@@ -59,11 +62,15 @@ wellKnown.get("/oauth-authorization-server", (c) => {
   });
 });
 
-/** SD-JWT VC issuer metadata (draft-ietf-oauth-sd-jwt-vc section 5): how verifiers find our keys. */
+/**
+ * SD-JWT VC issuer metadata (draft-ietf-oauth-sd-jwt-vc section 5): how verifiers that do not use the
+ * credential's `x5c` find its key (`kid`): the SD-JWT VC signer's, then the SIGNING_KEYS that signed
+ * SD-JWT VCs before the signer had its own certificate (they stay valid until they expire).
+ */
 wellKnown.get("/jwt-vc-issuer", async (c) => {
   const keys = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
   c.header("cache-control", PUBLIC_CACHE);
-  return c.json({ issuer: issuerOrigin(c.env, c.req.url), jwks: { keys: keys.publicJwks } });
+  return c.json({ issuer: issuerOrigin(c.env, c.req.url), jwks: { keys: [sdJwtSignerPublicJwk(c.env), ...keys.publicJwks] } });
 });
 
 trustAnchors.get("/iaca.pem", (c) => {
