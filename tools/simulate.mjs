@@ -5,7 +5,7 @@
 // write elsewhere; --publish also writes them to results/simulation/, the copy the README shows).
 //
 //   npm run simulate -- [--arrivals N] [--hours H] [--shards S] [--admissions-per-minute N] [--active N]
-//                       [--isolates N] [--locations N] [--location-skew X] [--cache-race-ms MS]
+//                       [--isolates N] [--locations N] [--location-skew X] [--cache-race-ms MS] [--snapshot-jitter-ms MS]
 //                       [--auth-code-share X] [--ramp-minutes M] [--decay-minutes M]
 //                       [--seed N] [--tracked N] [--tick-lag MIN,MAX] [--out DIR] [--publish]
 // --rate is the same as --admissions-per-minute. The 10 M run of issue 17 (docs/scaling.md):
@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     locations: { type: "string" },
     "location-skew": { type: "string" },
     "cache-race-ms": { type: "string" },
+    "snapshot-jitter-ms": { type: "string" },
     "auth-code-share": { type: "string" },
     "ramp-minutes": { type: "string" },
     "decay-minutes": { type: "string" },
@@ -70,6 +71,7 @@ if (args.help) {
       "  --locations N                Cloudflare locations with traffic (default 300)",
       "  --location-skew X            Zipf exponent of traffic over locations (default 1.5)",
       "  --cache-race-ms MS           window in which two isolates can both refresh a location's snapshot (default 2)",
+      "  --snapshot-jitter-ms MS       not built: spread each isolate's snapshot expiry over MS, to size that fix (default 0)",
       "  --auth-code-share X          share of people using the browser's authorization code flow (default 0.3)",
       "  --ramp-minutes M             announcement to peak arrival rate (default 30)",
       "  --decay-minutes M            time constant of the decay after the peak (default 75)",
@@ -81,7 +83,7 @@ if (args.help) {
 
 /**
  * A numeric flag, or undefined when absent; anything else stops the run before it starts.
- * @param {"arrivals" | "hours" | "shards" | "rate" | "admissions-per-minute" | "active" | "seed" | "tracked" | "isolates" | "locations" | "location-skew" | "cache-race-ms" | "auth-code-share" | "ramp-minutes" | "decay-minutes"} name
+ * @param {"arrivals" | "hours" | "shards" | "rate" | "admissions-per-minute" | "active" | "seed" | "tracked" | "isolates" | "locations" | "location-skew" | "cache-race-ms" | "snapshot-jitter-ms" | "auth-code-share" | "ramp-minutes" | "decay-minutes"} name
  */
 function num(name, { integer = true, min = 0, max = Number.POSITIVE_INFINITY } = {}) {
   const raw = args[name];
@@ -113,6 +115,7 @@ const edge = {
   locations: num("locations", { min: 1 }),
   locationSkew: num("location-skew", { integer: false }),
   cacheRaceMs: num("cache-race-ms", { integer: false }),
+  snapshotJitterMs: num("snapshot-jitter-ms", { integer: false }),
 };
 const options = {
   arrivals: num("arrivals", { min: 1 }),

@@ -49,6 +49,8 @@ export interface EdgeModel {
   /** SNAPSHOT_TTL_MS */
   readonly snapshotTtlMs: number;
   readonly cacheRaceMs: number;
+  /** Not built: a random 0–J ms added per isolate to the copy's age limit, to size that fix (0: as built). */
+  readonly snapshotJitterMs: number;
 }
 
 /** Objects spread by a hash (src/edge/replay.ts, src/issuance/sessions.ts). */
@@ -122,7 +124,14 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
  * France-wide traffic: a few big locations (Paris, Marseille…) take most of it, hundreds see a little.
  * 3,000 isolates, the scale issue 17 asks the snapshot path to be independent of.
  */
-export const DEFAULT_EDGE: EdgeModel = { locations: 300, locationSkew: 1.5, isolates: 3_000, snapshotTtlMs: 1_000, cacheRaceMs: 2 };
+export const DEFAULT_EDGE: EdgeModel = {
+  locations: 300,
+  locationSkew: 1.5,
+  isolates: 3_000,
+  snapshotTtlMs: 1_000,
+  cacheRaceMs: 2,
+  snapshotJitterMs: 0,
+};
 
 export const DEFAULT_OBJECTS: ObjectCounts = { sessionShards: 32, replayGuards: 16 };
 

@@ -19,6 +19,9 @@ import type { EdgeModel } from "./config";
  *   compare-and-set: an isolate that looks for the marker in the `w` before the first refresher's marker
  *   is visible refreshes too. With requests spread evenly over isolates that is
  *   (isolates − 1) · (1 − e^(−(rate / isolates) · w)) extra reads per refresh.
+ * - Not built, modelled to size a fix (`snapshotJitterMs`, 0 = the mechanism as built): if each isolate
+ *   added a random 0–J ms to its copy's age limit, their checks would spread over J instead of
+ *   bunching, and the racers become (isolates − 1) · (1 − e^(−w / (J + isolates / rate))).
  * Both are expectations, not draws: the run adds them per tick interval.
  */
 export class Locations {
@@ -49,6 +52,7 @@ export class Locations {
   snapshotTraffic(edgeRate: number): { reads: number; racing: number; cacheOps: number } {
     const ttl = this.edge.snapshotTtlMs / 1000;
     const w = this.edge.cacheRaceMs / 1000;
+    const jitter = this.edge.snapshotJitterMs / 1000;
     let reads = 0;
     let racing = 0;
     let cacheOps = 0;
@@ -57,7 +61,7 @@ export class Locations {
       if (rate <= 0) continue;
       const refreshes = 1 / (ttl + 1 / rate);
       const iso = this.isolates[k]!;
-      const extra = (iso - 1) * (1 - Math.exp(-(rate / iso) * w));
+      const extra = (iso - 1) * (1 - Math.exp(-w / (jitter + iso / rate)));
       reads += refreshes * (1 + extra);
       racing += refreshes * extra;
       // Per refresh cycle: each isolate that has requests matches the copy and the marker once; every
