@@ -38,7 +38,8 @@ export interface Behaviour {
 /**
  * The edge the crowd reaches (tools/sim/locations.ts): Cloudflare locations with Zipf-distributed
  * traffic, isolates spread over them, the snapshot's time to live, and the window in which two isolates
- * of one location can both miss the refresh marker (the Cache API has no compare-and-set).
+ * of one location can both claim the refresh (the Cache API has no compare-and-set; counted as callers,
+ * an upper bound: the claim's read-back turns some away).
  */
 export interface EdgeModel {
   readonly locations: number;

@@ -4,7 +4,8 @@ import type { EdgeModel } from "./config";
  * Cloudflare locations and the isolates in them, for the snapshot's coordinator reads
  * (docs/scaling-past-one-coordinator.md, "Snapshot read"): every isolate keeps a copy in memory for
  * SNAPSHOT_TTL_MS; when it is that old, the isolate `match`es the location's cached copy; when that is
- * stale too, the isolate that finds no refresh marker puts one and asks the coordinator.
+ * stale too, an isolate that finds no live refresh marker writes its claim, reads the marker back, and
+ * asks the coordinator only if its own claim is still there.
  *
  * Traffic share by location follows Zipf's law (share of the k-th ∝ 1 / k^skew): a national crowd lands
  * mostly on a few big locations, with a long tail of small ones. Isolates are spread in proportion to
@@ -16,9 +17,12 @@ import type { EdgeModel } from "./config";
  *   `t + 1/rate` seconds (a quiet location reads less than once per TTL).
  * - Every isolate took the same copy and judges its age by the copy's own fetch time, so they all turn
  *   stale together; each isolate's first request after that `match`es. The Cache API has no
- *   compare-and-set: an isolate that looks for the marker in the `w` before the first refresher's marker
- *   is visible refreshes too. With requests spread evenly over isolates that is
- *   (isolates − 1) · (1 − e^(−(rate / isolates) · w)) extra reads per refresh.
+ *   compare-and-set: an isolate that looks for the marker in the `w` before the first claim is visible
+ *   can claim too, and both call when their claims and read-backs interleave. Counting every such
+ *   isolate as a caller, with requests spread evenly over isolates, gives at most
+ *   (isolates − 1) · (1 − e^(−(rate / isolates) · w)) extra reads per refresh: an upper bound, since
+ *   the read-back turns many of them away (scale measured ≈ 5 calls for 40 simultaneous isolates in
+ *   Miniflare).
  * - Not built, modelled to size a fix (`snapshotJitterMs`, 0 = the mechanism as built): if each isolate
  *   added a random 0–J ms to its copy's age limit, their checks would spread over J instead of
  *   bunching, and the racers become (isolates − 1) · (1 − e^(−w / (J + isolates / rate))).
@@ -65,9 +69,9 @@ export class Locations {
       reads += refreshes * (1 + extra);
       racing += refreshes * extra;
       // Per refresh cycle: each isolate that has requests matches the copy and the marker once; every
-      // refresher puts a marker and a copy.
+      // refresher puts its claim, reads it back and puts the copy.
       const busyIsolates = iso * (1 - Math.exp(-(rate / iso) * ttl));
-      cacheOps += refreshes * (2 * busyIsolates + 2 * (1 + extra));
+      cacheOps += refreshes * (2 * busyIsolates + 3 * (1 + extra));
     }
     return { reads, racing, cacheOps };
   }
