@@ -128,7 +128,7 @@ describe("Durable Objects in the EU jurisdiction", () => {
     for (const value of [undefined, ""]) expect((await send({ ...env, DATA_JURISDICTION: value }, "/v1/rooms/permis")).status).toBe(200);
   });
 
-  it("no file outside src/edge/objects.ts makes a stub from a name, so none can bypass the jurisdiction", () => {
+  it("no file outside src/edge/objects.ts makes a stub from a name, and every helper there goes through the jurisdiction", () => {
     const sources = import.meta.glob(["../../src/**/*.ts", "../../durable-objects/*.ts"], {
       query: "?raw",
       import: "default",
@@ -140,5 +140,10 @@ describe("Durable Objects in the EU jurisdiction", () => {
       .filter(([, text]) => /\.(idFromName|idFromString|newUniqueId|getByName)\(/.test(text))
       .map(([path]) => path);
     expect(offenders).toEqual([]);
+    // And in src/edge/objects.ts itself, every stub comes from `placed(env, namespace)`, never from the
+    // binding directly: a new helper that skipped it would put its objects outside the jurisdiction.
+    const objects = Object.entries(sources).find(([path]) => path.endsWith("/src/edge/objects.ts"))![1];
+    expect(objects.match(/env\.[A-Z_]+\.(get|idFromName|getByName)\(/g) ?? []).toEqual([]);
+    expect(objects.match(/placed\(env, env\.[A-Z_]+\)/g)?.length).toBeGreaterThanOrEqual(4);
   });
 });
