@@ -71,7 +71,7 @@ if (args.help) {
       "  --locations N                Cloudflare locations with traffic (default 300)",
       "  --location-skew X            Zipf exponent of traffic over locations (default 1.5)",
       "  --cache-race-ms MS           window in which two isolates can both refresh a location's snapshot (default 2)",
-      "  --snapshot-jitter-ms MS       not built: spread each isolate's snapshot expiry over MS, to size that fix (default 0)",
+      "  --snapshot-jitter-ms MS      not built: spread each isolate's snapshot expiry over MS, to size that fix (default 0)",
       "  --auth-code-share X          share of people using the browser's authorization code flow (default 0.3)",
       "  --ramp-minutes M             announcement to peak arrival rate (default 30)",
       "  --decay-minutes M            time constant of the decay after the peak (default 75)",
