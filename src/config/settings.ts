@@ -167,6 +167,17 @@ export const VariablesSchema = z.object({
   IDENTITY_AUDIENCE: withDefault(text.min(1), "antichambre"),
   /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt). */
   IDENTITY_BINDING: withDefault(z.enum(["optional", "required"], { error: 'must be "optional" or "required"' }), "optional"),
+  /**
+   * "eu": every Durable Object (queue tickets with their pseudonyms, sessions, one-time values) is
+   * created and stays in the EU (src/edge/objects.ts). Unset: Cloudflare places objects anywhere.
+   */
+  DATA_JURISDICTION: optional(z.enum(["eu"], { error: 'must be "eu" (or unset: no jurisdiction)' })),
+  /** Where a room's coordinator is first created, near the crowd it serves (e.g. "weur"); unset: near its first caller. */
+  COORDINATOR_LOCATION_HINT: optional(
+    z.enum(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"], {
+      error: "must be a Durable Object location hint: wnam, enam, sam, weur, eeur, apac, oc, afr or me",
+    }),
+  ),
 });
 
 /** The secrets (`wrangler secret put`; `npm run keys` makes them): all optional here, formats checked. */
@@ -216,6 +227,11 @@ export interface Settings {
   readonly rateLimits: Readonly<Record<LimitScope, RateLimitPolicy | null>>;
   readonly pow: PowPolicy;
   readonly identity: { readonly audience: string; readonly binding: "optional" | "required" };
+  /** Where Durable Objects live (src/edge/objects.ts): a jurisdiction for all, a hint for coordinators. */
+  readonly placement: {
+    readonly jurisdiction: DurableObjectJurisdiction | undefined;
+    readonly coordinatorLocationHint: DurableObjectLocationHint | undefined;
+  };
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -253,6 +269,7 @@ function toSettings(p: Parsed): Settings {
       busyBits: DEFAULT_POW_POLICY.busyBits,
     },
     identity: { audience: p.IDENTITY_AUDIENCE, binding: p.IDENTITY_BINDING },
+    placement: { jurisdiction: p.DATA_JURISDICTION, coordinatorLocationHint: p.COORDINATOR_LOCATION_HINT },
     secrets,
   };
 }

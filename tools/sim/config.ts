@@ -36,13 +36,30 @@ export interface Behaviour {
 }
 
 /**
- * How many Worker isolates serve the edge, modeled: each caches the room snapshot and asks the
- * coordinator for it once a second, so coordinator load follows the isolate count.
+ * The edge the crowd reaches (tools/sim/locations.ts): Cloudflare locations with Zipf-distributed
+ * traffic, isolates spread over them, the snapshot's time to live, and the window in which two isolates
+ * of one location can both claim the refresh (the Cache API has no compare-and-set; counted as callers,
+ * an upper bound: the claim's read-back turns some away).
  */
 export interface EdgeModel {
-  readonly requestsPerIsolatePerSecond: number;
-  readonly minIsolates: number;
-  readonly maxIsolates: number;
+  readonly locations: number;
+  /** Zipf exponent of traffic over locations: 0 spreads evenly, 1.5 puts ~40 % on the biggest. */
+  readonly locationSkew: number;
+  /** Isolates in all, spread by traffic share (at least one per location). */
+  readonly isolates: number;
+  /** SNAPSHOT_TTL_MS */
+  readonly snapshotTtlMs: number;
+  readonly cacheRaceMs: number;
+  /** Not built: a random 0–J ms added per isolate to the copy's age limit, to size that fix (0: as built). */
+  readonly snapshotJitterMs: number;
+}
+
+/** Objects spread by a hash (src/edge/replay.ts, src/issuance/sessions.ts). */
+export interface ObjectCounts {
+  /** ISSUANCE_SESSION_SHARDS */
+  readonly sessionShards: number;
+  /** REPLAY_SHARDS */
+  readonly replayGuards: number;
 }
 
 export interface SimConfig {
@@ -64,6 +81,12 @@ export interface SimConfig {
   readonly curve: ArrivalCurve;
   readonly behaviour: Behaviour;
   readonly edge: EdgeModel;
+  readonly objects: ObjectCounts;
+  /**
+   * Share of people who use the browser and the authorization code flow (identity after admission);
+   * the others use the app, whose identity assertion is fetched before joining.
+   */
+  readonly authorizationCodeShare: number;
 }
 
 export interface SimOptions {
@@ -80,6 +103,8 @@ export interface SimOptions {
   readonly tickLagMs?: readonly [number, number];
   readonly curve?: Partial<ArrivalCurve>;
   readonly behaviour?: Partial<Behaviour>;
+  readonly edge?: Partial<EdgeModel>;
+  readonly authorizationCodeShare?: number;
 }
 
 export const DEFAULT_CURVE: ArrivalCurve = { rampMinutes: 30, decayMinutes: 75, floor: 0.05 };
@@ -96,8 +121,23 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   joinLatencyMs: [20, 250],
 };
 
-/** France-wide traffic lands on many colos and machines: at least dozens of isolates at any time. */
-export const DEFAULT_EDGE: EdgeModel = { requestsPerIsolatePerSecond: 500, minIsolates: 50, maxIsolates: 900 };
+/**
+ * France-wide traffic: a few big locations (Paris, Marseille…) take most of it, hundreds see a little.
+ * 3,000 isolates, the scale issue 17 asks the snapshot path to be independent of.
+ */
+export const DEFAULT_EDGE: EdgeModel = {
+  locations: 300,
+  locationSkew: 1.5,
+  isolates: 3_000,
+  snapshotTtlMs: 1_000,
+  cacheRaceMs: 2,
+  snapshotJitterMs: 0,
+};
+
+export const DEFAULT_OBJECTS: ObjectCounts = { sessionShards: 32, replayGuards: 16 };
+
+/** The default room holds 50,000 active at 12,000 admissions a minute: the same 25/6 minutes at any rate. */
+const ACTIVE_MINUTES_PER_ADMISSION = 25 / 6;
 
 /**
  * The simulated clock starts one day after the Unix epoch rather than on a real date. The admission
@@ -109,17 +149,24 @@ export const DEFAULT_START = 86_400_000;
 
 /**
  * Launch day defaults: 3 M people over 6 h, a backend that holds 50,000 sessions, and an admission rate
- * sized so that at full rate the active count stays well under it (see `expectedActiveAtFullRate`).
+ * sized so that at full rate the active count stays well under it (see `expectedActiveAtFullRate`);
+ * at another rate the backend is scaled with it unless `active` is given.
  */
 export function simConfig(o: SimOptions = {}): SimConfig {
-  const active = o.active ?? 50_000;
+  const rate = o.rate ?? 12_000;
+  const active = o.active ?? Math.ceil(rate * ACTIVE_MINUTES_PER_ADMISSION);
   // The real schema validates the room, so the simulator cannot run a room the API would refuse.
   const room = RoomConfigSchema.parse({
     ...DEFAULT_ROOM_CONFIG,
-    new_users_per_minute: o.rate ?? 12_000,
+    new_users_per_minute: rate,
     total_active_users: active,
     shards: o.shards ?? 8,
   });
+  const edge = { ...DEFAULT_EDGE, ...o.edge };
+  if (edge.isolates < edge.locations)
+    throw new Error(`every location has an isolate: isolates (${edge.isolates}) < locations (${edge.locations})`);
+  const share = o.authorizationCodeShare ?? 0.3;
+  if (!(share >= 0 && share <= 1)) throw new Error("the authorization code share is a fraction from 0 to 1");
   const hours = o.hours ?? 6;
   return {
     seed: o.seed ?? 20260101,
@@ -133,7 +180,9 @@ export function simConfig(o: SimOptions = {}): SimConfig {
     tickLagMs: o.tickLagMs ?? [5, 40],
     curve: { ...DEFAULT_CURVE, ...o.curve },
     behaviour: { ...DEFAULT_BEHAVIOUR, ...o.behaviour },
-    edge: DEFAULT_EDGE,
+    edge,
+    objects: DEFAULT_OBJECTS,
+    authorizationCodeShare: share,
   };
 }
 

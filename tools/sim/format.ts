@@ -77,15 +77,46 @@ export function formatReport(r: SimulationReport): string {
     [
       "Durable Object load (peak per second)",
       [
-        ["busiest queue shard", `${r.durableObjects.peakShardRequestsPerSecond} (joins, position queries, 1 sync)`],
         [
           "coordinator",
-          `${r.durableObjects.peakCoordinatorRequestsPerSecond} (${r.durableObjects.peakCoordinatorSnapshotFetchesPerSecond} snapshot fetches from ${n(r.durableObjects.peakIsolates)} isolates, modeled)`,
+          `${r.durableObjects.peakCoordinatorRequestsPerSecond} (snapshot reads from locations ${r.durableObjects.peakCoordinatorSnapshotReadsPerSecond}, of which racing refreshes ${r.durableObjects.peakCoordinatorRacingReadsPerSecond}; the tick; no session call)`,
         ],
+        ["busiest queue shard", `${r.durableObjects.peakQueueShardRequestsPerSecond} (joins, position queries, 1 sync)`],
+        [
+          "busiest session shard",
+          `${r.durableObjects.peakSessionShardRequestsPerSecond} (redemptions, claims, credential spends, notifications, 1 count call)`,
+        ],
+        ["busiest ReplayGuard", `${r.durableObjects.peakReplayGuardRequestsPerSecond} (join DPoP jti, credential c_nonce)`],
         [
           "edge requests / polls",
-          `${n(r.durableObjects.peakEdgeRequestsPerSecond)} / ${n(r.durableObjects.peakPollsPerSecond)} (polls: 0 DO requests)`,
+          `${n(r.durableObjects.peakEdgeRequestsPerSecond)} / ${n(r.durableObjects.peakPollsPerSecond)} (polls: 0 DO requests); Cache API ${n(r.durableObjects.peakCacheOperationsPerSecond)} operations/s`,
         ],
+        [
+          "edge (modelled)",
+          `${n(r.edge.isolates)} isolates in ${n(r.edge.locations)} locations; the biggest takes ${(r.edge.biggestLocationShare * 100).toFixed(1)} % of requests with ${n(r.edge.isolatesInBiggest)} isolates; ${r.edge.locationsFor90Pct} locations take 90 %`,
+        ],
+      ],
+    ],
+    [
+      `identity provider and register (${(r.flows.authorizationCodeShare * 100).toFixed(0)} % authorization code flow)`,
+      [
+        ["admissions, worst minute", n(r.flows.peakAdmissionsPerMinute)],
+        [
+          "IdP requests, worst minute",
+          `${n(r.flows.peakIdpRequestsPerMinute)} in all; after admission ${n(r.flows.peakIdpRequestsAfterAdmissionPerMinute)} (authorization code flow; the app's assertion comes before joining)`,
+        ],
+        ["register reads, worst minute", `${n(r.flows.peakRegisterReadsPerMinute)} (only after admission)`],
+        [
+          "in the whole launch",
+          `${n(r.flows.idpRequests)} IdP requests (${n(r.flows.idpRequestsAfterAdmission)} after admission), ${n(r.flows.registerReads)} register reads`,
+        ],
+      ],
+    ],
+    [
+      `cost on Workers Paid (prices of ${r.cost.pricesTakenOn}; marginal, allowances used)`,
+      [
+        ...r.cost.lines.map((l): [string, string] => [l.item, `${n(l.quantity)} ${l.unit} → ${usd(l.usd)}`]),
+        ["total", `${usd(r.cost.totalUsd)}, ${usd(r.cost.perMillionAdmittedUsd)} per million people admitted`],
       ],
     ],
     [
@@ -127,6 +158,10 @@ function pct(x: number): string {
 
 function n(x: number): string {
   return x.toLocaleString("en-US");
+}
+
+function usd(x: number): string {
+  return `$${x.toFixed(2)}`;
 }
 
 function mb(bytes: number): string {

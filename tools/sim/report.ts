@@ -1,4 +1,6 @@
 import { activeSecondsPerAdmission } from "./config";
+import { launchCost, type LaunchCost } from "./cost";
+import type { LaunchTotals } from "./load";
 import { fairness } from "./fairness";
 import { NEVER_REDEEM } from "./population";
 import { errorStats, waitBins, type ErrorStats, type WaitBins } from "./estimates";
@@ -63,14 +65,41 @@ export interface SimulationReport {
   readonly estimates: { tracked: number; first: ErrorStats; later: ErrorStats; laterOverAMinute: ErrorStats };
   readonly durableObjects: {
     label: string;
-    peakShardRequestsPerSecond: number;
     peakCoordinatorRequestsPerSecond: number;
-    peakCoordinatorSnapshotFetchesPerSecond: number;
-    peakIsolates: number;
+    /** Of which snapshot reads from locations, of those racing refreshes (Cache API, no compare-and-set). */
+    peakCoordinatorSnapshotReadsPerSecond: number;
+    peakCoordinatorRacingReadsPerSecond: number;
+    peakQueueShardRequestsPerSecond: number;
+    peakSessionShardRequestsPerSecond: number;
+    peakReplayGuardRequestsPerSecond: number;
+    /** The busiest of the queue and session shards (the issue's "busiest shard"). */
+    peakBusiestShardRequestsPerSecond: number;
     peakEdgeRequestsPerSecond: number;
     peakPollsPerSecond: number;
+    peakCacheOperationsPerSecond: number;
     softLimitPerObject: number;
+    targetPerObject: number;
   };
+  readonly edge: {
+    locations: number;
+    isolates: number;
+    biggestLocationShare: number;
+    isolatesInBiggest: number;
+    locationsFor90Pct: number;
+  };
+  /** Calls made only after admission (bounded by the admission rate) against those made before it. */
+  readonly flows: {
+    authorizationCodeShare: number;
+    peakAdmissionsPerMinute: number;
+    peakIdpRequestsPerMinute: number;
+    peakIdpRequestsAfterAdmissionPerMinute: number;
+    peakRegisterReadsPerMinute: number;
+    idpRequests: number;
+    idpRequestsAfterAdmission: number;
+    registerReads: number;
+  };
+  readonly totals: LaunchTotals;
+  readonly cost: LaunchCost;
   readonly backend: { capacity: number; peakOpenSessions: number; peakActive: number; activeMismatch: number };
   readonly state: StateSizeModel & { peakWaitingBytesPerShard: number; allTicketsBytesPerShard: number };
   readonly checks: RunOutput["checks"];
@@ -160,6 +189,8 @@ export function buildReport(out: RunOutput): SimulationReport {
   const gaveUpShare = joined > 0 ? gaveUp / joined : 0;
   const activeSeconds = activeSecondsPerAdmission(room, cfg.behaviour, gaveUpShare);
 
+  const load = out.load;
+  const busiestShard = Math.max(load.queueShardRequestsPerSecond, load.sessionShardRequestsPerSecond);
   const targets: Target[] = [
     target(
       "admissions per calendar minute over the limit",
@@ -178,7 +209,25 @@ export function buildReport(out: RunOutput): SimulationReport {
       `peak ${out.peaks.openSessions} of ${cfg.backendCapacity}`,
       out.peaks.openSessions <= cfg.backendCapacity,
     ),
+    target(
+      "coordinator requests per second at the peak",
+      `≤ ${OBJECT_TARGET}/s`,
+      load.coordinatorRequestsPerSecond,
+      `${round(load.coordinatorRequestsPerSecond, 1)}/s`,
+      load.coordinatorRequestsPerSecond <= OBJECT_TARGET,
+    ),
+    target(
+      "busiest shard's requests per second at the peak (queue or session shard)",
+      `≤ ${OBJECT_TARGET}/s`,
+      busiestShard,
+      `${round(busiestShard, 1)}/s`,
+      busiestShard <= OBJECT_TARGET,
+    ),
   ];
+  const shares = Array.from(out.locations.shares);
+  let covered = 0;
+  let for90 = 0;
+  while (covered < 0.9 && for90 < shares.length) covered += shares[for90++]!;
 
   return {
     config: {
@@ -193,6 +242,8 @@ export function buildReport(out: RunOutput): SimulationReport {
       curve: cfg.curve,
       behaviour: cfg.behaviour,
       edge: cfg.edge,
+      objects: cfg.objects,
+      authorizationCodeShare: cfg.authorizationCodeShare,
     },
     sizing: {
       activeSecondsPerAdmissionModeled: round(activeSeconds, 1),
@@ -243,15 +294,39 @@ export function buildReport(out: RunOutput): SimulationReport {
     },
     estimates: { tracked: pop.trackedCount, first, later, laterOverAMinute: laterFar },
     durableObjects: {
-      label: "counted from the simulation; snapshot fetches follow a modeled isolate count",
-      peakShardRequestsPerSecond: round(out.load.shardRequestsPerSecond, 1),
-      peakCoordinatorRequestsPerSecond: round(out.load.coordinatorRequestsPerSecond, 1),
-      peakCoordinatorSnapshotFetchesPerSecond: round(out.load.coordinatorSnapshotFetchesPerSecond, 1),
-      peakIsolates: out.load.isolates,
-      peakEdgeRequestsPerSecond: Math.round(out.load.edgeRequestsPerSecond),
-      peakPollsPerSecond: Math.round(out.load.pollsPerSecond),
+      label: "counted from the simulation's own calls; snapshot reads from the modelled locations and isolates",
+      peakCoordinatorRequestsPerSecond: round(load.coordinatorRequestsPerSecond, 1),
+      peakCoordinatorSnapshotReadsPerSecond: round(load.coordinatorSnapshotReadsPerSecond, 1),
+      peakCoordinatorRacingReadsPerSecond: round(load.coordinatorRacingReadsPerSecond, 1),
+      peakQueueShardRequestsPerSecond: round(load.queueShardRequestsPerSecond, 1),
+      peakSessionShardRequestsPerSecond: round(load.sessionShardRequestsPerSecond, 1),
+      peakReplayGuardRequestsPerSecond: round(load.replayGuardRequestsPerSecond, 1),
+      peakBusiestShardRequestsPerSecond: round(busiestShard, 1),
+      peakEdgeRequestsPerSecond: Math.round(load.edgeRequestsPerSecond),
+      peakPollsPerSecond: Math.round(load.pollsPerSecond),
+      peakCacheOperationsPerSecond: Math.round(load.cacheOperationsPerSecond),
       softLimitPerObject: 1000,
+      targetPerObject: OBJECT_TARGET,
     },
+    edge: {
+      locations: shares.length,
+      isolates: cfg.edge.isolates,
+      biggestLocationShare: round(shares[0] ?? 0, 3),
+      isolatesInBiggest: out.locations.isolates[0] ?? 0,
+      locationsFor90Pct: for90,
+    },
+    flows: {
+      authorizationCodeShare: cfg.authorizationCodeShare,
+      peakAdmissionsPerMinute: load.admissionsPerMinute,
+      peakIdpRequestsPerMinute: Math.round(load.idpRequestsPerMinute),
+      peakIdpRequestsAfterAdmissionPerMinute: Math.round(load.idpRequestsAfterAdmissionPerMinute),
+      peakRegisterReadsPerMinute: Math.round(load.registerReadsPerMinute),
+      idpRequests: Math.round(out.totals.idpRequests),
+      idpRequestsAfterAdmission: Math.round(out.totals.idpRequestsAfterAdmission),
+      registerReads: Math.round(out.totals.registerReads),
+    },
+    totals: out.totals,
+    cost: launchCost(out.totals, admitted),
     backend: {
       capacity: cfg.backendCapacity,
       peakOpenSessions: out.peaks.openSessions,
@@ -278,6 +353,9 @@ export function buildReport(out: RunOutput): SimulationReport {
     waits: waitBins(out),
   };
 }
+
+/** Half a Durable Object's soft limit of ≈ 1,000 requests/s (issue 17). */
+const OBJECT_TARGET = 500;
 
 function target(name: string, goal: string, value: number, display: string, met: boolean): Target {
   return { name, target: goal, value, display, met };

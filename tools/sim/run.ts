@@ -7,20 +7,27 @@ import { Calendar } from "./calendar";
 import { asksEveryShard, joinUnsyncedAhead } from "./edge";
 import type { SimConfig } from "./config";
 import { SimCoordinator } from "./coordinator";
-import { LoadModel, type PeakLoad } from "./load";
+import { LoadModel, type LaunchTotals, type PeakLoad } from "./load";
 import { countGoneWaiting, MinuteBook, type MinuteStats } from "./minutes";
 import { buildPopulation, NEVER_REDEEM, NO_NOTIFY, type Population } from "./population";
-import { derive, lognormal, uniform, type Random } from "../../src/lib/seeded-random";
+import { derive, hash32, lognormal, uniform, type Random } from "../../src/lib/seeded-random";
+import { CREDENTIAL_REQUESTS, STEPS, type Step } from "./request-plan";
+import { SessionShards } from "./session-shards";
 import { SimShard } from "./shard";
 import { Column } from "./stats";
 
 /**
  * The launch, in discrete time. Between two ticks: joins reach their shard in receipt order (each
  * stamped by the shard; the tracked ones told their place by the real ticketStatus on the snapshot the
- * edge holds), then due events, each at its own time: tracked polls, redemptions (startSession),
- * notifications (endSession), sessions running out, unused admissions expiring. Then the coordinator
- * ticks (planTick/runTick over real shard syncs) and publishes a new snapshot. The next tick fires
- * 1 s plus a lag after this one, as an alarm re-armed once its own work is done does.
+ * edge holds), then due events, each at its own time: tracked polls, redemptions (the token
+ * endpoint's snapshot check, then a session in its IssuanceSessions shard), notifications (the session
+ * ended in its shard), sessions running out, unused admissions expiring. Then the coordinator ticks
+ * (the session shards' counts, planTick/runTick over real shard syncs) and publishes a new snapshot.
+ * The next tick fires 1 s plus a lag after this one, as an alarm re-armed once its own work is done does.
+ *
+ * Each person is assigned, by a hash of their number (independent of every random stream above, so the
+ * admission figures do not move), a flow (app or browser), a session shard, a claim shard and the
+ * ReplayGuards their one-time values land in: the load and cost model counts calls per object.
  */
 
 /** Where each person is. Giving up changes nobody's state: the place still counts (see `gone`). */
@@ -37,6 +44,12 @@ const EXPIRE = 2;
 const NOTIFY = 3;
 const SESSION_TIMEOUT = 4;
 const EVENT_KINDS = 8;
+
+/** Salts of the per-person hashes (flow, objects). */
+const SALT_FLOW = 0x0f10;
+const SALT_SESSION = 0x5e55;
+const SALT_CLAIM = 0xc1a1;
+const SALT_REPLAY = 0x4e71;
 
 /** Untracked people learn of their admission at their next poll; until the sample has seen some, this. */
 const DEFAULT_LEARN_MS = 2_400;
@@ -66,6 +79,8 @@ export interface RunOutput {
   readonly minutes: MinuteStats[];
   readonly worstSlidingWindow: number;
   readonly load: PeakLoad;
+  readonly totals: LaunchTotals;
+  readonly locations: { shares: Float64Array; isolates: Int32Array };
   readonly refusals: Record<string, number>;
   readonly checks: {
     /** Admissions not strictly after the previous one in order-key order (must be 0). */
@@ -102,7 +117,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   const b = cfg.behaviour;
   const clock = new ManualClock(start);
   const shards = Array.from(pop.perShard, (size, i) => new SimShard(i, size, clock));
-  const coordinator = new SimCoordinator("permis", room, shards, clock);
+  const objects = cfg.objects;
+  const sessionShards = new SessionShards(n, objects.sessionShards, ttlMs);
+  const coordinator = new SimCoordinator("permis", room, shards, sessionShards, clock);
   const rand: Random = derive(cfg.seed, 100);
   const calendar = new Calendar();
   const minutes = new MinuteBook(start);
@@ -114,6 +131,8 @@ export function runSimulation(cfg: SimConfig): RunOutput {
   /** 1 once an admission stopped counting as unused (redeemed or expired): decrement exactly once. */
   const settled = new Uint8Array(n);
   const admittedAt = new Float64Array(n).fill(Number.NaN);
+  /** The number of the tick that admitted each person (the session shards count by it). */
+  const admittedTick = new Int32Array(n);
   const admissionOrder = new Int32Array(n);
   let admittedCount = 0;
   const first = estimates();
@@ -149,18 +168,20 @@ export function runSimulation(cfg: SimConfig): RunOutput {
 
   // Per-interval traffic for the load model.
   const shardRequests = new Int32Array(room.shards);
-  let joins = 0;
-  let trackedPolls = 0;
-  let redemptions = 0;
-  let notifications = 0;
+  const sessionRequests = new Int32Array(objects.sessionShards);
+  const replayRequests = new Int32Array(objects.replayGuards);
+  const steps = Object.fromEntries(Object.keys(STEPS).map((k) => [k, 0])) as Record<Step, number>;
+  let directSnapshotReads = 0;
+  const snapshotTtlMs = cfg.edge.snapshotTtlMs;
+  const browserBelow = cfg.authorizationCodeShare * 2 ** 32;
+  const isBrowser = (p: number) => hash32(p, cfg.seed ^ SALT_FLOW) < browserBelow;
+  const sessionShardOf = (p: number) => hash32(p, cfg.seed ^ SALT_SESSION) % objects.sessionShards;
+  const claimShardOf = (p: number) => hash32(p, cfg.seed ^ SALT_CLAIM) % objects.sessionShards;
+  const replayGuardOf = (value: number) => hash32(value, cfg.seed ^ SALT_REPLAY) % objects.replayGuards;
 
   // Giving up is a time, not an event: patience runs out at tap + patience, whatever happens.
   const gaveUpBy = (p: number, rel: number) => pop.tap[p]! + pop.patience[p]! <= rel;
   const keyOf = (p: number) => shards[pop.shard[p]!]!.keyAt(seq[p]!);
-  // Built once per person who redeems: a string's hash is cached in it, so the coordinator's lookups by
-  // ticket id stay cheap (a fresh string per lookup is rehashed every time).
-  const ticketIds = new Array<string | undefined>(n);
-  const ticketId = (p: number) => (ticketIds[p] ??= `${pop.shard[p]}.${seq[p]}`);
   const at = (rel: number) => start + Math.floor(rel);
   const schedule = (rel: number, p: number, kind: number) => calendar.schedule(rel, p * EVENT_KINDS + kind);
   const redeemDelayMs = () => lognormal(rand, b.redeemMedianSeconds, b.redeemMaxSeconds, 1) * 1000;
@@ -212,7 +233,8 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     seq[p] = ticket.seq;
     state[p] = WAITING;
     waiting++;
-    joins++;
+    steps[isBrowser(p) ? "joinBrowser" : "joinApp"]++;
+    replayRequests[replayGuardOf(3 * p)]!++;
     shardRequests[s]!++;
     // In a quiet room the edge also asks every other shard for its unsynced arrivals.
     if (asksEveryShard(snapshot)) for (let i = 0; i < room.shards; i++) if (i !== s) shardRequests[i]!++;
@@ -234,12 +256,11 @@ export function runSimulation(cfg: SimConfig): RunOutput {
       case POLL:
         // Patience is about waiting: someone admitted before it ran out learns it at this poll.
         if (gone[p] || (state[p] === WAITING && gaveUpBy(p, rel))) return;
-        trackedPolls++;
+        steps.poll++;
         told(p, rel, later, unsyncedAtPoll(snapshot, keyOf(p), basisAtJoin(pop.tracked[p]!)));
         return;
       case REDEEM: {
-        redemptions++;
-        const result = coordinator.startSession({ ticketId: ticketId(p), key: keyOf(p) });
+        const result = coordinator.redeemCheck(keyOf(p), state[p] === IN_SESSION || state[p] === DONE);
         if (!result.ok) {
           state[p] = REFUSED;
           refusals[result.reason] = (refusals[result.reason] ?? 0) + 1;
@@ -247,12 +268,25 @@ export function runSimulation(cfg: SimConfig): RunOutput {
           schedule(Math.max(rel, admittedAt[p]! + ttlMs), p, EXPIRE);
           return;
         }
+        const endsAt = at(rel) + room.session_duration_seconds * 1000;
+        sessionShards.start(p, admittedTick[p]!, endsAt);
         state[p] = IN_SESSION;
         settled[p] = 1;
         unredeemed--;
         open++;
         peaks.openSessions = Math.max(peaks.openSessions, open);
-        if (pop.traits[p]! & NO_NOTIFY) schedule(result.endsAt - start, p, SESSION_TIMEOUT);
+        // The token request, the session and the person's claim, then the credential requests.
+        steps[isBrowser(p) ? "redeemBrowser" : "redeemApp"]++;
+        const sessionShard = sessionShardOf(p);
+        sessionRequests[sessionShard]!++;
+        sessionRequests[claimShardOf(p)]!++;
+        steps.credential += CREDENTIAL_REQUESTS;
+        sessionRequests[sessionShard]! += CREDENTIAL_REQUESTS;
+        for (let k = 1; k <= CREDENTIAL_REQUESTS; k++) replayRequests[replayGuardOf(3 * p + k)]!++;
+        // An isolate whose copy predates the admitting tick reads the coordinator once (expected value:
+        // copies are up to SNAPSHOT_TTL_MS old, evenly).
+        directSnapshotReads += Math.max(0, 1 - (rel - admittedAt[p]!) / snapshotTtlMs);
+        if (pop.traits[p]! & NO_NOTIFY) schedule(endsAt - start, p, SESSION_TIMEOUT);
         else schedule(rel + lognormal(rand, b.issuanceMedianSeconds, b.issuanceMaxSeconds, 1) * 1000, p, NOTIFY);
         return;
       }
@@ -263,8 +297,9 @@ export function runSimulation(cfg: SimConfig): RunOutput {
         if (state[p] === ADMITTED) state[p] = EXPIRED;
         return;
       case NOTIFY:
-        notifications++;
-        coordinator.endSession(ticketId(p));
+        steps.notification++;
+        sessionRequests[sessionShardOf(p)]!++;
+        sessionShards.end(p);
         state[p] = DONE;
         open--;
         return;
@@ -282,6 +317,7 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     if (state[p] !== WAITING) checks.doubleAdmissions++;
     state[p] = ADMITTED;
     admittedAt[p] = tickRel;
+    admittedTick[p] = ticks;
     admissionOrder[admittedCount++] = p;
     waiting--;
     unredeemed++;
@@ -305,13 +341,13 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     calendar.drainUntil(tickRel, handle);
 
     clock.set(at(tickRel));
+    sessionShards.onTick(ticks, at(tickRel));
     const tick = coordinator.tick();
-    ticks++;
     checks.activeMismatch = Math.max(checks.activeMismatch, Math.abs(tick.input.active - (unredeemed + open)));
     peaks.active = Math.max(peaks.active, unredeemed + open);
     for (const key of tick.outcome.admitted) admit(key, tickRel);
-    // Once a minute the snapshot's active count is recomputed by activeCount rather than carried over.
-    snapshot = coordinator.buildSnapshot(at(tickRel), tick, ticks % 60 === 0);
+    ticks++;
+    snapshot = coordinator.buildSnapshot(at(tickRel), tick);
     checks.activeMismatch = Math.max(checks.activeMismatch, Math.abs(snapshot.active - (unredeemed + open)));
     if (waiting > peaks.waiting) {
       peaks.waiting = waiting;
@@ -319,9 +355,24 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     }
 
     minutes.onTick(tick, { waiting, openSessions: open, quotedRate: snapshot.ratePerSecond });
-    load.onTick({ intervalMs: tickRel - lastTickRel, joins, shardRequests, trackedPolls, redemptions, notifications });
+    load.onTick({
+      intervalMs: tickRel - lastTickRel,
+      at: tickRel,
+      steps,
+      queueShardRequests: shardRequests,
+      sessionShardRequests: sessionRequests,
+      replayGuardRequests: replayRequests,
+      directSnapshotReads,
+      syncRowsRead: tick.rows.syncRead,
+      tickRowsWritten: tick.rows.written,
+      countRowsRead: tick.rows.countRead,
+      admitted: tick.outcome.admitted.length,
+    });
     shardRequests.fill(0);
-    joins = trackedPolls = redemptions = notifications = 0;
+    sessionRequests.fill(0);
+    replayRequests.fill(0);
+    for (const k of Object.keys(steps) as Step[]) steps[k] = 0;
+    directSnapshotReads = 0;
 
     // Done when everyone has arrived and nobody waits or holds an unused admission or a session.
     if (next >= n && waiting === 0 && unredeemed === 0 && open === 0) {
@@ -332,6 +383,7 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     tickRel += 1000 + Math.round(uniform(rand, lag[0], lag[1]));
   }
 
+  load.finish();
   for (let p = 0; p < n; p++) if (state[p] === WAITING && compareKeys(keyOf(p), coordinator.frontier) <= 0) checks.skipped++;
   countGoneWaiting(minutes.minutes, pop, admittedAt);
   checks.coordinatorAdmittedTotal = coordinator.books.admittedTotal;
@@ -350,6 +402,8 @@ export function runSimulation(cfg: SimConfig): RunOutput {
     minutes: minutes.minutes,
     worstSlidingWindow: minutes.worstSlidingWindow,
     load: load.peak,
+    totals: load.totals,
+    locations: { shares: load.locations.shares, isolates: load.locations.isolates },
     refusals,
     checks,
     peaks,

@@ -17,6 +17,9 @@ export class SimShard {
   private readonly persons: Int32Array;
   private count = 0;
   private lastStamp = 0;
+  /** The heads the last sync reported (immutable keys), and the row index of the first. */
+  private lastPage: readonly OrderKey[] = [];
+  private lastPageFrom = 0;
 
   constructor(
     readonly index: number,
@@ -88,10 +91,16 @@ export class SimShard {
       if (a < req.after.a || (a === req.after.a && mid + 1 <= floor)) lo = mid + 1;
       else hi = mid;
     }
+    // The same rows are reported tick after tick until they are admitted (a page is allowance + 1 rows
+    // per shard, of which a shard's share is admitted): their key objects are reused, not rebuilt.
     const heads: OrderKey[] = [];
+    const cached = this.lastPage;
+    const from = this.lastPageFrom;
     for (let i = lo; i < this.count && heads.length < req.limit && this.stamps[i]! < req.eligibleBefore; i++) {
-      heads.push({ a: this.stamps[i]!, b: tieBreaker(this.index, i + 1) });
+      heads.push(i >= from && i - from < cached.length ? cached[i - from]! : { a: this.stamps[i]!, b: tieBreaker(this.index, i + 1) });
     }
+    this.lastPage = heads;
+    this.lastPageFrom = lo;
     // "SELECT a / 1000 AS s, count(*) … WHERE seq > since GROUP BY s": stamps ascend, so runs suffice.
     const arrivals: { second: number; count: number }[] = [];
     for (let i = Math.max(0, req.since); i < this.count; i++) {
