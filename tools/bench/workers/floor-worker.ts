@@ -229,6 +229,8 @@ async function credentialObjectsAfter(env: FloorEnv): Promise<Response> {
       ticketId: sessionId,
       endsAt: Date.now() + 86_400_000,
       limits,
+      admittedAt: Date.now(),
+      admissionExpiresAt: expires,
     });
     openedSessions.set(sessionId, opened);
   }
