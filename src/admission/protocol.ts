@@ -88,8 +88,3 @@ export type CoordinatorRefusal = ConfigureRefusal | RevealRefusal | SessionStart
 
 export type Configured = Result<{ created: boolean; config: RoomConfig }, ConfigureRefusal>;
 export type Revealed = Result<{ lottery: PublicLottery }, RevealRefusal>;
-/** A started (or, for the same key, resumed) session: its end and the room's limits on it. */
-export type SessionStart = Result<
-  { endsAt: number; limits: { credentialsPerConfiguration: number | null; registerReads: number } },
-  SessionStartRefusal
->;
