@@ -122,7 +122,7 @@ export class SnapshotCache {
     try {
       const location = await this.#locationCache();
       if (location) {
-        const copy = await readCopy(location, room);
+        const copy = await readLocationCopy(location, room);
         const trusted = copy !== null && (e.selfFetched || copy.fetchedAt > this.#clearedAt);
         if (trusted) take(e, copy);
         if (trusted && now - copy.fetchedAt < ttl) return e.snapshot;
@@ -217,7 +217,7 @@ export async function publishLocationCopy(location: Cache, room: string, copy: L
 }
 
 /** The location's copy, or null (none, unreadable: the caller then reads the coordinator). */
-async function readCopy(location: Cache, room: string): Promise<LocationCopy | null> {
+export async function readLocationCopy(location: Cache, room: string): Promise<LocationCopy | null> {
   try {
     const res = await location.match(copyKey(room));
     if (!res) return null;
