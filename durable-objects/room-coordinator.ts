@@ -118,6 +118,8 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
     if (change.add) room.lotteries.push({ ...change.add, id: this.#store.addLottery(change.add) });
     this.#store.saveConfig(next);
+    // The next tick counts the sessions again (the admission TTL may have changed: see quietSessions).
+    room.sessionCountsAt = null;
     this.#snapshot = null;
     if (!existing) await this.#ensureAlarm();
     return ok({ created: !existing, config: next });
@@ -156,7 +158,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (!room) return refuse("no_room");
     const now = clock.now();
     const counts = await roomSessions(this.env, room.name).counts(now, room.config.admission_ttl_seconds * 1000);
-    return ok(roomStats({ ...room, sessionCounts: counts }, now, this.env));
+    return ok(roomStats({ ...room, sessionCounts: counts, sessionCountsAt: now }, now, this.env));
   }
 
   override async alarm(): Promise<void> {

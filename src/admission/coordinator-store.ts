@@ -98,6 +98,8 @@ export interface RoomState extends RoomBooks {
    * after a restart until the next tick; the statistics pull their own).
    */
   sessionCounts: SessionCounts | null;
+  /** The tick time those counts were taken at (null with them). */
+  sessionCountsAt: number | null;
   lastTickError: string | null;
   /** Every event's lottery, in scheduling order (see currentLottery). */
   lotteries: LotteryRecord[];
@@ -234,6 +236,7 @@ export class CoordinatorStore {
       health: [],
       sessions,
       sessionCounts: null,
+      sessionCountsAt: null,
       arrivals: [],
       name: row.name,
       config,

@@ -6,7 +6,7 @@ import { withDeadline } from "../lib/deadline";
 import { logger } from "../log/logger";
 import { recordAdmissions } from "../metrics/analytics";
 import type { CoordinatorStore, RoomState } from "./coordinator-store";
-import type { TickRecord } from "./admission-log";
+import { admittedSince, type TickRecord } from "./admission-log";
 import type { LotteryRecord } from "./lottery";
 import { backendHealth, stepOutflow, WINDOW_MS, type OutflowState } from "./outflow";
 import type { ShardEntrants, SyncReport, SyncRequest } from "./protocol";
@@ -130,11 +130,13 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
         return withDeadline(host.ports.syncShard(room.name, req), timeoutMs, `shard ${shard} sync`);
       }),
     );
-    const counted = Promise.all(
-      Array.from({ length: ISSUANCE_SESSION_SHARDS }, (_, object) =>
-        withDeadline(host.ports.sessionCounts(room.name, { object, now, ttlMs }), timeoutMs, `session object ${object} count`),
-      ),
-    );
+    const counted = quietSessions(room, ttlMs)
+      ? Promise.resolve([NO_SESSIONS])
+      : Promise.all(
+          Array.from({ length: ISSUANCE_SESSION_SHARDS }, (_, object) =>
+            withDeadline(host.ports.sessionCounts(room.name, { object, now, ttlMs }), timeoutMs, `session object ${object} count`),
+          ),
+        );
     const summed = counted.then(
       (all) => all.reduce(addCounts, NO_SESSIONS),
       (e: unknown) => Promise.reject(new SessionCountFailure(messageOf(e))),
@@ -147,6 +149,7 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
   }
   room.lastTickError = null;
   room.sessionCounts = counts;
+  room.sessionCountsAt = now;
   const input = { ...base, active: active(room, now) };
   const plan = { ...planTick(input), pageSize: paging.pageSize };
   const outcome = runTick(
@@ -161,6 +164,21 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
     logger.info("tick", { room: room.name, admitted: outcome.admitted.length, waiting });
     recordAdmissions(host.env, room.name, outcome.admitted.length, { waiting });
   }
+}
+
+/**
+ * Whether the session objects can be left unasked this tick: at the last count the room had no session
+ * open and none inside its admission TTL, and no admission has been live since (none in the log after
+ * that count's time minus the TTL). A session starts only from a live admission, so nothing can have
+ * changed: the counts are still zero. An idle room then costs no session-object requests per tick.
+ * (The log, pruned at the last successful tick, still holds every record after that tick's time minus
+ * the TTL; a configuration change forgets when the counts were taken, so a raised TTL cannot make this
+ * read short.)
+ */
+function quietSessions(room: RoomState, ttlMs: number): boolean {
+  const c = room.sessionCounts;
+  if (!c || room.sessionCountsAt === null || c.open > 0 || c.redeemed > 0) return false;
+  return admittedSince(room.log, room.sessionCountsAt - ttlMs) === 0;
 }
 
 /** A session object's count failed the tick (told apart from a queue shard's sync in the tick's error). */

@@ -101,6 +101,28 @@ describe("issuance sessions off the coordinator", () => {
     expect((await adminGet(room)).last_tick_error).toBeNull();
   });
 
+  it("an idle room's tick asks no session object; once an admission is live, every tick asks them all", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1, admission_ttl_seconds: 10 });
+    await tick(room); // counts taken once: nobody admitted, no session
+    arm({ "sessions.count": { mode: "throw" } });
+    await alarm(room);
+    expect((await adminGet(room)).last_tick_error).toBeNull(); // not asked
+    const [j] = (await joinMany(room, 1)) as [Joined];
+    await alarm(room); // admits: the room is no longer idle, but this tick counted before admitting it
+    expect(await statusLine(room, [j])).toBe("A");
+    await alarm(room);
+    expect((await adminGet(room)).last_tick_error).toMatch(/^session count failed/);
+    disarmFaults();
+    await tick(room);
+    // Once its TTL is over, with no session started, the room is idle again.
+    testClock.advance(10_000);
+    await tick(room);
+    arm({ "sessions.count": { mode: "throw" } });
+    await alarm(room);
+    expect((await adminGet(room)).last_tick_error).toBeNull();
+    disarmFaults();
+  });
+
   it("after a restart the counts come back from the session objects' storage, and the cap still holds", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 3, total_active_users: 2 });
     const joined = await joinMany(room, 4);
