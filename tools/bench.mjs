@@ -528,7 +528,13 @@ async function main() {
   });
   if (!credentialCalibration) throw new Error("the credential calibration did not run");
   const credentialRate = (credentialCalibration.statuses[200] ?? 0) / credentialCalibration.seconds;
-  const credentialCount = Math.min(80_000, Math.ceil(credentialRate * (WARMUP + SECONDS) * 1.3) + 500);
+  // At least twice the calibration batch: on a loaded machine the calibration can read far below the
+  // rate of the timed runs, whose feed then ran out in both halves (no figure at all, and every later
+  // size computed from it NaN).
+  const credentialCount = Math.min(
+    80_000,
+    Math.max(2 * firstCredentials.length, Math.ceil(credentialRate * (WARMUP + SECONDS) * 1.3) + 500),
+  );
   const moreCredentials = Math.max(0, credentialCount - firstCredentials.length);
   log(`  calibration: ~${int(credentialRate)} req/s; pre-generating ${int(moreCredentials)} more`);
   const credentials = [
@@ -597,7 +603,8 @@ async function main() {
   ]);
   // Two informational variants of the same bundle, to say where issuance time goes.
   // It cannot outrun the register read alone (or its own crypto): sized from the slower of the two.
-  const openCount = Math.min(40_000, Math.ceil(Math.min(floorCredential.rps, registerRead.rps) * (WARMUP + SECONDS) * 1.1) + 300);
+  const floorCredentialRps = Number.isFinite(floorCredential.rps) ? floorCredential.rps : credentialRun.rps;
+  const openCount = Math.min(40_000, Math.ceil(Math.min(floorCredentialRps, registerRead.rps) * (WARMUP + SECONDS) * 1.1) + 300);
   log(
     `  pre-generating ${int(openCount)} credential requests for the same Worker with the register gate opened (${OPEN_GATE_SLOTS} reads in flight)`,
   );
