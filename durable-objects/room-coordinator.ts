@@ -75,10 +75,16 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   // ---- RPC ----------------------------------------------------------------------------------------
 
-  /** What the edge caches. */
+  /**
+   * What the edge caches. Its `active` uses the session counts the last tick pulled; the first snapshot
+   * after a restart (no counts in memory yet) pulls them itself, so that newcomers are not told the
+   * room has room it has not. If a session object does not answer, the snapshot goes without them
+   * until the next tick: it is what newcomers are shown, never what the budget uses.
+   */
   async snapshot(): Promise<Result<RoomSnapshot, "no_room">> {
     const room = await this.#ensure();
     if (!room) return refuse("no_room");
+    if (room.sessionCounts === null) await this.#countSessions(room);
     this.#snapshot ??= buildSnapshot(room, clock.now());
     return ok(this.#snapshot);
   }
@@ -191,6 +197,19 @@ export class RoomCoordinator extends DurableObject<Env> {
       await this.#runTick(room, now);
     } finally {
       this.#ticking = false;
+    }
+  }
+
+  async #countSessions(room: RoomState): Promise<void> {
+    const now = clock.now();
+    try {
+      const counts = await roomSessions(this.env, room.name).counts(now, room.config.admission_ttl_seconds * 1000);
+      if (room.sessionCounts !== null) return; // a tick counted meanwhile, later than this
+      room.sessionCounts = counts;
+      room.sessionCountsAt = now;
+      this.#snapshot = null;
+    } catch (error) {
+      logger.warn("session_count_failed", { room: room.name, error: String(error) });
     }
   }
 
