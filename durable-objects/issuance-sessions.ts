@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
+import type { SessionCounts } from "../src/admission/sessions";
 import type { Env } from "../src/config/env";
 import { SessionStore } from "../src/issuance/session-store";
 import {
@@ -22,17 +23,23 @@ import { ok, refuse, type Result } from "../src/lib/result";
  * its session is still open and count what it takes, and those calls run at the admission rate times
  * a few per person. One RPC to the session's own object does it, together with the DPoP replay check
  * the call needed anyway (a proof id is claimed in the object of the session whose token it hashes), so
- * the check adds no round trip and none reaches the coordinator. The coordinator hears of a session
- * twice: when the token endpoint starts it (the admission must be live, one session per admission) and
- * when it ends (its slot is freed).
+ * the check adds no round trip and none reaches the coordinator. Starting and ending a session do not
+ * reach it either (docs/scaling-past-one-coordinator.md): the token endpoint decides from the room's
+ * snapshot that the admission is live, this object keeps one session per admission and binds it to its
+ * key, and the coordinator pulls each room's counts (`sessionCounts`) once per admission tick, so its
+ * work grows with the number of these objects, not with sessions.
  *
  * Each method decides and writes with no await in between: concurrent calls of one session are decided
  * one after the other, so a quota cannot be overdrawn by a burst and a one-time value is taken once.
  */
 
-/** Everything an RPC here may refuse: the session's own refusals and the one-time values'. */
+/**
+ * Everything an RPC here may refuse: the session's own refusals and the one-time values'.
+ * `admission_used`: the admission's session is over and forgotten, but the admission was redeemed.
+ */
 export type SessionCallRefusal =
-  SessionRefusal | "code_used" | "replayed" | "notification_used" | "unknown_transaction" | "transaction_in_progress";
+  SessionRefusal | "code_used" | "replayed" | "notification_used" | "admission_used" | "unknown_transaction" | "transaction_in_progress";
+
 export type SessionCall<T> = Result<T, SessionCallRefusal>;
 
 /** A DPoP proof's id, claimed for its key until the proof could no longer be accepted anyway. */
@@ -58,16 +65,27 @@ export class IssuanceSessions extends DurableObject<Env> {
   }
 
   /**
-   * The token endpoint, after the coordinator has started (or, for the same key, resumed) the
-   * admission's session: the pre-authorized code `codeId` is taken (single use), the proof's id claimed,
-   * and the session created with the coordinator's end time and the room's limits, or found again with
-   * what it has already used. Nothing is written on a refusal, so a failure before this call (the
-   * coordinator unreachable) burns nothing, and a retry of the same code after a failure of this call
-   * reaches the same decision.
+   * The token endpoint, once the room's snapshot showed the admission live: the pre-authorized code
+   * `codeId` is taken (single use), the proof's id claimed, and the admission's one session created with
+   * its end time and the room's limits (its admission recorded for the room's active count), or, for
+   * the key that started it and while it is open, found again with what it has already used. Any other
+   * key, a session that is over, or an admission whose session is over and forgotten is refused.
+   * Nothing is written on a refusal, so a retry of the same code after a failure of this call reaches
+   * the same decision.
    */
   async redeem(
     sessionId: string,
-    r: ProofUse & { codeId: string; codeExpiresAt: number; room: string; ticketId: string; endsAt: number; limits: SessionLimits },
+    r: ProofUse & {
+      codeId: string;
+      codeExpiresAt: number;
+      room: string;
+      ticketId: string;
+      endsAt: number;
+      limits: SessionLimits;
+      /** The admission's tick time and when its TTL runs out (from the room's snapshot). */
+      admittedAt: number;
+      admissionExpiresAt: number;
+    },
   ): Promise<SessionCall<{ endsAt: number }>> {
     const now = clock.now();
     if (this.#store.isUsed(proofKey(r), now)) return refuse("replayed");
@@ -76,13 +94,43 @@ export class IssuanceSessions extends DurableObject<Env> {
     if (existing) {
       const live = usable(existing, r.jkt, now);
       if (!live.ok) return live;
-    }
-    const session =
-      existing ?? this.#store.create({ id: sessionId, room: r.room, ticketId: r.ticketId, jkt: r.jkt, endsAt: r.endsAt, limits: r.limits });
+    } else if (this.#store.admissionUsed(sessionId)) return refuse("admission_used");
+    const session = existing ?? this.#open(sessionId, r);
     this.#store.markUsed(`code:${r.codeId}`, r.codeExpiresAt);
     this.#store.markUsed(proofKey(r), r.proofExpiresAt);
     await this.#sweepLater();
     return ok({ endsAt: session.endsAt });
+  }
+
+  #open(
+    sessionId: string,
+    r: {
+      room: string;
+      ticketId: string;
+      jkt: string;
+      endsAt: number;
+      limits: SessionLimits;
+      admittedAt: number;
+      admissionExpiresAt: number;
+    },
+  ) {
+    this.#store.recordAdmission({
+      sessionId,
+      room: r.room,
+      admittedAt: r.admittedAt,
+      admissionExpiresAt: r.admissionExpiresAt,
+      endsAt: r.endsAt,
+    });
+    return this.#store.create({ id: sessionId, room: r.room, ticketId: r.ticketId, jkt: r.jkt, endsAt: r.endsAt, limits: r.limits });
+  }
+
+  /**
+   * A room's sessions here, counted at the coordinator's tick time `now` against its admission TTL:
+   * what the room's active count needs (src/admission/sessions.ts). Called by the coordinator's tick,
+   * once per tick for each of these objects, and by its statistics.
+   */
+  async sessionCounts(room: string, now: number, ttlMs: number): Promise<SessionCounts> {
+    return this.#store.roomCounts(room, now - ttlMs, now);
   }
 
   /**
@@ -163,11 +211,10 @@ export class IssuanceSessions extends DurableObject<Env> {
 
   /**
    * A notification: accepted once per notification id, only while the session is open. Accepted or
-   * deleted credentials end the session at once (its tokens stop working); the caller then frees the
-   * coordinator's slot and confirms it (`confirmEnd`). Until confirmed, a retry of that same ending
-   * notification is answered again, so a coordinator that failed to hear it can be told on the retry;
-   * once confirmed, the session is over for every call. A failure leaves the session open, so the wallet
-   * can try again within its limits.
+   * deleted credentials end the session at once (its tokens stop working) and free its slot: the room's
+   * count, which the coordinator pulls at its next tick, no longer has it open. A failure leaves the
+   * session open, so the wallet can try again within its limits. (Sessions ended before sessions left
+   * the coordinator may still wait for `endConfirmed`: a retry of their ending notification is answered.)
    */
   async notify(
     sessionId: string,
@@ -191,14 +238,9 @@ export class IssuanceSessions extends DurableObject<Env> {
     this.#store.markUsed(`notification:${r.notificationId}`, r.notificationExpiresAt);
     const reason: SessionEndReason | null =
       r.event === "credential_accepted" ? "accepted" : r.event === "credential_deleted" ? "deleted" : null;
-    if (reason) this.#store.end(sessionId, reason, now, r.notificationId);
+    if (reason) this.#endNow(sessionId, reason, now, r.notificationId);
     await this.#sweepLater();
     return ok({ ended: reason !== null });
-  }
-
-  /** The coordinator has freed the ended session's slot: no retry of its notification is answered now. */
-  async confirmEnd(sessionId: string): Promise<void> {
-    this.#store.confirmEnd(sessionId);
   }
 
   /** An operator ends a session: its tokens stop working at once. False when no open session exists. */
@@ -206,8 +248,15 @@ export class IssuanceSessions extends DurableObject<Env> {
     const now = clock.now();
     const session = this.#store.get(sessionId);
     if (!session || session.endedAt !== null || session.endsAt <= now) return false;
-    this.#store.end(sessionId, reason, now, null);
+    this.#endNow(sessionId, reason, now, null);
     return true;
+  }
+
+  /** Ended here is ended for the room too: nothing else needs telling, so the end is confirmed at once. */
+  #endNow(sessionId: string, reason: SessionEndReason, now: number, byNotification: string | null): void {
+    this.#store.end(sessionId, reason, now, byNotification);
+    this.#store.confirmEnd(sessionId);
+    this.#store.endAdmission(sessionId, now);
   }
 
   async #sweepLater(): Promise<void> {

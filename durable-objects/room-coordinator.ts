@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import { admittedAt, frontierSteps } from "../src/admission/admission-log";
-import { CoordinatorStore, type RoomState, type StoredSession } from "../src/admission/coordinator-store";
+import { CoordinatorStore, type RoomState } from "../src/admission/coordinator-store";
 import {
   plainTickPorts,
   revealLottery,
+  roomSessions,
   roomShards,
   saveOutflow,
   tickRoom,
@@ -12,11 +12,10 @@ import {
 } from "../src/admission/coordinator-tick";
 import { eventWindow } from "../src/admission/event";
 import { commitment, newSeed, publicLottery, type LotteryRecord } from "../src/admission/lottery";
-import { compareKeys, type OrderKey } from "../src/admission/order-key";
 import { initialOutflow, WINDOW_MS } from "../src/admission/outflow";
-import type { Configured, ConfigureRefusal, Revealed, SessionStart } from "../src/admission/protocol";
+import type { Configured, ConfigureRefusal, Revealed } from "../src/admission/protocol";
 import { emptyBooks } from "../src/admission/room-books";
-import { buildSnapshot, currentLottery, roomStats, sessionLimits, type RoomStats } from "../src/admission/room-view";
+import { buildSnapshot, currentLottery, roomStats, type RoomStats } from "../src/admission/room-view";
 import type { RoomSnapshot } from "../src/admission/snapshot";
 import { SETTLE_MS } from "../src/admission/tick";
 import type { Env } from "../src/config/env";
@@ -35,9 +34,11 @@ export type { RoomStats } from "../src/admission/room-view";
  * reads out of the room src/admission/room-view.ts, and its contracts src/admission/protocol.ts.
  *
  * It is off the hot path by design: joins go to queue shards, polls are answered at the edge from a
- * snapshot. The coordinator is asked for a snapshot about once a second per isolate, for admin calls,
- * and runs an alarm every ADMISSION_TICK_MS that syncs with every shard, moves the frontier and
- * persists the outcome in one transaction.
+ * snapshot, issuance sessions start and end in the IssuanceSessions objects. The coordinator is asked
+ * for a snapshot about once a second per Cloudflare location (src/edge/snapshot-cache.ts), for admin
+ * calls, and runs an alarm every ADMISSION_TICK_MS that syncs with every queue shard, pulls every
+ * IssuanceSessions object's session counts for the room, moves the frontier and persists the outcome
+ * in one transaction (docs/scaling-past-one-coordinator.md).
  *
  * The object is named by its room (src/edge/objects.ts coordinatorOf) and reads that name back as
  * `ctx.id.name`, so no call carries the room name again. A stored room keeps its name in its row, which
@@ -74,10 +75,16 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   // ---- RPC ----------------------------------------------------------------------------------------
 
-  /** What the edge caches. */
+  /**
+   * What the edge caches. Its `active` uses the session counts the last tick pulled; the first snapshot
+   * after a restart (no counts in memory yet) pulls them itself, so that newcomers are not told the
+   * room has room it has not. If a session object does not answer, the snapshot goes without them
+   * until the next tick: it is what newcomers are shown, never what the budget uses.
+   */
   async snapshot(): Promise<Result<RoomSnapshot, "no_room">> {
     const room = await this.#ensure();
     if (!room) return refuse("no_room");
+    if (room.sessionCounts === null) await this.#countSessions(room);
     this.#snapshot ??= buildSnapshot(room, clock.now());
     return ok(this.#snapshot);
   }
@@ -117,6 +124,8 @@ export class RoomCoordinator extends DurableObject<Env> {
     }
     if (change.add) room.lotteries.push({ ...change.add, id: this.#store.addLottery(change.add) });
     this.#store.saveConfig(next);
+    // The next tick counts the sessions again (the admission TTL may have changed: see quietSessions).
+    room.sessionCountsAt = null;
     this.#snapshot = null;
     if (!existing) await this.#ensureAlarm();
     return ok({ created: !existing, config: next });
@@ -149,62 +158,13 @@ export class RoomCoordinator extends DurableObject<Env> {
     return ok(null);
   }
 
+  /** The operators' statistics, with the sessions counted now (all IssuanceSessions objects asked). */
   async stats(): Promise<Result<RoomStats, "no_room">> {
     const room = await this.#ensure();
     if (!room) return refuse("no_room");
-    return ok(roomStats(room, clock.now(), this.env));
-  }
-
-  /**
-   * Redeem an admission (the token endpoint): one session per ticket, and only while the admission is
-   * valid. The session then counts as active until it ends or runs past `session_duration_seconds`.
-   *
-   * `jkt` is the key redeeming it. The same key coming back with a *fresh* code for the same admission
-   * while its session is open gets that same session back (nothing new: no second session, the same end,
-   * and the session's own object keeps what it already used): its first answer was lost, to the network
-   * or to a crash between this write and the response. Each code is single use (IssuanceSessions.redeem
-   * takes it before this is called); any other key, or a session that ended, is a reuse.
-   */
-  async startSession(ticket: { ticketId: string; key: OrderKey; jkt?: string }): Promise<SessionStart> {
-    const room = await this.#ensure();
-    if (!room) return refuse("no_room");
     const now = clock.now();
-    const existing = room.sessions.get(ticket.ticketId);
-    if (existing) {
-      const sameDevice = ticket.jkt !== undefined && existing.jkt === ticket.jkt;
-      if (sameDevice && existing.endedAt === null && existing.endsAt > now)
-        return ok({ endsAt: existing.endsAt, limits: sessionLimits(room.config) });
-      return refuse("already_used");
-    }
-    if (compareKeys(ticket.key, room.frontier) > 0) return refuse("not_admitted");
-    const at = admittedAt(room.baseline, frontierSteps(room.log), ticket.key);
-    if (at === null || at + room.config.admission_ttl_seconds * 1000 <= now) return refuse("expired");
-    const session: StoredSession = {
-      ticketId: ticket.ticketId,
-      admittedAt: at,
-      startedAt: now,
-      endsAt: now + room.config.session_duration_seconds * 1000,
-      endedAt: null,
-      jkt: ticket.jkt ?? null,
-    };
-    room.sessions.set(session.ticketId, session);
-    this.#store.addSession(session);
-    this.#snapshot = null;
-    return ok({ endsAt: session.endsAt, limits: sessionLimits(room.config) });
-  }
-
-  /** Close a session (issuance accepted or failed): its capacity is free at once. Idempotent. */
-  async endSession(ticketId: string): Promise<boolean> {
-    const room = await this.#ensure();
-    const session = room?.sessions.get(ticketId);
-    if (!room || !session) return false;
-    if (session.endedAt === null) {
-      const endedAt = clock.now();
-      room.sessions.set(ticketId, { ...session, endedAt });
-      this.#store.endSession(ticketId, endedAt);
-      this.#snapshot = null;
-    }
-    return true;
+    const counts = await roomSessions(this.env, room.name).counts(now, room.config.admission_ttl_seconds * 1000);
+    return ok(roomStats({ ...room, sessionCounts: counts, sessionCountsAt: now }, now, this.env));
   }
 
   override async alarm(): Promise<void> {
@@ -237,6 +197,19 @@ export class RoomCoordinator extends DurableObject<Env> {
       await this.#runTick(room, now);
     } finally {
       this.#ticking = false;
+    }
+  }
+
+  async #countSessions(room: RoomState): Promise<void> {
+    const now = clock.now();
+    try {
+      const counts = await roomSessions(this.env, room.name).counts(now, room.config.admission_ttl_seconds * 1000);
+      if (room.sessionCounts !== null) return; // a tick counted meanwhile, later than this
+      room.sessionCounts = counts;
+      room.sessionCountsAt = now;
+      this.#snapshot = null;
+    } catch (error) {
+      logger.warn("session_count_failed", { room: room.name, error: String(error) });
     }
   }
 

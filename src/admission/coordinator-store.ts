@@ -4,7 +4,7 @@ import type { LotteryRecord } from "./lottery";
 import { ORIGIN } from "./order-key";
 import { initialOutflow, type HealthSample, type OutflowState } from "./outflow";
 import type { RoomBooks, ShardBooks } from "./room-books";
-import type { SessionRecord } from "./sessions";
+import type { SessionCounts, SessionRecord } from "./sessions";
 import type { TickRecord } from "./admission-log";
 import type { SecondCounts } from "./waiting-histogram";
 
@@ -22,7 +22,9 @@ import type { SecondCounts } from "./waiting-histogram";
  * | shards          | one per queue shard        | sync cursor, tickets stored, admitted from it       |
  * | sessions        | one per redeemed admission | ticket id (unique: one session per admission), the  |
  * |                 | while it still counts      | redeeming key's thumbprint (jkt), admitted_at,      |
- * |                 |                            | started_at, ends_at, ended_at                       |
+ * |                 | (legacy: no new rows since | started_at, ends_at, ended_at. Sessions now live in |
+ * |                 | sessions left the object)  | the IssuanceSessions objects; the tick drops these  |
+ * |                 |                            | rows as they run out                                |
  * | lotteries       | one per event ever         | the event's window, seed (secret until revealed),   |
  * |                 | scheduled, kept for good   | commitment, revealed_at, withdrawn_at, entrants     |
  * |                 | (id = scheduling order)    | (JSON ranges); replaced table `lottery` (one row)   |
@@ -85,7 +87,19 @@ const MIGRATIONS: readonly Migration[] = [
 export interface RoomState extends RoomBooks {
   name: string;
   config: RoomConfig;
+  /**
+   * Sessions recorded here before sessions moved to the IssuanceSessions objects: still counted until
+   * they run out (their ends are no longer heard here, so they count until `endsAt`: never under the
+   * cap). Nothing adds rows now.
+   */
   sessions: Map<string, StoredSession>;
+  /**
+   * The IssuanceSessions objects' counts for this room, as the last tick pulled them (memory only: null
+   * after a restart until the next tick; the statistics pull their own).
+   */
+  sessionCounts: SessionCounts | null;
+  /** The tick time those counts were taken at (null with them). */
+  sessionCountsAt: number | null;
   lastTickError: string | null;
   /** Every event's lottery, in scheduling order (see currentLottery). */
   lotteries: LotteryRecord[];
@@ -94,7 +108,7 @@ export interface RoomState extends RoomBooks {
   health: HealthSample[];
 }
 
-/** A session as the coordinator keeps it: with the key that redeemed it (RoomCoordinator.startSession). */
+/** A session as the coordinator kept it (legacy rows): with the key that redeemed it. */
 export type StoredSession = SessionRecord & { readonly jkt: string | null };
 
 interface RoomRow {
@@ -221,6 +235,8 @@ export class CoordinatorStore {
       outflow,
       health: [],
       sessions,
+      sessionCounts: null,
+      sessionCountsAt: null,
       arrivals: [],
       name: row.name,
       config,
@@ -281,21 +297,6 @@ export class CoordinatorStore {
       outflow.decidedAt,
       outflow.last,
     );
-  }
-
-  addSession(s: StoredSession): void {
-    this.#sql.exec(
-      "INSERT INTO sessions (ticket_id, admitted_at, started_at, ends_at, ended_at, jkt) VALUES (?, ?, ?, ?, NULL, ?)",
-      s.ticketId,
-      s.admittedAt,
-      s.startedAt,
-      s.endsAt,
-      s.jkt,
-    );
-  }
-
-  endSession(ticketId: string, endedAt: number): void {
-    this.#sql.exec("UPDATE sessions SET ended_at = ? WHERE ticket_id = ?", endedAt, ticketId);
   }
 
   /** Runs `write` in one synchronous storage transaction: if it throws, nothing it wrote is kept. */

@@ -1,17 +1,18 @@
 import type { Env } from "../config/env";
 import { settingsOf } from "../config/settings";
-import { shardOf } from "../edge/objects";
+import { sessionsAt, shardOf } from "../edge/objects";
+import { ISSUANCE_SESSION_SHARDS } from "../issuance/sessions";
 import { withDeadline } from "../lib/deadline";
 import { logger } from "../log/logger";
 import { recordAdmissions } from "../metrics/analytics";
 import type { CoordinatorStore, RoomState } from "./coordinator-store";
-import type { TickRecord } from "./admission-log";
+import { admittedSince, type TickRecord } from "./admission-log";
 import type { LotteryRecord } from "./lottery";
 import { backendHealth, stepOutflow, WINDOW_MS, type OutflowState } from "./outflow";
 import type { ShardEntrants, SyncReport, SyncRequest } from "./protocol";
 import { applyTick } from "./room-books";
 import { active, effective } from "./room-view";
-import { sessionExpired } from "./sessions";
+import { addCounts, NO_SESSIONS, sessionExpired, type SessionCounts } from "./sessions";
 import { planTick, runTick, SETTLE_MS, type TickOutcome } from "./tick";
 
 /**
@@ -29,6 +30,8 @@ import { planTick, runTick, SETTLE_MS, type TickOutcome } from "./tick";
 export interface TickPorts {
   /** One shard's answer to the tick's sync (the tick bounds it with the object-call deadline). */
   syncShard(room: string, req: SyncRequest): Promise<SyncReport>;
+  /** One IssuanceSessions object's counts for the room at the tick's time (same deadline). */
+  sessionCounts(room: string, req: SessionCountRequest): Promise<SessionCounts>;
   /** First write of a tick's outcome (CoordinatorStore.writeTickLog), inside the tick's transaction. */
   writeTickLog(room: RoomState, touched: Iterable<number>, record: TickRecord): void;
   /** Second write, same transaction (CoordinatorStore.writeTickBooks). */
@@ -39,9 +42,17 @@ export interface TickPorts {
 export function plainTickPorts(env: Env, store: CoordinatorStore): TickPorts {
   return {
     syncShard: (room, req) => shardOf(env, room, req.shard).sync(req),
+    sessionCounts: (room, req) => sessionsAt(env, req.object).sessionCounts(room, req.now, req.ttlMs),
     writeTickLog: (room, touched, record) => store.writeTickLog(room, touched, record),
     writeTickBooks: (room, finished) => store.writeTickBooks(room, finished),
   };
+}
+
+/** Which IssuanceSessions object to ask, and the tick's time and the room's admission TTL to count with. */
+export interface SessionCountRequest {
+  readonly object: number;
+  readonly now: number;
+  readonly ttlMs: number;
 }
 
 /** What a tick needs from the object that runs it. */
@@ -78,38 +89,69 @@ export function roomShards(env: Env, room: string) {
 }
 
 /**
- * Sync every shard, admit, persist. All-or-nothing: if any shard fails to answer, nobody is admitted
- * this tick (the global order is unknown without every shard's heads) and nothing is written.
+ * The room's IssuanceSessions objects, as the coordinator's statistics ask them outside the tick: every
+ * object's counts for the room at `now`, summed, with the deadline the edge gives object calls.
+ */
+export function roomSessions(env: Env, room: string) {
+  const timeoutMs = settingsOf(env).durableCallTimeoutMs;
+  return {
+    async counts(now: number, ttlMs: number): Promise<SessionCounts> {
+      const calls = Array.from({ length: ISSUANCE_SESSION_SHARDS }, (_, i) => sessionsAt(env, i).sessionCounts(room, now, ttlMs));
+      return (await withDeadline(Promise.all(calls), timeoutMs, "session counts")).reduce(addCounts, NO_SESSIONS);
+    },
+  };
+}
+
+/**
+ * Sync every queue shard and count the sessions in every IssuanceSessions object, admit, persist.
+ * All-or-nothing: if any object fails to answer, nobody is admitted this tick (the global order is
+ * unknown without every shard's heads, the active count without every session object's) and nothing
+ * is written.
+ *
+ * One fan-out, all calls at once: the queue shards' page size is planned before the session counts
+ * are in, with the active cap left out (so it is never smaller than the final allowance needs); the
+ * allowance is then planned with the counts. planTick is pure, so both plans top the bucket up alike.
  */
 export async function tickRoom(host: TickHost, room: RoomState, now: number): Promise<void> {
   // Every lottery past its draw, not only the configured event's: re-scheduling must not hide a seed.
   for (const l of room.lotteries) if (l.revealedAt === null && now >= l.to + SETTLE_MS) await revealLottery(host, room, l, now);
   adapt(host, room, now);
-  const input = {
-    config: effective(room, now),
-    now,
-    frontier: room.frontier,
-    budget: room.budget,
-    log: room.log,
-    active: active(room, now),
-  };
-  const plan = planTick(input);
+  const base = { config: effective(room, now), now, frontier: room.frontier, budget: room.budget, log: room.log };
+  const paging = planTick({ ...base, active: 0 });
   const timeoutMs = settingsOf(host.env).durableCallTimeoutMs;
+  const ttlMs = room.config.admission_ttl_seconds * 1000;
   let reports: SyncReport[];
+  let counts: SessionCounts;
   try {
-    // A hung shard fails the tick at the deadline instead of stalling the room.
-    reports = await Promise.all(
+    // A hung object fails the tick at the deadline instead of stalling the room.
+    const syncs = Promise.all(
       room.shards.map((s, shard) => {
-        const req = { shard, after: room.frontier, limit: plan.pageSize, eligibleBefore: plan.eligibleBefore, since: s.cursor };
+        const req = { shard, after: room.frontier, limit: paging.pageSize, eligibleBefore: paging.eligibleBefore, since: s.cursor };
         return withDeadline(host.ports.syncShard(room.name, req), timeoutMs, `shard ${shard} sync`);
       }),
     );
+    const counted = quietSessions(room, ttlMs)
+      ? Promise.resolve([NO_SESSIONS])
+      : Promise.all(
+          Array.from({ length: ISSUANCE_SESSION_SHARDS }, (_, object) =>
+            withDeadline(host.ports.sessionCounts(room.name, { object, now, ttlMs }), timeoutMs, `session object ${object} count`),
+          ),
+        );
+    const summed = counted.then(
+      (all) => all.reduce(addCounts, NO_SESSIONS),
+      (e: unknown) => Promise.reject(new SessionCountFailure(messageOf(e))),
+    );
+    [reports, counts] = await Promise.all([syncs, summed]);
   } catch (e) {
-    room.lastTickError = `shard sync failed: ${e instanceof Error ? e.message : String(e)}`;
+    room.lastTickError = e instanceof SessionCountFailure ? `session count failed: ${e.message}` : `shard sync failed: ${messageOf(e)}`;
     logger.error("tick_failed", { room: room.name, error: room.lastTickError });
     return;
   }
   room.lastTickError = null;
+  room.sessionCounts = counts;
+  room.sessionCountsAt = now;
+  const input = { ...base, active: active(room, now) };
+  const plan = { ...planTick(input), pageSize: paging.pageSize };
   const outcome = runTick(
     input,
     plan,
@@ -122,6 +164,28 @@ export async function tickRoom(host: TickHost, room: RoomState, now: number): Pr
     logger.info("tick", { room: room.name, admitted: outcome.admitted.length, waiting });
     recordAdmissions(host.env, room.name, outcome.admitted.length, { waiting });
   }
+}
+
+/**
+ * Whether the session objects can be left unasked this tick: at the last count the room had no session
+ * open and none inside its admission TTL, and no admission has been live since (none in the log after
+ * that count's time minus the TTL). A session starts only from a live admission, so nothing can have
+ * changed: the counts are still zero. An idle room then costs no session-object requests per tick.
+ * (The log, pruned at the last successful tick, still holds every record after that tick's time minus
+ * the TTL; a configuration change forgets when the counts were taken, so a raised TTL cannot make this
+ * read short.)
+ */
+function quietSessions(room: RoomState, ttlMs: number): boolean {
+  const c = room.sessionCounts;
+  if (!c || room.sessionCountsAt === null || c.open > 0 || c.redeemed > 0) return false;
+  return admittedSince(room.log, room.sessionCountsAt - ttlMs) === 0;
+}
+
+/** A session object's count failed the tick (told apart from a queue shard's sync in the tick's error). */
+class SessionCountFailure extends Error {}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**

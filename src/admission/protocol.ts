@@ -74,8 +74,11 @@ export type ConfigureRefusal = NoRoom | "outflow_floor_above_ceiling" | "shards_
 /** Why an operator's reveal is refused. */
 export type RevealRefusal = NoRoom | "no_event" | "not_yet_drawn";
 
-/** Why an admission cannot open an issuance session (the token endpoint). */
-export type SessionStartRefusal = NoRoom | "not_admitted" | "expired" | "already_used";
+/**
+ * Why an admission cannot open an issuance session (the token endpoint, from the room's snapshot:
+ * src/admission/live-admission.ts). A session already opened is the session object's refusal.
+ */
+export type SessionStartRefusal = NoRoom | "not_admitted" | "expired";
 
 /** Why the waiting page's approval of a handoff wallet is refused (ReplayGuard.handoffApprove). */
 export type HandoffApproveRefusal = "no_match" | "ambiguous";
@@ -85,8 +88,3 @@ export type CoordinatorRefusal = ConfigureRefusal | RevealRefusal | SessionStart
 
 export type Configured = Result<{ created: boolean; config: RoomConfig }, ConfigureRefusal>;
 export type Revealed = Result<{ lottery: PublicLottery }, RevealRefusal>;
-/** A started (or, for the same key, resumed) session: its end and the room's limits on it. */
-export type SessionStart = Result<
-  { endsAt: number; limits: { credentialsPerConfiguration: number | null; registerReads: number } },
-  SessionStartRefusal
->;

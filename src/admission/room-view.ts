@@ -50,8 +50,12 @@ export function effective(room: RoomState, now: number): RoomConfig {
   return effectiveConfig(room.config, now, room.config.outflow.mode === "adaptive" ? room.outflow.rate : null);
 }
 
+/**
+ * The room's active count at `now`: its admissions, its legacy session rows, and the IssuanceSessions
+ * objects' counts as last pulled (by the tick that just ran, or by the statistics that asked).
+ */
 export function active(room: RoomState, now: number): number {
-  return activeCount(room.log, room.sessions.values(), now, room.config.admission_ttl_seconds * 1000);
+  return activeCount(room.log, room.sessions.values(), now, room.config.admission_ttl_seconds * 1000, room.sessionCounts ?? undefined);
 }
 
 /** The configured event's lottery: the latest record for its window that was not withdrawn. */
@@ -96,7 +100,7 @@ export function roomStats(room: RoomState, now: number, env: Env): RoomStats {
     waiting,
     admitted_total: room.admittedTotal,
     active: active(room, now),
-    sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length,
+    sessions_open: [...room.sessions.values()].filter((s) => s.endedAt === null && s.endsAt > now).length + (room.sessionCounts?.open ?? 0),
     session_limits: {
       credentials_per_configuration: room.config.session_credentials_per_configuration ?? settingsOf(env).credentialBatchSize,
       register_reads: room.config.session_register_reads,

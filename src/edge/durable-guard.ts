@@ -31,7 +31,7 @@ const FAULT_POINTS: Record<string, FaultPoint | Record<string, FaultPoint>> = {
   QUEUE_SHARD: "shard.join",
   REPLAY_GUARD: "replay.claim",
   ISSUANCE_SESSIONS: "sessions.call",
-  ROOM_COORDINATOR: { snapshot: "coordinator.snapshot", startSession: "coordinator.session", endSession: "coordinator.session" },
+  ROOM_COORDINATOR: { snapshot: "coordinator.snapshot" },
 };
 
 function faultPointOf(binding: string, method: string): FaultPoint | undefined {

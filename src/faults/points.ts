@@ -27,8 +27,8 @@ export const FAULT_POINTS = [
   "coordinator.tick",
   /** RoomCoordinator tick, inside its storage transaction after part of the rows were written (wrapTickPorts). */
   "coordinator.persist",
-  /** RoomCoordinator.startSession / endSession: the token or notification endpoint cannot reach it. */
-  "coordinator.session",
+  /** The coordinator's IssuanceSessions.sessionCounts call: a session object fails to answer the tick (wrapTickPorts). */
+  "sessions.count",
   /** ReplayGuard.claim: c_nonce (and handoff) checks cannot be made. */
   "replay.claim",
   /** IssuanceSessions, every method: a session cannot be opened, checked, spent or ended. */
@@ -73,6 +73,7 @@ function injectFaultSync(point: FaultPoint): void {
  * plan, and lives on after it is disarmed.
  * - "shard.sync": before the shard's RPC, inside the tick's deadline (the tick applies the deadline to
  *   what `syncShard` returns), so a "delay" rule is a shard that answers too late.
+ * - "sessions.count": likewise before each IssuanceSessions object's count for the tick.
  * - "coordinator.persist": before the second write step, inside the tick's transaction, after the first
  *   step wrote the waiting seconds and the tick's log record: a failure half-way through the writes,
  *   which the transaction must roll back.
@@ -82,6 +83,10 @@ export function wrapTickPorts(ports: TickPorts): TickPorts {
     async syncShard(room, req) {
       if (faultsOn) await injectFault("shard.sync");
       return ports.syncShard(room, req);
+    },
+    async sessionCounts(room, req) {
+      if (faultsOn) await injectFault("sessions.count");
+      return ports.sessionCounts(room, req);
     },
     writeTickLog: (room, touched, record) => ports.writeTickLog(room, touched, record),
     writeTickBooks(room, finished) {

@@ -36,7 +36,6 @@ export function coordinatorRefusal(reason: CoordinatorRefusal, room: string, at:
       return new ApiError("conflict", "the lottery is revealed only after event_start");
     case "not_admitted":
     case "expired":
-    case "already_used":
       // Session starts come from the token endpoint only; an operator never starts one.
       return new ApiError("conflict", `the admission cannot open a session (${reason.replaceAll("_", " ")})`);
   }

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { secret, type Env } from "../config/env";
-import { coordinatorOf } from "../edge/objects";
 import { ApiError } from "../http/problem";
 import { hmacKeyring } from "../tickets/keyring";
 import type { AccessGrant } from "./dpop-access";
@@ -10,7 +9,7 @@ import { sessionObject, sessionRefusal } from "./sessions";
 /**
  * The notification endpoint's use case (OpenID4VCI 1.0 §11). Each notification_id is accepted once.
  * `credential_accepted` and `credential_deleted` end the session: its tokens stop working at once and
- * the coordinator frees its slot for the next person in line. `credential_failure` leaves the session
+ * its slot is free for the next person in line from the coordinator's next tick. `credential_failure` leaves the session
  * open (the wallet may try again within its limits) and so keeps its slot.
  */
 export const NotificationSchema = z
@@ -42,10 +41,7 @@ export async function acceptNotification(env: Env, grant: AccessGrant, notificat
     notificationExpiresAt: opened.claims.exp * 1000 + 60_000,
     event: notification.event,
   });
+  // An ending notification ended the session in its object, which is where the room's active count
+  // is read from at the next tick: nothing else needs telling.
   if (!noted.ok) throw sessionRefusal(noted.reason, "resource");
-  if (!noted.value.ended) return;
-  // The session is over from here on; its slot goes to the next in line. If the coordinator cannot be
-  // told now, the client's retry of this same notification tells it (IssuanceSessions.notify).
-  await coordinatorOf(env, grant.room).endSession(grant.ticketId);
-  await sessions.confirmEnd(grant.sessionId);
 }

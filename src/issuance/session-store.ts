@@ -16,8 +16,12 @@ import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-r
  * | deferred | one per deferred credential request:  | the credential endpoint defers (register busy); |
  * |          | configuration, proof keys (JSON),     | leased by a deferred poll, deleted when issued  |
  * |          | lease end                             | or denied, or with its session                  |
- * A session row is forgotten a minute after its end time: its access tokens expire with it, and a fresh
- * code for the same admission is refused by the coordinator (its admission is spent).
+ * | session_admissions | one per session: room, the admission's tick time, end, ended | the token endpoint |
+ * |          | opens the session; an ending notification or an operator ends it; kept until keep_until |
+ * A session row is forgotten a minute after its end time: its access tokens expire with it. Its
+ * admission row stays until the admission's TTL is over too, so a fresh code for the same admission is
+ * refused (one session per admission), and until then it counts in the room's active count
+ * (`roomCounts`, which the room's coordinator pulls every tick).
  */
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE sessions (
@@ -34,6 +38,14 @@ const MIGRATIONS: readonly Migration[] = [
      count INTEGER NOT NULL, leased_until INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX deferred_by_session ON deferred (session_id);`,
+  // Sessions off the coordinator: the admission each session redeemed, what the room's active count
+  // needs from it, kept until neither the admission nor the session can matter (see AdmissionRow).
+  `CREATE TABLE session_admissions (
+     session_id TEXT PRIMARY KEY, room TEXT NOT NULL, admitted_at INTEGER NOT NULL,
+     ends_at INTEGER NOT NULL, ended_at INTEGER, keep_until INTEGER NOT NULL
+   );
+   CREATE INDEX session_admissions_by_room ON session_admissions (room, admitted_at);
+   CREATE INDEX session_admissions_by_keep ON session_admissions (keep_until);`,
 ];
 
 /** How long a session row outlives its end time (so late calls hear "ended", not "unknown"). */
@@ -153,9 +165,57 @@ export class SessionStore {
     this.#sql.exec("DELETE FROM used WHERE expires_at <= ?", now);
     this.#sql.exec("DELETE FROM sessions WHERE ends_at + ? <= ?", FORGET_AFTER_MS, now);
     this.#sql.exec("DELETE FROM deferred WHERE session_id NOT IN (SELECT id FROM sessions)");
+    this.#sql.exec("DELETE FROM session_admissions WHERE keep_until <= ?", now);
     return this.#sql
-      .exec<{ n: number }>("SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM deferred) AS n")
+      .exec<{ n: number }>(
+        `SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM deferred)
+          + (SELECT count(*) FROM session_admissions) AS n`,
+      )
       .one().n;
+  }
+
+  /** Whether a session was ever opened for this admission (its row outlives the session's own). */
+  admissionUsed(sessionId: string): boolean {
+    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM session_admissions WHERE session_id = ?", sessionId).one().n > 0;
+  }
+
+  /**
+   * The admission a new session redeemed. Kept until both the admission's TTL and the session are over
+   * (plus FORGET_AFTER_MS): while the admission could still be redeemed by a fresh code, the row says it
+   * was, and while either could count as active, the room's count sees it.
+   */
+  recordAdmission(a: { sessionId: string; room: string; admittedAt: number; admissionExpiresAt: number; endsAt: number }): void {
+    this.#sql.exec(
+      "INSERT OR IGNORE INTO session_admissions (session_id, room, admitted_at, ends_at, ended_at, keep_until) VALUES (?, ?, ?, ?, NULL, ?)",
+      a.sessionId,
+      a.room,
+      a.admittedAt,
+      a.endsAt,
+      Math.max(a.admissionExpiresAt, a.endsAt) + FORGET_AFTER_MS,
+    );
+  }
+
+  endAdmission(sessionId: string, at: number): void {
+    this.#sql.exec("UPDATE session_admissions SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL", at, sessionId);
+  }
+
+  /**
+   * What the room's active count needs from this object, at the coordinator's `now`: sessions whose
+   * admission is still inside its TTL (`admittedAfter` = now − TTL; the coordinator subtracts them from
+   * its admissions, as they are counted as sessions instead), and sessions open (not ended, not past
+   * their end). An index range over the room's rows: the work is here, not in the coordinator.
+   */
+  roomCounts(room: string, admittedAfter: number, now: number): { redeemed: number; open: number } {
+    const row = this.#sql
+      .exec<{ redeemed: number | null; open: number | null }>(
+        `SELECT sum(admitted_at > ?) AS redeemed, sum(ended_at IS NULL AND ends_at > ?) AS open
+         FROM session_admissions WHERE room = ?`,
+        admittedAfter,
+        now,
+        room,
+      )
+      .one();
+    return { redeemed: row.redeemed ?? 0, open: row.open ?? 0 };
   }
 }
 

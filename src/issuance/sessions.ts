@@ -1,5 +1,5 @@
 import type { Env } from "../config/env";
-import { coordinatorOf, hashedShard, sessionsAt } from "../edge/objects";
+import { hashedShard, sessionsAt } from "../edge/objects";
 import { settingsOf } from "../config/settings";
 import { ApiError } from "../http/problem";
 import type { SessionCallRefusal } from "../../durable-objects/issuance-sessions";
@@ -76,10 +76,8 @@ export function sessionRefusal(reason: SessionCallRefusal, at: "token" | "resour
   }
 }
 
-/** An operator ends a session: its tokens die first, then the coordinator frees its slot. */
+/** An operator ends a session: its tokens stop working at once, its slot is free from the next tick. */
 export async function endSessionByOperator(env: Env, room: string, ticketId: string): Promise<boolean> {
   const sessionId = sessionIdOf(room, ticketId);
-  const ended = await (await sessionObject(env, sessionId)).end(sessionId, "operator");
-  if (ended) await coordinatorOf(env, room).endSession(ticketId);
-  return ended;
+  return (await sessionObject(env, sessionId)).end(sessionId, "operator");
 }

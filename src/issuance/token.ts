@@ -2,7 +2,13 @@ import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
 import { enforceRateLimit } from "../edge/rate-limits";
-import { coordinatorOf } from "../edge/objects";
+import { liveAdmission, type LiveAdmission } from "../admission/live-admission";
+import type { OrderKey } from "../admission/order-key";
+import type { SessionStartRefusal } from "../admission/protocol";
+import { sessionLimits as roomSessionLimits } from "../admission/room-view";
+import type { RoomConfig } from "../config/room-config";
+import { refreshRoomSnapshot, roomSnapshot } from "../edge/snapshot-cache";
+import { ok, refuse, type Result } from "../lib/result";
 import { coordinatorRefusal } from "../http/refusals";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
@@ -22,8 +28,8 @@ import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./ses
  * Single use: the code's id is taken by the session's object when the session is opened, so the same
  * code never yields a second token (RFC 6749 §4.1.2). A device whose answer was lost polls its
  * ticket again and redeems the fresh code it gets with the same key: that reaches the same session
- * (the coordinator keeps one session per admission and resumes it only for the key that started it),
- * with what it has already used, so the new token buys nothing the first did not.
+ * (the session's object keeps one session per admission and resumes it only for the key that started
+ * it), with what it has already used, so the new token buys nothing the first did not.
  */
 export const TokenRequestSchema = z.object({
   grant_type: z.string(),
@@ -68,15 +74,13 @@ export async function redeemPreAuthorizedCode(
   // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
   if (code.handoff) await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
 
-  // The coordinator first: it decides whether the admission is live and whose session it is (one per
-  // admission, resumed only by the key that started it). Then the session's object takes the code and
-  // the proof in the same call that opens or finds the session: a failure before that call burns nothing.
-  const started = await coordinatorOf(env, code.room).startSession({
-    ticketId: code.tid,
-    key: { a: code.ord[0], b: code.ord[1] },
-    jkt: proof.jkt,
-  });
-  if (!started.ok) throw coordinatorRefusal(started.reason, code.room, "token");
+  // Whether the admission is live is read from the room's snapshot, at the edge (no coordinator call):
+  // the poll path's own decision. Then the session's object keeps one session per admission, bound to
+  // the key that started it, and takes the code and the proof in the same call that opens or finds the
+  // session: a failure before that call burns nothing.
+  const live = await admissionOf(env, code.room, { a: code.ord[0], b: code.ord[1] }, now);
+  if (!live.ok) throw coordinatorRefusal(live.reason, code.room, "token");
+  const { admission, config } = live.value;
   const sessionId = sessionIdOf(code.room, code.tid);
   const session = await (
     await sessionObject(env, sessionId)
@@ -89,8 +93,10 @@ export async function redeemPreAuthorizedCode(
     proofExpiresAt: proofReplayWindowEnd(proof.iat),
     room: code.room,
     ticketId: code.tid,
-    endsAt: started.value.endsAt,
-    limits: sessionLimits(env, started.value.limits),
+    endsAt: now + config.session_duration_seconds * 1000,
+    limits: sessionLimits(env, roomSessionLimits(config)),
+    admittedAt: admission.admittedAt,
+    admissionExpiresAt: admission.expiresAt,
   });
   if (!session.ok) throw sessionRefusal(session.reason, "token");
 
@@ -99,4 +105,25 @@ export async function redeemPreAuthorizedCode(
   const endsAt = session.value.endsAt;
   const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: proof.jkt, room: code.room, tid: code.tid }, now, endsAt);
   return { access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((endsAt - now) / 1000) };
+}
+
+/**
+ * The admission the code names, live, and the room's settings, from the room's snapshot. The code was
+ * sealed only for an admission some snapshot showed; if this isolate's copy is older than that one (it
+ * does not show the admission yet), the coordinator is read once, directly.
+ */
+async function admissionOf(
+  env: Env,
+  room: string,
+  key: OrderKey,
+  now: number,
+): Promise<Result<{ admission: LiveAdmission; config: RoomConfig }, SessionStartRefusal>> {
+  let snapshot = await roomSnapshot(env, room);
+  let live = snapshot ? liveAdmission(snapshot, key, now) : null;
+  if (!live?.ok && live?.reason !== "expired") {
+    snapshot = await refreshRoomSnapshot(env, room);
+    live = snapshot ? liveAdmission(snapshot, key, now) : null;
+  }
+  if (!snapshot || !live) return refuse("no_room");
+  return live.ok ? ok({ admission: live.value, config: snapshot.config }) : live;
 }

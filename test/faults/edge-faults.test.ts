@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import { guardBindings } from "../../src/edge/durable-guard";
+import { clearSnapshotCache } from "../../src/edge/snapshot-cache";
 import { armFaults } from "../../src/faults/faults";
 import {
   ORIGIN,
@@ -123,7 +124,7 @@ describe("a queue shard cannot be reached", () => {
   });
 });
 
-describe("the session objects, the ReplayGuard or the coordinator's sessions fail during issuance", () => {
+describe("the session objects, the ReplayGuard or the room's snapshot fail during issuance", () => {
   it("token, credential and notification answer 503 + Retry-After; the code is not burnt and the slot is freed", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1, total_active_users: 5 });
     const joined = await join(room, { personId: validHolderId(0) });
@@ -132,7 +133,10 @@ describe("the session objects, the ReplayGuard or the coordinator's sessions fai
 
     arm({ "sessions.call": { mode: "throw" } });
     await expectRetryable(await token(joined.device, code));
-    arm({ "coordinator.session": { mode: "throw" } });
+    // The token endpoint reads the admission from the room's snapshot: with none to serve and the
+    // coordinator unreachable, a 503 (sessions no longer reach the coordinator: "coordinator.session" is gone).
+    clearSnapshotCache();
+    arm({ "coordinator.snapshot": { mode: "throw" } });
     await expectRetryable(await token(joined.device, code));
     disarmFaults();
     const granted = await token(joined.device, code);
@@ -149,11 +153,11 @@ describe("the session objects, the ReplayGuard or the coordinator's sessions fai
     expect(issued.status).toBe(200);
     expect((await adminGet(room)).sessions_open).toBe(1);
 
-    arm({ "coordinator.session": { mode: "throw", times: 1 } });
+    arm({ "sessions.call": { mode: "throw", times: 1 } });
     const notification = { notification_id: issued.body.notification_id, event: "credential_accepted" };
     await expectRetryable(await withAccess("/notification", joined.device, accessToken, notification));
     expect((await adminGet(room)).sessions_open).toBe(1);
-    // The retry of the same notification tells the coordinator; after that the session is over for good.
+    // The retry of the same notification ends the session in its object; after that it is over for good.
     expect((await withAccess("/notification", joined.device, accessToken, notification)).status).toBe(204);
     expect((await adminGet(room)).sessions_open).toBe(0);
     const over = await withAccess("/notification", joined.device, accessToken, notification);

@@ -26,6 +26,10 @@ function recordingPorts(calls: string[]): TickPorts {
       calls.push(`sync ${r} ${q.shard}`);
       return { heads: [] } as unknown as SyncReport;
     },
+    async sessionCounts(r, q) {
+      calls.push(`count ${r} ${q.object}`);
+      return { redeemed: 0, open: 0 };
+    },
     writeTickLog: () => void calls.push("log"),
     writeTickBooks: () => void calls.push("books"),
   };
@@ -38,9 +42,10 @@ describe("the tick's ports with the fault points around them", () => {
     const entry = wrapTickEntry(async (n: number) => void calls.push(`tick ${n}`));
     await entry(7);
     await ports.syncShard("r", req);
+    await ports.sessionCounts("r", { object: 0, now: 1, ttlMs: 1 });
     ports.writeTickLog(room, [1], record);
     ports.writeTickBooks(room, []);
-    expect(calls).toEqual(["tick 7", "sync r 0", "log", "books"]);
+    expect(calls).toEqual(["tick 7", "sync r 0", "count r 0", "log", "books"]);
     expect(faultReport().fired).toEqual({});
   });
 
@@ -66,6 +71,19 @@ describe("the tick's ports with the fault points around them", () => {
     await ports.syncShard("r", req);
     expect(calls).toEqual(["sync r 0"]);
     expect(faultReport().fired["shard.sync"]).toBe(2);
+  });
+
+  it('"sessions.count" rejects before the session object is asked, and a "delay" still reaches it afterwards', async () => {
+    const calls: string[] = [];
+    const ports = wrapTickPorts(recordingPorts(calls));
+    const count = { object: 3, now: 1, ttlMs: 1 };
+    arm({ "sessions.count": { mode: "throw", times: 1 } });
+    await expect(ports.sessionCounts("r", count)).rejects.toThrow("injected fault at sessions.count");
+    expect(calls).toEqual([]);
+    arm({ "sessions.count": { mode: "delay", delayMs: 1, times: 1 } });
+    expect(await ports.sessionCounts("r", count)).toEqual({ redeemed: 0, open: 0 });
+    expect(calls).toEqual(["count r 3"]);
+    expect(faultReport().fired["sessions.count"]).toBe(2);
   });
 
   it('"coordinator.tick" throws before the tick does any work', async () => {

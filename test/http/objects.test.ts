@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { coordinatorOf, replayGuardAt } from "../../src/edge/objects";
+import { coordinatorOf, replayGuardAt, sessionsAt } from "../../src/edge/objects";
 import { adminGet, call, createRoom, testClock } from "../helpers/api";
 import { restart } from "../helpers/faults";
 
@@ -148,9 +148,11 @@ describe("Durable Objects over their stores", () => {
       reason: "outflow_floor_above_ceiling",
     });
     expect(await coordinator.revealLottery()).toEqual({ ok: false, reason: "no_event" });
-    expect(await coordinator.startSession({ ticketId: "0.99", key: { a: Number.MAX_SAFE_INTEGER, b: 99 } })).toEqual({
+    // Sessions left the coordinator (docs/scaling-past-one-coordinator.md): their objects refuse alike.
+    const proof = { jkt: "k", proofId: "p", proofExpiresAt: testClock.now() + 60_000 };
+    expect(await sessionsAt(env, 0).spend(`${room}/0.99`, { ...proof, configuration: "mdl", count: 1 })).toEqual({
       ok: false,
-      reason: "not_admitted",
+      reason: "unknown_session",
     });
     expect(
       await coordinatorOf(env, `nobody-${Date.now().toString(36)}`).configure({

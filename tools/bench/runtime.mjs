@@ -262,6 +262,8 @@ export async function startRuntime({ config, appBundle, helloBundle, floorBundle
           QUEUE_SHARD: { className: "QueueShard", scriptName: WORKERS.app, useSQLite: true },
           REPLAY_GUARD: { className: "ReplayGuard", scriptName: WORKERS.app, useSQLite: true },
           ISSUANCE_SESSIONS: { className: "IssuanceSessions", scriptName: WORKERS.app, useSQLite: true },
+          ROOM_COORDINATOR: { className: "RoomCoordinator", scriptName: WORKERS.app, useSQLite: true },
+          FLOOR_COORDINATOR: { className: "FloorCoordinator", useSQLite: true },
         },
         unsafeDirectSockets: socket(ports.floor),
       },

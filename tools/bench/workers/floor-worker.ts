@@ -15,6 +15,15 @@
  * |   before                        | the issuance session: DPoP jti claim + c_nonce claim (two ReplayGuard) |
  * | POST /floor/credential-objects/ | ...and as they are now: the session's spend (session open, proof id,  |
  * |   after                         | quotas: one IssuanceSessions RPC) + the c_nonce claim (ReplayGuard)   |
+ * | POST /floor/session-objects/    | one issuance session's start and end, object round trips as they were |
+ * |   before                        | with sessions in the coordinator: coordinator insert, redeem, notify, |
+ * |                                 | coordinator update, end confirmation (one room: one coordinator)      |
+ * | POST /floor/session-objects/    | ...and as they are now: redeem, notify (IssuanceSessions only)        |
+ * |   after                         |                                                                       |
+ * | POST /floor/snapshot-miss/      | an isolate whose snapshot is a TTL old, before: the coordinator's     |
+ * |   before?room=                  | snapshot RPC (every isolate, once per TTL)                            |
+ * | POST /floor/snapshot-miss/      | ...and now: the location's copy (Cache API match + parse); the        |
+ * |   after?room=                   | coordinator only when the copy is a TTL old (once per location)       |
  * | POST /fill                      | joins synthetic people into a room's REAL QueueShard objects          |
  * | GET /shard-ids?room=&shards=    | those objects' ids (their SQLite files on disk are named after them)  |
  *
@@ -25,9 +34,11 @@ import { DurableObject } from "cloudflare:workers";
 import { base64url, importJWK } from "jose";
 import type { IssuanceSessions } from "../../../durable-objects/issuance-sessions";
 import type { QueueShard } from "../../../durable-objects/queue-shard";
+import type { RoomCoordinator } from "../../../durable-objects/room-coordinator";
 import type { ReplayGuard } from "../../../durable-objects/replay-guard";
 import type { JoinRequest } from "../../../src/admission/protocol";
-import { shardName, shardOf } from "../../../src/edge/objects";
+import { coordinatorOf, shardName, shardOf } from "../../../src/edge/objects";
+import { LOCATION_CACHE, publishLocationCopy, readLocationCopy } from "../../../src/edge/snapshot-cache";
 import { verifyDpopProof } from "../../../src/auth/dpop";
 import { DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../../../src/config/dev-credentials";
 import { DEV_IDENTITY_ISSUER, DEV_IDENTITY_KEY, DEV_PSEUDONYM_KEY } from "../../../src/config/dev-defaults";
@@ -49,6 +60,10 @@ interface FloorEnv {
   /** The real Worker's one-time values and issuance sessions, for /floor/credential-objects/*. */
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
   ISSUANCE_SESSIONS: DurableObjectNamespace<IssuanceSessions>;
+  /** The real Worker's room coordinators (their snapshot), for /floor/snapshot-miss/*. */
+  ROOM_COORDINATOR: DurableObjectNamespace<RoomCoordinator>;
+  /** Stands in for the coordinator's session rows as they were, for /floor/session-objects/before. */
+  FLOOR_COORDINATOR: DurableObjectNamespace<FloorCoordinator>;
   /** The licence register (the same D1 database as the real Worker's), for /floor/register-read. */
   REGISTER: D1Database;
   TARGET_ORIGIN: string;
@@ -95,6 +110,34 @@ export class FloorShard extends DurableObject<FloorEnv> {
         now,
       )
       .one().seq;
+  }
+}
+
+/**
+ * The coordinator's session rows as they were before sessions left it (the table's shape, an insert
+ * when a session started, an update when it ended): one object, as a room had one coordinator.
+ */
+export class FloorCoordinator extends DurableObject<FloorEnv> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: FloorEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (
+      ticket_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
+      ends_at INTEGER NOT NULL, ended_at INTEGER, jkt TEXT
+    )`);
+  }
+
+  startSession(ticketId: string, jkt: string): number {
+    const now = Date.now();
+    this.sql.exec("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL, ?)", ticketId, now, now, now + 900_000, jkt);
+    return now + 900_000;
+  }
+
+  endSession(ticketId: string): boolean {
+    this.sql.exec("UPDATE sessions SET ended_at = ? WHERE ticket_id = ? AND ended_at IS NULL", Date.now(), ticketId);
+    return true;
   }
 }
 
@@ -229,6 +272,8 @@ async function credentialObjectsAfter(env: FloorEnv): Promise<Response> {
       ticketId: sessionId,
       endsAt: Date.now() + 86_400_000,
       limits,
+      admittedAt: Date.now(),
+      admissionExpiresAt: expires,
     });
     openedSessions.set(sessionId, opened);
   }
@@ -244,6 +289,67 @@ async function credentialObjectsAfter(env: FloorEnv): Promise<Response> {
   if (!spent.ok) return json({ refused: spent.reason }, 409);
   const nonce = await claimOnce(asEnv(env), "nonce", crypto.randomUUID(), expires);
   return nonce ? json({ ok: true }) : json({ refused: "nonce" }, 409);
+}
+
+/**
+ * One issuance session, opened by the token endpoint and ended by an accepting notification, through
+ * the real IssuanceSessions object. Before: the coordinator heard both (its start RPC wrote a row, its
+ * end RPC updated it, and the notification confirmed the end to the session object afterwards); now the
+ * session object alone. Each request is a new session (new ticket id).
+ */
+async function sessionObjects(env: FloorEnv, before: boolean): Promise<Response> {
+  const ticketId = crypto.randomUUID();
+  const sessionId = `bench-floor/${ticketId}`;
+  const sessions = await sessionObject(asEnv(env), sessionId);
+  const coordinator = env.FLOOR_COORDINATOR.get(env.FLOOR_COORDINATOR.idFromName("bench-floor"));
+  const now = Date.now();
+  const proof = () => ({ jkt: "bench", proofId: crypto.randomUUID(), proofExpiresAt: now + 600_000 });
+  const endsAt = before ? await coordinator.startSession(ticketId, "bench") : now + 900_000;
+  const redeemed = await sessions.redeem(sessionId, {
+    ...proof(),
+    codeId: crypto.randomUUID(),
+    codeExpiresAt: now + 600_000,
+    room: "bench-floor",
+    ticketId,
+    endsAt,
+    limits: { credentialsPerConfiguration: 1, registerReads: 1 },
+    admittedAt: now,
+    admissionExpiresAt: now + 300_000,
+  });
+  if (!redeemed.ok) return json({ refused: redeemed.reason }, 409);
+  const noted = await sessions.notify(sessionId, {
+    ...proof(),
+    notificationId: crypto.randomUUID(),
+    notificationExpiresAt: now + 600_000,
+    event: "credential_accepted",
+  });
+  if (!noted.ok) return json({ refused: noted.reason }, 409);
+  if (before) {
+    await coordinator.endSession(ticketId);
+    // The end's confirmation was one more session-object RPC that rewrote the session's row.
+    await sessions.release(sessionId, "none", 0, true);
+  }
+  return json({ ok: true });
+}
+
+/**
+ * An isolate whose snapshot is a TTL old. Before: it asked the coordinator (every isolate, once per
+ * TTL). Now: it reads its location's copy, and asks the coordinator only when that copy is itself a TTL
+ * old (one request per location per TTL), publishing the new copy.
+ */
+async function snapshotMiss(url: URL, env: FloorEnv, before: boolean): Promise<Response> {
+  const room = url.searchParams.get("room") ?? "";
+  const read = async () => {
+    const answer = await coordinatorOf(env, room).snapshot();
+    return answer.ok ? answer.value : null;
+  };
+  if (before) return json({ generatedAt: (await read())?.generatedAt ?? null });
+  const location = await caches.open(LOCATION_CACHE);
+  const copy = await readLocationCopy(location, room);
+  if (copy && Date.now() - copy.fetchedAt < 1_000) return json({ generatedAt: copy.snapshot?.generatedAt ?? null });
+  const snapshot = await read();
+  await publishLocationCopy(location, room, { fetchedAt: Date.now(), snapshot });
+  return json({ generatedAt: snapshot?.generatedAt ?? null });
 }
 
 /** Per room and shard: the highest seq seen, passed on as a snapshot's `syncedSeq` would be. */
@@ -312,6 +418,10 @@ export default {
     if (request.method === "POST" && url.pathname === "/floor/register-read") return registerRead(request, env);
     if (request.method === "POST" && url.pathname === "/floor/credential-objects/before") return credentialObjectsBefore(env);
     if (request.method === "POST" && url.pathname === "/floor/credential-objects/after") return credentialObjectsAfter(env);
+    if (request.method === "POST" && url.pathname === "/floor/session-objects/before") return sessionObjects(env, true);
+    if (request.method === "POST" && url.pathname === "/floor/session-objects/after") return sessionObjects(env, false);
+    if (request.method === "POST" && url.pathname === "/floor/snapshot-miss/before") return snapshotMiss(url, env, true);
+    if (request.method === "POST" && url.pathname === "/floor/snapshot-miss/after") return snapshotMiss(url, env, false);
     if (request.method === "POST" && url.pathname === "/fill") return fill(request, env);
     if (request.method === "GET" && url.pathname === "/shard-ids") return shardIds(url, env);
     return json({ error: "not found" }, 404);
