@@ -33,6 +33,9 @@ export type ProblemKind =
   // `error_description` members those specs define, so OAuth clients and wallets read them as usual.
   | "invalid_request"
   | "invalid_grant"
+  | "invalid_client"
+  | "invalid_scope"
+  | "use_dpop_nonce"
   | "authorization_pending"
   | "unsupported_grant_type"
   | "invalid_token"
@@ -83,6 +86,11 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   internal: { status: 500, title: "Internal error" },
   invalid_request: { status: 400, title: "Invalid request", oauth: true },
   invalid_grant: { status: 400, title: "Invalid grant", oauth: true },
+  // Wallet attestation (OAuth 2.0 Attestation-Based Client Authentication) missing or refused.
+  invalid_client: { status: 401, title: "Invalid client", oauth: true },
+  invalid_scope: { status: 400, title: "Invalid scope", oauth: true },
+  // RFC 9449 §8: the DPoP proof must carry the server's current nonce (sent in DPoP-Nonce).
+  use_dpop_nonce: { status: 400, title: "DPoP nonce required", oauth: true },
   // OpenID4VCI 1.0 token error: a handoff code waits for the admitted page to approve the wallet's key.
   authorization_pending: { status: 400, title: "Authorization pending", oauth: true },
   unsupported_grant_type: { status: 400, title: "Unsupported grant type", oauth: true },
