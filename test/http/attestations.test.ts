@@ -5,7 +5,8 @@ import type { Env } from "../../src/config/env";
 import { DEV_WALLET_PROVIDER_CA_PEM } from "../../src/config/dev-wallet-provider";
 import { ApiError } from "../../src/http/problem";
 import { authenticateClient, POP_MAX_AGE_SECONDS } from "../../src/oauth/client-attestation";
-import { ORIGIN, testClock } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import { admittedOffer, token } from "../helpers/wallet";
 import { newDevice, type Device } from "../helpers/device";
 import { attestationPop, makeProvider, TEST_CLIENT_ID, walletAttestation, type ProviderShape } from "../helpers/wallet-provider";
 
@@ -165,5 +166,80 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
     const headers = await attested(wallet);
     expect(await refusal(authenticateClient(devEnv(), headers, { ...ctx(), clientId: "someone-else" }))).toBe("client_id_mismatch");
     await expect(authenticateClient(devEnv(), headers, ctx())).resolves.toBeTruthy();
+  });
+});
+
+describe("wallet attestation at the pre-authorized token endpoint", () => {
+  async function admittedDevice() {
+    const room = await createRoom({ new_users_per_minute: 600 });
+    const joined = await join(room);
+    await tick(room);
+    const { code } = await admittedOffer(room, joined.ticket);
+    return { device: joined.device, code };
+  }
+
+  async function tokenWith(device: Device, code: string, headers: Record<string, string>, extra: Record<string, string> = {}) {
+    const url = `${ORIGIN}/token`;
+    return call("/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", url), ...headers },
+      body: new URLSearchParams({
+        grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        "pre-authorized_code": code,
+        ...extra,
+      }),
+    });
+  }
+
+  it("advertises attest_jwt_client_auth", async () => {
+    const as = (await (await call("/.well-known/oauth-authorization-server")).json()) as Record<string, unknown>;
+    expect(as.token_endpoint_auth_methods_supported).toContain("attest_jwt_client_auth");
+  });
+
+  it("accepts a valid wallet attestation with the token request", async () => {
+    const { device, code } = await admittedDevice();
+    const wallet = await newDevice();
+    const headers = {
+      "oauth-client-attestation": await walletAttestation(wallet),
+      "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN),
+    };
+    const res = await tokenWith(device, code, headers, { client_id: TEST_CLIENT_ID });
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses a bad one with 401 invalid_client and a reason, and spends nothing: the code still works without it", async () => {
+    const { device, code } = await admittedDevice();
+    const wallet = await newDevice();
+    const attestation = await walletAttestation(wallet);
+    const cases: [Record<string, string>, string][] = [
+      [
+        {
+          "oauth-client-attestation": attestation,
+          "oauth-client-attestation-pop": await attestationPop(wallet, "https://other-issuer.example"),
+        },
+        "pop_wrong_audience",
+      ],
+      [{ "oauth-client-attestation": attestation }, "pop_missing"],
+      [{ "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN) }, "attestation_missing"],
+      [
+        {
+          "oauth-client-attestation": await walletAttestation(wallet, { provider: await makeProvider({ selfSigned: true }) }),
+          "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN),
+        },
+        "attestation_untrusted_chain",
+      ],
+    ];
+    for (const [headers, reason] of cases) {
+      const body = await expectProblem(await tokenWith(device, code, headers), 401, "invalid-client");
+      expect(body).toMatchObject({ error: "invalid_client", reason });
+    }
+    const mismatch = await tokenWith(
+      device,
+      code,
+      { "oauth-client-attestation": attestation, "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN) },
+      { client_id: "someone-else" },
+    );
+    expect((await expectProblem(mismatch, 401, "invalid-client")).reason).toBe("client_id_mismatch");
+    expect((await token(device, code)).status).toBe(200);
   });
 });
