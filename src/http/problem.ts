@@ -86,8 +86,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   internal: { status: 500, title: "Internal error" },
   invalid_request: { status: 400, title: "Invalid request", oauth: true },
   invalid_grant: { status: 400, title: "Invalid grant", oauth: true },
-  // Wallet attestation (OAuth 2.0 Attestation-Based Client Authentication) missing or refused.
-  invalid_client: { status: 401, title: "Invalid client", oauth: true },
+  // RFC 6749 §5.2: client authentication failed (here: a wallet attestation or its proof of possession).
+  invalid_client: { status: 401, title: "Client authentication failed", oauth: true },
   invalid_scope: { status: 400, title: "Invalid scope", oauth: true },
   // RFC 9449 §8: the DPoP proof must carry the server's current nonce (sent in DPoP-Nonce).
   use_dpop_nonce: { status: 400, title: "DPoP nonce required", oauth: true },

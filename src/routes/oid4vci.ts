@@ -11,6 +11,7 @@ import { dpopAccess } from "../issuance/dpop-access";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { acceptNotification, NotificationSchema } from "../issuance/notification";
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
+import { attestationHeaders } from "../oauth/client-attestation";
 import { AUTHORIZATION_CODE_GRANT, AuthorizationCodeTokenRequestSchema, redeemAuthorizationCode } from "../issuance/authorization-code";
 import { currentDpopNonce } from "../oauth/dpop-nonce";
 import { clock } from "../lib/clock";
@@ -42,18 +43,15 @@ oid4vci.post("/token", async (c) => {
     const answer = await redeemAuthorizationCode(
       c.env,
       request.data,
-      {
-        dpop: c.req.header("dpop"),
-        attestation: c.req.header("oauth-client-attestation"),
-        pop: c.req.header("oauth-client-attestation-pop"),
-      },
+      { dpop: c.req.header("dpop"), ...attestationHeaders((name) => c.req.header(name)) },
       { url: c.req.url, issuer: issuerOrigin(c.env, c.req.url), now },
     );
     return c.json(answer, 200, { ...noStore, "dpop-nonce": await currentDpopNonce(c.env, now) });
   }
   const parsed = TokenRequestSchema.safeParse(form);
   if (!parsed.success) throw new ApiError("invalid_request", "malformed token request");
-  return c.json(await redeemPreAuthorizedCode(c.env, parsed.data, c.req.header("dpop"), c.req.url, clock.now()), 200, noStore);
+  const attestation = attestationHeaders((name) => c.req.header(name));
+  return c.json(await redeemPreAuthorizedCode(c.env, parsed.data, c.req.header("dpop"), c.req.url, clock.now(), attestation), 200, noStore);
 });
 
 oid4vci.post("/nonce", async (c) => {

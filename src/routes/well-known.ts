@@ -5,6 +5,7 @@ import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
 import { CREDENTIAL_CONFIGURATIONS, credentialConfigurationsSupported, scopeOfConfiguration } from "../issuance/configurations";
 import { issuerOrigin } from "../issuance/issuer-url";
+import { ATTESTATION_AUTH_METHOD } from "../oauth/client-attestation";
 import { ecKeyring } from "../tickets/keyring";
 
 /**
@@ -63,7 +64,11 @@ wellKnown.get("/oauth-authorization-server", (c) => {
     response_modes_supported: ["query"],
     code_challenge_methods_supported: ["S256"],
     authorization_response_iss_parameter_supported: true,
-    token_endpoint_auth_methods_supported: ["attest_jwt_client_auth"],
+    // "none": the pre-authorized code is bound to the admitted device's key; wallets with a wallet
+    // attestation authenticate with it (src/oauth/client-attestation.ts).
+    token_endpoint_auth_methods_supported: ["none", ATTESTATION_AUTH_METHOD],
+    client_attestation_signing_alg_values_supported: ["ES256"],
+    client_attestation_pop_signing_alg_values_supported: ["ES256"],
     dpop_signing_alg_values_supported: ["ES256"],
     scopes_supported: Object.values(CREDENTIAL_CONFIGURATIONS).map(scopeOfConfiguration),
     authorization_details_types_supported: ["openid_credential"],
