@@ -79,17 +79,7 @@ devIdentityProvider.get("/.well-known/openid-configuration", (c) => {
   });
 });
 
-const PUBLIC_JWK = {
-  kid: DEV_IDENTITY_KEY.kid,
-  kty: "EC",
-  crv: "P-256",
-  x: DEV_IDENTITY_KEY.x,
-  y: DEV_IDENTITY_KEY.y,
-  alg: "ES256",
-  use: "sig",
-};
-
-devIdentityProvider.get("/jwks", (c) => c.json({ keys: [PUBLIC_JWK] }));
+devIdentityProvider.get("/jwks", (c) => c.json({ keys: [DEV_OIDC_PUBLIC_JWK] }));
 
 /** The login page: pick a demo licence holder (or type any person id: one without a licence is allowed too). */
 devIdentityProvider.get("/authorize", (c) => {
