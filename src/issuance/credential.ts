@@ -8,10 +8,11 @@ import { logger } from "../log/logger";
 import type { LicenceHolder } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
-import { isCredentialConfigurationId } from "./configurations";
+import { configurationKey, isCredentialConfigurationId, KEY_REQUIREMENTS } from "./configurations";
 import type { AccessGrant } from "./dpop-access";
 import { issueCredentials } from "./issue-credentials";
-import { verifyKeyProof } from "./key-proof";
+import { checkKeyAttestation, type KeyAttestationFailure, type VerifiedAttestations } from "./key-attestation";
+import { MAX_PROOF_LENGTH, verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
 import { settingsOf } from "../config/settings";
 
@@ -28,7 +29,7 @@ import { settingsOf } from "../config/settings";
 export const CredentialRequestSchema = z
   .object({
     credential_configuration_id: z.string().min(1).max(200),
-    proofs: z.object({ jwt: z.array(z.string().min(1).max(4096)).min(1).max(100) }).strict(),
+    proofs: z.object({ jwt: z.array(z.string().min(1).max(MAX_PROOF_LENGTH)).min(1).max(100) }).strict(),
   })
   .strict();
 export type CredentialRequest = z.infer<typeof CredentialRequestSchema>;
@@ -40,6 +41,18 @@ export interface CredentialResponse {
 
 const NOTIFICATION_MIN_LIFETIME_MS = 60_000;
 
+const KEY_ATTESTATION_REFUSALS: Record<KeyAttestationFailure, string> = {
+  key_attestation_missing: "this credential configuration requires a key attestation (key_attestation header) for each proof key",
+  key_attestation_malformed: "the key attestation is malformed",
+  untrusted_chain: "the key attestation does not chain to a trusted wallet provider",
+  bad_signature: "the key attestation's signature does not verify",
+  expired: "the key attestation (or a certificate of its chain) has expired",
+  key_not_attested: "the proof's key is not among the key attestation's attested_keys",
+  key_storage_too_weak: "the attested key storage does not meet this configuration's key_attestations_required",
+  user_authentication_too_weak: "the attested user authentication does not meet this configuration's key_attestations_required",
+  nonce_mismatch: "the key attestation's nonce is not the proof's c_nonce",
+};
+
 export async function issueForSession(
   env: Env,
   grant: AccessGrant,
@@ -50,10 +63,19 @@ export async function issueForSession(
   const configuration = request.credential_configuration_id;
   if (!isCredentialConfigurationId(configuration))
     throw new ApiError("unknown_credential_configuration", `no credential configuration "${configuration}"`);
-  const batchSize = settingsOf(env).credentialBatchSize;
+  const settings = settingsOf(env);
+  const batchSize = settings.credentialBatchSize;
   if (request.proofs.jwt.length > batchSize)
     throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
 
+  const key = configurationKey(configuration);
+  const attestationCheck = {
+    policy: settings.keyAttestations[key],
+    requirement: KEY_REQUIREMENTS[key],
+    anchors: settings.secrets.WALLET_PROVIDER_ANCHORS,
+    now,
+  };
+  const verifiedAttestations: VerifiedAttestations = new Map();
   const keys = [];
   const nonces = new Set<string>();
   for (const [i, jwt] of request.proofs.jwt.entries()) {
@@ -61,6 +83,12 @@ export async function issueForSession(
     if (!proof.ok)
       throw new ApiError("invalid_proof", `proof ${i} was refused (${proof.reason.replaceAll("_", " ")})`, {
         extras: { reason: proof.reason },
+      });
+    // Key attestation (OpenID4VCI appendix D): required or optional per configuration; one that is sent is always checked.
+    const attested = await checkKeyAttestation(proof.keyAttestation, proof, attestationCheck, verifiedAttestations);
+    if (!attested.ok)
+      throw new ApiError("invalid_proof", `proof ${i} was refused: ${KEY_ATTESTATION_REFUSALS[attested.reason]}`, {
+        extras: { reason: attested.reason },
       });
     keys.push(proof.jwk);
     nonces.add(proof.nonce);
