@@ -5,7 +5,7 @@ import { ORIGIN, createRoom, expectProblem, join, testClock, tick, withEnv, type
 import { newDevice, type Device } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
 import { MDOC, SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
-import { keyAttestation, makeProvider } from "../helpers/wallet-provider";
+import { devRouteKeyAttestation, keyAttestation, makeProvider } from "../helpers/wallet-provider";
 
 /**
  * Key attestation (OpenID4VCI 1.0 appendix D) at the credential endpoint, with the configuration set to
@@ -79,6 +79,14 @@ describe("key attestation required", () => {
     const body = (await res.json()) as { credentials: { credential: string }[] };
     const bound = body.credentials.map(({ credential }) => (decodeJwt(credential.split("~")[0]!).cnf as { jwk: { x: string } }).jwk.x);
     expect(bound).toEqual([a.publicJwk.x, b.publicJwk.x]);
+  });
+
+  it("accepts a key attestation from the development wallet provider's route", async () => {
+    const s = await session();
+    const key = await newDevice();
+    const n = await nonce();
+    const proof = await keyProof(key, n, { keyAttestation: await devRouteKeyAttestation([key.publicJwk], { nonce: n }) });
+    expect((await requestCredential(required, s, MDOC, [proof])).status).toBe(200);
   });
 
   it("refuses a proof without a key attestation, and spends nothing: the same c_nonce then works", async () => {
