@@ -10,6 +10,7 @@ import { admittedOffer, token } from "../helpers/wallet";
 import { newDevice, type Device } from "../helpers/device";
 import {
   attestationPop,
+  clientAttestationHeaders,
   devRouteWalletAttestation,
   makeProvider,
   TEST_CLIENT_ID,
@@ -213,11 +214,7 @@ describe("wallet attestation at the pre-authorized token endpoint", () => {
   it("accepts a valid wallet attestation with the token request", async () => {
     const { device, code } = await admittedDevice();
     const wallet = await newDevice();
-    const headers = {
-      "oauth-client-attestation": await walletAttestation(wallet),
-      "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN),
-    };
-    const res = await tokenWith(device, code, headers, { client_id: TEST_CLIENT_ID });
+    const res = await tokenWith(device, code, await clientAttestationHeaders(wallet, ORIGIN), { client_id: TEST_CLIENT_ID });
     expect(res.status).toBe(200);
   });
 
