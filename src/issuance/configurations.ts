@@ -51,9 +51,15 @@ const CREDENTIAL_DISPLAY = [
   { name: "Driving licence", locale: "en-US", description: "Digital driving licence (development)" },
 ];
 
-/** The `jwt` proof type, with `key_attestations_required` when the configuration requires them. */
+/**
+ * The `jwt` proof type (with `key_attestations_required` when the configuration requires them) and the
+ * `attestation` proof type, which is a key attestation and so always meets the same requirement.
+ */
 function proofTypes(policy: KeyAttestationPolicy) {
-  return { jwt: { proof_signing_alg_values_supported: ["ES256"], ...keyAttestationsRequiredMetadata(policy, MDL_KEY_REQUIREMENT) } };
+  return {
+    jwt: { proof_signing_alg_values_supported: ["ES256"], ...keyAttestationsRequiredMetadata(policy, MDL_KEY_REQUIREMENT) },
+    attestation: { proof_signing_alg_values_supported: ["ES256"], ...keyAttestationsRequiredMetadata("required", MDL_KEY_REQUIREMENT) },
+  };
 }
 
 /** Which key requirement each configuration has (both formats carry the same licence, so the same one). */

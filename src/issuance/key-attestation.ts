@@ -45,7 +45,10 @@ export type KeyAttestationFailure =
   | "key_not_attested"
   | "key_storage_too_weak"
   | "user_authentication_too_weak"
-  | "nonce_mismatch";
+  | "nonce_mismatch"
+  // The `attestation` proof type only:
+  | "missing_nonce"
+  | "unsupported_key";
 
 export interface KeyAttestationCheck {
   policy: KeyAttestationPolicy;
@@ -127,6 +130,26 @@ async function verifyKeyAttestation(jwt: string, check: KeyAttestationCheck): Pr
   if (!meets(claims.key_storage, check.requirement.key_storage)) return refuse("key_storage_too_weak");
   if (!meets(claims.user_authentication, check.requirement.user_authentication)) return refuse("user_authentication_too_weak");
   return ok({ keys, nonce: claims.nonce });
+}
+
+/**
+ * The `attestation` proof type (OpenID4VCI 1.0 appendix F.3): the key attestation alone, no proof of
+ * possession; a credential for each attested key. Its `nonce` must be a c_nonce (the caller consumes
+ * it like a jwt proof's), since nothing else makes the request fresh; the attested keys must be
+ * P-256, the keys the credentials here bind to.
+ */
+export async function verifyAttestationProof(
+  jwt: string,
+  check: KeyAttestationCheck,
+): Promise<Result<{ keys: JWK[]; nonce: string }, KeyAttestationFailure>> {
+  const verified = await verifyKeyAttestation(jwt, check);
+  if (!verified.ok) return verified;
+  const { keys, nonce } = verified.value;
+  if (nonce === undefined) return refuse("missing_nonce");
+  if (!keys.every((k) => k.crv === "P-256")) return refuse("unsupported_key");
+  const distinct = new Set(keys.map((k) => `${k.x}.${k.y}`));
+  if (distinct.size !== keys.length) return refuse("key_attestation_malformed");
+  return ok({ keys: keys.map(({ kty, crv, x, y }) => ({ kty, crv, x, y })), nonce });
 }
 
 /** The attestation asserts at least one of the accepted levels (absent asserts none). */

@@ -34,7 +34,18 @@ async function session(): Promise<{ device: Device; accessToken: string }> {
   return { device: joined.device, accessToken: t.body.access_token };
 }
 
-async function requestCredential(send: Send, s: { device: Device; accessToken: string }, configuration: string, proofs: string[]) {
+async function requestCredential(
+  send: Send,
+  s: { device: Device; accessToken: string },
+  configuration: string,
+  proofs: string[],
+  proofType: "jwt" | "attestation" = "jwt",
+) {
+  return postCredential(send, s, { credential_configuration_id: configuration, proofs: { [proofType]: proofs } });
+}
+
+/** POST /credential with the session's access token and a DPoP proof for it. */
+async function postCredential(send: Send, s: { device: Device; accessToken: string }, body: unknown) {
   const url = `${ORIGIN}/credential`;
   const dpop = await new SignJWT({ htm: "POST", htu: url, jti: crypto.randomUUID(), ath: await accessTokenHash(s.accessToken) })
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: s.device.publicJwk })
@@ -43,7 +54,7 @@ async function requestCredential(send: Send, s: { device: Device; accessToken: s
   return send("/credential", {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `DPoP ${s.accessToken}`, dpop },
-    body: JSON.stringify({ credential_configuration_id: configuration, proofs: { jwt: proofs } }),
+    body: JSON.stringify(body),
   });
 }
 
@@ -160,5 +171,58 @@ describe("key attestation optional (the development default)", () => {
     const foreign = await keyProof(key, n, { keyAttestation: await keyAttestation([key.publicJwk], { provider: await makeProvider() }) });
     await refusedWith(await requestCredential(developmentDefaults, s, SD_JWT, [foreign]), "untrusted_chain");
     expect((await requestCredential(developmentDefaults, s, SD_JWT, [await keyProof(key, n)])).status).toBe(200);
+  });
+});
+
+describe("the attestation proof type", () => {
+  const boundKeys = async (res: Response) =>
+    ((await res.json()) as { credentials: { credential: string }[] }).credentials.map(
+      ({ credential }) => (decodeJwt(credential.split("~")[0]!).cnf as { jwk: { x: string } }).jwk.x,
+    );
+
+  it("issues a credential for each attested key, once per c_nonce", async () => {
+    const s = await session();
+    const [a, b] = [await newDevice(), await newDevice()];
+    const n = await nonce();
+    const attestation = await keyAttestation([a.publicJwk, b.publicJwk], { nonce: n });
+    const res = await requestCredential(required, s, SD_JWT, [attestation], "attestation");
+    expect(res.status).toBe(200);
+    expect(await boundKeys(res)).toEqual([a.publicJwk.x, b.publicJwk.x]);
+    // The same attestation again: its c_nonce is used up.
+    const replay = await requestCredential(required, s, SD_JWT, [attestation], "attestation");
+    expect(((await expectProblem(replay, 400, "invalid-nonce")) as Record<string, unknown>).error).toBe("invalid_nonce");
+  });
+
+  it("refuses one without a c_nonce, one too weak, one from an untrusted provider, and more keys than a batch", async () => {
+    const s = await session();
+    const key = await newDevice();
+    const n = await nonce();
+    const cases: [string, string][] = [
+      [await keyAttestation([key.publicJwk]), "missing_nonce"],
+      [await keyAttestation([key.publicJwk], { nonce: n, keyStorage: ["iso_18045_basic"] }), "key_storage_too_weak"],
+      [await keyAttestation([key.publicJwk], { nonce: n, provider: await makeProvider() }), "untrusted_chain"],
+    ];
+    for (const [attestation, reason] of cases)
+      await refusedWith(await requestCredential(required, s, SD_JWT, [attestation], "attestation"), reason);
+    const many = await Promise.all(Array.from({ length: 5 }, () => newDevice()));
+    const tooMany = await keyAttestation(
+      many.map((d) => d.publicJwk),
+      { nonce: n },
+    );
+    await expectProblem(await requestCredential(required, s, SD_JWT, [tooMany], "attestation"), 400, "invalid-credential-request");
+    // None of these spent the c_nonce.
+    const ok = await requestCredential(required, s, SD_JWT, [await keyAttestation([key.publicJwk], { nonce: n })], "attestation");
+    expect(ok.status).toBe(200);
+  });
+
+  it("refuses jwt and attestation proofs together", async () => {
+    const s = await session();
+    const key = await newDevice();
+    const n = await nonce();
+    const res = await postCredential(required, s, {
+      credential_configuration_id: SD_JWT,
+      proofs: { jwt: [await keyProof(key, n)], attestation: [await keyAttestation([key.publicJwk], { nonce: n })] },
+    });
+    await expectProblem(res, 400, "invalid-credential-request");
   });
 });
