@@ -2,13 +2,13 @@ import { importJWK, SignJWT, type JWK } from "jose";
 import { DEV_WALLET_PROVIDER_CA_PEM, DEV_WALLET_PROVIDER_CERT_PEM, DEV_WALLET_PROVIDER_KEY } from "../../src/config/dev-wallet-provider";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { clock } from "../../src/lib/clock";
-import { call } from "./api";
 import type { Device } from "./device";
 import { loadX509 } from "./mdoc-verifier";
 
 /**
  * A wallet provider, for tests: wallet attestations (client authentication) and key attestations
- * (OpenID4VCI appendix D), signed locally, by default with the development wallet provider's key
+ * (OpenID4VCI appendix D), signed locally (nothing here needs workerd: WebCrypto, jose and the
+ * development constants), by default with the development wallet provider's key
  * (src/config/dev-wallet-provider.ts, the anchor development trusts). `makeProvider` builds other
  * providers with @peculiar/x509 (a foreign CA, a self-signed leaf, an expired certificate, a leaf
  * that is a CA...) for the refusals.
@@ -123,9 +123,12 @@ export async function keyAttestation(keys: JWK[], o: KeyAttestationOptions = {})
 
 // ---- the same, from the development routes (what the e2e wallet and the SDK call) ---------------------
 
+/** How the route helpers reach the Worker: `call` in workerd tests, a fetch to `npm start` from Node. */
+export type Send = (path: string, init: RequestInit) => Promise<Response>;
+
 /** POST /v1/dev/wallet-attestations. */
-export async function devRouteWalletAttestation(wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
-  const res = await call("/v1/dev/wallet-attestations", {
+export async function devRouteWalletAttestation(send: Send, wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
+  const res = await send("/v1/dev/wallet-attestations", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ client_id: clientId, jwk: wallet.publicJwk }),
@@ -136,10 +139,11 @@ export async function devRouteWalletAttestation(wallet: Pick<Device, "publicJwk"
 
 /** POST /v1/dev/key-attestations. */
 export async function devRouteKeyAttestation(
+  send: Send,
   keys: JWK[],
   o: { keyStorage?: string[]; userAuthentication?: string[]; nonce?: string } = {},
 ): Promise<string> {
-  const res = await call("/v1/dev/key-attestations", {
+  const res = await send("/v1/dev/key-attestations", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({

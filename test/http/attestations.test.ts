@@ -63,7 +63,7 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
 
   it("authenticates a wallet attested by the development wallet provider's route", async () => {
     const wallet = await newDevice();
-    const attestation = await devRouteWalletAttestation(wallet, "https://dev-wallet.example");
+    const attestation = await devRouteWalletAttestation(call, wallet, "https://dev-wallet.example");
     const client = await authenticateClient(devEnv(), { attestation, pop: await attestationPop(wallet, ORIGIN, { iss: null }) }, ctx());
     expect(client.clientId).toBe("https://dev-wallet.example");
   });
