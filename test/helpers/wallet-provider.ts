@@ -176,6 +176,10 @@ export interface ProviderShape {
   intermediate?: boolean;
   /** Put the root in x5c too. */
   includeRoot?: boolean;
+  /** The root's key is P-384 and it signs with ECDSA SHA-384. */
+  rootP384?: boolean;
+  /** The root's pathLenConstraint (default 1: room for one intermediate). */
+  rootPathLen?: number;
 }
 
 let serial = 1;
@@ -184,16 +188,20 @@ let serial = 1;
 export async function makeProvider(shape: ProviderShape = {}): Promise<Provider> {
   const x = await loadX509();
   const now = clock.now();
-  const gen = () => crypto.subtle.generateKey(EC, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
-  const rootKeys = await gen();
+  const gen = (curve = EC) => crypto.subtle.generateKey(curve, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+  const rootKeys = await gen(shape.rootP384 ? { name: "ECDSA", namedCurve: "P-384" } : EC);
+  const rootSigning = shape.rootP384 ? { name: "ECDSA", hash: "SHA-384" } : ES256;
   const root = await x.X509CertificateGenerator.createSelfSigned({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
     name: `CN=Test Wallet Provider CA ${serial}`,
     notBefore: new Date(now - 30 * DAY),
     notAfter: new Date(now + 365 * DAY),
     keys: rootKeys,
-    signingAlgorithm: ES256,
-    extensions: [new x.BasicConstraintsExtension(true, 1, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
+    signingAlgorithm: rootSigning,
+    extensions: [
+      new x.BasicConstraintsExtension(true, shape.rootPathLen ?? 1, true),
+      new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leafKeys = await gen();
   const leafExtensions = [
@@ -214,6 +222,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
   }
   let issuerCert = root;
   let issuerKey = rootKeys.privateKey;
+  let issuerSigning = rootSigning;
   const chain: Uint8Array[] = [];
   if (shape.intermediate || shape.intermediateNotCa) {
     const midKeys = await gen();
@@ -225,7 +234,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
       notAfter: new Date(now + 365 * DAY),
       publicKey: midKeys.publicKey,
       signingKey: rootKeys.privateKey,
-      signingAlgorithm: ES256,
+      signingAlgorithm: rootSigning,
       extensions: shape.intermediateNotCa
         ? [new x.BasicConstraintsExtension(false, undefined, true)]
         : [new x.BasicConstraintsExtension(true, 0, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
@@ -233,6 +242,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     chain.push(new Uint8Array(mid.rawData));
     issuerCert = mid;
     issuerKey = midKeys.privateKey;
+    issuerSigning = ES256;
   }
   const leaf = await x.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
@@ -241,7 +251,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     ...validity,
     publicKey: leafKeys.publicKey,
     signingKey: issuerKey,
-    signingAlgorithm: ES256,
+    signingAlgorithm: issuerSigning,
     extensions: leafExtensions,
   });
   chain.unshift(new Uint8Array(leaf.rawData));
