@@ -7,7 +7,8 @@ import { loadX509 } from "./mdoc-verifier";
 
 /**
  * A wallet provider, for tests: wallet attestations (client authentication) and key attestations
- * (OpenID4VCI appendix D), signed locally, by default with the development wallet provider's key
+ * (OpenID4VCI appendix D), signed locally (nothing here needs workerd: WebCrypto, jose and the
+ * development constants), by default with the development wallet provider's key
  * (src/config/dev-wallet-provider.ts, the anchor development trusts). `makeProvider` builds other
  * providers with @peculiar/x509 (a foreign CA, a self-signed leaf, an expired certificate, a leaf
  * that is a CA...) for the refusals.
@@ -120,6 +121,42 @@ export async function keyAttestation(keys: JWK[], o: KeyAttestationOptions = {})
     .sign(provider.key);
 }
 
+// ---- the same, from the development routes (what the e2e wallet and the SDK call) ---------------------
+
+/** How the route helpers reach the Worker: `call` in workerd tests, a fetch to `npm start` from Node. */
+export type Send = (path: string, init: RequestInit) => Promise<Response>;
+
+/** POST /v1/dev/wallet-attestations. */
+export async function devRouteWalletAttestation(send: Send, wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
+  const res = await send("/v1/dev/wallet-attestations", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_id: clientId, jwk: wallet.publicJwk }),
+  });
+  if (res.status !== 201) throw new Error(`dev wallet attestation: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { wallet_attestation: string }).wallet_attestation;
+}
+
+/** POST /v1/dev/key-attestations. */
+export async function devRouteKeyAttestation(
+  send: Send,
+  keys: JWK[],
+  o: { keyStorage?: string[]; userAuthentication?: string[]; nonce?: string } = {},
+): Promise<string> {
+  const res = await send("/v1/dev/key-attestations", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      attested_keys: keys,
+      key_storage: o.keyStorage ?? ["iso_18045_high"],
+      user_authentication: o.userAuthentication ?? ["iso_18045_high"],
+      ...(o.nonce !== undefined ? { nonce: o.nonce } : {}),
+    }),
+  });
+  if (res.status !== 201) throw new Error(`dev key attestation: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key_attestation: string }).key_attestation;
+}
+
 // ---- other providers, made with @peculiar/x509 -----------------------------------------------------------
 
 const EC = { name: "ECDSA", namedCurve: "P-256" };
@@ -139,6 +176,10 @@ export interface ProviderShape {
   intermediate?: boolean;
   /** Put the root in x5c too. */
   includeRoot?: boolean;
+  /** The root's key is P-384 and it signs with ECDSA SHA-384. */
+  rootP384?: boolean;
+  /** The root's pathLenConstraint (default 1: room for one intermediate). */
+  rootPathLen?: number;
 }
 
 let serial = 1;
@@ -147,16 +188,20 @@ let serial = 1;
 export async function makeProvider(shape: ProviderShape = {}): Promise<Provider> {
   const x = await loadX509();
   const now = clock.now();
-  const gen = () => crypto.subtle.generateKey(EC, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
-  const rootKeys = await gen();
+  const gen = (curve = EC) => crypto.subtle.generateKey(curve, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+  const rootKeys = await gen(shape.rootP384 ? { name: "ECDSA", namedCurve: "P-384" } : EC);
+  const rootSigning = shape.rootP384 ? { name: "ECDSA", hash: "SHA-384" } : ES256;
   const root = await x.X509CertificateGenerator.createSelfSigned({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
     name: `CN=Test Wallet Provider CA ${serial}`,
     notBefore: new Date(now - 30 * DAY),
     notAfter: new Date(now + 365 * DAY),
     keys: rootKeys,
-    signingAlgorithm: ES256,
-    extensions: [new x.BasicConstraintsExtension(true, 1, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
+    signingAlgorithm: rootSigning,
+    extensions: [
+      new x.BasicConstraintsExtension(true, shape.rootPathLen ?? 1, true),
+      new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leafKeys = await gen();
   const leafExtensions = [
@@ -177,6 +222,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
   }
   let issuerCert = root;
   let issuerKey = rootKeys.privateKey;
+  let issuerSigning = rootSigning;
   const chain: Uint8Array[] = [];
   if (shape.intermediate || shape.intermediateNotCa) {
     const midKeys = await gen();
@@ -188,7 +234,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
       notAfter: new Date(now + 365 * DAY),
       publicKey: midKeys.publicKey,
       signingKey: rootKeys.privateKey,
-      signingAlgorithm: ES256,
+      signingAlgorithm: rootSigning,
       extensions: shape.intermediateNotCa
         ? [new x.BasicConstraintsExtension(false, undefined, true)]
         : [new x.BasicConstraintsExtension(true, 0, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
@@ -196,6 +242,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     chain.push(new Uint8Array(mid.rawData));
     issuerCert = mid;
     issuerKey = midKeys.privateKey;
+    issuerSigning = ES256;
   }
   const leaf = await x.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
@@ -204,7 +251,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     ...validity,
     publicKey: leafKeys.publicKey,
     signingKey: issuerKey,
-    signingAlgorithm: ES256,
+    signingAlgorithm: issuerSigning,
     extensions: leafExtensions,
   });
   chain.unshift(new Uint8Array(leaf.rawData));

@@ -5,10 +5,18 @@ import type { Env } from "../../src/config/env";
 import { DEV_WALLET_PROVIDER_CA_PEM } from "../../src/config/dev-wallet-provider";
 import { ApiError } from "../../src/http/problem";
 import { authenticateClient, POP_MAX_AGE_SECONDS } from "../../src/oauth/client-attestation";
-import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, withEnv } from "../helpers/api";
 import { admittedOffer, token } from "../helpers/wallet";
 import { newDevice, type Device } from "../helpers/device";
-import { attestationPop, makeProvider, TEST_CLIENT_ID, walletAttestation, type ProviderShape } from "../helpers/wallet-provider";
+import {
+  attestationPop,
+  clientAttestationHeaders,
+  devRouteWalletAttestation,
+  makeProvider,
+  TEST_CLIENT_ID,
+  walletAttestation,
+  type ProviderShape,
+} from "../helpers/wallet-provider";
 
 /**
  * Wallet attestation as client authentication (src/oauth/client-attestation.ts), called the way the
@@ -44,13 +52,26 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
     expect(client).toEqual({ clientId: TEST_CLIENT_ID, walletKeyJkt: await calculateJwkThumbprint(wallet.publicJwk, "sha256") });
   });
 
-  it("accepts a chain through an intermediate CA, and one that carries its root", async () => {
-    for (const shape of [{ intermediate: true }, { intermediate: true, includeRoot: true }, { includeRoot: true }]) {
+  it("accepts a chain through an intermediate CA, one that carries its root, and a P-384 root signing with SHA-384", async () => {
+    for (const shape of [
+      { intermediate: true },
+      { intermediate: true, includeRoot: true },
+      { includeRoot: true },
+      { rootP384: true },
+      { rootP384: true, intermediate: true },
+    ]) {
       const provider = await makeProvider(shape);
       const wallet = await newDevice();
       const client = await authenticateClient(devEnv(provider.anchorPem), await attested(wallet, { provider }), ctx());
       expect(client.clientId).toBe(TEST_CLIENT_ID);
     }
+  });
+
+  it("authenticates a wallet attested by the development wallet provider's route", async () => {
+    const wallet = await newDevice();
+    const attestation = await devRouteWalletAttestation(call, wallet, "https://dev-wallet.example");
+    const client = await authenticateClient(devEnv(), { attestation, pop: await attestationPop(wallet, ORIGIN, { iss: null }) }, ctx());
+    expect(client.clientId).toBe("https://dev-wallet.example");
   });
 
   it("refuses a request without the attestation, or without its proof of possession", async () => {
@@ -77,6 +98,7 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
     ["a leaf certificate that has expired", { leafExpired: true }, true, "attestation_certificate_expired"],
     ["a CA certificate as the signer", { leafIsCa: true }, true, "attestation_leaf_is_ca"],
     ["an intermediate that is not a CA", { intermediateNotCa: true }, true, "attestation_issuer_not_ca"],
+    ["an intermediate under a root whose pathLen allows none", { intermediate: true, rootPathLen: 0 }, true, "attestation_issuer_not_ca"],
   ];
   for (const [name, shape, trustRoot, reason] of chains) {
     it(`refuses ${name}`, async () => {
@@ -199,11 +221,7 @@ describe("wallet attestation at the pre-authorized token endpoint", () => {
   it("accepts a valid wallet attestation with the token request", async () => {
     const { device, code } = await admittedDevice();
     const wallet = await newDevice();
-    const headers = {
-      "oauth-client-attestation": await walletAttestation(wallet),
-      "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN),
-    };
-    const res = await tokenWith(device, code, headers, { client_id: TEST_CLIENT_ID });
+    const res = await tokenWith(device, code, await clientAttestationHeaders(wallet, ORIGIN), { client_id: TEST_CLIENT_ID });
     expect(res.status).toBe(200);
   });
 
@@ -241,5 +259,31 @@ describe("wallet attestation at the pre-authorized token endpoint", () => {
     );
     expect((await expectProblem(mismatch, 401, "invalid-client")).reason).toBe("client_id_mismatch");
     expect((await token(device, code)).status).toBe(200);
+  });
+});
+
+describe("the development wallet provider's routes", () => {
+  it("refuse what is not a public P-256 key, and answer 404 outside development", async () => {
+    const wallet = await newDevice();
+    const post = (path: string, body: unknown) =>
+      call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const publicJwk = wallet.publicJwk;
+    for (const jwk of [
+      { ...publicJwk, d: "secret" },
+      { ...publicJwk, crv: "P-384" },
+      { kty: "RSA", n: "x", e: "AQAB" },
+    ]) {
+      expect((await post("/v1/dev/wallet-attestations", { client_id: "c", jwk })).status).toBe(422);
+      expect(
+        (await post("/v1/dev/key-attestations", { attested_keys: [jwk], key_storage: ["x"], user_authentication: ["x"] })).status,
+      ).toBe(422);
+    }
+    const production = withEnv({ ENVIRONMENT: "production" });
+    const res = await production("/v1/dev/wallet-attestations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: "c", jwk: wallet.publicJwk }),
+    });
+    await expectProblem(res, 404, "not-found");
   });
 });

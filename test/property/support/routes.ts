@@ -42,6 +42,8 @@ export const ROUTES: readonly RouteContract[] = [
   admin("GET", "/v1/admin/register"),
   admin("GET", "/v1/admin/metrics"),
   { method: "POST", path: "/v1/dev/identity-assertions", allowed: [201, 400, 415, 422] },
+  { method: "POST", path: "/v1/dev/wallet-attestations", allowed: [201, 400, 415, 422] },
+  { method: "POST", path: "/v1/dev/key-attestations", allowed: [201, 400, 415, 422] },
   admin("GET", "/v1/dev/faults"),
   admin("PUT", "/v1/dev/faults"),
   admin("DELETE", "/v1/dev/faults"),
