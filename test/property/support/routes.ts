@@ -69,6 +69,7 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "GET", path: "/offers/:id", allowed: [404] },
   { method: "POST", path: "/nonce", allowed: [200] },
   { method: "POST", path: "/credential", allowed: [400, 401, 415] },
+  { method: "POST", path: "/deferred_credential", allowed: [400, 401, 415] },
   { method: "POST", path: "/notification", allowed: [400, 401, 415] },
   { method: "GET", path: "/iaca.pem", allowed: [200] },
   { method: "GET", path: "/iacas", allowed: [200] },
