@@ -331,6 +331,8 @@ describe("the authorization waiting page", () => {
     expect(fr.text).toContain('<main id="main"');
     expect(fr.text).toContain('aria-live="polite"');
     expect(fr.text).toContain('href="?lang=en"');
+    // The person sees which wallet asks, before identifying (a request_uri link can be forwarded).
+    expect(fr.text).toContain(`<strong>${wallet.clientId}</strong>`);
 
     const en = await french.open(`${ORIGIN}/authorize/wait?lang=en`);
     expect(en.text).toContain('<html lang="en"');
