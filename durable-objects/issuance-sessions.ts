@@ -100,12 +100,21 @@ export class IssuanceSessions extends DurableObject<Env> {
   async claimPerson(
     room: string,
     person: string,
-    r: { ticketId: string; key: { a: number; b: number }; jkt?: string; expiresAt: number },
+    r: { ticketId: string; key: { a: number; b: number }; jkt?: string; admissionExpiresAt: number; expiresAt: number },
   ): Promise<Result<{ ticketId: string; key: { a: number; b: number }; resumed: boolean }, "person_has_session">> {
     const now = clock.now();
-    const held = this.#store.claimOf(room, person, now);
+    let held = this.#store.claimOf(room, person, now);
+    // An identity step whose wallet never came to the token endpoint (no key bound) past its admission's
+    // end: no session can start from it any more, so it no longer holds the person.
+    if (held && held.jkt === null && held.admissionExpiresAt <= now && held.ticketId !== r.ticketId) held = null;
     if (!held) {
-      const claim: PersonClaim = { ticketId: r.ticketId, key: r.key, jkt: r.jkt ?? null, expiresAt: r.expiresAt };
+      const claim: PersonClaim = {
+        ticketId: r.ticketId,
+        key: r.key,
+        jkt: r.jkt ?? null,
+        admissionExpiresAt: r.admissionExpiresAt,
+        expiresAt: r.expiresAt,
+      };
       this.#store.putClaim(room, person, claim);
       await this.#sweepLater();
       return ok({ ticketId: r.ticketId, key: r.key, resumed: false });
@@ -118,6 +127,15 @@ export class IssuanceSessions extends DurableObject<Env> {
     }
     if (r.jkt !== undefined && held.jkt === r.jkt) return ok({ ticketId: held.ticketId, key: held.key, resumed: true });
     return refuse("person_has_session");
+  }
+
+  /**
+   * The token endpoint could not start the session of the admission that claims the person (it expired
+   * or was never admitted, so no session exists for it): the claim goes, so the person's next admission
+   * is not held back by one that opened nothing. Only that admission's claim is dropped.
+   */
+  async releasePerson(room: string, person: string, ticketId: string): Promise<void> {
+    this.#store.dropClaim(room, person, ticketId);
   }
 
   /**

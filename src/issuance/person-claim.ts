@@ -36,11 +36,13 @@ export async function claimPersonSession(
   const snapshot = await roomSnapshot(env, admission.room);
   const sessionMs = (snapshot?.config.session_duration_seconds ?? 86_400) * 1000;
   const expiresAt = Math.max(input.admissionExpiresAt, input.now) + sessionMs + CLAIM_MARGIN_MS;
-  const object = sessionsAt(env, await hashedShard(`person:${person}`, ISSUANCE_SESSION_SHARDS));
-  const claimed = await object.claimPerson(admission.room, person, {
+  const claimed = await (
+    await personObject(env, person)
+  ).claimPerson(admission.room, person, {
     ticketId: admission.ticketId,
     key: { a: admission.key.a, b: admission.key.b },
     ...(input.jkt !== undefined ? { jkt: input.jkt } : {}),
+    admissionExpiresAt: input.admissionExpiresAt,
     expiresAt,
   });
   if (!claimed.ok) return { ok: false, reason: claimed.reason };
@@ -49,6 +51,16 @@ export async function claimPersonSession(
     admission: { room: admission.room, ticketId: claimed.value.ticketId, key: claimed.value.key },
     resumed: claimed.value.resumed,
   };
+}
+
+async function personObject(env: Env, person: string) {
+  return sessionsAt(env, await hashedShard(`person:${person}`, ISSUANCE_SESSION_SHARDS));
+}
+
+/** The admission holding the person's claim could not start its session (expired, not admitted): the claim goes. */
+export async function releasePersonClaim(env: Env, admission: AdmissionRef, personId: string): Promise<void> {
+  const person = await personPseudonym(required(env, "PSEUDONYM_KEY"), admission.room, personId);
+  await (await personObject(env, person)).releasePerson(admission.room, person, admission.ticketId);
 }
 
 /**

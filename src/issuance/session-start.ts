@@ -5,7 +5,7 @@ import { recordIssuance } from "../metrics/analytics";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { secret, type Env } from "../config/env";
-import { claimPersonSession, freeAdmission, type AdmissionRef } from "./person-claim";
+import { claimPersonSession, freeAdmission, releasePersonClaim, type AdmissionRef } from "./person-claim";
 import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./sessions";
 
 /**
@@ -61,7 +61,13 @@ export async function openIssuanceSession(env: Env, o: SessionOpening, now: numb
     key: { a: target.key.a, b: target.key.b },
     jkt: o.jkt,
   });
-  if (!started.ok) throw coordinatorRefusal(started.reason, target.room, "token");
+  if (!started.ok) {
+    // No session exists for an admission that expired or was never admitted: its fresh claim must not
+    // hold the person back from their next admission.
+    if (!claimed.resumed && (started.reason === "expired" || started.reason === "not_admitted"))
+      await releasePersonClaim(env, target, o.personId);
+    throw coordinatorRefusal(started.reason, target.room, "token");
+  }
   const sessionId = sessionIdOf(target.room, target.ticketId);
   const session = await (
     await sessionObject(env, sessionId)

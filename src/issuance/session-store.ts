@@ -41,7 +41,7 @@ const MIGRATIONS: readonly Migration[] = [
   // pseudonym for this table: src/issuance/person-claim.ts).
   `CREATE TABLE person_claims (
      room TEXT NOT NULL, person TEXT NOT NULL, ticket_id TEXT NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
-     jkt TEXT, expires_at INTEGER NOT NULL, PRIMARY KEY (room, person)
+     jkt TEXT, admission_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (room, person)
    );
    CREATE INDEX person_claims_by_expiry ON person_claims (expires_at);`,
 ];
@@ -52,6 +52,8 @@ export interface PersonClaim {
   readonly key: { readonly a: number; readonly b: number };
   /** The key the session is bound to, once a token endpoint has seen it (or a PAR's dpop_jkt named it). */
   readonly jkt: string | null;
+  /** When the admission expires: a claim no wallet key was bound to is void after that (no session started). */
+  readonly admissionExpiresAt: number;
   readonly expiresAt: number;
 }
 
@@ -60,6 +62,7 @@ interface ClaimRow {
   a: number;
   b: number;
   jkt: string | null;
+  admission_expires_at: number;
   expires_at: number;
   [key: string]: SqlStorageValue;
 }
@@ -144,27 +147,41 @@ export class SessionStore {
   claimOf(room: string, person: string, now: number): PersonClaim | null {
     const row = this.#sql
       .exec<ClaimRow>(
-        "SELECT ticket_id, a, b, jkt, expires_at FROM person_claims WHERE room = ? AND person = ? AND expires_at > ?",
+        "SELECT ticket_id, a, b, jkt, admission_expires_at, expires_at FROM person_claims WHERE room = ? AND person = ? AND expires_at > ?",
         room,
         person,
         now,
       )
       .toArray()[0];
-    return row ? { ticketId: row.ticket_id, key: { a: row.a, b: row.b }, jkt: row.jkt, expiresAt: row.expires_at } : null;
+    return row
+      ? {
+          ticketId: row.ticket_id,
+          key: { a: row.a, b: row.b },
+          jkt: row.jkt,
+          admissionExpiresAt: row.admission_expires_at,
+          expiresAt: row.expires_at,
+        }
+      : null;
   }
 
   /** Writes the person's claim (a new one replaces an expired row). */
   putClaim(room: string, person: string, c: PersonClaim): void {
     this.#sql.exec(
-      "INSERT OR REPLACE INTO person_claims (room, person, ticket_id, a, b, jkt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO person_claims (room, person, ticket_id, a, b, jkt, admission_expires_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       room,
       person,
       c.ticketId,
       c.key.a,
       c.key.b,
       c.jkt,
+      c.admissionExpiresAt,
       c.expiresAt,
     );
+  }
+
+  /** Forgets the person's claim if it is still `ticketId`'s. */
+  dropClaim(room: string, person: string, ticketId: string): void {
+    this.#sql.exec("DELETE FROM person_claims WHERE room = ? AND person = ? AND ticket_id = ?", room, person, ticketId);
   }
 
   /** A deferred credential request of `sessionId`, under a fresh random id. */

@@ -283,6 +283,22 @@ describe("one person, one session", () => {
     expect(answers.filter((a) => a.get("error") === "access_denied")).toHaveLength(1);
   });
 
+  it("does not hold the person back once an identity step whose code was never redeemed has run out of admission", async () => {
+    const s = await setting();
+    const person = holders[7]!;
+    const abandoned = await codeFor(await newWallet(), s, person);
+    expect(abandoned.answer.get("code")).toBeTruthy();
+    // Within that admission, another wallet is refused: the person's session is spoken for.
+    const meanwhile = await codeFor(await newWallet(), s, person);
+    expect(meanwhile.answer.get("error")).toBe("access_denied");
+    // The first wallet never comes; its admission runs out (room default: 300 s). The person comes back.
+    testClock.advance(301_000);
+    const later = await newWallet();
+    const again = await codeFor(later, s, person);
+    expect(again.answer.get("code")).toBeTruthy();
+    expect((await redeemCode(later, again.answer.get("code")!, again.pushed.verifier)).status).toBe(200);
+  });
+
   it("lets the same wallet key resume the person's one session from another browser, with what it already used", async () => {
     const s = await setting();
     const person = holders[4]!;
