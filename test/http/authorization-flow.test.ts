@@ -171,6 +171,25 @@ describe("pushed authorization requests", () => {
   });
 });
 
+describe("browser places", () => {
+  it("are limited per client address, before the request_uri is even read", async () => {
+    const room = await createRoom();
+    const send = withEnv({ AUTHORIZATION_ROOM: room, RATE_LIMIT_JOIN_CLIENT: "2/60" });
+    const wallet = await newWallet();
+    const from = (ip: string) => new Browser(send, { "cf-connecting-ip": ip });
+    for (let i = 0; i < 2; i++) {
+      const pushed = await pushRequest(wallet);
+      expect((await from("203.0.113.7").open(authorizeUrl(wallet, pushed.body.request_uri))).url).toBe(`${ORIGIN}/authorize/wait`);
+    }
+    const third = await pushRequest(wallet);
+    const refused = await from("203.0.113.7").open(authorizeUrl(wallet, third.body.request_uri));
+    expect(refused.res.status).toBe(429);
+    expect(refused.res.headers.get("retry-after")).toBeTruthy();
+    // The refused request_uri was not taken: from another address it still works.
+    expect((await from("198.51.100.9").open(authorizeUrl(wallet, third.body.request_uri))).url).toBe(`${ORIGIN}/authorize/wait`);
+  });
+});
+
 describe("identity after admission", () => {
   it("never sends a waiting browser to the identity provider, nor accepts its callback", async () => {
     const s = await setting();
