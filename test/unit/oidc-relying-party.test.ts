@@ -80,3 +80,31 @@ describe("the OpenID Connect relying party", () => {
     expect(await run("not.a.jwt")).toEqual({ ok: false, reason: "malformed_answer" });
   });
 });
+
+describe("the provider's keys from OIDC_JWKS_URI", () => {
+  it("are fetched once and cached, and fetched again (at most once a minute) for a key they lack", async () => {
+    const uriEnv = { OIDC_JWKS_URI: "https://idp.test/jwks-cache-test" } as unknown as Env;
+    let fetches = 0;
+    const other = await generateKeyPair("ES256");
+    const sign = async (key?: CryptoKey, kid?: string) => idToken({}, key, kid);
+    const exchange = (token: string) =>
+      completeAuthentication(
+        uriEnv,
+        config,
+        async (request) => {
+          if (request.url === "https://idp.test/jwks-cache-test") {
+            fetches++;
+            return Response.json({ keys: [DEV_OIDC_PUBLIC_JWK] });
+          }
+          return Response.json({ id_token: token });
+        },
+        { code: "c", redirectUri: "https://antichambre.test/authorize/callback", verifier: "v".repeat(43), nonce: "n-1", now: NOW },
+      );
+    expect(await exchange(await sign())).toEqual({ ok: true, personId: "FR-000042" });
+    expect(await exchange(await sign())).toEqual({ ok: true, personId: "FR-000042" });
+    expect(fetches).toBe(1);
+    // A token naming a key the set lacks: within the minute, no refetch (a flood of forged kids costs nothing).
+    expect(await exchange(await sign(other.privateKey, "rotated"))).toEqual({ ok: false, reason: "unknown_key" });
+    expect(fetches).toBe(1);
+  });
+});
