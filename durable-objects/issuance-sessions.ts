@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { JWK } from "jose";
 import type { SessionCounts } from "../src/admission/sessions";
 import type { Env } from "../src/config/env";
-import { SessionStore } from "../src/issuance/session-store";
+import { SessionStore, type PersonClaim } from "../src/issuance/session-store";
 import {
   releaseReservation,
   remaining,
@@ -125,12 +125,85 @@ export class IssuanceSessions extends DurableObject<Env> {
   }
 
   /**
+   * An admission that gives its place back without a session of its own (its person's one session is
+   * another admission's: src/issuance/person-claim.ts freeAdmission): recorded as a session that started
+   * and ended now, so the room's count no longer has it and no code for it opens a session later.
+   * Nothing happens if the admission already has a session.
+   */
+  async forfeit(sessionId: string, a: { room: string; admittedAt: number; admissionExpiresAt: number }): Promise<void> {
+    if (this.#store.get(sessionId) || this.#store.admissionUsed(sessionId)) return;
+    const now = clock.now();
+    this.#store.recordAdmission({
+      sessionId,
+      room: a.room,
+      admittedAt: a.admittedAt,
+      admissionExpiresAt: a.admissionExpiresAt,
+      endsAt: now,
+    });
+    this.#store.endAdmission(sessionId, now);
+    await this.#sweepLater();
+  }
+
+  /**
    * A room's sessions here, counted at the coordinator's tick time `now` against its admission TTL:
    * what the room's active count needs (src/admission/sessions.ts). Called by the coordinator's tick,
    * once per tick for each of these objects, and by its statistics.
    */
   async sessionCounts(room: string, now: number, ttlMs: number): Promise<SessionCounts> {
     return this.#store.roomCounts(room, now - ttlMs, now);
+  }
+
+  /**
+   * One person, one issuance session per room, whatever the flow, browser, wallet or device
+   * (src/issuance/person-claim.ts; these objects hold the claims sharded by person pseudonym). The
+   * admission `ticketId` asks to hold the person's session:
+   * - nobody holds it: this admission does, until `expiresAt` (past its session's possible end);
+   * - this admission already holds it: granted again (a retry), the key recorded if it was not known;
+   * - another admission holds it and `jkt` is the key bound to that one: that admission is the answer
+   *   (`resumed`): the caller continues the person's existing session with it, and frees its own slot;
+   * - another admission holds it otherwise (another wallet, or no key known yet): refused.
+   * Decided and written with no await in between, so two browsers of one person racing here are
+   * decided one after the other and only one of them gets the session.
+   */
+  async claimPerson(
+    room: string,
+    person: string,
+    r: { ticketId: string; key: { a: number; b: number }; jkt?: string; admissionExpiresAt: number; expiresAt: number },
+  ): Promise<Result<{ ticketId: string; key: { a: number; b: number }; resumed: boolean }, "person_has_session">> {
+    const now = clock.now();
+    let held = this.#store.claimOf(room, person, now);
+    // An identity step whose wallet never came to the token endpoint (no key bound) past its admission's
+    // end: no session can start from it any more, so it no longer holds the person.
+    if (held && held.jkt === null && held.admissionExpiresAt <= now && held.ticketId !== r.ticketId) held = null;
+    if (!held) {
+      const claim: PersonClaim = {
+        ticketId: r.ticketId,
+        key: r.key,
+        jkt: r.jkt ?? null,
+        admissionExpiresAt: r.admissionExpiresAt,
+        expiresAt: r.expiresAt,
+      };
+      this.#store.putClaim(room, person, claim);
+      await this.#sweepLater();
+      return ok({ ticketId: r.ticketId, key: r.key, resumed: false });
+    }
+    if (held.ticketId === r.ticketId) {
+      const jkt = held.jkt ?? r.jkt ?? null;
+      if (jkt !== held.jkt || r.expiresAt > held.expiresAt)
+        this.#store.putClaim(room, person, { ...held, jkt, expiresAt: Math.max(held.expiresAt, r.expiresAt) });
+      return ok({ ticketId: held.ticketId, key: held.key, resumed: false });
+    }
+    if (r.jkt !== undefined && held.jkt === r.jkt) return ok({ ticketId: held.ticketId, key: held.key, resumed: true });
+    return refuse("person_has_session");
+  }
+
+  /**
+   * The token endpoint could not start the session of the admission that claims the person (it expired
+   * or was never admitted, so no session exists for it): the claim goes, so the person's next admission
+   * is not held back by one that opened nothing. Only that admission's claim is dropped.
+   */
+  async releasePerson(room: string, person: string, ticketId: string): Promise<void> {
+    this.#store.dropClaim(room, person, ticketId);
   }
 
   /**

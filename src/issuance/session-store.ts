@@ -13,6 +13,9 @@ import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-r
  * |          | key, end, limits, reads, issued (JSON)| request and the ending notification update it   |
  * |          | and what ended it                     | (ended_by, end_confirmed: IssuanceSessions.notify)|
  * | used     | one per one-time value, until expiry  | a code, DPoP proof or notification id is used   |
+ * | person_  | one per (room, person pseudonym): the | a token endpoint or the authorization flow's    |
+ * | claims   | admission whose session the person's  | identity step claims the person (claimPerson);  |
+ * |          | one session is, its key once known    | forgotten once past its session's end           |
  * | deferred | one per deferred credential request:  | the credential endpoint defers (register busy); |
  * |          | configuration, proof keys (JSON),     | leased by a deferred poll, deleted when issued  |
  * |          | lease end                             | or denied, or with its session                  |
@@ -46,7 +49,35 @@ const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX session_admissions_by_room ON session_admissions (room, admitted_at);
    CREATE INDEX session_admissions_by_keep ON session_admissions (keep_until);`,
+  // v4: one person, one session per room across both flows (these objects are also sharded by person
+  // pseudonym for this table: src/issuance/person-claim.ts).
+  `CREATE TABLE person_claims (
+     room TEXT NOT NULL, person TEXT NOT NULL, ticket_id TEXT NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
+     jkt TEXT, admission_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (room, person)
+   );
+   CREATE INDEX person_claims_by_expiry ON person_claims (expires_at);`,
 ];
+
+/** The admission a person's one session belongs to (IssuanceSessions.claimPerson). */
+export interface PersonClaim {
+  readonly ticketId: string;
+  readonly key: { readonly a: number; readonly b: number };
+  /** The key the session is bound to, once a token endpoint has seen it (or a PAR's dpop_jkt named it). */
+  readonly jkt: string | null;
+  /** When the admission expires: a claim no wallet key was bound to is void after that (no session started). */
+  readonly admissionExpiresAt: number;
+  readonly expiresAt: number;
+}
+
+interface ClaimRow {
+  ticket_id: string;
+  a: number;
+  b: number;
+  jkt: string | null;
+  admission_expires_at: number;
+  expires_at: number;
+  [key: string]: SqlStorageValue;
+}
 
 /** How long a session row outlives its end time (so late calls hear "ended", not "unknown"). */
 const FORGET_AFTER_MS = 60_000;
@@ -124,6 +155,47 @@ export class SessionStore {
     this.#sql.exec("INSERT OR REPLACE INTO used (id, expires_at) VALUES (?, ?)", id, expiresAt);
   }
 
+  /** The person's live claim in `room`, if any. */
+  claimOf(room: string, person: string, now: number): PersonClaim | null {
+    const row = this.#sql
+      .exec<ClaimRow>(
+        "SELECT ticket_id, a, b, jkt, admission_expires_at, expires_at FROM person_claims WHERE room = ? AND person = ? AND expires_at > ?",
+        room,
+        person,
+        now,
+      )
+      .toArray()[0];
+    return row
+      ? {
+          ticketId: row.ticket_id,
+          key: { a: row.a, b: row.b },
+          jkt: row.jkt,
+          admissionExpiresAt: row.admission_expires_at,
+          expiresAt: row.expires_at,
+        }
+      : null;
+  }
+
+  /** Writes the person's claim (a new one replaces an expired row). */
+  putClaim(room: string, person: string, c: PersonClaim): void {
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO person_claims (room, person, ticket_id, a, b, jkt, admission_expires_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      room,
+      person,
+      c.ticketId,
+      c.key.a,
+      c.key.b,
+      c.jkt,
+      c.admissionExpiresAt,
+      c.expiresAt,
+    );
+  }
+
+  /** Forgets the person's claim if it is still `ticketId`'s. */
+  dropClaim(room: string, person: string, ticketId: string): void {
+    this.#sql.exec("DELETE FROM person_claims WHERE room = ? AND person = ? AND ticket_id = ?", room, person, ticketId);
+  }
+
   /** A deferred credential request of `sessionId`, under a fresh random id. */
   addDeferred(d: { sessionId: string; configuration: string; keys: readonly JWK[] }): string {
     const id = base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
@@ -166,10 +238,11 @@ export class SessionStore {
     this.#sql.exec("DELETE FROM sessions WHERE ends_at + ? <= ?", FORGET_AFTER_MS, now);
     this.#sql.exec("DELETE FROM deferred WHERE session_id NOT IN (SELECT id FROM sessions)");
     this.#sql.exec("DELETE FROM session_admissions WHERE keep_until <= ?", now);
+    this.#sql.exec("DELETE FROM person_claims WHERE expires_at <= ?", now);
     return this.#sql
       .exec<{ n: number }>(
         `SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM deferred)
-          + (SELECT count(*) FROM session_admissions) AS n`,
+          + (SELECT count(*) FROM session_admissions) + (SELECT count(*) FROM person_claims) AS n`,
       )
       .one().n;
   }

@@ -2,23 +2,15 @@ import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
 import { enforceRateLimit } from "../edge/rate-limits";
-import { liveAdmission, type LiveAdmission } from "../admission/live-admission";
-import type { OrderKey } from "../admission/order-key";
-import type { SessionStartRefusal } from "../admission/protocol";
-import { sessionLimits as roomSessionLimits } from "../admission/room-view";
-import type { RoomConfig } from "../config/room-config";
-import { refreshRoomSnapshot, roomSnapshot } from "../edge/snapshot-cache";
-import { ok, refuse, type Result } from "../lib/result";
-import { coordinatorRefusal } from "../http/refusals";
 import { ApiError } from "../http/problem";
-import { recordIssuance } from "../metrics/analytics";
 import { requireDpopNonce } from "../oauth/dpop-nonce";
 import { hmacKeyring } from "../tickets/keyring";
-import { seal } from "../tickets/sealed";
+import { authenticateClient, hasAttestationHeaders } from "../oauth/client-attestation";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
 import { requireHandoffApproval } from "./handoff";
+import { issuerOrigin } from "./issuer-url";
 import { PRE_AUTHORIZED_GRANT } from "./offer";
-import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./sessions";
+import { openIssuanceSession, type OpenedSession } from "./session-start";
 
 /**
  * The token endpoint's use case (OpenID4VCI 1.0 §6 with the pre-authorized code grant, RFC 9449):
@@ -28,20 +20,24 @@ import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./ses
  * Single use: the code's id is taken by the session's object when the session is opened, so the same
  * code never yields a second token (RFC 6749 §4.1.2). A device whose answer was lost polls its
  * ticket again and redeems the fresh code it gets with the same key: that reaches the same session
- * (the session's object keeps one session per admission and resumes it only for the key that started
- * it), with what it has already used, so the new token buys nothing the first did not.
+ * (the coordinator keeps one session per admission and resumes it only for the key that started it),
+ * with what it has already used, so the new token buys nothing the first did not.
+ *
+ * Wallet attestation (src/oauth/client-attestation.ts): a wallet that sends the attestation headers is
+ * authenticated by them, and a bad attestation is refused (401 invalid_client) rather than ignored; a
+ * request without them stays accepted, because this grant's code is already bound to the admitted
+ * device's key and the app has no wallet provider. HAIP's requirement is for the authorization code
+ * flow, where the client is otherwise unknown.
  */
 export const TokenRequestSchema = z.object({
   grant_type: z.string(),
   "pre-authorized_code": z.string().min(1).max(4096).optional(),
+  /** With wallet attestation: must be the attestation's `sub`. */
+  client_id: z.string().min(1).max(256).optional(),
 });
 export type TokenRequest = z.infer<typeof TokenRequestSchema>;
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: "DPoP";
-  expires_in: number;
-}
+export type TokenResponse = OpenedSession;
 
 export async function redeemPreAuthorizedCode(
   env: Env,
@@ -49,6 +45,7 @@ export async function redeemPreAuthorizedCode(
   dpop: string | undefined,
   url: string,
   now: number,
+  clientAttestation: { attestation?: string; pop?: string } = {},
 ): Promise<TokenResponse> {
   if (request.grant_type !== PRE_AUTHORIZED_GRANT)
     throw new ApiError("unsupported_grant_type", `only ${PRE_AUTHORIZED_GRANT} is supported`);
@@ -68,62 +65,33 @@ export async function redeemPreAuthorizedCode(
   const code = opened.claims;
   // The code was issued to one device: another key cannot redeem it, even with a valid proof.
   if (!code.handoff && proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+  // Last of the isolate's checks, since it claims the PoP's jti (a Durable Object call).
+  if (hasAttestationHeaders(clientAttestation)) {
+    const clientId = request.client_id;
+    await authenticateClient(env, clientAttestation, { issuer: issuerOrigin(env, url), now, ...(clientId ? { clientId } : {}) });
+  }
   // Per admission, once only its key (or a handoff wallet) gets here; the handoff's count is apart, so
   // whoever saw the QR code cannot stall the device's own redemption (docs/threats/rate-limits.md).
   await enforceRateLimit(env, "token_code", `${code.room}/${code.tid}${code.handoff ? "/handoff" : ""}`);
   // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
   if (code.handoff) await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
 
-  // Whether the admission is live is read from the room's snapshot, at the edge (no coordinator call):
-  // the poll path's own decision. Then the session's object keeps one session per admission, bound to
-  // the key that started it, and takes the code and the proof in the same call that opens or finds the
-  // session: a failure before that call burns nothing.
-  const live = await admissionOf(env, code.room, { a: code.ord[0], b: code.ord[1] }, now);
-  if (!live.ok) throw coordinatorRefusal(live.reason, code.room, "token");
-  const { admission, config } = live.value;
-  const sessionId = sessionIdOf(code.room, code.tid);
-  const session = await (
-    await sessionObject(env, sessionId)
-  ).redeem(sessionId, {
-    codeId: code.cid,
-    // Remembered a minute past the code's own expiry, after which the code is refused as expired anyway.
-    codeExpiresAt: code.exp * 1000 + 60_000,
-    jkt: proof.jkt,
-    proofId: proof.jti,
-    proofExpiresAt: proofReplayWindowEnd(proof.iat),
-    room: code.room,
-    ticketId: code.tid,
-    endsAt: now + config.session_duration_seconds * 1000,
-    limits: sessionLimits(env, roomSessionLimits(config)),
-    admittedAt: admission.admittedAt,
-    admissionExpiresAt: admission.expiresAt,
-  });
-  if (!session.ok) throw sessionRefusal(session.reason, "token");
-
-  recordIssuance(env, "token_issued", { room: code.room });
-  // The session is bound to the key that redeemed the code: the device's, or for a handoff the wallet's.
-  const endsAt = session.value.endsAt;
-  const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: proof.jkt, room: code.room, tid: code.tid }, now, endsAt);
-  return { access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((endsAt - now) / 1000) };
-}
-
-/**
- * The admission the code names, live, and the room's settings, from the room's snapshot. The code was
- * sealed only for an admission some snapshot showed; if this isolate's copy is older than that one (it
- * does not show the admission yet), the coordinator is read once, directly.
- */
-async function admissionOf(
-  env: Env,
-  room: string,
-  key: OrderKey,
-  now: number,
-): Promise<Result<{ admission: LiveAdmission; config: RoomConfig }, SessionStartRefusal>> {
-  let snapshot = await roomSnapshot(env, room);
-  let live = snapshot ? liveAdmission(snapshot, key, now) : null;
-  if (!live?.ok && live?.reason !== "expired") {
-    snapshot = await refreshRoomSnapshot(env, room);
-    live = snapshot ? liveAdmission(snapshot, key, now) : null;
-  }
-  if (!snapshot || !live) return refuse("no_room");
-  return live.ok ? ok({ admission: live.value, config: snapshot.config }) : live;
+  // The person's one session (src/issuance/session-start.ts), then the admission's session at the
+  // coordinator and in the session's object. The session is bound to the key that redeemed the code:
+  // the device's, or for a handoff the wallet's.
+  return openIssuanceSession(
+    env,
+    {
+      admission: { room: code.room, ticketId: code.tid, key: { a: code.ord[0], b: code.ord[1] } },
+      personId: code.pid,
+      admissionExpiresAt: code.exp * 1000,
+      jkt: proof.jkt,
+      codeId: code.cid,
+      // Remembered a minute past the code's own expiry, after which the code is refused as expired anyway.
+      codeExpiresAt: code.exp * 1000 + 60_000,
+      proofId: proof.jti,
+      proofExpiresAt: proofReplayWindowEnd(proof.iat),
+    },
+    now,
+  );
 }

@@ -5,6 +5,7 @@ import { clock } from "../../src/lib/clock";
 import { ORIGIN, call, poll } from "./api";
 import { newDevice, type Device } from "./device";
 import { sendWithDpopNonce, serverDpopNonce } from "./dpop-nonce";
+import { keyAttestation } from "./wallet-provider";
 
 /**
  * A wallet's side of OpenID4VCI 1.0 (pre-authorized code flow), driven over HTTP as a phone would:
@@ -50,10 +51,19 @@ export async function nonce(): Promise<string> {
   return ((await res.json()) as { c_nonce: string }).c_nonce;
 }
 
-/** A key proof (openid4vci-proof+jwt) by `key` for `cNonce`. */
-export async function keyProof(key: Device, cNonce: string, o: { aud?: string; typ?: string; iat?: number } = {}): Promise<string> {
+/** A key proof (openid4vci-proof+jwt) by `key` for `cNonce`; `keyAttestation` goes in its `key_attestation` header. */
+export async function keyProof(
+  key: Device,
+  cNonce: string,
+  o: { aud?: string; typ?: string; iat?: number; keyAttestation?: string } = {},
+): Promise<string> {
   return new SignJWT({ nonce: cNonce })
-    .setProtectedHeader({ alg: "ES256", typ: o.typ ?? "openid4vci-proof+jwt", jwk: key.publicJwk })
+    .setProtectedHeader({
+      alg: "ES256",
+      typ: o.typ ?? "openid4vci-proof+jwt",
+      jwk: key.publicJwk,
+      ...(o.keyAttestation !== undefined ? { key_attestation: o.keyAttestation } : {}),
+    })
     .setAudience(o.aud ?? ORIGIN)
     .setIssuedAt(o.iat ?? Math.floor(clock.now() / 1000))
     .sign(key.privateKey);
@@ -100,9 +110,15 @@ export async function withAccess(
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {}, res };
 }
 
+/**
+ * A credential request with one proof per key. Each proof carries a key attestation of all the keys by
+ * the development wallet provider, as a HAIP wallet's would: development only asks for them
+ * optionally, but a sent one is always checked, so every flow test goes through that check too.
+ */
 export async function credential(device: Device, accessToken: string, configuration: string, keys: Device[], cNonce?: string) {
   const n = cNonce ?? (await nonce());
-  const proofs = await Promise.all(keys.map((k) => keyProof(k, n)));
+  const attestation = await keyAttestation(keys.map((k) => k.publicJwk));
+  const proofs = await Promise.all(keys.map((k) => keyProof(k, n, { keyAttestation: attestation })));
   return withAccess("/credential", device, accessToken, { credential_configuration_id: configuration, proofs: { jwt: proofs } });
 }
 

@@ -42,6 +42,8 @@ export const ROUTES: readonly RouteContract[] = [
   admin("GET", "/v1/admin/register"),
   admin("GET", "/v1/admin/metrics"),
   { method: "POST", path: "/v1/dev/identity-assertions", allowed: [201, 400, 415, 422] },
+  { method: "POST", path: "/v1/dev/wallet-attestations", allowed: [201, 400, 415, 422] },
+  { method: "POST", path: "/v1/dev/key-attestations", allowed: [201, 400, 415, 422] },
   admin("GET", "/v1/dev/faults"),
   admin("PUT", "/v1/dev/faults"),
   admin("DELETE", "/v1/dev/faults"),
@@ -52,6 +54,17 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "POST", path: "/admin/logout", allowed: [303, 403] },
   { method: "GET", path: "/admin/assets/:file", allowed: [200, 404] },
   { method: "POST", path: "/token", allowed: [400] },
+  // The authorization code flow: PAR needs a wallet attestation; the browser routes answer pages.
+  { method: "POST", path: "/par", allowed: [400, 401, ...THROTTLED] },
+  { method: "GET", path: "/authorize", allowed: [400, ...THROTTLED], html: true },
+  { method: "GET", path: "/authorize/wait", allowed: [400, ...THROTTLED], html: true },
+  { method: "GET", path: "/authorize/callback", allowed: [400, ...THROTTLED], html: true },
+  // The embedded OpenID Connect provider (development): discovery, keys, its form and token endpoint.
+  { method: "GET", path: "/v1/dev/oidc/.well-known/openid-configuration", allowed: [200] },
+  { method: "GET", path: "/v1/dev/oidc/jwks", allowed: [200] },
+  { method: "GET", path: "/v1/dev/oidc/authorize", allowed: [200, 400], html: true },
+  { method: "POST", path: "/v1/dev/oidc/authorize", allowed: [303, 400] },
+  { method: "POST", path: "/v1/dev/oidc/token", allowed: [400, 401] },
   // A handoff offer by reference: no random id is one.
   { method: "GET", path: "/offers/:id", allowed: [404] },
   { method: "POST", path: "/nonce", allowed: [200] },
