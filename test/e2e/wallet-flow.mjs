@@ -1,0 +1,182 @@
+// The e2e run's wallet checks (called by test/e2e/run.mjs): an unmodified OpenID4VCI wallet library
+// (tools/lab/wallet.mjs: @openid4vc/openid4vci + @openid4vc/oauth2) through the HAIP authorization code
+// flow against the real `npm start`, the person's side of it done by a browser with JavaScript off
+// (tools/lab/plain-browser.mjs), and the identity step done by a real OpenID Connect provider in this
+// process (test/support/oidc-provider.mjs), the national identity service's stand-in, which the server
+// is started configured to use (identityProviderVars).
+//
+// The flow: metadata → PAR (wallet attestation, PKCE S256, DPoP key) → GET /authorize → the waiting page,
+// refreshed until admitted → the identity provider's sign-in form → the redirect to the wallet with
+// code, state and iss → token (authorization_code, PKCE verifier, wallet attestation, DPoP with the
+// server's nonce) → nonce → credential with a key attestation, for the mdoc and the SD-JWT VC
+// configurations, each verified by an independent library (test/support/verify-credentials.mjs) →
+// notification. Then what an attacker would try with what the wallet held: the same code again, the
+// same request_uri again.
+import { randomBytes } from "node:crypto";
+import { Oauth2ClientErrorResponseError } from "@openid4vc/oauth2";
+import { PlainBrowser, walkAuthorization } from "../../tools/lab/plain-browser.mjs";
+import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
+import { ACCOUNT_FIELD, startOidcProvider } from "../support/oidc-provider.mjs";
+import { assert, assertEqual, CheckError } from "../support/checks.mjs";
+import { verifyMdoc, verifySdJwtVc } from "../support/verify-credentials.mjs";
+
+/** The relying party the service is at the identity provider (docs/authorization-flow.md: OIDC_*). */
+const IDP_CLIENT_ID = "antichambre-e2e";
+/** Where the identity provider sends the person back to the service (the service's OIDC callback). */
+export const IDENTITY_CALLBACK_PATH = "/authorize/identity/callback";
+const AUTHORIZATION_DEADLINE_MS = 60_000;
+
+/**
+ * Starts the identity provider for a service that will listen at `base`, with the service registered
+ * as its client. Returns the provider and the `npm start` options that point the service at it.
+ * @param {string} base
+ * @param {(line: string) => void} log
+ */
+export async function startIdentityProvider(base, log) {
+  const secret = randomBytes(24).toString("base64url");
+  const idp = await startOidcProvider({
+    clients: [{ client_id: IDP_CLIENT_ID, client_secret: secret, redirect_uris: [`${base}${IDENTITY_CALLBACK_PATH}`] }],
+    log,
+  });
+  const vars = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: IDP_CLIENT_ID, OIDC_CLIENT_SECRET: secret };
+  return { idp, args: Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]) };
+}
+
+/**
+ * @param {{
+ *   base: string,
+ *   check: (name: string, fn: () => Promise<unknown>) => Promise<boolean>,
+ *   idp: Awaited<ReturnType<typeof startOidcProvider>>,
+ *   putRoom: (room: string, patch: Record<string, unknown>) => Promise<{ status: number, describe: () => string }>,
+ *   personId: string,
+ *   log: (line: string) => void,
+ * }} options
+ */
+export async function walletFlowChecks({ base, check, idp, putRoom, personId, log }) {
+  const ctx = /** @type {Record<string, any>} */ ({});
+
+  await check(
+    "wallet library reads the metadata: PAR required, S256, iss, attest_jwt_client_auth, DPoP, a scope per configuration",
+    async () => {
+      const wallet = new Wallet({ issuer: base });
+      await wallet.attest();
+      const { Openid4vciClient } = await import("@openid4vc/openid4vci");
+      const metadata = await new Openid4vciClient({ callbacks: wallet.callbacks() }).resolveIssuerMetadata(base);
+      const as = metadata.authorizationServers[0];
+      assert(as, "no authorization server metadata");
+      assertEqual(as.issuer, base, "authorization server issuer");
+      assertEqual(as.require_pushed_authorization_requests, true, "require_pushed_authorization_requests");
+      assert(as.pushed_authorization_request_endpoint?.startsWith(base), `PAR endpoint ${as.pushed_authorization_request_endpoint}`);
+      assertEqual(as.code_challenge_methods_supported, ["S256"], "code_challenge_methods_supported");
+      assertEqual(as.authorization_response_iss_parameter_supported, true, "authorization_response_iss_parameter_supported");
+      assert(as.token_endpoint_auth_methods_supported?.includes("attest_jwt_client_auth"), "attest_jwt_client_auth not advertised");
+      assert(as.dpop_signing_alg_values_supported?.includes("ES256"), "DPoP ES256 not advertised");
+      for (const id of [MDOC_CONFIGURATION, SD_JWT_CONFIGURATION]) {
+        const configuration = metadata.credentialIssuer.credential_configurations_supported[id];
+        assert(typeof configuration?.scope === "string", `${id} has no scope`);
+      }
+      return `client_id ${wallet.clientId}`;
+    },
+  );
+
+  await check(
+    "wallet library + a browser without JavaScript: PAR → waiting page → identity provider → code, state, iss → token (DPoP nonce) → mdoc + SD-JWT VC verified → notification",
+    async () => {
+      // A paused room: the browser must wait on the waiting page; the room resumes once it has.
+      const room = `e2e-wallet-${randomBytes(3).toString("hex")}`;
+      const put = await putRoom(room, { paused: true, new_users_per_minute: 600, shards: 2, admission_ttl_seconds: 300 });
+      assert(put.status === 201, `create room: ${put.describe()}`);
+      const wallet = new Wallet({ issuer: base });
+      const browser = new PlainBrowser();
+      const idpBefore = { ...idp.counts, by_endpoint: { ...idp.counts.by_endpoint } };
+      let resumed = false;
+      /** @type {import("../../tools/lab/plain-browser.mjs").AuthorizationWalk | null} */
+      let seen = null;
+      const authorized = await wallet.authorize({
+        configurations: [MDOC_CONFIGURATION, SD_JWT_CONFIGURATION],
+        room,
+        step: async (url, { redirectUri }) => {
+          const { redirectedTo, walk } = await walkAuthorization(browser, url, {
+            redirectUri,
+            fill: { [ACCOUNT_FIELD]: personId },
+            deadline: Date.now() + AUTHORIZATION_DEADLINE_MS,
+            onPage: async (page, w) => {
+              if (!resumed && w.waiting_pages >= 1) {
+                resumed = true;
+                const res = await putRoom(room, { paused: false });
+                assert(res.status === 200, `resume: ${res.describe()}`);
+              }
+              if (page.status >= 400) throw new CheckError(`${page.status} on ${page.url}: ${page.text.slice(0, 300)}`);
+            },
+          });
+          seen = walk;
+          return redirectedTo;
+        },
+      });
+      const walk = /** @type {import("../../tools/lab/plain-browser.mjs").AuthorizationWalk} */ (/** @type {unknown} */ (seen));
+      assert(walk.waiting_pages >= 1, `no waiting page seen: ${walk.pages.join(" | ")}`);
+      assert(walk.forms >= 1, `no identity form submitted: ${walk.pages.join(" | ")}`);
+      assertEqual(authorized.response.iss, base, "iss in the authorization response");
+      assertEqual(authorized.token.token_type, "DPoP", "token_type");
+      const signIns = idp.counts.sign_ins - idpBefore.sign_ins;
+      assertEqual(signIns, 1, "sign-ins at the identity provider");
+      const idpTokens = (idp.counts.by_endpoint.token ?? 0) - (idpBefore.by_endpoint.token ?? 0);
+      assertEqual(idpTokens, 1, "the service's token requests to the identity provider");
+
+      const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+      const mdoc = await wallet.credential(MDOC_CONFIGURATION);
+      const mdocChecks = await verifyMdoc(mdoc.credential, /** @type {any} */ (mdoc.key.publicJwk));
+      const sdJwt = await wallet.credential(SD_JWT_CONFIGURATION);
+      const claims = await verifySdJwtVc(sdJwt.credential, { issuer: base, jwks, holderJwk: sdJwt.key.publicJwk });
+      await wallet.accepted(sdJwt);
+      ctx.authorized = authorized;
+      ctx.wallet = wallet;
+      ctx.browser = browser;
+      log(`authorization walk: ${walk.pages.join(" → ")}`);
+      return {
+        detail: `${personId}: ${walk.waiting_pages} waiting page(s), ${walk.requests} browser requests; mdoc ${mdocChecks.checks} checks passed; SD-JWT VC ${claims.vct}`,
+        data: { walk, idp_requests: idp.counts.total - idpBefore.total },
+      };
+    },
+  );
+
+  await check("the authorization code is single use: the wallet library's second token request gets invalid_grant", async () => {
+    if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");
+    const { Oauth2Client } = await import("@openid4vc/oauth2");
+    const wallet = ctx.wallet;
+    const oauth = new Oauth2Client({ callbacks: wallet.callbacks() });
+    try {
+      await oauth.retrieveAuthorizationCodeAccessToken({
+        authorizationServerMetadata: wallet.session.authorizationServerMetadata,
+        authorizationCode: ctx.authorized.response.code,
+        pkceCodeVerifier: "x".repeat(43),
+        redirectUri: wallet.redirectUri,
+        dpop: { signer: { method: "jwk", alg: "ES256", publicJwk: wallet.dpopKey.publicJwk } },
+      });
+    } catch (e) {
+      if (!(e instanceof Oauth2ClientErrorResponseError)) throw e;
+      assertEqual(e.errorResponse.error, "invalid_grant", "error");
+      return `${e.response.status} ${e.errorResponse.error}`;
+    }
+    throw new CheckError("a used authorization code was redeemed again");
+  });
+
+  await check(
+    "the request_uri is single use: opening the authorization URL again reaches neither the identity provider nor the wallet with a code",
+    async () => {
+      if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");
+      const again = await ctx.browser.request(ctx.authorized.authorizationRequestUrl, {
+        stopAt: (/** @type {string} */ u) => u.startsWith(ctx.wallet.redirectUri),
+      });
+      if (again.status === 0) {
+        const params = new URL(again.url).searchParams;
+        assert(!params.has("code"), `a second code from a used request_uri: ${again.url}`);
+        assert(params.has("error"), `redirected without an error: ${again.url}`);
+        return `redirected with error=${params.get("error")}`;
+      }
+      assert(again.status >= 400 && again.status < 500, `expected a 4xx page, got ${again.status} at ${again.url}`);
+      assert(!again.url.startsWith(idp.issuer), `a used request_uri led to the identity provider: ${again.url}`);
+      return `${again.status} at ${new URL(again.url).pathname}`;
+    },
+  );
+}
