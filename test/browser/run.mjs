@@ -19,7 +19,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { startIdentityProvider } from "../e2e/wallet-flow.mjs";
+import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
 import { Checks, launchBrowser, log, REPORTS, Service } from "./harness.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -62,10 +62,10 @@ async function main() {
   const up = await checks.check("service starts (npm start, fresh state, the test identity provider)", async () => {
     const t = Date.now();
     // The wallet flow's identity step needs an OpenID Connect provider the service is configured with
-    // before it starts (test/e2e/wallet-flow.mjs says how).
+    // before it starts (test/support/oidc-provider.mjs).
     service = await new Service().start({
       configure: async (base) => {
-        const started = await startIdentityProvider(base, log);
+        const started = await startIdentityProviderFor(base, log);
         idp = started.idp;
         return started.args;
       },

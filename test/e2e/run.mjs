@@ -26,7 +26,8 @@ import { freePort, signalGroup, snapshotTree } from "../../tools/lib/processes.m
 import { loadLab } from "../../tools/lab/sdk.mjs";
 import { DevServer } from "../../tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need as needIn } from "../support/checks.mjs";
-import { startIdentityProvider, walletFlowChecks } from "./wallet-flow.mjs";
+import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
+import { walletFlowChecks } from "./wallet-flow.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -350,7 +351,7 @@ async function main() {
   const port = await freePort();
   // The national identity service's stand-in (a real OpenID Connect provider in this process), which the
   // server is configured with for the authorization code flow's identity step (wallet-flow.mjs).
-  const identity = await startIdentityProvider(`http://127.0.0.1:${port}`, log);
+  const identity = await startIdentityProviderFor(`http://127.0.0.1:${port}`, log);
   identityProvider = identity.idp;
   // PUBLIC_ORIGIN set as a deployment must set it: the issuer identifier then never follows the Host.
   const server = new DevServer({

@@ -3,7 +3,7 @@
 // flow against the real `npm start`, the person's side of it done by a browser with JavaScript off
 // (tools/lab/plain-browser.mjs), and the identity step done by a real OpenID Connect provider in this
 // process (test/support/oidc-provider.mjs), the national identity service's stand-in, which the server
-// is started configured to use (identityProviderVars).
+// is started configured to use (startIdentityProviderFor).
 //
 // The flow: metadata → PAR (wallet attestation, PKCE S256, DPoP key) → GET /authorize → the waiting page,
 // refreshed until admitted → the identity provider's sign-in form → the redirect to the wallet with
@@ -16,37 +16,17 @@ import { randomBytes } from "node:crypto";
 import { Oauth2ClientErrorResponseError } from "@openid4vc/oauth2";
 import { PlainBrowser, walkAuthorization } from "../../tools/lab/plain-browser.mjs";
 import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
-import { ACCOUNT_FIELD, startOidcProvider } from "../support/oidc-provider.mjs";
+import { ACCOUNT_FIELD } from "../support/oidc-provider.mjs";
 import { assert, assertEqual, CheckError } from "../support/checks.mjs";
 import { verifyMdoc, verifySdJwtVc } from "../support/verify-credentials.mjs";
 
-/** The relying party the service is at the identity provider (docs/authorization-flow.md: OIDC_*). */
-const IDP_CLIENT_ID = "antichambre-e2e";
-/** Where the identity provider sends the person back to the service (the service's OIDC callback). */
-export const IDENTITY_CALLBACK_PATH = "/authorize/identity/callback";
 const AUTHORIZATION_DEADLINE_MS = 60_000;
-
-/**
- * Starts the identity provider for a service that will listen at `base`, with the service registered
- * as its client. Returns the provider and the `npm start` options that point the service at it.
- * @param {string} base
- * @param {(line: string) => void} log
- */
-export async function startIdentityProvider(base, log) {
-  const secret = randomBytes(24).toString("base64url");
-  const idp = await startOidcProvider({
-    clients: [{ client_id: IDP_CLIENT_ID, client_secret: secret, redirect_uris: [`${base}${IDENTITY_CALLBACK_PATH}`] }],
-    log,
-  });
-  const vars = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: IDP_CLIENT_ID, OIDC_CLIENT_SECRET: secret };
-  return { idp, args: Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]) };
-}
 
 /**
  * @param {{
  *   base: string,
  *   check: (name: string, fn: () => Promise<unknown>) => Promise<boolean>,
- *   idp: Awaited<ReturnType<typeof startOidcProvider>>,
+ *   idp: Awaited<ReturnType<typeof import("../support/oidc-provider.mjs").startOidcProvider>>,
  *   putRoom: (room: string, patch: Record<string, unknown>) => Promise<{ status: number, describe: () => string }>,
  *   personId: string,
  *   log: (line: string) => void,

@@ -237,3 +237,25 @@ export async function startOidcProvider({ clients, port = 0, log = () => {} }) {
       }),
   };
 }
+
+/** The relying party the service is at the identity provider (docs/authorization-flow.md: OIDC_*). */
+const SERVICE_CLIENT_ID = "antichambre";
+/** Where the identity provider sends the person back to the service (the service's OIDC callback). */
+export const IDENTITY_CALLBACK_PATH = "/authorize/identity/callback";
+
+/**
+ * Starts the provider for a service that will listen at `base`, with the service registered as its
+ * client (a fresh secret per run). Returns the provider and the `npm start` options that point the
+ * service at it.
+ * @param {string} base
+ * @param {(line: string) => void} [log]
+ */
+export async function startIdentityProviderFor(base, log) {
+  const secret = randomBytes(24).toString("base64url");
+  const idp = await startOidcProvider({
+    clients: [{ client_id: SERVICE_CLIENT_ID, client_secret: secret, redirect_uris: [`${base}${IDENTITY_CALLBACK_PATH}`] }],
+    log,
+  });
+  const vars = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: SERVICE_CLIENT_ID, OIDC_CLIENT_SECRET: secret };
+  return { idp, args: Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]) };
+}

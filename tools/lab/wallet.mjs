@@ -150,9 +150,10 @@ export class Wallet {
    * Metadata → PAR (client attestation, PKCE S256, DPoP key) → the authorization step → the response's
    * `state` and `iss` checked → token (authorization_code, PKCE verifier, client attestation, DPoP with
    * the server's nonce). Leaves the access token in `this.session`.
-   * @param {{ configurations: string[], step: AuthorizationStep }} options
+   * @param {{ configurations: string[], step: AuthorizationStep, room?: string }} options `room`: the waiting room to
+   *   queue in (a PAR parameter of this service's; without it, the service's default room)
    */
-  async authorize({ configurations, step }) {
+  async authorize({ configurations, step, room }) {
     if (!this.walletAttestation) await this.attest();
     const callbacks = this.callbacks();
     const vci = new Openid4vciClient({ callbacks });
@@ -175,6 +176,7 @@ export class Wallet {
       scope,
       state,
       resource: this.metadata.credentialIssuer.credential_issuer,
+      additionalRequestPayload: room ? { room } : undefined,
       dpop: { signer: /** @type {any} */ (dpopSigner) },
     });
     if (!started.pkce) throw new Error("the authorization server did not offer PKCE");
