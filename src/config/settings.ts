@@ -124,6 +124,8 @@ export const EcPrivateJwkSchema = z.object({
 const PublicJwksSchema = z.object({ keys: z.array(z.object({ kty: z.string().min(1) })).min(1) });
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
 const certificate = text.regex(PEM_CERTIFICATE, "must be a PEM certificate (-----BEGIN CERTIFICATE-----)");
+const certificates = text.regex(PEM_CERTIFICATE, "must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)");
+const keyAttestationPolicy = optional(z.enum(["required", "optional"], { error: 'must be "required" or "optional"' }));
 
 // ---- the schema ---------------------------------------------------------------------------------------
 
@@ -167,6 +169,13 @@ export const VariablesSchema = z.object({
   IDENTITY_AUDIENCE: withDefault(text.min(1), "antichambre"),
   /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt). */
   IDENTITY_BINDING: withDefault(z.enum(["optional", "required"], { error: 'must be "optional" or "required"' }), "optional"),
+  /**
+   * Per credential configuration: must each key proof come with a key attestation (OpenID4VCI 1.0
+   * appendix D)? Unset: "required", except with ENVIRONMENT=development, where it is "optional" so the
+   * app SDK, `npm start` and the tools that make plain key proofs keep working (docs/attestations.md).
+   */
+  KEY_ATTESTATION_MDL_MSO_MDOC: keyAttestationPolicy,
+  KEY_ATTESTATION_MDL_SD_JWT: keyAttestationPolicy,
 });
 
 /** The secrets (`wrangler secret put`; `npm run keys` makes them): all optional here, formats checked. */
@@ -180,6 +189,13 @@ export const SecretsSchema = z.object({
   MDOC_DS_KEY: optional(json(EcPrivateJwkSchema, "the Document Signer's ES256 (P-256) private JWK with its kid")),
   MDOC_DS_CERT: optional(certificate),
   IACA_CERT: optional(certificate),
+  /**
+   * The wallet providers this issuer trusts (PEM certificates, one or more): wallet attestations (client
+   * authentication) and key attestations must chain to one of them. Public, not secret; kept with the
+   * other certificates so that development fills in its own (src/dev/secrets.ts). Unset: no wallet
+   * attestation is accepted, and credential configurations that require key attestations issue nothing.
+   */
+  WALLET_PROVIDER_ANCHORS: optional(certificates),
 });
 
 export type VariableName = keyof typeof VariablesSchema.shape;
@@ -190,6 +206,8 @@ const SettingsSchema = VariablesSchema.extend(SecretsSchema.shape);
 type Parsed = z.output<typeof SettingsSchema>;
 
 // ---- the settings object ------------------------------------------------------------------------------
+
+export type KeyAttestationPolicy = "required" | "optional";
 
 export interface Settings {
   readonly environment: string;
@@ -213,6 +231,8 @@ export interface Settings {
   readonly rateLimits: Readonly<Record<LimitScope, RateLimitPolicy | null>>;
   readonly pow: PowPolicy;
   readonly identity: { readonly audience: string; readonly binding: "optional" | "required" };
+  /** Per credential configuration key (CREDENTIAL_CONFIGURATIONS): must key proofs carry a key attestation? */
+  readonly keyAttestations: { readonly mdl_mso_mdoc: KeyAttestationPolicy; readonly mdl_sd_jwt: KeyAttestationPolicy };
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -224,6 +244,7 @@ function toSettings(p: Parsed): Settings {
       p[`RATE_LIMIT_${scope.toUpperCase() as Uppercase<LimitScope>}`],
     ]),
   ) as Record<LimitScope, RateLimitPolicy | null>;
+  const keyAttestationDefault: KeyAttestationPolicy = p.ENVIRONMENT === "development" ? "optional" : "required";
   const secrets: Partial<Record<SecretName, string>> = {};
   for (const name of SECRET_NAMES) if (p[name] !== undefined) secrets[name] = p[name];
   return {
@@ -250,6 +271,10 @@ function toSettings(p: Parsed): Settings {
       busyBits: DEFAULT_POW_POLICY.busyBits,
     },
     identity: { audience: p.IDENTITY_AUDIENCE, binding: p.IDENTITY_BINDING },
+    keyAttestations: {
+      mdl_mso_mdoc: p.KEY_ATTESTATION_MDL_MSO_MDOC ?? keyAttestationDefault,
+      mdl_sd_jwt: p.KEY_ATTESTATION_MDL_SD_JWT ?? keyAttestationDefault,
+    },
     secrets,
   };
 }

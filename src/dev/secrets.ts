@@ -7,6 +7,7 @@ import {
   DEV_SIGNING_KEYS,
   DEV_TICKET_KEYS,
 } from "../config/dev-defaults";
+import { DEV_WALLET_PROVIDER_CA_PEM } from "../config/dev-wallet-provider";
 import type { Env, SecretName } from "../config/env";
 
 /**
@@ -26,6 +27,7 @@ export const DEV_SECRETS: Readonly<Record<SecretName, string>> = {
   MDOC_DS_KEY: DEV_MDOC_DS_KEY,
   MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,
   IACA_CERT: DEV_IACA_CERT_PEM,
+  WALLET_PROVIDER_ANCHORS: DEV_WALLET_PROVIDER_CA_PEM,
 };
 
 const filledEnvs = new WeakMap<Env, Env>();

@@ -5,11 +5,11 @@ import { hashedShard, replayGuardAt } from "./objects";
 export const REPLAY_SHARDS = 16;
 
 /**
- * Claim a one-time value (DPoP `jti`, c_nonce id, handoff offer reference) in `scope`. True the first
+ * Claim a one-time value (DPoP `jti`, c_nonce id, handoff offer reference, wallet attestation PoP `jti`) in `scope`. True the first
  * time only. A DO call per claim: these happen on the token and credential endpoints, whose rate the
  * waiting room caps.
  */
-export type ReplayScope = "dpop" | "nonce" | "offer" | "handoff";
+export type ReplayScope = "dpop" | "nonce" | "offer" | "handoff" | "client_attestation";
 
 export async function claimOnce(env: Env, scope: ReplayScope, id: string, expiresAt: number): Promise<boolean> {
   const key = `${scope}:${id}`;

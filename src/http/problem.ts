@@ -33,6 +33,7 @@ export type ProblemKind =
   // `error_description` members those specs define, so OAuth clients and wallets read them as usual.
   | "invalid_request"
   | "invalid_grant"
+  | "invalid_client"
   | "authorization_pending"
   | "unsupported_grant_type"
   | "invalid_token"
@@ -83,6 +84,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   internal: { status: 500, title: "Internal error" },
   invalid_request: { status: 400, title: "Invalid request", oauth: true },
   invalid_grant: { status: 400, title: "Invalid grant", oauth: true },
+  // RFC 6749 §5.2: client authentication failed (here: a wallet attestation or its proof of possession).
+  invalid_client: { status: 401, title: "Client authentication failed", oauth: true },
   // OpenID4VCI 1.0 token error: a handoff code waits for the admitted page to approve the wallet's key.
   authorization_pending: { status: 400, title: "Authorization pending", oauth: true },
   unsupported_grant_type: { status: 400, title: "Unsupported grant type", oauth: true },

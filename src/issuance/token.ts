@@ -8,8 +8,10 @@ import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
+import { authenticateClient, hasAttestationHeaders } from "../oauth/client-attestation";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
 import { requireHandoffApproval } from "./handoff";
+import { issuerOrigin } from "./issuer-url";
 import { PRE_AUTHORIZED_GRANT } from "./offer";
 import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./sessions";
 
@@ -23,10 +25,18 @@ import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./ses
  * ticket again and redeems the fresh code it gets with the same key: that reaches the same session
  * (the coordinator keeps one session per admission and resumes it only for the key that started it),
  * with what it has already used, so the new token buys nothing the first did not.
+ *
+ * Wallet attestation (src/oauth/client-attestation.ts): a wallet that sends the attestation headers is
+ * authenticated by them, and a bad attestation is refused (401 invalid_client) rather than ignored; a
+ * request without them stays accepted, because this grant's code is already bound to the admitted
+ * device's key and the app has no wallet provider. HAIP's requirement is for the authorization code
+ * flow, where the client is otherwise unknown.
  */
 export const TokenRequestSchema = z.object({
   grant_type: z.string(),
   "pre-authorized_code": z.string().min(1).max(4096).optional(),
+  /** With wallet attestation: must be the attestation's `sub`. */
+  client_id: z.string().min(1).max(256).optional(),
 });
 export type TokenRequest = z.infer<typeof TokenRequestSchema>;
 
@@ -42,6 +52,7 @@ export async function redeemPreAuthorizedCode(
   dpop: string | undefined,
   url: string,
   now: number,
+  clientAttestation: { attestation?: string; pop?: string } = {},
 ): Promise<TokenResponse> {
   if (request.grant_type !== PRE_AUTHORIZED_GRANT)
     throw new ApiError("unsupported_grant_type", `only ${PRE_AUTHORIZED_GRANT} is supported`);
@@ -59,6 +70,11 @@ export async function redeemPreAuthorizedCode(
   const code = opened.claims;
   // The code was issued to one device: another key cannot redeem it, even with a valid proof.
   if (!code.handoff && proof.jkt !== code.jkt) throw badProof("key_not_bound_to_code");
+  // Last of the isolate's checks, since it claims the PoP's jti (a Durable Object call).
+  if (hasAttestationHeaders(clientAttestation)) {
+    const clientId = request.client_id;
+    await authenticateClient(env, clientAttestation, { issuer: issuerOrigin(env, url), now, ...(clientId ? { clientId } : {}) });
+  }
   // Per admission, once only its key (or a handoff wallet) gets here; the handoff's count is apart, so
   // whoever saw the QR code cannot stall the device's own redemption (docs/threats/rate-limits.md).
   await enforceRateLimit(env, "token_code", `${code.room}/${code.tid}${code.handoff ? "/handoff" : ""}`);

@@ -11,6 +11,7 @@ import { dpopAccess } from "../issuance/dpop-access";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { acceptNotification, NotificationSchema } from "../issuance/notification";
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
+import { attestationHeaders } from "../oauth/client-attestation";
 import { clock } from "../lib/clock";
 import { LicenceRegister } from "../register/register";
 import { hmacKeyring } from "../tickets/keyring";
@@ -32,7 +33,8 @@ oid4vci.post("/token", async (c) => {
   }
   const parsed = TokenRequestSchema.safeParse(Object.fromEntries(new URLSearchParams(await c.req.text())));
   if (!parsed.success) throw new ApiError("invalid_request", "malformed token request");
-  return c.json(await redeemPreAuthorizedCode(c.env, parsed.data, c.req.header("dpop"), c.req.url, clock.now()), 200, noStore);
+  const attestation = attestationHeaders((name) => c.req.header(name));
+  return c.json(await redeemPreAuthorizedCode(c.env, parsed.data, c.req.header("dpop"), c.req.url, clock.now(), attestation), 200, noStore);
 });
 
 oid4vci.post("/nonce", async (c) => {

@@ -5,6 +5,7 @@ import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
 import { credentialConfigurationsSupported } from "../issuance/configurations";
 import { issuerOrigin } from "../issuance/issuer-url";
+import { ATTESTATION_AUTH_METHOD } from "../oauth/client-attestation";
 import { ecKeyring } from "../tickets/keyring";
 
 /**
@@ -53,7 +54,11 @@ wellKnown.get("/oauth-authorization-server", (c) => {
     token_endpoint: `${issuer}/token`,
     grant_types_supported: ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
     "pre-authorized_grant_anonymous_access_supported": true,
-    token_endpoint_auth_methods_supported: ["none"],
+    // "none": the pre-authorized code is bound to the admitted device's key; wallets with a wallet
+    // attestation authenticate with it (src/oauth/client-attestation.ts).
+    token_endpoint_auth_methods_supported: ["none", ATTESTATION_AUTH_METHOD],
+    client_attestation_signing_alg_values_supported: ["ES256"],
+    client_attestation_pop_signing_alg_values_supported: ["ES256"],
     dpop_signing_alg_values_supported: ["ES256"],
     response_types_supported: [],
   });

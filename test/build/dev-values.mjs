@@ -9,7 +9,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 async function loadDevModules() {
   const out = await build({
     stdin: {
-      contents: ['export * from "./src/dev/secrets.ts";', 'export * from "./src/config/dev-defaults.ts";', 'export * from "./src/config/dev-credentials.ts";'].join("\n"),
+      contents: ['export * from "./src/dev/secrets.ts";', 'export * from "./src/config/dev-defaults.ts";', 'export * from "./src/config/dev-credentials.ts";', 'export * from "./src/config/dev-wallet-provider.ts";'].join("\n"),
       resolveDir: ROOT,
       loader: "ts",
     },
@@ -53,13 +53,14 @@ export async function devSecretValues() {
 }
 
 /** What only the development kit serves: its routes and the fault switch. */
-export const DEV_ONLY_MARKERS = ["/v1/dev", "/identity-assertions", "/register/seed", '"/faults"', "fault injection exists only in development"];
+export const DEV_ONLY_MARKERS = ["/v1/dev", "/identity-assertions", "/wallet-attestations", "/key-attestations", "/register/seed", '"/faults"', "fault injection exists only in development"];
 
 /** Modules only the development entry may bundle (matched against the source map's `sources`). */
 export const DEV_ONLY_MODULES = [
   "src/dev/",
   "src/config/dev-defaults.ts",
   "src/config/dev-credentials.ts",
+  "src/config/dev-wallet-provider.ts",
   "src/identity/dev-identity.ts",
   "src/faults/faults.ts",
   "src/faults/routes.ts",

@@ -53,6 +53,9 @@ const BAD: Record<string, { bad: unknown[]; good: string }> = {
   MDOC_DS_KEY: { bad: ["{}", "pem?", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.MDOC_DS_KEY },
   MDOC_DS_CERT: { bad: ["MIIB...", DEV_SECRETS.MDOC_DS_KEY], good: DEV_SECRETS.MDOC_DS_CERT },
   IACA_CERT: { bad: ["-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"], good: DEV_SECRETS.IACA_CERT },
+  WALLET_PROVIDER_ANCHORS: { bad: ["MIIB...", DEV_SECRETS.MDOC_DS_KEY], good: DEV_SECRETS.WALLET_PROVIDER_ANCHORS },
+  KEY_ATTESTATION_MDL_MSO_MDOC: { bad: ["Required", "yes", "off"], good: "optional" },
+  KEY_ATTESTATION_MDL_SD_JWT: { bad: ["REQUIRED", "true"], good: "required" },
 };
 for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]) {
   BAD[`RATE_LIMIT_${scope.toUpperCase()}`] = { bad: ["0/60", "10/0", "ten/60", "10", "10 per 60", "1e3/60", "none"], good: "5/10" };
@@ -105,6 +108,7 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
       logRequests: "errors",
       pow: { floorBits: 8, ceilingBits: 0, busyArrivalsPerSecond: 0.05 },
       identity: { audience: "permis-app", binding: "required" },
+      keyAttestations: { mdl_mso_mdoc: "optional", mdl_sd_jwt: "required" },
     });
     for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[])
       expect(s.rateLimits[scope]).toEqual({ limit: 5, periodSeconds: 10 });
@@ -133,12 +137,19 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
         logRequests: "all",
         pow: { floorBits: 0, ceilingBits: 16, busyArrivalsPerSecond: 20, busyBits: 10 },
         identity: { audience: "antichambre", binding: "optional" },
+        keyAttestations: { mdl_mso_mdoc: "required", mdl_sd_jwt: "required" },
       });
       expect(s.secrets).toEqual({});
       expect(s.rateLimits).toEqual(DEFAULT_RATE_LIMITS);
       expect(() => required(env, "TICKET_KEYS")).toThrow(ConfigError);
       expect(() => required(env, "TICKET_KEYS")).toThrow("TICKET_KEYS is not configured on this deployment");
     }
+  });
+
+  it("requires key attestations by default, except in development, where an explicit setting still wins", () => {
+    expect(settingsOf({ ENVIRONMENT: "staging" }).keyAttestations).toEqual({ mdl_mso_mdoc: "required", mdl_sd_jwt: "required" });
+    expect(settingsOf({ ENVIRONMENT: "development" }).keyAttestations).toEqual({ mdl_mso_mdoc: "optional", mdl_sd_jwt: "optional" });
+    expect(settingsOf({ ENVIRONMENT: "development", KEY_ATTESTATION_MDL_SD_JWT: "required" }).keyAttestations.mdl_sd_jwt).toBe("required");
   });
 
   it("parses once per env object, and re-reports a bad env every time", () => {

@@ -355,11 +355,12 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "requestToken",
     tag: "issuance",
     summary: "Redeem the pre-authorized code for a DPoP-bound access token (OpenID4VCI 1.0 section 6)",
-    description: "A handoff wallet gets `authorization_pending` until the waiting page approved its key.",
+    description:
+      "A handoff wallet gets `authorization_pending` until the waiting page approved its key. A wallet may authenticate with `attest_jwt_client_auth` (the `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers); a bad attestation is a 401 `invalid_client`.",
     dpop: true,
     body: { media: "application/x-www-form-urlencoded", schema: TokenRequestSchema },
     answers: { 200: { description: "the access token", json: TokenResponseSchema } },
-    problems: [400, 429, 503],
+    problems: [400, 401, 429, 503],
   },
   {
     method: "post",
