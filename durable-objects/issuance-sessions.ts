@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config/env";
-import { SessionStore } from "../src/issuance/session-store";
+import { SessionStore, type PersonClaim } from "../src/issuance/session-store";
 import {
   releaseReservation,
   remaining,
@@ -76,6 +76,41 @@ export class IssuanceSessions extends DurableObject<Env> {
     this.#store.markUsed(proofKey(r), r.proofExpiresAt);
     await this.#sweepLater();
     return ok({ endsAt: session.endsAt });
+  }
+
+  /**
+   * One person, one issuance session per room, whatever the flow, browser, wallet or device
+   * (src/issuance/person-claim.ts; these objects hold the claims sharded by person pseudonym). The
+   * admission `ticketId` asks to hold the person's session:
+   * - nobody holds it: this admission does, until `expiresAt` (past its session's possible end);
+   * - this admission already holds it: granted again (a retry), the key recorded if it was not known;
+   * - another admission holds it and `jkt` is the key bound to that one: that admission is the answer
+   *   (`resumed`): the caller continues the person's existing session with it, and frees its own slot;
+   * - another admission holds it otherwise (another wallet, or no key known yet): refused.
+   * Decided and written with no await in between, so two browsers of one person racing here are
+   * decided one after the other and only one of them gets the session.
+   */
+  async claimPerson(
+    room: string,
+    person: string,
+    r: { ticketId: string; key: { a: number; b: number }; jkt?: string; expiresAt: number },
+  ): Promise<Result<{ ticketId: string; key: { a: number; b: number }; resumed: boolean }, "person_has_session">> {
+    const now = clock.now();
+    const held = this.#store.claimOf(room, person, now);
+    if (!held) {
+      const claim: PersonClaim = { ticketId: r.ticketId, key: r.key, jkt: r.jkt ?? null, expiresAt: r.expiresAt };
+      this.#store.putClaim(room, person, claim);
+      await this.#sweepLater();
+      return ok({ ticketId: r.ticketId, key: r.key, resumed: false });
+    }
+    if (held.ticketId === r.ticketId) {
+      const jkt = held.jkt ?? r.jkt ?? null;
+      if (jkt !== held.jkt || r.expiresAt > held.expiresAt)
+        this.#store.putClaim(room, person, { ...held, jkt, expiresAt: Math.max(held.expiresAt, r.expiresAt) });
+      return ok({ ticketId: held.ticketId, key: held.key, resumed: false });
+    }
+    if (r.jkt !== undefined && held.jkt === r.jkt) return ok({ ticketId: held.ticketId, key: held.key, resumed: true });
+    return refuse("person_has_session");
   }
 
   /**

@@ -16,6 +16,7 @@ import { pages } from "./routes/pages";
 import { rooms } from "./routes/rooms";
 import { tickets } from "./routes/tickets";
 import { oid4vci } from "./routes/oid4vci";
+import { authorization } from "./routes/authorization";
 import { offers } from "./routes/offers";
 import { openapi } from "./routes/openapi";
 import { trustAnchors, wellKnown } from "./routes/well-known";
@@ -49,6 +50,8 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   // Per client address, before any handler runs (docs/threats/rate-limits.md). The join and the
   // challenge count addresses in their handlers; /credential counts per session once its token opens.
   app.use("/token", limitPerAddress("token_client"));
+  // Wallets push their authorization requests at the rate they redeem codes: the same budget per address.
+  app.use("/par", limitPerAddress("token_client"));
   app.use("/nonce", limitPerAddress("nonce_client"));
   app.use("/notification", limitPerAddress("notification_client"));
   app.use("/v1/admin/*", limitPerAddress("admin_client"));
@@ -62,6 +65,7 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   app.route("/admin", dashboard);
   app.route("/offers", offers);
   app.route("/", oid4vci);
+  app.route("/", authorization);
   app.route("/", trustAnchors);
   app.route("/", openapi);
   app.notFound(notFoundOrWrongMethod(app));

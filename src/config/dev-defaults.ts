@@ -36,3 +36,13 @@ export const DEV_IDENTITY_KEY = {
 
 /** Keys the pseudonyms of people in queue storage (HMAC); see src/identity/pseudonym.ts. */
 export const DEV_PSEUDONYM_KEY = "zw0Rwh3WlfEbYgOCkiaCffL1i8SzYiwByM1JCB6ygzs";
+
+/**
+ * The embedded OpenID Connect provider of development (src/dev/identity-provider.ts): the client the
+ * authorization flow's relying party is registered as there. Its ID tokens are signed with
+ * DEV_IDENTITY_KEY.
+ */
+export const DEV_OIDC_CLIENT_ID = "antichambre-dev-relying-party";
+export const DEV_OIDC_CLIENT_SECRET = "dev-oidc-client-secret-5d1c0e7a2b";
+/** Where the embedded provider is mounted (under the development kit's /v1/dev). */
+export const DEV_OIDC_PATH = "/v1/dev/oidc";

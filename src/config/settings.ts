@@ -76,6 +76,19 @@ const origin = text.transform((value, ctx) => {
   return url.origin;
 });
 
+/**
+ * An absolute http(s) URL without fragment. http is accepted so that a local provider (the e2e's Node
+ * provider, `npm start`) can be named; a deployment names the national service's https endpoints.
+ */
+const httpsUrl = text.refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.hash === "";
+  } catch {
+    return false;
+  }
+}, "must be an absolute http(s) URL");
+
 const rooms = text.transform((value, ctx) => {
   const names = value
     .split(",")
@@ -176,6 +189,22 @@ export const VariablesSchema = z.object({
    */
   KEY_ATTESTATION_MDL_MSO_MDOC: keyAttestationPolicy,
   KEY_ATTESTATION_MDL_SD_JWT: keyAttestationPolicy,
+  /** The room browsers of the authorization code flow wait in (docs/authorization-flow.md). */
+  AUTHORIZATION_ROOM: withDefault(RoomNameSchema, "permis"),
+  /** The OpenID Connect provider people identify with after admission (the national identity service). */
+  OIDC_ISSUER: optional(httpsUrl),
+  OIDC_CLIENT_ID: optional(text.min(1).max(256)),
+  OIDC_AUTHORIZATION_ENDPOINT: optional(httpsUrl),
+  OIDC_TOKEN_ENDPOINT: optional(httpsUrl),
+  /** Where the provider's keys are fetched (cached per isolate) when OIDC_JWKS is not set. */
+  OIDC_JWKS_URI: optional(httpsUrl),
+  /** The ID token claim holding the person identifier the register knows. */
+  OIDC_PERSON_CLAIM: withDefault(text.regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be a claim name such as sub"), "sub"),
+  /** Space-separated scopes asked of the provider (openid is always asked). */
+  OIDC_SCOPES: withDefault(
+    text.regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, "must be space-separated scope names"),
+    "openid",
+  ),
 });
 
 /** The secrets (`wrangler secret put`; `npm run keys` makes them): all optional here, formats checked. */
@@ -186,6 +215,10 @@ export const SecretsSchema = z.object({
   PSEUDONYM_KEY: optional(text.min(32, "must be at least 32 characters (npm run keys makes 32 random bytes, base64url)")),
   IDENTITY_JWKS: optional(json(PublicJwksSchema, 'a JWK set {"keys": [...]} with at least one key')),
   IDENTITY_ISSUER: optional(text.regex(/^https?:\/\/\S+$/, "must be the identity service's issuer URL")),
+  /** The OpenID Connect client secret (client_secret_basic at OIDC_TOKEN_ENDPOINT). */
+  OIDC_CLIENT_SECRET: optional(text.min(1)),
+  /** The provider's JWK set, when given here rather than fetched from OIDC_JWKS_URI. */
+  OIDC_JWKS: optional(json(PublicJwksSchema, 'a JWK set {"keys": [...]} with at least one key')),
   MDOC_DS_KEY: optional(json(EcPrivateJwkSchema, "the Document Signer's ES256 (P-256) private JWK with its kid")),
   MDOC_DS_CERT: optional(certificate),
   IACA_CERT: optional(certificate),
@@ -233,6 +266,19 @@ export interface Settings {
   readonly identity: { readonly audience: string; readonly binding: "optional" | "required" };
   /** Per credential configuration key (CREDENTIAL_CONFIGURATIONS): must key proofs carry a key attestation? */
   readonly keyAttestations: { readonly mdl_mso_mdoc: KeyAttestationPolicy; readonly mdl_sd_jwt: KeyAttestationPolicy };
+  /** The authorization code flow: its room and the OpenID Connect provider (undefined members: not configured). */
+  readonly authorization: {
+    readonly room: string;
+    readonly oidc: {
+      readonly issuer: string | undefined;
+      readonly clientId: string | undefined;
+      readonly authorizationEndpoint: string | undefined;
+      readonly tokenEndpoint: string | undefined;
+      readonly jwksUri: string | undefined;
+      readonly personClaim: string;
+      readonly scopes: string;
+    };
+  };
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -274,6 +320,18 @@ function toSettings(p: Parsed): Settings {
     keyAttestations: {
       mdl_mso_mdoc: p.KEY_ATTESTATION_MDL_MSO_MDOC ?? keyAttestationDefault,
       mdl_sd_jwt: p.KEY_ATTESTATION_MDL_SD_JWT ?? keyAttestationDefault,
+    },
+    authorization: {
+      room: p.AUTHORIZATION_ROOM,
+      oidc: {
+        issuer: p.OIDC_ISSUER,
+        clientId: p.OIDC_CLIENT_ID,
+        authorizationEndpoint: p.OIDC_AUTHORIZATION_ENDPOINT,
+        tokenEndpoint: p.OIDC_TOKEN_ENDPOINT,
+        jwksUri: p.OIDC_JWKS_URI,
+        personClaim: p.OIDC_PERSON_CLAIM,
+        scopes: p.OIDC_SCOPES,
+      },
     },
     secrets,
   };

@@ -10,6 +10,7 @@ import { clock } from "../lib/clock";
 import { ensureRegisterSchema, seedRegister } from "../register/seed";
 import { faultRoutes } from "../faults/routes";
 import { JKT_PATTERN } from "../auth/jkt";
+import { devIdentityProvider } from "./identity-provider";
 
 /**
  * Development-only helpers: a stand-in national identity service, the fault switch, and seeding the
@@ -39,6 +40,9 @@ dev.post("/identity-assertions", async (c) => {
   c.header("cache-control", "no-store");
   return c.json({ identity_assertion: assertion, expires_in: lifetime }, 201);
 });
+
+/** The embedded OpenID Connect provider of the authorization code flow (src/dev/identity-provider.ts). */
+dev.route("/oidc", devIdentityProvider);
 
 /** The fault switch (src/faults): admin token too. */
 dev.route("/faults", faultRoutes);

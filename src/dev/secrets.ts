@@ -9,13 +9,15 @@ import {
 } from "../config/dev-defaults";
 import { DEV_WALLET_PROVIDER_CA_PEM } from "../config/dev-wallet-provider";
 import type { Env, SecretName } from "../config/env";
+import { devIdentityProviderSettings } from "./identity-provider";
 
 /**
  * The development default of every secret (public: they are in this repository). Only the development
  * entry reaches this module; test/build/production-bundle.test.mjs checks that none of these values is
- * in the bundle `wrangler deploy` builds.
+ * in the bundle `wrangler deploy` builds. The identity provider's client secret and keys are not here:
+ * they come with the provider's endpoints as one set (withDevIdentityProvider), or not at all.
  */
-export const DEV_SECRETS: Readonly<Record<SecretName, string>> = {
+export const DEV_SECRETS: Readonly<Record<Exclude<SecretName, "OIDC_CLIENT_SECRET" | "OIDC_JWKS">, string>> = {
   ADMIN_TOKEN: DEV_ADMIN_TOKEN,
   TICKET_KEYS: DEV_TICKET_KEYS,
   SIGNING_KEYS: DEV_SIGNING_KEYS,
@@ -41,5 +43,27 @@ export function withDevSecrets(env: Env): Env {
     if (!filled[name]) filled[name] = value;
   }
   filledEnvs.set(env, filled);
+  return filled;
+}
+
+const withProvider = new WeakMap<Env, Map<string, Env>>();
+
+/**
+ * `env` pointed at the embedded OpenID Connect provider (src/dev/identity-provider.ts) at `origin`,
+ * unless it names a provider of its own (OIDC_ISSUER set: the e2e's Node provider, say), in which case
+ * it is returned as it is. Memoised per env and origin, so settings are parsed once for each.
+ */
+export function withDevIdentityProvider(env: Env, origin: string): Env {
+  if (env.OIDC_ISSUER) return env;
+  let byOrigin = withProvider.get(env);
+  if (!byOrigin) {
+    byOrigin = new Map();
+    withProvider.set(env, byOrigin);
+  }
+  let filled = byOrigin.get(origin);
+  if (!filled) {
+    filled = { ...env, ...devIdentityProviderSettings(origin) };
+    byOrigin.set(origin, filled);
+  }
   return filled;
 }

@@ -7,5 +7,10 @@ export interface AppEnv {
   Variables: {
     /** Set by the dpopAccess middleware on the credential and notification endpoints. */
     grant: AccessGrant;
+    /**
+     * How the authorization flow's relying party reaches the identity provider's token endpoint and
+     * keys: the global fetch unless the development kit answers for its embedded provider in-process.
+     */
+    identityFetch?: (request: Request) => Promise<Response>;
   };
 }

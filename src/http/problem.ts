@@ -34,6 +34,8 @@ export type ProblemKind =
   | "invalid_request"
   | "invalid_grant"
   | "invalid_client"
+  | "invalid_scope"
+  | "use_dpop_nonce"
   | "authorization_pending"
   | "unsupported_grant_type"
   | "invalid_token"
@@ -86,6 +88,9 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   invalid_grant: { status: 400, title: "Invalid grant", oauth: true },
   // RFC 6749 §5.2: client authentication failed (here: a wallet attestation or its proof of possession).
   invalid_client: { status: 401, title: "Client authentication failed", oauth: true },
+  invalid_scope: { status: 400, title: "Invalid scope", oauth: true },
+  // RFC 9449 §8: the DPoP proof must carry the server's current nonce (sent in DPoP-Nonce).
+  use_dpop_nonce: { status: 400, title: "DPoP nonce required", oauth: true },
   // OpenID4VCI 1.0 token error: a handoff code waits for the admitted page to approve the wallet's key.
   authorization_pending: { status: 400, title: "Authorization pending", oauth: true },
   unsupported_grant_type: { status: 400, title: "Unsupported grant type", oauth: true },

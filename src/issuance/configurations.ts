@@ -17,6 +17,19 @@ export function isCredentialConfigurationId(id: string): id is CredentialConfigu
   return (Object.values(CREDENTIAL_CONFIGURATIONS) as string[]).includes(id);
 }
 
+/**
+ * The OAuth scope of each configuration (OpenID4VCI 1.0 §12.2.4): a wallet in the authorization code
+ * flow asks for a credential by it (or by authorization_details).
+ */
+const SCOPES: Record<CredentialConfigurationId, string> = {
+  [CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc]: "mdl_mso_mdoc",
+  [CREDENTIAL_CONFIGURATIONS.mdl_sd_jwt]: "mdl_dc_sd_jwt",
+};
+
+export function scopeOfConfiguration(id: CredentialConfigurationId): string {
+  return SCOPES[id];
+}
+
 /** [claim, French, English] for every element both formats carry. */
 const CLAIMS: readonly [string, string, string][] = [
   ["family_name", "Nom", "Family name"],
@@ -49,7 +62,7 @@ export function credentialConfigurationsSupported(): Record<string, unknown> {
     [CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc]: {
       format: "mso_mdoc",
       doctype: MDL_DOCTYPE,
-      scope: "mdl_mso_mdoc",
+      scope: SCOPES[CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc],
       cryptographic_binding_methods_supported: ["cose_key"],
       credential_signing_alg_values_supported: [-7],
       proof_types_supported: PROOF_TYPES,
@@ -61,7 +74,7 @@ export function credentialConfigurationsSupported(): Record<string, unknown> {
     [CREDENTIAL_CONFIGURATIONS.mdl_sd_jwt]: {
       format: "dc+sd-jwt",
       vct: DRIVING_LICENCE_VCT,
-      scope: "mdl_dc_sd_jwt",
+      scope: SCOPES[CREDENTIAL_CONFIGURATIONS.mdl_sd_jwt],
       cryptographic_binding_methods_supported: ["jwk"],
       credential_signing_alg_values_supported: ["ES256"],
       proof_types_supported: PROOF_TYPES,

@@ -27,10 +27,18 @@ import { settingsOf } from "../config/settings";
  */
 export const CredentialRequestSchema = z
   .object({
-    credential_configuration_id: z.string().min(1).max(200),
+    credential_configuration_id: z.string().min(1).max(200).optional(),
+    /**
+     * OpenID4VCI 1.0 §8.2: instead of the configuration id when the token response named
+     * credential_identifiers (authorization_details); here each identifier is its configuration's id.
+     */
+    credential_identifier: z.string().min(1).max(200).optional(),
     proofs: z.object({ jwt: z.array(z.string().min(1).max(4096)).min(1).max(100) }).strict(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.credential_configuration_id === undefined) !== (r.credential_identifier === undefined), {
+    message: "exactly one of credential_configuration_id and credential_identifier",
+  });
 export type CredentialRequest = z.infer<typeof CredentialRequestSchema>;
 
 export interface CredentialResponse {
@@ -47,9 +55,14 @@ export async function issueForSession(
   context: { issuer: string; now: number; readHolder: () => Promise<LicenceHolder | null>; startedMs: number },
 ): Promise<CredentialResponse> {
   const { issuer, now } = context;
-  const configuration = request.credential_configuration_id;
+  const configuration = request.credential_configuration_id ?? request.credential_identifier!;
   if (!isCredentialConfigurationId(configuration))
     throw new ApiError("unknown_credential_configuration", `no credential configuration "${configuration}"`);
+  // An authorization code grant's token obtains only what the person authorized.
+  if (grant.configurations && !grant.configurations.includes(configuration))
+    throw new ApiError("invalid_credential_request", `the access token does not authorize "${configuration}"`, {
+      extras: { reason: "configuration_not_authorized" },
+    });
   const batchSize = settingsOf(env).credentialBatchSize;
   if (request.proofs.jwt.length > batchSize)
     throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);

@@ -24,6 +24,8 @@ export interface AccessGrant {
   readonly ticketId: string;
   readonly sessionId: string;
   readonly expiresAt: number;
+  /** The credential configurations this token may obtain; undefined: every one (pre-authorized code). */
+  readonly configurations?: readonly string[];
   /** The accompanying proof's id and until when it must be remembered. */
   readonly proofId: string;
   readonly proofExpiresAt: number;
@@ -59,6 +61,7 @@ export const dpopAccess = createMiddleware<AppEnv>(async function dpopAccess(c, 
     ticketId: claims.tid,
     sessionId: sessionIdOf(claims.room, claims.tid),
     expiresAt: claims.exp * 1000,
+    ...(claims.cfg ? { configurations: claims.cfg } : {}),
     proofId: proof.jti,
     proofExpiresAt: proofReplayWindowEnd(proof.iat),
   });

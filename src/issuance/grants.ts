@@ -33,7 +33,15 @@ export const PreAuthorizedCodeSchema = z.union([
 export type PreAuthorizedCode = z.infer<typeof PreAuthorizedCodeSchema>;
 type WithoutCid<T> = T extends unknown ? Omit<T, "cid" | "exp"> : never;
 
-export const AccessTokenSchema = z.object({ pid: z.string(), jkt: z.string(), room: z.string(), tid: z.string(), exp: z.number() });
+export const AccessTokenSchema = z.object({
+  pid: z.string(),
+  jkt: z.string(),
+  room: z.string(),
+  tid: z.string(),
+  /** Authorization code flow: the credential configurations authorized (absent: every one). */
+  cfg: z.array(z.string()).optional(),
+  exp: z.number(),
+});
 
 export const NotificationIdSchema = z.object({ room: z.string(), tid: z.string(), nid: z.string().min(16).max(64), exp: z.number() });
 

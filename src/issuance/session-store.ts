@@ -12,6 +12,9 @@ import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-r
  * |          | key, end, limits, reads, issued (JSON)| request and the ending notification update it   |
  * |          | and what ended it                     | (ended_by, end_confirmed: IssuanceSessions.notify)|
  * | used     | one per one-time value, until expiry  | a code, DPoP proof or notification id is used   |
+ * | person_  | one per (room, person pseudonym): the | a token endpoint or the authorization flow's    |
+ * | claims   | admission whose session the person's  | identity step claims the person (claimPerson);  |
+ * |          | one session is, its key once known    | forgotten once past its session's end           |
  * A session row is forgotten a minute after its end time: its access tokens expire with it, and a fresh
  * code for the same admission is refused by the coordinator (its admission is spent).
  */
@@ -25,7 +28,32 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE INDEX sessions_by_end ON sessions (ends_at);
    CREATE TABLE used (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX used_by_expiry ON used (expires_at);`,
+  // v2: one person, one session per room across both flows (these objects are also sharded by person
+  // pseudonym for this table: src/issuance/person-claim.ts).
+  `CREATE TABLE person_claims (
+     room TEXT NOT NULL, person TEXT NOT NULL, ticket_id TEXT NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
+     jkt TEXT, expires_at INTEGER NOT NULL, PRIMARY KEY (room, person)
+   );
+   CREATE INDEX person_claims_by_expiry ON person_claims (expires_at);`,
 ];
+
+/** The admission a person's one session belongs to (IssuanceSessions.claimPerson). */
+export interface PersonClaim {
+  readonly ticketId: string;
+  readonly key: { readonly a: number; readonly b: number };
+  /** The key the session is bound to, once a token endpoint has seen it (or a PAR's dpop_jkt named it). */
+  readonly jkt: string | null;
+  readonly expiresAt: number;
+}
+
+interface ClaimRow {
+  ticket_id: string;
+  a: number;
+  b: number;
+  jkt: string | null;
+  expires_at: number;
+  [key: string]: SqlStorageValue;
+}
 
 /** How long a session row outlives its end time (so late calls hear "ended", not "unknown"). */
 const FORGET_AFTER_MS = 60_000;
@@ -103,11 +131,43 @@ export class SessionStore {
     this.#sql.exec("INSERT OR REPLACE INTO used (id, expires_at) VALUES (?, ?)", id, expiresAt);
   }
 
+  /** The person's live claim in `room`, if any. */
+  claimOf(room: string, person: string, now: number): PersonClaim | null {
+    const row = this.#sql
+      .exec<ClaimRow>(
+        "SELECT ticket_id, a, b, jkt, expires_at FROM person_claims WHERE room = ? AND person = ? AND expires_at > ?",
+        room,
+        person,
+        now,
+      )
+      .toArray()[0];
+    return row ? { ticketId: row.ticket_id, key: { a: row.a, b: row.b }, jkt: row.jkt, expiresAt: row.expires_at } : null;
+  }
+
+  /** Writes the person's claim (a new one replaces an expired row). */
+  putClaim(room: string, person: string, c: PersonClaim): void {
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO person_claims (room, person, ticket_id, a, b, jkt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      room,
+      person,
+      c.ticketId,
+      c.key.a,
+      c.key.b,
+      c.jkt,
+      c.expiresAt,
+    );
+  }
+
   /** Drops what can no longer matter; the number of rows left (0: the alarm can stop). */
   sweep(now: number): number {
     this.#sql.exec("DELETE FROM used WHERE expires_at <= ?", now);
     this.#sql.exec("DELETE FROM sessions WHERE ends_at + ? <= ?", FORGET_AFTER_MS, now);
-    return this.#sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) AS n").one().n;
+    this.#sql.exec("DELETE FROM person_claims WHERE expires_at <= ?", now);
+    return this.#sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM person_claims) AS n",
+      )
+      .one().n;
   }
 }
 

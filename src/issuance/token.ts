@@ -2,18 +2,14 @@ import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
 import { enforceRateLimit } from "../edge/rate-limits";
-import { coordinatorOf } from "../edge/objects";
-import { coordinatorRefusal } from "../http/refusals";
 import { ApiError } from "../http/problem";
-import { recordIssuance } from "../metrics/analytics";
 import { hmacKeyring } from "../tickets/keyring";
-import { seal } from "../tickets/sealed";
 import { authenticateClient, hasAttestationHeaders } from "../oauth/client-attestation";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
 import { requireHandoffApproval } from "./handoff";
 import { issuerOrigin } from "./issuer-url";
 import { PRE_AUTHORIZED_GRANT } from "./offer";
-import { sessionIdOf, sessionLimits, sessionObject, sessionRefusal } from "./sessions";
+import { openIssuanceSession, type OpenedSession } from "./session-start";
 
 /**
  * The token endpoint's use case (OpenID4VCI 1.0 §6 with the pre-authorized code grant, RFC 9449):
@@ -40,11 +36,7 @@ export const TokenRequestSchema = z.object({
 });
 export type TokenRequest = z.infer<typeof TokenRequestSchema>;
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: "DPoP";
-  expires_in: number;
-}
+export type TokenResponse = OpenedSession;
 
 export async function redeemPreAuthorizedCode(
   env: Env,
@@ -81,35 +73,22 @@ export async function redeemPreAuthorizedCode(
   // A wallet on another device: only once the waiting page (the ticket's key) approved this wallet key.
   if (code.handoff) await requireHandoffApproval(env, { room: code.room, tid: code.tid, jkt: proof.jkt, now });
 
-  // The coordinator first: it decides whether the admission is live and whose session it is (one per
-  // admission, resumed only by the key that started it). Then the session's object takes the code and
-  // the proof in the same call that opens or finds the session: a failure before that call burns nothing.
-  const started = await coordinatorOf(env, code.room).startSession({
-    ticketId: code.tid,
-    key: { a: code.ord[0], b: code.ord[1] },
-    jkt: proof.jkt,
-  });
-  if (!started.ok) throw coordinatorRefusal(started.reason, code.room, "token");
-  const sessionId = sessionIdOf(code.room, code.tid);
-  const session = await (
-    await sessionObject(env, sessionId)
-  ).redeem(sessionId, {
-    codeId: code.cid,
-    // Remembered a minute past the code's own expiry, after which the code is refused as expired anyway.
-    codeExpiresAt: code.exp * 1000 + 60_000,
-    jkt: proof.jkt,
-    proofId: proof.jti,
-    proofExpiresAt: proofReplayWindowEnd(proof.iat),
-    room: code.room,
-    ticketId: code.tid,
-    endsAt: started.value.endsAt,
-    limits: sessionLimits(env, started.value.limits),
-  });
-  if (!session.ok) throw sessionRefusal(session.reason, "token");
-
-  recordIssuance(env, "token_issued", { room: code.room });
-  // The session is bound to the key that redeemed the code: the device's, or for a handoff the wallet's.
-  const endsAt = session.value.endsAt;
-  const accessToken = await seal(ring, "access-token", { pid: code.pid, jkt: proof.jkt, room: code.room, tid: code.tid }, now, endsAt);
-  return { access_token: accessToken, token_type: "DPoP", expires_in: Math.floor((endsAt - now) / 1000) };
+  // The person's one session (src/issuance/session-start.ts), then the admission's session at the
+  // coordinator and in the session's object. The session is bound to the key that redeemed the code:
+  // the device's, or for a handoff the wallet's.
+  return openIssuanceSession(
+    env,
+    {
+      admission: { room: code.room, ticketId: code.tid, key: { a: code.ord[0], b: code.ord[1] } },
+      personId: code.pid,
+      admissionExpiresAt: code.exp * 1000,
+      jkt: proof.jkt,
+      codeId: code.cid,
+      // Remembered a minute past the code's own expiry, after which the code is refused as expired anyway.
+      codeExpiresAt: code.exp * 1000 + 60_000,
+      proofId: proof.jti,
+      proofExpiresAt: proofReplayWindowEnd(proof.iat),
+    },
+    now,
+  );
 }

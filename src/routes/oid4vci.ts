@@ -12,6 +12,8 @@ import { issuerOrigin } from "../issuance/issuer-url";
 import { acceptNotification, NotificationSchema } from "../issuance/notification";
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
 import { attestationHeaders } from "../oauth/client-attestation";
+import { AUTHORIZATION_CODE_GRANT, AuthorizationCodeTokenRequestSchema, redeemAuthorizationCode } from "../issuance/authorization-code";
+import { currentDpopNonce } from "../oauth/dpop-nonce";
 import { clock } from "../lib/clock";
 import { LicenceRegister } from "../register/register";
 import { hmacKeyring } from "../tickets/keyring";
@@ -31,7 +33,26 @@ oid4vci.post("/token", async (c) => {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
     throw new ApiError("invalid_request", "the token request must be application/x-www-form-urlencoded", { status: 400 });
   }
-  const parsed = TokenRequestSchema.safeParse(Object.fromEntries(new URLSearchParams(await c.req.text())));
+  const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
+  if (form.grant_type === AUTHORIZATION_CODE_GRANT) {
+    // The authorization code flow's wallets (src/issuance/authorization-code.ts): wallet attestation,
+    // PKCE, DPoP with a server nonce. Every answer carries the current DPoP nonce (RFC 9449 §8.2).
+    const request = AuthorizationCodeTokenRequestSchema.safeParse(form);
+    if (!request.success) throw new ApiError("invalid_request", "malformed token request: code and redirect_uri are required");
+    const now = clock.now();
+    const answer = await redeemAuthorizationCode(
+      c.env,
+      request.data,
+      {
+        dpop: c.req.header("dpop"),
+        attestation: c.req.header("oauth-client-attestation"),
+        pop: c.req.header("oauth-client-attestation-pop"),
+      },
+      { url: c.req.url, issuer: issuerOrigin(c.env, c.req.url), now },
+    );
+    return c.json(answer, 200, { ...noStore, "dpop-nonce": await currentDpopNonce(c.env, now) });
+  }
+  const parsed = TokenRequestSchema.safeParse(form);
   if (!parsed.success) throw new ApiError("invalid_request", "malformed token request");
   const attestation = attestationHeaders((name) => c.req.header(name));
   return c.json(await redeemPreAuthorizedCode(c.env, parsed.data, c.req.header("dpop"), c.req.url, clock.now(), attestation), 200, noStore);

@@ -3,7 +3,7 @@ import { required, secret } from "../config/env";
 import { settingsOf } from "../config/settings";
 import { pemToDer } from "../credentials/mdoc/pem";
 import type { AppEnv } from "../http/app-env";
-import { credentialConfigurationsSupported } from "../issuance/configurations";
+import { CREDENTIAL_CONFIGURATIONS, credentialConfigurationsSupported, scopeOfConfiguration } from "../issuance/configurations";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { ATTESTATION_AUTH_METHOD } from "../oauth/client-attestation";
 import { ecKeyring } from "../tickets/keyring";
@@ -49,18 +49,29 @@ wellKnown.get("/openid-credential-issuer", async (c) => {
 wellKnown.get("/oauth-authorization-server", (c) => {
   const issuer = issuerOrigin(c.env, c.req.url);
   c.header("cache-control", PUBLIC_CACHE);
+  // RFC 8414 with RFC 9126 (PAR), RFC 7636 (PKCE), RFC 9207 (iss), RFC 9449 (DPoP), as HAIP 1.0 asks.
+  // The pre-authorized grant needs no client authentication (the app's device key is bound by DPoP);
+  // the authorization code grant authenticates the wallet by its attestation.
   return c.json({
     issuer,
+    authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
-    grant_types_supported: ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
+    pushed_authorization_request_endpoint: `${issuer}/par`,
+    require_pushed_authorization_requests: true,
+    grant_types_supported: ["authorization_code", "urn:ietf:params:oauth:grant-type:pre-authorized_code"],
     "pre-authorized_grant_anonymous_access_supported": true,
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    code_challenge_methods_supported: ["S256"],
+    authorization_response_iss_parameter_supported: true,
     // "none": the pre-authorized code is bound to the admitted device's key; wallets with a wallet
     // attestation authenticate with it (src/oauth/client-attestation.ts).
     token_endpoint_auth_methods_supported: ["none", ATTESTATION_AUTH_METHOD],
     client_attestation_signing_alg_values_supported: ["ES256"],
     client_attestation_pop_signing_alg_values_supported: ["ES256"],
     dpop_signing_alg_values_supported: ["ES256"],
-    response_types_supported: [],
+    scopes_supported: Object.values(CREDENTIAL_CONFIGURATIONS).map(scopeOfConfiguration),
+    authorization_details_types_supported: ["openid_credential"],
   });
 });
 

@@ -87,10 +87,52 @@ export async function joinQueue(
   }
   const person = await personPseudonym(required(env, "PSEUDONYM_KEY"), room, identity.personId);
   await enforceRateLimit(env, "join_person", person);
+  const keys = await hmacKeyring(secret(env, "TICKET_KEYS"));
+  const placed = await placeInLine(env, { room, person, jkt: proof.jkt, now, pow: body.pow });
+  const { snapshot, held, ahead, told, uncounted, entrant, ticketId, status: current } = placed;
+  const claims: TicketClaims = {
+    room,
+    ticketId,
+    key: held.key,
+    jkt: proof.jkt,
+    issuedAt: held.joinedAt,
+    // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
+    person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
+    unsynced: { ahead, ...told, ...(uncounted ? { uncounted: true as const } : {}) },
+    ...(entrant ? { sealedOrder: true } : {}),
+  };
+  return { ticket: await signTicket(keys, claims, now), claims, snapshot, status: current, created: held.created };
+}
+
+/** A place in line, as taken for a person (or an anonymous browser) on one device key. */
+export interface Placed {
+  snapshot: RoomSnapshot;
+  held: ShardTicket;
+  /** SHARD.SEQ: the place's id in its room. */
+  ticketId: string;
+  ahead: number;
+  told: { toldPosition?: number; admittedTotal?: number };
+  uncounted: boolean;
+  entrant: boolean;
+  status: TicketStatus;
+}
+
+/**
+ * Takes (or finds again) `person`'s place in `room`: the room's rules for newcomers (pre-queue, closed
+ * room, lottery stamps), the shard's join, and the status the newcomer is told. Shared by the app's
+ * join and the authorization flow's anonymous browsers (src/oauth/authorization.ts), which pass
+ * `pow: "not_asked"`.
+ */
+export async function placeInLine(
+  env: Env,
+  input: { room: string; person: string; jkt: string; now: number; pow: JoinBody["pow"] | "not_asked" },
+): Promise<Placed> {
+  const { room, person, jkt, now, pow } = input;
   const snapshot = await roomSnapshot(env, room);
   if (!snapshot) throw noRoom(room);
-  await requireProofOfWork(env, { room, jkt: proof.jkt, snapshot, pow: body.pow }, now);
-  const keys = await hmacKeyring(secret(env, "TICKET_KEYS"));
+  // A browser of the authorization code flow cannot solve a challenge without JavaScript: its joins
+  // are bounded per address instead (src/oauth/authorization.ts, docs/authorization-flow.md).
+  if (pow !== "not_asked") await requireProofOfWork(env, { room, jkt, snapshot, pow }, now);
   // The settings in force now: an event's method and limits while it is live.
   const config = snapshotConfig(snapshot, now);
   // Routed by person, not device: the same person from any device reaches the shard holding their place.
@@ -119,7 +161,12 @@ export async function joinQueue(
 
   let stamp: JoinRequest["stamp"] = { kind: "fifo" };
   if (plan.kind === "lottery") {
-    stamp = { kind: "lottery", from: plan.from, to: plan.to, rank: await lotteryRank(keys, room, plan.from, person) };
+    stamp = {
+      kind: "lottery",
+      from: plan.from,
+      to: plan.to,
+      rank: await lotteryRank(await hmacKeyring(secret(env, "TICKET_KEYS")), room, plan.from, person),
+    };
   } else if (plan.kind === "prequeue") {
     if (!snapshot.lottery)
       throw new ApiError("temporarily_unavailable", "the event's lottery is not ready yet; try again in a moment", {
@@ -127,7 +174,7 @@ export async function joinQueue(
       });
     stamp = { kind: "prequeue", from: plan.from, to: plan.to, seed: snapshot.lottery.seed };
   }
-  const request: JoinRequest = { shard, person, jkt: proof.jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
+  const request: JoinRequest = { shard, person, jkt, syncedSeq: snapshot.syncedSeqs[shard] ?? 0, stamp };
   let held = await stub.join(request);
   if (!held.created && ticketStatus(snapshot, held.key, now, 0).status === "expired") {
     // The place was used (admitted, then left unused past its TTL): a new place at the back.
@@ -148,18 +195,7 @@ export async function joinQueue(
     current.status === "waiting" && current.position !== null
       ? { toldPosition: current.position, admittedTotal: snapshot.admittedTotal }
       : {};
-  const claims: TicketClaims = {
-    room,
-    ticketId: `${shard}.${held.seq}`,
-    key: held.key,
-    jkt: proof.jkt,
-    issuedAt: held.joinedAt,
-    // Sealed: the ticket travels and is logged by proxies; the person identifier must not be readable.
-    person: await seal(keys, "ticket-person", { pid: identity.personId }, now, now + TICKET_LIFETIME_SECONDS * 1000),
-    unsynced: { ahead, ...told, ...(uncounted ? { uncounted: true as const } : {}) },
-    ...(entrant ? { sealedOrder: true } : {}),
-  };
-  return { ticket: await signTicket(keys, claims, now), claims, snapshot, status: current, created: held.created };
+  return { snapshot, held, ticketId: `${shard}.${held.seq}`, ahead, told, uncounted, entrant, status: current };
 }
 
 /** Below this many arrivals per second, a join asks every shard for its unsynced arrivals (exact). */

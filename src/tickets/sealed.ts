@@ -13,7 +13,16 @@ import type { HmacKeyring } from "./keyring";
  * together); a token sealed for one purpose cannot be opened as another.
  */
 export type SealPurpose =
-  "ticket-person" | "ticket-order" | "pre-authorized-code" | "access-token" | "c-nonce" | "notification" | "handoff-offer";
+  | "ticket-person"
+  | "ticket-order"
+  | "pre-authorized-code"
+  | "access-token"
+  | "c-nonce"
+  | "notification"
+  | "handoff-offer"
+  | "par-request"
+  | "authorization-flow"
+  | "authorization-code";
 
 const derived = new Map<string, Promise<CryptoKey>>();
 
