@@ -407,6 +407,8 @@ export class AntichambreClient {
   private readonly metadata: Map<string, Promise<IssuerEndpoints>>;
   private currentTicket: string | null;
   private currentSession: IssuanceSession | null = null;
+  /** The latest `DPoP-Nonce` the issuer sent (RFC 9449 §8): every token/resource proof carries it. */
+  private dpopNonce: string | undefined;
 
   constructor(options: AntichambreClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -694,7 +696,7 @@ export class AntichambreClient {
             method: "POST",
             headers: {
               "content-type": "application/x-www-form-urlencoded",
-              dpop: await this.device.dpopProof({ method: "POST", url: endpoints.tokenEndpoint, now: this.clock() }),
+              dpop: await this.device.dpopProof({ method: "POST", url: endpoints.tokenEndpoint, nonce: this.dpopNonce, now: this.clock() }),
             },
             body: form,
           },
@@ -781,6 +783,7 @@ export class AntichambreClient {
                 method: "POST",
                 url: endpoints.credentialEndpoint,
                 accessToken: session.accessToken,
+                nonce: this.dpopNonce,
                 now: this.clock(),
               }),
             },
@@ -855,7 +858,13 @@ export class AntichambreClient {
           headers: {
             "content-type": "application/json",
             authorization: `DPoP ${session.accessToken}`,
-            dpop: await this.device.dpopProof({ method: "POST", url, accessToken: session.accessToken, now: this.clock() }),
+            dpop: await this.device.dpopProof({
+              method: "POST",
+              url,
+              accessToken: session.accessToken,
+              nonce: this.dpopNonce,
+              now: this.clock(),
+            }),
           },
           body: JSON.stringify(payload),
         },
@@ -880,6 +889,9 @@ export class AntichambreClient {
   /**
    * One logical request: `build` makes a fresh request per attempt (new proofs); 2xx resolves, a
    * retryable failure is retried after a backoff, anything else rejects with an AntichambreError.
+   * Every answer's `DPoP-Nonce` is remembered for the next proof; a `use_dpop_nonce` refusal (RFC 9449
+   * §8–9: the proof lacked the server's current nonce) is sent again at once with the nonce it carried,
+   * once per call, without counting as an attempt.
    */
   private async exchange(
     operation: string,
@@ -888,6 +900,7 @@ export class AntichambreClient {
     alsoRetry?: (error: AntichambreError) => boolean,
   ): Promise<Answer> {
     const { maxAttempts } = this.retryPolicy;
+    let nonceRetried = false;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
       let error: AntichambreError;
@@ -900,12 +913,18 @@ export class AntichambreClient {
           if (signal?.aborted) throw abortReason(signal);
           throw new NetworkError(`${operation}: no response (${cause instanceof Error ? cause.message : String(cause)})`, cause);
         }
+        this.dpopNonce = res.headers.get("dpop-nonce") ?? this.dpopNonce;
         const body = await readBody(res);
         if (res.ok) return { res, body };
         error = errorFromResponse(operation, res, body, this.clock());
       } catch (e) {
         if (!(e instanceof AntichambreError)) throw e;
         error = e;
+      }
+      if (error.problem?.error === "use_dpop_nonce" && !nonceRetried) {
+        nonceRetried = true;
+        attempt--;
+        continue;
       }
       const retry = error.retryable || (alsoRetry?.(error) ?? false);
       if (!retry || attempt >= maxAttempts) throw error;

@@ -25,7 +25,9 @@ export type DpopFailure =
   | "missing_claims"
   | "wrong_access_token_hash";
 
-export type DpopResult = { ok: true; jkt: string; jwk: JWK; jti: string; iat: number } | { ok: false; reason: DpopFailure };
+/** `nonce`: the server nonce the proof carries, if any (checked by the endpoints that require one, src/oauth/dpop-nonce.ts). */
+export type DpopResult =
+  { ok: true; jkt: string; jwk: JWK; jti: string; iat: number; nonce: string | undefined } | { ok: false; reason: DpopFailure };
 
 /** htu is compared without query and fragment (RFC 9449 section 4.3, check 9). */
 export function normalizeHtu(url: string): string | null {
@@ -81,7 +83,14 @@ export async function verifyDpopProof(
       return { ok: false, reason: "wrong_access_token_hash" };
     }
     const publicJwk: JWK = { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y };
-    return { ok: true, jkt: await calculateJwkThumbprint(publicJwk, "sha256"), jwk: publicJwk, jti: payload.jti, iat: payload.iat! };
+    return {
+      ok: true,
+      jkt: await calculateJwkThumbprint(publicJwk, "sha256"),
+      jwk: publicJwk,
+      jti: payload.jti,
+      iat: payload.iat!,
+      nonce: typeof payload.nonce === "string" ? payload.nonce : undefined,
+    };
   } catch (e) {
     if (e instanceof errors.JWTExpired || (e instanceof errors.JWTClaimValidationFailed && e.claim === "iat")) {
       return { ok: false, reason: "stale" };

@@ -14,6 +14,7 @@ export type ProblemKind =
   | "uri_too_long"
   | "headers_too_large"
   | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   | "invalid_ticket"
   | "invalid_identity_assertion"
   | "unauthorized"
@@ -35,7 +36,6 @@ export type ProblemKind =
   | "invalid_grant"
   | "invalid_client"
   | "invalid_scope"
-  | "use_dpop_nonce"
   | "authorization_pending"
   | "unsupported_grant_type"
   | "invalid_token"
@@ -64,6 +64,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   uri_too_long: { status: 414, title: "Request URL too long" },
   headers_too_large: { status: 431, title: "Request headers too large" },
   invalid_dpop_proof: { status: 401, title: "Invalid DPoP proof" },
+  // RFC 9449 §8 (400 at the token endpoint) and §9 (401 at a resource): retry with the DPoP-Nonce header's value.
+  use_dpop_nonce: { status: 401, title: "DPoP nonce required", oauth: true },
   invalid_ticket: { status: 401, title: "Invalid queue ticket" },
   invalid_identity_assertion: { status: 401, title: "Invalid identity assertion" },
   unauthorized: { status: 401, title: "Missing or wrong credentials" },
@@ -89,8 +91,6 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   // RFC 6749 §5.2: client authentication failed (here: a wallet attestation or its proof of possession).
   invalid_client: { status: 401, title: "Client authentication failed", oauth: true },
   invalid_scope: { status: 400, title: "Invalid scope", oauth: true },
-  // RFC 9449 §8: the DPoP proof must carry the server's current nonce (sent in DPoP-Nonce).
-  use_dpop_nonce: { status: 400, title: "DPoP nonce required", oauth: true },
   // OpenID4VCI 1.0 token error: a handoff code waits for the admitted page to approve the wallet's key.
   authorization_pending: { status: 400, title: "Authorization pending", oauth: true },
   unsupported_grant_type: { status: 400, title: "Unsupported grant type", oauth: true },

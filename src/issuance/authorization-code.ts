@@ -6,7 +6,7 @@ import { enforceRateLimit } from "../edge/rate-limits";
 import { ApiError } from "../http/problem";
 import { AuthorizationCodeSchema } from "../oauth/authorization";
 import { authenticateClient } from "../oauth/client-attestation";
-import { currentDpopNonce, isCurrentDpopNonce } from "../oauth/dpop-nonce";
+import { requireDpopNonce } from "../oauth/dpop-nonce";
 import { verifierMatches } from "../oauth/pkce";
 import { hmacKeyring } from "../tickets/keyring";
 import { openGrant } from "./grants";
@@ -53,11 +53,8 @@ export async function redeemAuthorizationCode(
     new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${reason.replaceAll("_", " ")})`, { status: 400, extras: { reason } });
   if (!proof.ok) throw badProof(proof.reason);
   const nonce = decodeJwt(headers.dpop!).nonce;
-  if (typeof nonce !== "string" || !(await isCurrentDpopNonce(env, nonce, now))) {
-    throw new ApiError("use_dpop_nonce", "the DPoP proof must carry the nonce in the DPoP-Nonce header", {
-      headers: { "dpop-nonce": await currentDpopNonce(env, now) },
-    });
-  }
+  // 400 with DPoP-Nonce at the token endpoint (RFC 9449 §8), the dpop branch's one check.
+  await requireDpopNonce(env, typeof nonce === "string" ? nonce : undefined, now, "token");
 
   const client = await authenticateClient(env, { attestation: headers.attestation, pop: headers.pop }, { issuer: context.issuer, now });
 

@@ -4,6 +4,7 @@ import { secret } from "../config/env";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
+import { requireDpopNonce } from "../oauth/dpop-nonce";
 import { hmacKeyring } from "../tickets/keyring";
 import { AccessTokenSchema, openGrant } from "./grants";
 import { sessionIdOf } from "./sessions";
@@ -11,7 +12,8 @@ import { sessionIdOf } from "./sessions";
 /**
  * DPoP-bound access to the credential and notification endpoints, as one middleware: `Authorization:
  * DPoP <token>` with a sealed access token, and a DPoP proof by the very key the token is bound to,
- * carrying the token's hash (`ath`) (RFC 9449 sections 7 and 11.1). It sets `c.var.grant`.
+ * carrying the token's hash (`ath`) and a current server nonce (RFC 9449 sections 7, 9 and 11.1). It sets
+ * `c.var.grant`.
  *
  * What it does not do is the part that needs storage: whether the token's session is still open, and
  * whether the proof's `jti` was seen. Both are decided by the session's own object in the one call the
@@ -54,6 +56,8 @@ export const dpopAccess = createMiddleware<AppEnv>(async function dpopAccess(c, 
     });
   if (!proof.ok) throw refuse(proof.reason);
   if (proof.jkt !== claims.jkt) throw refuse("key_not_bound_to_token");
+  // RFC 9449 §9: a proof made after a recent server nonce; in the isolate, before the session's object.
+  await requireDpopNonce(c.env, proof.nonce, now, "resource");
   c.set("grant", {
     personId: claims.pid,
     jkt: claims.jkt,

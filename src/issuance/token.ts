@@ -3,6 +3,7 @@ import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
 import { enforceRateLimit } from "../edge/rate-limits";
 import { ApiError } from "../http/problem";
+import { requireDpopNonce } from "../oauth/dpop-nonce";
 import { hmacKeyring } from "../tickets/keyring";
 import { authenticateClient, hasAttestationHeaders } from "../oauth/client-attestation";
 import { openGrant, PreAuthorizedCodeSchema } from "./grants";
@@ -55,6 +56,8 @@ export async function redeemPreAuthorizedCode(
   const badProof = (reason: string) =>
     new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${reason.replaceAll("_", " ")})`, { status: 400, extras: { reason } });
   if (!proof.ok) throw badProof(proof.reason);
+  // Only a proof made after the server's recent nonce (RFC 9449 §8); checked in the isolate, before any state.
+  await requireDpopNonce(env, proof.nonce, now, "token");
 
   const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
   const opened = await openGrant(ring, "pre-authorized-code", PreAuthorizedCodeSchema, request["pre-authorized_code"], now);

@@ -15,6 +15,7 @@ import { attestationHeaders } from "../oauth/client-attestation";
 import { AUTHORIZATION_CODE_GRANT, AuthorizationCodeTokenRequestSchema, redeemAuthorizationCode } from "../issuance/authorization-code";
 import { currentDpopNonce } from "../oauth/dpop-nonce";
 import { clock } from "../lib/clock";
+import { withDpopNonce } from "../oauth/dpop-nonce";
 import { LicenceRegister } from "../register/register";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
@@ -25,6 +26,9 @@ import { seal } from "../tickets/sealed";
  * carries the OAuth `error` member the specs define.
  */
 export const oid4vci = new Hono<AppEnv>();
+
+// Each answer of the DPoP endpoints carries the current DPoP nonce (RFC 9449 §8.1, §9).
+for (const path of ["/token", "/credential", "/notification"]) oid4vci.use(path, withDpopNonce);
 
 const NONCE_LIFETIME_MS = 5 * 60 * 1000;
 const noStore = { "cache-control": "no-store", pragma: "no-cache" };

@@ -11,6 +11,7 @@ import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { bearerToken, noRoom, readJson, roomParam } from "../http/request";
 import { clock } from "../lib/clock";
+import { currentDpopNonce } from "../oauth/dpop-nonce";
 import { signAdmissionToken } from "../tickets/admission-token";
 import { ecKeyring, hmacKeyring } from "../tickets/keyring";
 import { verifyTicket, type TicketClaims } from "../tickets/ticket-token";
@@ -163,9 +164,16 @@ export type TicketBody =
       admission_expires_at: string;
     };
 
-function send(c: Context<AppEnv>, result: TicketAnswer & { body: TicketBody & { ticket?: string } }, code: 200 | 201): Response {
+async function send(
+  c: Context<AppEnv>,
+  result: TicketAnswer & { body: TicketBody & { ticket?: string } },
+  code: 200 | 201,
+): Promise<Response> {
   c.header("cache-control", "no-store");
   if (result.retryAfterSeconds !== null) c.header("retry-after", String(result.retryAfterSeconds));
+  // An admitted device's next request is /token, which requires a DPoP nonce (RFC 9449 §8): handing the
+  // current one out with the admission spares every device the use_dpop_nonce round trip there.
+  if (result.body.status === "admitted") c.header("dpop-nonce", await currentDpopNonce(c.env, clock.now()));
   return c.json(result.body, code);
 }
 

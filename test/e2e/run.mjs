@@ -103,26 +103,44 @@ async function admittedPoll(base, room, device) {
   throw new CheckError(`not admitted: ${status.describe()}`);
 }
 
-/** POST /token with a pre-authorized code and the device's DPoP proof. */
-async function redeemCode(base, device, code) {
-  return http(base, "POST", "/token", {
-    body: new URLSearchParams({
-      grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-      "pre-authorized_code": code,
-    }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`) },
-  });
+/** The latest DPoP-Nonce the issuer sent (RFC 9449 §8–9): every token and resource proof carries it. */
+let dpopNonce;
+
+/** `send(nonce)` with the latest nonce; once more with the answer's nonce if it was `use_dpop_nonce`. */
+async function withDpopNonce(send) {
+  let res = await send(dpopNonce);
+  dpopNonce = res.headers.get("dpop-nonce") ?? dpopNonce;
+  if (res.json?.error === "use_dpop_nonce") {
+    res = await send(dpopNonce);
+    dpopNonce = res.headers.get("dpop-nonce") ?? dpopNonce;
+  }
+  return res;
 }
 
-/** A caller of the DPoP-bound endpoints with `accessToken`: a fresh proof (with `ath`) per request. */
+/** POST /token with a pre-authorized code and the device's DPoP proof. */
+async function redeemCode(base, device, code) {
+  return withDpopNonce(async (nonce) =>
+    http(base, "POST", "/token", {
+      body: new URLSearchParams({
+        grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        "pre-authorized_code": code,
+      }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`, nonce) },
+    }),
+  );
+}
+
+/** A caller of the DPoP-bound endpoints with `accessToken`: a fresh proof (with `ath` and the nonce) per request. */
 function accessCaller(base, device, accessToken) {
-  return async (path, body) => {
-    const proof = await new SignJWT({ htm: "POST", htu: `${base}${path}`, jti: crypto.randomUUID(), ath: await sha256b64url(accessToken) })
-      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.jwk })
-      .setIssuedAt()
-      .sign(device.privateKey);
-    return http(base, "POST", path, { body, headers: { authorization: `DPoP ${accessToken}`, dpop: proof } });
-  };
+  return async (path, body) =>
+    withDpopNonce(async (nonce) => {
+      const claims = { htm: "POST", htu: `${base}${path}`, jti: crypto.randomUUID(), ath: await sha256b64url(accessToken) };
+      const proof = await new SignJWT(nonce === undefined ? claims : { ...claims, nonce })
+        .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.jwk })
+        .setIssuedAt()
+        .sign(device.privateKey);
+      return http(base, "POST", path, { body, headers: { authorization: `DPoP ${accessToken}`, dpop: proof } });
+    });
 }
 
 /** One credential request of `configuration`: a fresh c_nonce and a fresh wallet key's proof. */
@@ -176,8 +194,9 @@ class Device {
     this.ticket = null;
   }
 
-  proof(method, url) {
-    return new SignJWT({ htm: method, htu: url, jti: crypto.randomUUID() })
+  /** `nonce`: the issuer's DPoP nonce, where the endpoint requires one. */
+  proof(method, url, nonce) {
+    return new SignJWT({ htm: method, htu: url, jti: crypto.randomUUID(), ...(nonce === undefined ? {} : { nonce }) })
       .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: this.jwk })
       .setIssuedAt()
       .sign(this.privateKey);

@@ -4,10 +4,12 @@ import { accessTokenHash } from "../../src/auth/dpop";
 import { clock } from "../../src/lib/clock";
 import { ORIGIN, call, poll } from "./api";
 import { newDevice, type Device } from "./device";
+import { sendWithDpopNonce, serverDpopNonce } from "./dpop-nonce";
 
 /**
  * A wallet's side of OpenID4VCI 1.0 (pre-authorized code flow), driven over HTTP as a phone would:
- * token (DPoP) → nonce → credential (DPoP + access token + key proofs) → notification.
+ * token (DPoP) → nonce → credential (DPoP + access token + key proofs) → notification. Every DPoP
+ * proof carries the latest server nonce, and a use_dpop_nonce answer is retried once (./dpop-nonce.ts).
  */
 export const MDOC = "fr.antichambre.mdl.mso_mdoc";
 export const SD_JWT = "fr.antichambre.mdl.dc_sd_jwt";
@@ -23,17 +25,21 @@ export async function token(
   device: Device,
   code: string,
   extra: Record<string, string> = {},
+  { dpopNonce }: { dpopNonce?: string | null } = {},
 ): Promise<{ status: number; body: Record<string, any>; res: Response }> {
   const url = `${ORIGIN}/token`;
-  const res = await call("/token", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", url) },
-    body: new URLSearchParams({
-      grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-      "pre-authorized_code": code,
-      ...extra,
-    }),
-  });
+  const send = async (nonce: string | null | undefined) =>
+    call("/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", url, { nonce }) },
+      body: new URLSearchParams({
+        grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        "pre-authorized_code": code,
+        ...extra,
+      }),
+    });
+  // `dpopNonce` given (null: none): exactly that nonce, no retry, for tests of the nonce itself.
+  const res = dpopNonce === undefined ? await sendWithDpopNonce(send) : await send(dpopNonce);
   return { status: res.status, body: (await res.json()) as Record<string, any>, res };
 }
 
@@ -53,24 +59,43 @@ export async function keyProof(key: Device, cNonce: string, o: { aud?: string; t
     .sign(key.privateKey);
 }
 
-/** POST with the DPoP-bound access token: `Authorization: DPoP <token>` and a proof carrying `ath`. */
+/** A DPoP proof for a request carrying `accessToken` (`ath`); `nonce` as in DpopOptions (default: the server's now). */
+export async function accessProof(device: Device, url: string, accessToken: string, nonce?: string | null): Promise<string> {
+  return new SignJWT({
+    htm: "POST",
+    htu: url,
+    jti: crypto.randomUUID(),
+    ath: await accessTokenHash(accessToken),
+    ...(nonce === null ? {} : { nonce: nonce ?? (await serverDpopNonce()) }),
+  })
+    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
+    .setIssuedAt(Math.floor(clock.now() / 1000))
+    .sign(device.privateKey);
+}
+
+/**
+ * POST with the DPoP-bound access token: `Authorization: DPoP <token>` and a proof carrying `ath` and
+ * the server nonce (`dpopNonce` given, null for none: exactly that one and no retry).
+ */
 export async function withAccess(
   path: string,
   device: Device,
   accessToken: string,
   body: unknown,
-  { scheme = "DPoP" }: { scheme?: string } = {},
+  { scheme = "DPoP", dpopNonce }: { scheme?: string; dpopNonce?: string | null } = {},
 ): Promise<{ status: number; body: Record<string, any>; res: Response }> {
   const url = `${ORIGIN}${path}`;
-  const proof = await new SignJWT({ htm: "POST", htu: url, jti: crypto.randomUUID(), ath: await accessTokenHash(accessToken) })
-    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
-    .setIssuedAt(Math.floor(clock.now() / 1000))
-    .sign(device.privateKey);
-  const res = await call(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `${scheme} ${accessToken}`, dpop: proof },
-    body: JSON.stringify(body),
-  });
+  const send = async (nonce: string | null | undefined) =>
+    call(path, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `${scheme} ${accessToken}`,
+        dpop: await accessProof(device, url, accessToken, nonce),
+      },
+      body: JSON.stringify(body),
+    });
+  const res = dpopNonce === undefined ? await sendWithDpopNonce(send) : await send(dpopNonce);
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {}, res };
 }

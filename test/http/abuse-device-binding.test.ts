@@ -8,6 +8,7 @@ import { REPLAY_SHARDS } from "../../src/edge/replay";
 import { replayGuardAt } from "../../src/edge/objects";
 import { ORIGIN, call, createRoom, join, newDevice, poll, testClock, tick, checkAnswersAgainstOpenApiInThisFile } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { serverDpopNonce } from "../helpers/dpop-nonce";
 import { approve, askToken, scannedCode } from "../helpers/handoff";
 import { MDOC, admittedOffer, credential, keyProof, nonce, token, walletKeys } from "../helpers/wallet";
 
@@ -34,14 +35,14 @@ async function admitted(room: string) {
 }
 
 /** A DPoP proof for a request carrying an access token, with every claim under the test's control. */
-function accessProof(
+async function accessProof(
   device: Device,
   path: string,
   accessToken: string,
   ath: string,
   o: { iat?: number; jti?: string } = {},
 ): Promise<string> {
-  return new SignJWT({ htm: "POST", htu: `${ORIGIN}${path}`, jti: o.jti ?? crypto.randomUUID(), ath })
+  return new SignJWT({ htm: "POST", htu: `${ORIGIN}${path}`, jti: o.jti ?? crypto.randomUUID(), ath, nonce: await serverDpopNonce() })
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
     .setIssuedAt(o.iat ?? Math.floor(testClock.now() / 1000))
     .sign(device.privateKey);

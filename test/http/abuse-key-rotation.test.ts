@@ -24,6 +24,7 @@ import {
   checkAnswersAgainstOpenApiInThisFile,
 } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { sendWithDpopNonce } from "../helpers/dpop-nonce";
 
 /**
  * Key rotation without downtime (SECURITY.md, "Rotating keys"): TICKET_KEYS and SIGNING_KEYS are lists
@@ -51,12 +52,15 @@ async function joinVia(send: Send, room: string, device: Device): Promise<{ stat
 const pollVia = (send: Send, room: string, ticket: string) =>
   send(`/v1/rooms/${room}/tickets/current`, { headers: { authorization: `Bearer ${ticket}` } });
 
+/** The DPoP nonce is derived from TICKET_KEYS too: a rotated deployment's first answer hands out its own. */
 async function tokenVia(send: Send, device: Device, code: string): Promise<Response> {
-  return send("/token", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${ORIGIN}/token`) },
-    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }),
-  });
+  return sendWithDpopNonce(async (nonce) =>
+    send("/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${ORIGIN}/token`, { nonce }) },
+      body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }),
+    }),
+  );
 }
 
 const codeOf = (body: Record<string, any>) =>

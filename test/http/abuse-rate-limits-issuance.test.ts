@@ -24,6 +24,7 @@ import {
   tick,
 } from "../helpers/api";
 import type { Device } from "../helpers/device";
+import { serverDpopNonce } from "../helpers/dpop-nonce";
 import { scannedCode } from "../helpers/handoff";
 import { seedValidHolders } from "../helpers/register";
 import { SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
@@ -70,7 +71,13 @@ function tokenRequest(code: string, dpop: string, headers: Record<string, string
 
 /** A DPoP proof for a request with the access token (`ath`), by `device`. */
 async function accessProof(device: Device, path: string, accessToken: string): Promise<string> {
-  return new SignJWT({ htm: "POST", htu: `${ORIGIN}${path}`, jti: crypto.randomUUID(), ath: await accessTokenHash(accessToken) })
+  return new SignJWT({
+    htm: "POST",
+    htu: `${ORIGIN}${path}`,
+    jti: crypto.randomUUID(),
+    ath: await accessTokenHash(accessToken),
+    nonce: await serverDpopNonce(),
+  })
     .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: device.publicJwk })
     .setIssuedAt(Math.floor(testClock.now() / 1000))
     .sign(device.privateKey);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessTokenHash } from "../../src/auth/dpop";
 import { ORIGIN, testClock } from "../helpers/api";
 import { MDOC, SD_JWT, nonce } from "../helpers/wallet";
+import { serverDpopNonce } from "../helpers/dpop-nonce";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
 import { bend, bent, heldName, heldTokens, nonceKey, type Bend, type HeldName } from "./support/held";
@@ -106,7 +107,7 @@ async function authHeaders(a: AuthCase, path: string): Promise<{ headers: [strin
   const ath = await accessTokenHash(token ?? "");
   const base = {
     header: { typ: "dpop+jwt", jwk: world.issued.device.publicJwk },
-    payload: { htm: "POST", htu: `${ORIGIN}${path}`, iat: now(), jti: crypto.randomUUID(), ath },
+    payload: { htm: "POST", htu: `${ORIGIN}${path}`, iat: now(), jti: crypto.randomUUID(), ath, nonce: await serverDpopNonce() },
   };
   if (a.dpop !== null) headers.push(["dpop", await materialize(a.dpop, base, keys, testClock.now())]);
   return { headers, accessIntact: token === held.access && a.scheme === "DPoP " };

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORIGIN, testClock } from "../helpers/api";
+import { serverDpopNonce } from "../helpers/dpop-nonce";
 import { captureLogs, oversized, releaseLogs } from "./support/contract";
 import { params, RUNS, SEED } from "./support/fc";
 import { bend, bent, heldName, heldTokens, thumbprint, ticketId, type Bend, type HeldName } from "./support/held";
@@ -160,7 +161,7 @@ describe("POST /token", () => {
         const device = byHolder ? world.redeemable.device : keys.stranger;
         const base = {
           header: { typ: "dpop+jwt", jwk: device.publicJwk },
-          payload: { htm: "POST", htu: `${ORIGIN}/token`, iat: now(), jti: crypto.randomUUID() },
+          payload: { htm: "POST", htu: `${ORIGIN}/token`, iat: now(), jti: crypto.randomUUID(), nonce: await serverDpopNonce() },
         };
         const headers: [string, string][] = [...c.noise];
         if (c.contentType !== null) headers.push(["content-type", c.contentType]);

@@ -104,13 +104,15 @@ export class Device {
   }
 
   /**
-   * A DPoP proof for `method url`; `ath` when it accompanies an access token.
+   * A DPoP proof for `method url`; `ath` when it accompanies an access token, `nonce` the issuer's DPoP
+   * nonce where the endpoint requires one (RFC 9449 §8–9).
    * @param {string} method
    * @param {string} url
    * @param {string} [ath]
+   * @param {string} [nonce]
    */
-  proof(method, url, ath) {
-    return new SignJWT({ htm: method, htu: url, jti: randomUUID(), ...(ath ? { ath } : {}) })
+  proof(method, url, ath, nonce) {
+    return new SignJWT({ htm: method, htu: url, jti: randomUUID(), ...(ath ? { ath } : {}), ...(nonce ? { nonce } : {}) })
       .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: this.jwk })
       .setIssuedAt()
       .sign(this.privateKey);
@@ -226,8 +228,10 @@ export async function pregenerateJoins(base, room, count, prefix, onProgress, fi
 
 /**
  * An admitted session: join a passthrough room, poll until admitted, redeem the pre-authorized code at
- * /token with a DPoP proof by the same device. Returns {device, accessToken, ath, personId}.
- * @typedef {{ device: Device, personId: string, accessToken: string, ath: string }} Session
+ * /token with a DPoP proof by the same device (and the DPoP nonce the token endpoint asks for). Returns
+ * {device, accessToken, ath, personId, dpopNonce}: the nonce the token answer carried, good for 5 to 10
+ * minutes, which the pre-generated credential requests carry.
+ * @typedef {{ device: Device, personId: string, accessToken: string, ath: string, dpopNonce: string | undefined }} Session
  * @param {string} base
  * @param {string} room
  * @param {string} personId
@@ -244,14 +248,28 @@ export async function admittedSession(base, room, personId) {
   }
   if (body.status !== "admitted") throw new Error(`${personId} not admitted after 15 s: ${JSON.stringify(body)}`);
   const code = body.admission.credential_offer.grants[PRE_AUTHORIZED_GRANT]["pre-authorized_code"];
-  const res = await fetch(`${base}/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`) },
-    body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code }),
-  });
-  const token = /** @type {{ access_token: string }} */ (await res.json());
+  /** @param {string | undefined} nonce */
+  const send = async (nonce) =>
+    fetch(`${base}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", dpop: await device.proof("POST", `${base}/token`, undefined, nonce) },
+      body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code }),
+    });
+  let res = await send(undefined);
+  let token = /** @type {{ access_token: string, error?: string }} */ (await res.json());
+  // The first proof has no nonce: the answer asks for one (RFC 9449 §8) and carries it.
+  if (token.error === "use_dpop_nonce") {
+    res = await send(res.headers.get("dpop-nonce") ?? undefined);
+    token = /** @type {{ access_token: string }} */ (await res.json());
+  }
   if (res.status !== 200) throw new Error(`token for ${personId}: ${res.status} ${JSON.stringify(token)}`);
-  return { device, personId, accessToken: token.access_token, ath: await sha256b64url(token.access_token) };
+  return {
+    device,
+    personId,
+    accessToken: token.access_token,
+    ath: await sha256b64url(token.access_token),
+    dpopNonce: res.headers.get("dpop-nonce") ?? undefined,
+  };
 }
 
 /**
@@ -280,7 +298,7 @@ export async function pregenerateCredentialRequests(base, nonceBase, sessions, w
         headers: {
           "content-type": "application/json",
           authorization: `DPoP ${session.accessToken}`,
-          dpop: await session.device.proof("POST", `${base}/credential`, session.ath),
+          dpop: await session.device.proof("POST", `${base}/credential`, session.ath, session.dpopNonce),
         },
         body: JSON.stringify({ credential_configuration_id: MDOC_CONFIGURATION, proofs: { jwt: [keyProof] } }),
       };

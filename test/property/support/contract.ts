@@ -15,7 +15,7 @@ import { setLogSink } from "../../../src/log/logger";
 export const DELIBERATE_503 = new Set(["room-closed", "temporarily-unavailable", "not-configured"]);
 
 /** Kinds whose status depends on where they occur (RFC 9449: a bad DPoP proof is 400 at /token). */
-const STATUS_OVERRIDES: Partial<Record<ProblemKind, readonly number[]>> = { invalid_dpop_proof: [400, 401] };
+const STATUS_OVERRIDES: Partial<Record<ProblemKind, readonly number[]>> = { invalid_dpop_proof: [400, 401], use_dpop_nonce: [400, 401] };
 
 export interface Answer {
   status: number;
