@@ -120,9 +120,15 @@ function options() {
     concurrency: int("concurrency", 1, 10_000),
     base,
     bypass: parsed.bypass,
+    // The authorization code flow queues in the service's AUTHORIZATION_ROOM: a fresh one when the tool
+    // starts the service (--idp oidc-provider), else the development default.
     room:
       parsed.room ??
-      `surge-${parsed.flow === "authorization_code" ? "authz" : parsed.bypass ? "bypass" : "fifo"}-${Date.now().toString(36)}`,
+      (parsed.flow === "authorization_code"
+        ? parsed.idp === "dev"
+          ? "permis"
+          : `surge-authz-${Date.now().toString(36)}`
+        : `surge-${parsed.bypass ? "bypass" : "fifo"}-${Date.now().toString(36)}`),
     roomGiven: parsed.room !== undefined,
     rate,
     first: int("first", 1, 1_000_000),

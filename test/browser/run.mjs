@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
 import { Checks, launchBrowser, log, REPORTS, Service } from "./harness.mjs";
+import { WALLET_ROOM } from "./wallet-flow.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const NOT_PAGES = new Set(["run.mjs", "harness.mjs"]);
@@ -67,7 +68,7 @@ async function main() {
       configure: async (base) => {
         const started = await startIdentityProviderFor(base, log);
         idp = started.idp;
-        return started.args;
+        return ["--var", `AUTHORIZATION_ROOM:${WALLET_ROOM}`, ...started.args];
       },
     });
     return `${service.base} in ${((Date.now() - t) / 1000).toFixed(1)} s, identity provider ${idp?.issuer}`;

@@ -6,13 +6,15 @@
 // the test intercepts (no network: the wallet "app" is this process). Screenshots:
 // reports/screenshots/authorization-*.png.
 
-import { randomBytes } from "node:crypto";
-import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
+import { devWalletProvider, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
 import { ACCOUNT_FIELD } from "../support/oidc-provider.mjs";
 import { verifyMdoc, verifySdJwtVc } from "../support/verify-credentials.mjs";
-import { assert, assertEqual, putRoom, screenshot, watchPage } from "./harness.mjs";
+import { assert, assertEqual, putRoom, REPO, screenshot, watchPage } from "./harness.mjs";
 
 export const title = "wallet authorization flow";
+
+/** The room the flow's browsers wait in: run.mjs starts the service with AUTHORIZATION_ROOM set to it. */
+export const WALLET_ROOM = "web-wallets";
 
 const STEP_TIMEOUT_MS = 60_000;
 /** A person of the synthetic register whose licence is valid (FR-000042's is: the waiting page's test uses it too, in another room). */
@@ -26,7 +28,7 @@ export async function run({ base, browser, checks, idp }) {
     });
     return;
   }
-  const room = `web-wallet-${randomBytes(3).toString("hex")}`;
+  const room = WALLET_ROOM;
   const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 420, height: 900 } });
   const page = await context.newPage();
   const watch = watchPage(page);
@@ -35,12 +37,11 @@ export async function run({ base, browser, checks, idp }) {
       "wallet library (Node) + Chromium: PAR → waiting page → identity provider → back to the wallet → token → mdoc + SD-JWT VC verified",
       async () => {
         await putRoom(base, room, { paused: true, new_users_per_minute: 600, shards: 2, admission_ttl_seconds: 300 });
-        const wallet = new Wallet({ issuer: base });
+        const wallet = new Wallet({ issuer: base, provider: await devWalletProvider(REPO) });
         /** @type {string[]} */
         const shots = [];
         const authorized = await wallet.authorize({
           configurations: [MDOC_CONFIGURATION, SD_JWT_CONFIGURATION],
-          room,
           step: async (url, { redirectUri }) => {
             // The wallet's redirect URI is the wallet app, not a web server: answered here.
             let redirectedTo = null;

@@ -27,7 +27,7 @@ import { loadLab } from "../../tools/lab/sdk.mjs";
 import { DevServer } from "../../tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need as needIn } from "../support/checks.mjs";
 import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
-import { walletFlowChecks } from "./wallet-flow.mjs";
+import { WALLET_ROOM, walletFlowChecks } from "./wallet-flow.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -379,7 +379,7 @@ async function main() {
     persistDir,
     logPath: serverLog,
     readyTimeoutMs: READY_TIMEOUT_MS,
-    args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, ...identity.args],
+    args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, "--var", `AUTHORIZATION_ROOM:${WALLET_ROOM}`, ...identity.args],
   });
   currentServer = server;
   const base = server.base;
@@ -640,6 +640,7 @@ async function main() {
       idp: identity.idp,
       putRoom: (r, patch) => admin(base).put(r, patch),
       personId: (await loadLab(ROOT)).population[200],
+      root: ROOT,
       log,
     });
 

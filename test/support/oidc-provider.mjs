@@ -240,8 +240,8 @@ export async function startOidcProvider({ clients, port = 0, log = () => {} }) {
 
 /** The relying party the service is at the identity provider (docs/authorization-flow.md: OIDC_*). */
 const SERVICE_CLIENT_ID = "antichambre";
-/** Where the identity provider sends the person back to the service (the service's OIDC callback). */
-export const IDENTITY_CALLBACK_PATH = "/authorize/identity/callback";
+/** Where the identity provider sends the person back to the service (CALLBACK_PATH, src/oauth/authorization.ts). */
+const IDENTITY_CALLBACK_PATH = "/authorize/callback";
 
 /**
  * Starts the provider for a service that will listen at `base`, with the service registered as its
@@ -256,6 +256,14 @@ export async function startIdentityProviderFor(base, log) {
     clients: [{ client_id: SERVICE_CLIENT_ID, client_secret: secret, redirect_uris: [`${base}${IDENTITY_CALLBACK_PATH}`] }],
     log,
   });
-  const vars = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: SERVICE_CLIENT_ID, OIDC_CLIENT_SECRET: secret };
+  // The service's relying-party settings (docs/authorization-flow.md); oidc-provider's default routes.
+  const vars = {
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: SERVICE_CLIENT_ID,
+    OIDC_CLIENT_SECRET: secret,
+    OIDC_AUTHORIZATION_ENDPOINT: `${idp.issuer}/auth`,
+    OIDC_TOKEN_ENDPOINT: `${idp.issuer}/token`,
+    OIDC_JWKS_URI: `${idp.issuer}/jwks`,
+  };
   return { idp, args: Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]) };
 }

@@ -12,7 +12,8 @@
 //                                  started by the tool (--base is not used): the provider counts every
 //                                  request it serves, the service's back-channel token/JWKS calls included;
 //   --idp dev                      the development identity provider embedded in the service at --base:
-//                                  only the browsers' requests to it are counted.
+//                                  only the browsers' requests to it are counted, and the room is the
+//                                  service's AUTHORIZATION_ROOM (default permis; --room must name it).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,10 +24,10 @@ import { runAuthorizationJourney } from "./authorization-journey.mjs";
 import { percentile } from "./numbers.mjs";
 import { createRecorder, Semaphore } from "./requests.mjs";
 import { DevServer } from "./server.mjs";
-import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "./wallet.mjs";
+import { devWalletProvider, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "./wallet.mjs";
 
 /** Paths of the embedded development identity provider, as the browsers see them (--idp dev). */
-const DEV_IDENTITY_PATH = /^\/(authorize\/identity|v1\/dev\/identity)/;
+const DEV_IDENTITY_PATH = /^\/v1\/dev\/oidc\//;
 
 /**
  * @typedef {{
@@ -71,7 +72,8 @@ export async function runAuthorizationSurge(o) {
       port,
       persistDir: join(workDir, "state"),
       logPath: join(o.root, "reports", "surge-server.log"),
-      args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, ...started.args],
+      // The flow's browsers wait in the service's AUTHORIZATION_ROOM: this run's room.
+      args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, "--var", `AUTHORIZATION_ROOM:${o.room}`, ...started.args],
     });
     own = { idp: started.idp, server, workDir };
     mkdirSync(join(o.root, "reports"), { recursive: true });
@@ -131,7 +133,7 @@ async function populationRun(o, idp) {
   const idpBefore = idp ? { total: idp.counts.total, sign_ins: idp.counts.sign_ins, by_endpoint: { ...idp.counts.by_endpoint } } : null;
   const ctx = {
     base: o.base,
-    room: o.room,
+    provider: await devWalletProvider(o.root),
     fetch: deviceFetch,
     // The same person id for the test provider's form and the embedded development one.
     fill: (/** @type {string} */ personId) => ({ [ACCOUNT_FIELD]: personId, person_id: personId }),
