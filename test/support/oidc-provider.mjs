@@ -127,6 +127,8 @@ export async function startOidcProvider({ clients, port = 0, log = () => {} }) {
 
   const server = createServer((req, res) => {
     const { pathname } = new URL(req.url ?? "/", "http://localhost");
+    // Browsers ask for it on every page; the provider has none.
+    if (pathname === "/favicon.ico") return void res.writeHead(204).end();
     const endpoint = endpointOf(pathname);
     counts.total++;
     counts.by_endpoint[endpoint] = (counts.by_endpoint[endpoint] ?? 0) + 1;
