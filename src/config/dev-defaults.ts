@@ -46,3 +46,13 @@ export const DEV_OIDC_CLIENT_ID = "antichambre-dev-relying-party";
 export const DEV_OIDC_CLIENT_SECRET = "dev-oidc-client-secret-5d1c0e7a2b";
 /** Where the embedded provider is mounted (under the development kit's /v1/dev). */
 export const DEV_OIDC_PATH = "/v1/dev/oidc";
+/** The embedded provider's public key (its JWKS), DEV_IDENTITY_KEY's public half. */
+export const DEV_OIDC_PUBLIC_JWK = {
+  kid: DEV_IDENTITY_KEY.kid,
+  kty: "EC",
+  crv: "P-256",
+  x: DEV_IDENTITY_KEY.x,
+  y: DEV_IDENTITY_KEY.y,
+  alg: "ES256",
+  use: "sig",
+} as const;

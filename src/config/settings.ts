@@ -182,13 +182,6 @@ export const VariablesSchema = z.object({
   IDENTITY_AUDIENCE: withDefault(text.min(1), "antichambre"),
   /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt). */
   IDENTITY_BINDING: withDefault(z.enum(["optional", "required"], { error: 'must be "optional" or "required"' }), "optional"),
-  /**
-   * Per credential configuration: must each key proof come with a key attestation (OpenID4VCI 1.0
-   * appendix D)? Unset: "required", except with ENVIRONMENT=development, where it is "optional" so the
-   * app SDK, `npm start` and the tools that make plain key proofs keep working (docs/attestations.md).
-   */
-  KEY_ATTESTATION_MDL_MSO_MDOC: keyAttestationPolicy,
-  KEY_ATTESTATION_MDL_SD_JWT: keyAttestationPolicy,
   /** The room browsers of the authorization code flow wait in (docs/authorization-flow.md). */
   AUTHORIZATION_ROOM: withDefault(RoomNameSchema, "permis"),
   /** The OpenID Connect provider people identify with after admission (the national identity service). */
@@ -205,6 +198,13 @@ export const VariablesSchema = z.object({
     text.regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, "must be space-separated scope names"),
     "openid",
   ),
+  /**
+   * Per credential configuration: must each key proof come with a key attestation (OpenID4VCI 1.0
+   * appendix D)? Unset: "required", except with ENVIRONMENT=development, where it is "optional" so the
+   * app SDK, `npm start` and the tools that make plain key proofs keep working (docs/attestations.md).
+   */
+  KEY_ATTESTATION_MDL_MSO_MDOC: keyAttestationPolicy,
+  KEY_ATTESTATION_MDL_SD_JWT: keyAttestationPolicy,
 });
 
 /** The secrets (`wrangler secret put`; `npm run keys` makes them): all optional here, formats checked. */
@@ -264,8 +264,6 @@ export interface Settings {
   readonly rateLimits: Readonly<Record<LimitScope, RateLimitPolicy | null>>;
   readonly pow: PowPolicy;
   readonly identity: { readonly audience: string; readonly binding: "optional" | "required" };
-  /** Per credential configuration key (CREDENTIAL_CONFIGURATIONS): must key proofs carry a key attestation? */
-  readonly keyAttestations: { readonly mdl_mso_mdoc: KeyAttestationPolicy; readonly mdl_sd_jwt: KeyAttestationPolicy };
   /** The authorization code flow: its room and the OpenID Connect provider (undefined members: not configured). */
   readonly authorization: {
     readonly room: string;
@@ -279,6 +277,8 @@ export interface Settings {
       readonly scopes: string;
     };
   };
+  /** Per credential configuration key (CREDENTIAL_CONFIGURATIONS): must key proofs carry a key attestation? */
+  readonly keyAttestations: { readonly mdl_mso_mdoc: KeyAttestationPolicy; readonly mdl_sd_jwt: KeyAttestationPolicy };
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -317,10 +317,6 @@ function toSettings(p: Parsed): Settings {
       busyBits: DEFAULT_POW_POLICY.busyBits,
     },
     identity: { audience: p.IDENTITY_AUDIENCE, binding: p.IDENTITY_BINDING },
-    keyAttestations: {
-      mdl_mso_mdoc: p.KEY_ATTESTATION_MDL_MSO_MDOC ?? keyAttestationDefault,
-      mdl_sd_jwt: p.KEY_ATTESTATION_MDL_SD_JWT ?? keyAttestationDefault,
-    },
     authorization: {
       room: p.AUTHORIZATION_ROOM,
       oidc: {
@@ -332,6 +328,10 @@ function toSettings(p: Parsed): Settings {
         personClaim: p.OIDC_PERSON_CLAIM,
         scopes: p.OIDC_SCOPES,
       },
+    },
+    keyAttestations: {
+      mdl_mso_mdoc: p.KEY_ATTESTATION_MDL_MSO_MDOC ?? keyAttestationDefault,
+      mdl_sd_jwt: p.KEY_ATTESTATION_MDL_SD_JWT ?? keyAttestationDefault,
     },
     secrets,
   };

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { base64url, importJWK, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import { DEV_IDENTITY_KEY, DEV_OIDC_CLIENT_ID, DEV_OIDC_CLIENT_SECRET, DEV_OIDC_PATH } from "../config/dev-defaults";
+import { DEV_IDENTITY_KEY, DEV_OIDC_CLIENT_ID, DEV_OIDC_CLIENT_SECRET, DEV_OIDC_PATH, DEV_OIDC_PUBLIC_JWK } from "../config/dev-defaults";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { clock } from "../lib/clock";
@@ -220,16 +220,3 @@ devIdentityProvider.post("/token", async (c) => {
     { "cache-control": "no-store" },
   );
 });
-
-/** The relying party settings that point at this provider for a request to `origin` (src/dev/kit.ts). */
-export function devIdentityProviderSettings(origin: string): Record<string, string> {
-  const issuer = `${origin}${DEV_OIDC_PATH}`;
-  return {
-    OIDC_ISSUER: issuer,
-    OIDC_CLIENT_ID: DEV_OIDC_CLIENT_ID,
-    OIDC_CLIENT_SECRET: DEV_OIDC_CLIENT_SECRET,
-    OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/authorize`,
-    OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
-    OIDC_JWKS: JSON.stringify({ keys: [PUBLIC_JWK] }),
-  };
-}

@@ -3,13 +3,16 @@ import {
   DEV_ADMIN_TOKEN,
   DEV_IDENTITY_ISSUER,
   DEV_IDENTITY_KEY,
+  DEV_OIDC_CLIENT_ID,
+  DEV_OIDC_CLIENT_SECRET,
+  DEV_OIDC_PATH,
+  DEV_OIDC_PUBLIC_JWK,
   DEV_PSEUDONYM_KEY,
   DEV_SIGNING_KEYS,
   DEV_TICKET_KEYS,
 } from "../config/dev-defaults";
 import { DEV_WALLET_PROVIDER_CA_PEM } from "../config/dev-wallet-provider";
 import type { Env, SecretName } from "../config/env";
-import { devIdentityProviderSettings } from "./identity-provider";
 
 /**
  * The development default of every secret (public: they are in this repository). Only the development
@@ -44,6 +47,19 @@ export function withDevSecrets(env: Env): Env {
   }
   filledEnvs.set(env, filled);
   return filled;
+}
+
+/** The relying party settings that point at the embedded provider (src/dev/identity-provider.ts) for `origin`. */
+function devIdentityProviderSettings(origin: string): Record<string, string> {
+  const issuer = `${origin}${DEV_OIDC_PATH}`;
+  return {
+    OIDC_ISSUER: issuer,
+    OIDC_CLIENT_ID: DEV_OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET: DEV_OIDC_CLIENT_SECRET,
+    OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/authorize`,
+    OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
+    OIDC_JWKS: JSON.stringify({ keys: [DEV_OIDC_PUBLIC_JWK] }),
+  };
 }
 
 const withProvider = new WeakMap<Env, Map<string, Env>>();

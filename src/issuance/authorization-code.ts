@@ -1,4 +1,3 @@
-import { decodeJwt } from "jose";
 import { z } from "zod";
 import { proofReplayWindowEnd, verifyDpopProof } from "../auth/dpop";
 import { secret, type Env } from "../config/env";
@@ -52,9 +51,7 @@ export async function redeemAuthorizationCode(
   const badProof = (reason: string) =>
     new ApiError("invalid_dpop_proof", `the DPoP proof was refused (${reason.replaceAll("_", " ")})`, { status: 400, extras: { reason } });
   if (!proof.ok) throw badProof(proof.reason);
-  const nonce = decodeJwt(headers.dpop!).nonce;
-  // 400 with DPoP-Nonce at the token endpoint (RFC 9449 §8), the dpop branch's one check.
-  await requireDpopNonce(env, typeof nonce === "string" ? nonce : undefined, now, "token");
+  await requireDpopNonce(env, proof.nonce, now, "token");
 
   const client = await authenticateClient(env, { attestation: headers.attestation, pop: headers.pop }, { issuer: context.issuer, now });
 

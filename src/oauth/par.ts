@@ -146,7 +146,11 @@ export async function pushAuthorizationRequest(
   input: { form: ParForm; attestation?: string; pop?: string; dpop?: string; url: string; issuer: string; now: number },
 ): Promise<PushedRequest> {
   const { form, now, issuer } = input;
-  const client = await authenticateClient(env, { attestation: input.attestation, pop: input.pop }, { issuer, now });
+  const client = await authenticateClient(
+    env,
+    { attestation: input.attestation, pop: input.pop },
+    { issuer, now, clientId: form.client_id },
+  );
   if (client.clientId !== form.client_id)
     throw new ApiError("invalid_client", "client_id is not the wallet attestation's subject", { extras: { reason: "client_id_mismatch" } });
   if (form.response_type !== "code")

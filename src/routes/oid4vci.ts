@@ -13,7 +13,6 @@ import { acceptNotification, NotificationSchema } from "../issuance/notification
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
 import { attestationHeaders } from "../oauth/client-attestation";
 import { AUTHORIZATION_CODE_GRANT, AuthorizationCodeTokenRequestSchema, redeemAuthorizationCode } from "../issuance/authorization-code";
-import { currentDpopNonce } from "../oauth/dpop-nonce";
 import { clock } from "../lib/clock";
 import { withDpopNonce } from "../oauth/dpop-nonce";
 import { LicenceRegister } from "../register/register";
@@ -40,21 +39,17 @@ oid4vci.post("/token", async (c) => {
   const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
   if (form.grant_type === AUTHORIZATION_CODE_GRANT) {
     // The authorization code flow's wallets (src/issuance/authorization-code.ts): wallet attestation,
-    // PKCE, DPoP with a server nonce. Every answer carries the current DPoP nonce (RFC 9449 §8.2).
+    // PKCE, DPoP with a server nonce (withDpopNonce puts the current one on every answer).
     const request = AuthorizationCodeTokenRequestSchema.safeParse(form);
     if (!request.success) throw new ApiError("invalid_request", "malformed token request: code and redirect_uri are required");
     const now = clock.now();
     const answer = await redeemAuthorizationCode(
       c.env,
       request.data,
-      {
-        dpop: c.req.header("dpop"),
-        attestation: c.req.header("oauth-client-attestation"),
-        pop: c.req.header("oauth-client-attestation-pop"),
-      },
+      { dpop: c.req.header("dpop"), ...attestationHeaders((name) => c.req.header(name)) },
       { url: c.req.url, issuer: issuerOrigin(c.env, c.req.url), now },
     );
-    return c.json(answer, 200, { ...noStore, "dpop-nonce": await currentDpopNonce(c.env, now) });
+    return c.json(answer, 200, noStore);
   }
   const parsed = TokenRequestSchema.safeParse(form);
   if (!parsed.success) throw new ApiError("invalid_request", "malformed token request");

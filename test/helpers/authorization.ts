@@ -1,8 +1,9 @@
-import { calculateJwkThumbprint, generateKeyPair, SignJWT, type JWK } from "jose";
+import { calculateJwkThumbprint, SignJWT, type JWK } from "jose";
 import { expect } from "vitest";
 import { clock } from "../../src/lib/clock";
 import { call, ORIGIN, type Send } from "./api";
 import { newDevice, type Device } from "./device";
+import { attestationPop, walletAttestation } from "./wallet-provider";
 
 /**
  * The authorization code flow from the wallet's and the browser's side, over plain HTTP: a wallet with
@@ -21,12 +22,11 @@ export interface Wallet {
 }
 
 /**
- * A wallet attested by a test wallet provider. The attestation's shape is the one of OAuth 2.0
- * Attestation-Based Client Authentication (typ, iss, sub = client_id, cnf.jwk, exp); its PoP has a
- * fresh jti each time.
+ * A wallet attested by the development wallet provider (test/helpers/wallet-provider.ts, the attest
+ * branch's): OAuth-Client-Attestation with `sub` = client_id and `cnf.jwk` = the instance key, and a PoP
+ * with a fresh jti each time.
  */
-export async function newWallet(clientId = `wallet-${crypto.randomUUID()}`): Promise<Wallet> {
-  const provider = await generateKeyPair("ES256", { extractable: true });
+export async function newWallet(clientId = `https://wallet.test.example/${crypto.randomUUID()}`): Promise<Wallet> {
   const instance = await newDevice();
   const dpop = await newDevice();
   return {
@@ -34,21 +34,10 @@ export async function newWallet(clientId = `wallet-${crypto.randomUUID()}`): Pro
     instance,
     dpop,
     async attestationHeaders() {
-      const iat = Math.floor(clock.now() / 1000);
-      const attestation = await new SignJWT({ cnf: { jwk: instance.publicJwk } })
-        .setProtectedHeader({ alg: "ES256", typ: "oauth-client-attestation+jwt" })
-        .setIssuer("https://wallet-provider.test")
-        .setSubject(clientId)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + 3600)
-        .sign(provider.privateKey);
-      const pop = await new SignJWT({ jti: crypto.randomUUID() })
-        .setProtectedHeader({ alg: "ES256", typ: "oauth-client-attestation-pop+jwt" })
-        .setIssuer(clientId)
-        .setAudience(ORIGIN)
-        .setIssuedAt(iat)
-        .sign(instance.privateKey);
-      return { "oauth-client-attestation": attestation, "oauth-client-attestation-pop": pop };
+      return {
+        "oauth-client-attestation": await walletAttestation(instance, { clientId }),
+        "oauth-client-attestation-pop": await attestationPop(instance, ORIGIN, { iss: clientId }),
+      };
     },
   };
 }

@@ -202,6 +202,10 @@ function buildDocument(): Json {
       { name: "queue", description: "joining and polling the waiting room" },
       { name: "rooms", description: "public room state" },
       { name: "issuance", description: "OpenID4VCI pre-authorized code flow" },
+      {
+        name: "authorization",
+        description: "OpenID4VCI authorization code flow (HAIP 1.0): PAR, the queued browser, identity after admission",
+      },
       { name: "discovery", description: "metadata and trust anchors" },
       { name: "admin", description: "operators' API" },
       { name: "pages", description: "HTML pages for browsers" },

@@ -3,13 +3,17 @@ import { RoomConfigPatchSchema, RoomNameSchema } from "../../config/room-config"
 import { CredentialRequestSchema } from "../../issuance/credential";
 import { NotificationSchema } from "../../issuance/notification";
 import { TokenRequestSchema } from "../../issuance/token";
+import { AuthorizationCodeTokenRequestSchema } from "../../issuance/authorization-code";
+import { ParFormSchema } from "../../oauth/par";
 import { RegisterDrillSchema, TicketIdSchema } from "../../routes/admin";
 import { ChallengeRequestSchema } from "../../routes/challenge";
 import { LoginSchema } from "../../routes/dashboard";
 import { ApproveBodySchema } from "../../routes/tickets";
 import { JoinBodySchema } from "../../tickets/join";
 import {
+  AuthorizationCodeTokenResponseSchema,
   AuthorizationServerMetadataSchema,
+  PushedAuthorizationResponseSchema,
   ChallengeSchema,
   CredentialIssuerMetadataSchema,
   CredentialOfferSchema,
@@ -86,6 +90,67 @@ const retryAfter = { "Retry-After": "seconds to wait before polling again" };
 const html = (description: string): Answer => ({ description, media: "text/html" });
 
 export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/par",
+    operationId: "pushAuthorizationRequest",
+    tag: "authorization",
+    summary: "Pushed authorization request (RFC 9126), the only way into /authorize",
+    description:
+      "Wallet attestation required (`OAuth-Client-Attestation` + `OAuth-Client-Attestation-PoP`, `sub` = `client_id`). PKCE S256, `scope` and/or `authorization_details` of type openid_credential, optional `dpop_jkt` or DPoP proof. The `request_uri` is single use and lives 90 seconds (docs/authorization-flow.md).",
+    body: { media: "application/x-www-form-urlencoded", schema: ParFormSchema },
+    answers: { 201: { description: "the request_uri", json: PushedAuthorizationResponseSchema } },
+    problems: [400, 401, 429, 503],
+  },
+  {
+    method: "get",
+    path: "/authorize",
+    operationId: "authorize",
+    tag: "authorization",
+    summary: "Authorization endpoint (browser): takes the pushed request and an anonymous place in the flow's room",
+    query: [
+      { name: "client_id", description: "the wallet's client_id (its attestation's sub)" },
+      { name: "request_uri", description: "from POST /par (single use)" },
+      { name: "lang", description: "fr or en; else Accept-Language" },
+    ],
+    answers: {
+      303: { description: "to the waiting page; the place is held by a sealed HttpOnly cookie" },
+      400: html("the request cannot go on (missing, expired, used or foreign request_uri): a page, never a redirect"),
+    },
+    problems: [429, 503],
+  },
+  {
+    method: "get",
+    path: "/authorize/wait",
+    operationId: "authorizationWaitingPage",
+    tag: "authorization",
+    summary: "The authorization flow's waiting page (no script; meta refresh); once admitted, a redirect to the identity provider",
+    query: [{ name: "lang", description: "fr or en; else Accept-Language" }],
+    answers: {
+      200: { ...html("still waiting: the page refreshes itself"), headers: retryAfter },
+      303: { description: "admitted: to the identity provider; expired: to the wallet's redirect_uri with error=access_denied" },
+      400: html("no authorization in progress in this browser"),
+    },
+    problems: [429, 503],
+  },
+  {
+    method: "get",
+    path: "/authorize/callback",
+    operationId: "authorizationCallback",
+    tag: "authorization",
+    summary:
+      "The identity provider's redirect back: identity verified, the person's one session claimed, to the wallet with code, state, iss",
+    query: [
+      { name: "code", description: "the identity provider's authorization code" },
+      { name: "state", description: "this flow's state towards the identity provider" },
+      { name: "error", description: "the identity provider's error, if any" },
+    ],
+    answers: {
+      303: { description: "to the wallet's redirect_uri: code, state and iss (RFC 9207), or an RFC 6749 §4.1.2.1 error with iss" },
+      400: html("no flow in progress, or a state that is not this flow's"),
+    },
+    problems: [429, 503],
+  },
   {
     method: "get",
     path: "/openapi.json",
@@ -354,12 +419,12 @@ export const OPERATIONS: readonly Operation[] = [
     path: "/token",
     operationId: "requestToken",
     tag: "issuance",
-    summary: "Redeem the pre-authorized code for a DPoP-bound access token (OpenID4VCI 1.0 section 6)",
+    summary: "Redeem a pre-authorized code or an authorization code for a DPoP-bound access token (OpenID4VCI 1.0 section 6)",
     description:
-      "A handoff wallet gets `authorization_pending` until the waiting page approved its key. A wallet may authenticate with `attest_jwt_client_auth` (the `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers); a bad attestation is a 401 `invalid_client`.",
+      "A handoff wallet gets `authorization_pending` until the waiting page approved its key. A wallet may authenticate with `attest_jwt_client_auth` (the `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers); a bad attestation is a 401 `invalid_client`. The `authorization_code` grant (docs/authorization-flow.md) requires the attestation, the PKCE `code_verifier`, the PAR's `redirect_uri` and a DPoP proof with the server nonce; it answers `authorization_details` when the request used them.",
     dpop: true,
-    body: { media: "application/x-www-form-urlencoded", schema: TokenRequestSchema },
-    answers: { 200: { description: "the access token", json: TokenResponseSchema } },
+    body: { media: "application/x-www-form-urlencoded", schema: z.union([TokenRequestSchema, AuthorizationCodeTokenRequestSchema]) },
+    answers: { 200: { description: "the access token", json: z.union([TokenResponseSchema, AuthorizationCodeTokenResponseSchema]) } },
     problems: [400, 401, 429, 503],
   },
   {

@@ -5,6 +5,8 @@ import type { RoomState } from "../../admission/snapshot";
 import { RoomConfigSchema } from "../../config/room-config";
 import type { CredentialResponse } from "../../issuance/credential";
 import type { TokenResponse } from "../../issuance/token";
+import type { AuthorizationCodeTokenResponse } from "../../issuance/authorization-code";
+import type { PushedRequest } from "../../oauth/par";
 import type { CredentialOffer } from "../../issuance/offer";
 import type { PublicRoomView } from "../../routes/rooms";
 import type { TicketBody } from "../../routes/tickets";
@@ -193,6 +195,22 @@ export const RegisterMetricsSchema = z.looseObject({
 export const RegisterDrillAnswerSchema = z.object({ simulated_latency_ms: z.number().int().min(0) }).strict();
 
 export const TokenResponseSchema = z.object({ access_token: z.string(), token_type: z.literal("DPoP"), expires_in: Seconds }).strict();
+/** The authorization code grant's answer: with authorization_details when the request used them (OpenID4VCI 1.0 §6.2). */
+export const AuthorizationCodeTokenResponseSchema = TokenResponseSchema.extend({
+  authorization_details: z
+    .array(
+      z
+        .object({
+          type: z.literal("openid_credential"),
+          credential_configuration_id: z.string(),
+          credential_identifiers: z.array(z.string()),
+        })
+        .strict(),
+    )
+    .optional(),
+}).strict();
+/** RFC 9126 §2.2. */
+export const PushedAuthorizationResponseSchema = z.object({ request_uri: z.string(), expires_in: Seconds }).strict();
 export const NonceResponseSchema = z.object({ c_nonce: z.string() }).strict();
 export const CredentialResponseSchema = z
   .object({ credentials: z.array(z.object({ credential: z.string() }).strict()).min(1), notification_id: z.string() })
@@ -243,6 +261,8 @@ type _ResponseSchemasAgree = [
   Holds<Agrees<PublicRoomView, typeof PublicRoomSchema>>,
   Holds<Within<PublicLottery, typeof PublicLotterySchema>>,
   Holds<Agrees<TokenResponse, typeof TokenResponseSchema>>,
+  Holds<Agrees<AuthorizationCodeTokenResponse, typeof AuthorizationCodeTokenResponseSchema>>,
+  Holds<Agrees<PushedRequest, typeof PushedAuthorizationResponseSchema>>,
   Holds<Agrees<CredentialResponse, typeof CredentialResponseSchema>>,
   Holds<Agrees<RoomState, typeof RoomStateSchema>>,
   Holds<Agrees<EventPhase, typeof EventPhaseSchema>>,
