@@ -11,10 +11,11 @@ import { ensureRegisterSchema, seedRegister } from "../register/seed";
 import { faultRoutes } from "../faults/routes";
 import { JKT_PATTERN } from "../auth/jkt";
 import { devIdentityProvider } from "./identity-provider";
+import { KeyAttestationRequestSchema, mintKeyAttestation, mintWalletAttestation, WalletAttestationRequestSchema } from "./wallet-provider";
 
 /**
- * Development-only helpers: a stand-in national identity service, the fault switch, and seeding the
- * synthetic register. Mounted at /v1/dev by the development kit (src/dev/kit.ts) only, so a production
+ * Development-only helpers: a stand-in national identity service, a stand-in wallet provider, the fault
+ * switch, and seeding the synthetic register. Mounted at /v1/dev by the development kit (src/dev/kit.ts) only, so a production
  * bundle has none of it; and even a development build run with another ENVIRONMENT answers every path
  * here with a plain 404, as if it did not exist.
  */
@@ -43,6 +44,20 @@ dev.post("/identity-assertions", async (c) => {
 
 /** The embedded OpenID Connect provider of the authorization code flow (src/dev/identity-provider.ts). */
 dev.route("/oidc", devIdentityProvider);
+
+/** The development wallet provider (src/dev/wallet-provider.ts): a wallet attestation for {client_id, jwk}. */
+dev.post("/wallet-attestations", async (c) => {
+  const request = await readJson(c, WalletAttestationRequestSchema);
+  c.header("cache-control", "no-store");
+  return c.json(await mintWalletAttestation(request, clock.now()), 201);
+});
+
+/** A key attestation for {attested_keys, key_storage, user_authentication, nonce?}. */
+dev.post("/key-attestations", async (c) => {
+  const request = await readJson(c, KeyAttestationRequestSchema);
+  c.header("cache-control", "no-store");
+  return c.json(await mintKeyAttestation(request, clock.now()), 201);
+});
 
 /** The fault switch (src/faults): admin token too. */
 dev.route("/faults", faultRoutes);

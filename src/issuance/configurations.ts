@@ -1,4 +1,6 @@
+import type { KeyAttestationPolicy, Settings } from "../config/settings";
 import { DRIVING_LICENCE_VCT } from "../credentials/sd-jwt/issue-sd-jwt-vc";
+import { keyAttestationsRequiredMetadata, MDL_KEY_REQUIREMENT, type KeyAttestationRequirement } from "./key-attestation";
 
 /**
  * The credentials this issuer offers, and how its metadata describes them (OpenID4VCI 1.0 section 12.2,
@@ -12,6 +14,8 @@ export const CREDENTIAL_CONFIGURATIONS = {
   mdl_sd_jwt: "fr.antichambre.mdl.dc_sd_jwt",
 } as const;
 export type CredentialConfigurationId = (typeof CREDENTIAL_CONFIGURATIONS)[keyof typeof CREDENTIAL_CONFIGURATIONS];
+
+export type CredentialConfigurationKey = keyof typeof CREDENTIAL_CONFIGURATIONS;
 
 export function isCredentialConfigurationId(id: string): id is CredentialConfigurationId {
   return (Object.values(CREDENTIAL_CONFIGURATIONS) as string[]).includes(id);
@@ -28,6 +32,11 @@ const SCOPES: Record<CredentialConfigurationId, string> = {
 
 export function scopeOfConfiguration(id: CredentialConfigurationId): string {
   return SCOPES[id];
+}
+
+/** The short key of a configuration (what its settings are named after: KEY_ATTESTATION_MDL_SD_JWT...). */
+export function configurationKey(id: CredentialConfigurationId): CredentialConfigurationKey {
+  return (Object.keys(CREDENTIAL_CONFIGURATIONS) as CredentialConfigurationKey[]).find((k) => CREDENTIAL_CONFIGURATIONS[k] === id)!;
 }
 
 /** [claim, French, English] for every element both formats carry. */
@@ -55,9 +64,24 @@ const CREDENTIAL_DISPLAY = [
   { name: "Driving licence", locale: "en-US", description: "Digital driving licence (development)" },
 ];
 
-const PROOF_TYPES = { jwt: { proof_signing_alg_values_supported: ["ES256"] } };
+/**
+ * The `jwt` proof type (with `key_attestations_required` when the configuration requires them) and the
+ * `attestation` proof type, which is a key attestation and so always meets the same requirement.
+ */
+function proofTypes(policy: KeyAttestationPolicy) {
+  return {
+    jwt: { proof_signing_alg_values_supported: ["ES256"], ...keyAttestationsRequiredMetadata(policy, MDL_KEY_REQUIREMENT) },
+    attestation: { proof_signing_alg_values_supported: ["ES256"], ...keyAttestationsRequiredMetadata("required", MDL_KEY_REQUIREMENT) },
+  };
+}
 
-export function credentialConfigurationsSupported(): Record<string, unknown> {
+/** Which key requirement each configuration has (both formats carry the same licence, so the same one). */
+export const KEY_REQUIREMENTS: Record<CredentialConfigurationKey, KeyAttestationRequirement> = {
+  mdl_mso_mdoc: MDL_KEY_REQUIREMENT,
+  mdl_sd_jwt: MDL_KEY_REQUIREMENT,
+};
+
+export function credentialConfigurationsSupported(keyAttestations: Settings["keyAttestations"]): Record<string, unknown> {
   return {
     [CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc]: {
       format: "mso_mdoc",
@@ -65,7 +89,7 @@ export function credentialConfigurationsSupported(): Record<string, unknown> {
       scope: SCOPES[CREDENTIAL_CONFIGURATIONS.mdl_mso_mdoc],
       cryptographic_binding_methods_supported: ["cose_key"],
       credential_signing_alg_values_supported: [-7],
-      proof_types_supported: PROOF_TYPES,
+      proof_types_supported: proofTypes(keyAttestations.mdl_mso_mdoc),
       credential_metadata: {
         display: CREDENTIAL_DISPLAY,
         claims: CLAIMS.map(([name, fr, en]) => ({ path: [MDL_NAMESPACE, name], mandatory: true, display: display(fr, en) })),
@@ -77,7 +101,7 @@ export function credentialConfigurationsSupported(): Record<string, unknown> {
       scope: SCOPES[CREDENTIAL_CONFIGURATIONS.mdl_sd_jwt],
       cryptographic_binding_methods_supported: ["jwk"],
       credential_signing_alg_values_supported: ["ES256"],
-      proof_types_supported: PROOF_TYPES,
+      proof_types_supported: proofTypes(keyAttestations.mdl_sd_jwt),
       credential_metadata: {
         display: CREDENTIAL_DISPLAY,
         claims: CLAIMS.map(([name, fr, en]) => ({ path: [name], display: display(fr, en) })),

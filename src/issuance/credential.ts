@@ -1,3 +1,4 @@
+import type { JWK } from "jose";
 import { z } from "zod";
 import { CNonceSchema, openGrant } from "./grants";
 import { secret, type Env } from "../config/env";
@@ -8,10 +9,11 @@ import { logger } from "../log/logger";
 import type { LicenceHolder } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
-import { isCredentialConfigurationId } from "./configurations";
+import { configurationKey, isCredentialConfigurationId, KEY_REQUIREMENTS, type CredentialConfigurationId } from "./configurations";
 import type { AccessGrant } from "./dpop-access";
 import { issueCredentials } from "./issue-credentials";
-import { verifyKeyProof } from "./key-proof";
+import { checkKeyAttestation, verifyAttestationProof, type KeyAttestationFailure, type VerifiedAttestations } from "./key-attestation";
+import { MAX_PROOF_LENGTH, verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
 import { settingsOf } from "../config/settings";
 
@@ -33,7 +35,12 @@ export const CredentialRequestSchema = z
      * credential_identifiers (authorization_details); here each identifier is its configuration's id.
      */
     credential_identifier: z.string().min(1).max(200).optional(),
-    proofs: z.object({ jwt: z.array(z.string().min(1).max(4096)).min(1).max(100) }).strict(),
+    // Exactly one proof type (OpenID4VCI 1.0 §8.2): `jwt` key proofs, or one key attestation (appendix D)
+    // as the `attestation` proof type, which binds a credential to each of its attested keys.
+    proofs: z.union([
+      z.object({ jwt: z.array(z.string().min(1).max(MAX_PROOF_LENGTH)).min(1).max(100) }).strict(),
+      z.object({ attestation: z.array(z.string().min(1).max(MAX_PROOF_LENGTH)).length(1) }).strict(),
+    ]),
   })
   .strict()
   .refine((r) => (r.credential_configuration_id === undefined) !== (r.credential_identifier === undefined), {
@@ -47,6 +54,20 @@ export interface CredentialResponse {
 }
 
 const NOTIFICATION_MIN_LIFETIME_MS = 60_000;
+
+const KEY_ATTESTATION_REFUSALS: Record<KeyAttestationFailure, string> = {
+  key_attestation_missing: "this credential configuration requires a key attestation (key_attestation header) for each proof key",
+  key_attestation_malformed: "the key attestation is malformed",
+  untrusted_chain: "the key attestation does not chain to a trusted wallet provider",
+  bad_signature: "the key attestation's signature does not verify",
+  expired: "the key attestation (or a certificate of its chain) has expired",
+  key_not_attested: "the proof's key is not among the key attestation's attested_keys",
+  key_storage_too_weak: "the attested key storage does not meet this configuration's key_attestations_required",
+  user_authentication_too_weak: "the attested user authentication does not meet this configuration's key_attestations_required",
+  nonce_mismatch: "the key attestation's nonce is not the proof's c_nonce",
+  missing_nonce: "an attestation proof must carry the c_nonce in its nonce claim",
+  unsupported_key: "the attested keys must be P-256 public keys",
+};
 
 export async function issueForSession(
   env: Env,
@@ -63,27 +84,7 @@ export async function issueForSession(
     throw new ApiError("invalid_credential_request", `the access token does not authorize "${configuration}"`, {
       extras: { reason: "configuration_not_authorized" },
     });
-  const batchSize = settingsOf(env).credentialBatchSize;
-  if (request.proofs.jwt.length > batchSize)
-    throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
-
-  const keys = [];
-  const nonces = new Set<string>();
-  for (const [i, jwt] of request.proofs.jwt.entries()) {
-    const proof = await verifyKeyProof(jwt, issuer, now);
-    if (!proof.ok)
-      throw new ApiError("invalid_proof", `proof ${i} was refused (${proof.reason.replaceAll("_", " ")})`, {
-        extras: { reason: proof.reason },
-      });
-    keys.push(proof.jwk);
-    nonces.add(proof.nonce);
-  }
-  if (new Set(keys.map((k) => `${k.x}.${k.y}`)).size !== keys.length)
-    throw new ApiError("invalid_proof", "each proof must be made with a different key");
-  // One c_nonce per request (OpenID4VCI: a wallet uses the nonce it was given for the whole batch), so a
-  // refusal consumes none: with two, a good first one was used up before a bad second one was refused.
-  if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
-  const [nonce] = nonces;
+  const { keys, nonce } = await proofKeys(env, configuration, request.proofs, issuer, now);
 
   const sessions = await sessionObject(env, grant.sessionId);
   const spent = await sessions.spend(grant.sessionId, {
@@ -138,6 +139,63 @@ export async function issueForSession(
       });
     }
   }
+}
+
+/**
+ * The keys to bind credentials to, and the one c_nonce they were proved with, from the request's proofs;
+ * all checked in the isolate (signatures, key attestations), so a refusal spends nothing.
+ */
+async function proofKeys(
+  env: Env,
+  configuration: CredentialConfigurationId,
+  proofs: CredentialRequest["proofs"],
+  issuer: string,
+  now: number,
+): Promise<{ keys: JWK[]; nonce: string }> {
+  const settings = settingsOf(env);
+  const batchSize = settings.credentialBatchSize;
+  const key = configurationKey(configuration);
+  const attestationCheck = {
+    policy: settings.keyAttestations[key],
+    requirement: KEY_REQUIREMENTS[key],
+    anchors: settings.secrets.WALLET_PROVIDER_ANCHORS,
+    now,
+  };
+  const refused = (i: number, reason: KeyAttestationFailure) =>
+    new ApiError("invalid_proof", `proof ${i} was refused: ${KEY_ATTESTATION_REFUSALS[reason]}`, { extras: { reason } });
+
+  if ("attestation" in proofs) {
+    const attested = await verifyAttestationProof(proofs.attestation[0]!, attestationCheck);
+    if (!attested.ok) throw refused(0, attested.reason);
+    if (attested.value.keys.length > batchSize)
+      throw new ApiError("invalid_credential_request", `at most ${batchSize} attested keys (credentials) per request`);
+    return attested.value;
+  }
+
+  if (proofs.jwt.length > batchSize)
+    throw new ApiError("invalid_credential_request", `at most ${batchSize} proofs (credentials) per request`);
+  const verifiedAttestations: VerifiedAttestations = new Map();
+  const keys = [];
+  const nonces = new Set<string>();
+  for (const [i, jwt] of proofs.jwt.entries()) {
+    const proof = await verifyKeyProof(jwt, issuer, now);
+    if (!proof.ok)
+      throw new ApiError("invalid_proof", `proof ${i} was refused (${proof.reason.replaceAll("_", " ")})`, {
+        extras: { reason: proof.reason },
+      });
+    // Key attestation (OpenID4VCI appendix D): required or optional per configuration; one that is sent is always checked.
+    const attested = await checkKeyAttestation(proof.keyAttestation, proof, attestationCheck, verifiedAttestations);
+    if (!attested.ok) throw refused(i, attested.reason);
+    keys.push(proof.jwk);
+    nonces.add(proof.nonce);
+  }
+  if (new Set(keys.map((k) => `${k.x}.${k.y}`)).size !== keys.length)
+    throw new ApiError("invalid_proof", "each proof must be made with a different key");
+  // One c_nonce per request (OpenID4VCI: a wallet uses the nonce it was given for the whole batch), so a
+  // refusal consumes none: with two, a good first one was used up before a bad second one was refused.
+  if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
+  const [nonce] = nonces;
+  return { keys, nonce: nonce! };
 }
 
 /** A c_nonce is valid if it opens (ours, unexpired) and has never been used before. */

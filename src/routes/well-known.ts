@@ -42,7 +42,7 @@ wellKnown.get("/openid-credential-issuer", async (c) => {
       { name: "Antichambre — permis de conduire numérique", locale: "fr-FR" },
       { name: "Antichambre — digital driving licence", locale: "en-US" },
     ],
-    credential_configurations_supported: credentialConfigurationsSupported(),
+    credential_configurations_supported: credentialConfigurationsSupported(settingsOf(c.env).keyAttestations),
   });
 });
 

@@ -2,6 +2,7 @@ import { importJWK, SignJWT, type JWK } from "jose";
 import { DEV_WALLET_PROVIDER_CA_PEM, DEV_WALLET_PROVIDER_CERT_PEM, DEV_WALLET_PROVIDER_KEY } from "../../src/config/dev-wallet-provider";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { clock } from "../../src/lib/clock";
+import { call } from "./api";
 import type { Device } from "./device";
 import { loadX509 } from "./mdoc-verifier";
 
@@ -118,6 +119,38 @@ export async function keyAttestation(keys: JWK[], o: KeyAttestationOptions = {})
   })
     .setProtectedHeader({ alg: "ES256", typ: o.typ ?? "key-attestation+jwt", x5c: provider.x5c })
     .sign(provider.key);
+}
+
+// ---- the same, from the development routes (what the e2e wallet and the SDK call) ---------------------
+
+/** POST /v1/dev/wallet-attestations. */
+export async function devRouteWalletAttestation(wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
+  const res = await call("/v1/dev/wallet-attestations", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_id: clientId, jwk: wallet.publicJwk }),
+  });
+  if (res.status !== 201) throw new Error(`dev wallet attestation: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { wallet_attestation: string }).wallet_attestation;
+}
+
+/** POST /v1/dev/key-attestations. */
+export async function devRouteKeyAttestation(
+  keys: JWK[],
+  o: { keyStorage?: string[]; userAuthentication?: string[]; nonce?: string } = {},
+): Promise<string> {
+  const res = await call("/v1/dev/key-attestations", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      attested_keys: keys,
+      key_storage: o.keyStorage ?? ["iso_18045_high"],
+      user_authentication: o.userAuthentication ?? ["iso_18045_high"],
+      ...(o.nonce !== undefined ? { nonce: o.nonce } : {}),
+    }),
+  });
+  if (res.status !== 201) throw new Error(`dev key attestation: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key_attestation: string }).key_attestation;
 }
 
 // ---- other providers, made with @peculiar/x509 -----------------------------------------------------------

@@ -50,10 +50,19 @@ export async function nonce(): Promise<string> {
   return ((await res.json()) as { c_nonce: string }).c_nonce;
 }
 
-/** A key proof (openid4vci-proof+jwt) by `key` for `cNonce`. */
-export async function keyProof(key: Device, cNonce: string, o: { aud?: string; typ?: string; iat?: number } = {}): Promise<string> {
+/** A key proof (openid4vci-proof+jwt) by `key` for `cNonce`; `keyAttestation` goes in its `key_attestation` header. */
+export async function keyProof(
+  key: Device,
+  cNonce: string,
+  o: { aud?: string; typ?: string; iat?: number; keyAttestation?: string } = {},
+): Promise<string> {
   return new SignJWT({ nonce: cNonce })
-    .setProtectedHeader({ alg: "ES256", typ: o.typ ?? "openid4vci-proof+jwt", jwk: key.publicJwk })
+    .setProtectedHeader({
+      alg: "ES256",
+      typ: o.typ ?? "openid4vci-proof+jwt",
+      jwk: key.publicJwk,
+      ...(o.keyAttestation !== undefined ? { key_attestation: o.keyAttestation } : {}),
+    })
     .setAudience(o.aud ?? ORIGIN)
     .setIssuedAt(o.iat ?? Math.floor(clock.now() / 1000))
     .sign(key.privateKey);

@@ -5,10 +5,18 @@ import type { Env } from "../../src/config/env";
 import { DEV_WALLET_PROVIDER_CA_PEM } from "../../src/config/dev-wallet-provider";
 import { ApiError } from "../../src/http/problem";
 import { authenticateClient, POP_MAX_AGE_SECONDS } from "../../src/oauth/client-attestation";
-import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, withEnv } from "../helpers/api";
 import { admittedOffer, token } from "../helpers/wallet";
 import { newDevice, type Device } from "../helpers/device";
-import { attestationPop, makeProvider, TEST_CLIENT_ID, walletAttestation, type ProviderShape } from "../helpers/wallet-provider";
+import {
+  attestationPop,
+  clientAttestationHeaders,
+  devRouteWalletAttestation,
+  makeProvider,
+  TEST_CLIENT_ID,
+  walletAttestation,
+  type ProviderShape,
+} from "../helpers/wallet-provider";
 
 /**
  * Wallet attestation as client authentication (src/oauth/client-attestation.ts), called the way the
@@ -51,6 +59,13 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
       const client = await authenticateClient(devEnv(provider.anchorPem), await attested(wallet, { provider }), ctx());
       expect(client.clientId).toBe(TEST_CLIENT_ID);
     }
+  });
+
+  it("authenticates a wallet attested by the development wallet provider's route", async () => {
+    const wallet = await newDevice();
+    const attestation = await devRouteWalletAttestation(wallet, "https://dev-wallet.example");
+    const client = await authenticateClient(devEnv(), { attestation, pop: await attestationPop(wallet, ORIGIN, { iss: null }) }, ctx());
+    expect(client.clientId).toBe("https://dev-wallet.example");
   });
 
   it("refuses a request without the attestation, or without its proof of possession", async () => {
@@ -199,11 +214,7 @@ describe("wallet attestation at the pre-authorized token endpoint", () => {
   it("accepts a valid wallet attestation with the token request", async () => {
     const { device, code } = await admittedDevice();
     const wallet = await newDevice();
-    const headers = {
-      "oauth-client-attestation": await walletAttestation(wallet),
-      "oauth-client-attestation-pop": await attestationPop(wallet, ORIGIN),
-    };
-    const res = await tokenWith(device, code, headers, { client_id: TEST_CLIENT_ID });
+    const res = await tokenWith(device, code, await clientAttestationHeaders(wallet, ORIGIN), { client_id: TEST_CLIENT_ID });
     expect(res.status).toBe(200);
   });
 
@@ -241,5 +252,31 @@ describe("wallet attestation at the pre-authorized token endpoint", () => {
     );
     expect((await expectProblem(mismatch, 401, "invalid-client")).reason).toBe("client_id_mismatch");
     expect((await token(device, code)).status).toBe(200);
+  });
+});
+
+describe("the development wallet provider's routes", () => {
+  it("refuse what is not a public P-256 key, and answer 404 outside development", async () => {
+    const wallet = await newDevice();
+    const post = (path: string, body: unknown) =>
+      call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const publicJwk = wallet.publicJwk;
+    for (const jwk of [
+      { ...publicJwk, d: "secret" },
+      { ...publicJwk, crv: "P-384" },
+      { kty: "RSA", n: "x", e: "AQAB" },
+    ]) {
+      expect((await post("/v1/dev/wallet-attestations", { client_id: "c", jwk })).status).toBe(422);
+      expect(
+        (await post("/v1/dev/key-attestations", { attested_keys: [jwk], key_storage: ["x"], user_authentication: ["x"] })).status,
+      ).toBe(422);
+    }
+    const production = withEnv({ ENVIRONMENT: "production" });
+    const res = await production("/v1/dev/wallet-attestations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: "c", jwk: wallet.publicJwk }),
+    });
+    await expectProblem(res, 404, "not-found");
   });
 });
