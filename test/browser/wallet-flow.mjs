@@ -7,10 +7,10 @@
 // reports/screenshots/authorization-*.png.
 
 import { createServer } from "node:http";
-import { devWalletProvider, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
+import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
 import { ACCOUNT_FIELD } from "../support/oidc-provider.mjs";
 import { verifyMdoc, verifySdJwtVc } from "../support/verify-credentials.mjs";
-import { assert, assertEqual, putRoom, REPO, screenshot, watchPage } from "./harness.mjs";
+import { assert, assertEqual, putRoom, screenshot, watchPage } from "./harness.mjs";
 
 export const title = "wallet authorization flow";
 
@@ -63,7 +63,7 @@ export async function run({ base, browser, checks, idp }) {
       "wallet library (Node) + Chromium: PAR → waiting page → identity provider → back to the wallet → token → mdoc + SD-JWT VC verified",
       async () => {
         await putRoom(base, room, { paused: true, new_users_per_minute: 600, shards: 2, admission_ttl_seconds: 300 });
-        const wallet = new Wallet({ issuer: base, provider: await devWalletProvider(REPO), redirectUri: back.redirectUri });
+        const wallet = new Wallet({ issuer: base, redirectUri: back.redirectUri });
         /** @type {string[]} */
         const shots = [];
         const authorized = await wallet.authorize({

@@ -640,7 +640,6 @@ async function main() {
       idp: identity.idp,
       putRoom: (r, patch) => admin(base).put(r, patch),
       personId: (await loadLab(ROOT)).population[200],
-      root: ROOT,
       log,
     });
 

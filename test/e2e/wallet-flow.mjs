@@ -13,8 +13,9 @@
 // notification. Then what an attacker would try with what the wallet held: the same code again, the
 // same request_uri again.
 import { Oauth2ClientErrorResponseError } from "@openid4vc/oauth2";
+import { SignJWT } from "jose";
 import { PlainBrowser, walkAuthorization } from "../../tools/lab/plain-browser.mjs";
-import { devWalletProvider, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
+import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION, Wallet } from "../../tools/lab/wallet.mjs";
 import { ACCOUNT_FIELD } from "../support/oidc-provider.mjs";
 import { assert, assertEqual, CheckError } from "../support/checks.mjs";
 import { verifyMdoc, verifySdJwtVc } from "../support/verify-credentials.mjs";
@@ -30,18 +31,16 @@ export const WALLET_ROOM = "e2e-wallets";
  *   idp: Awaited<ReturnType<typeof import("../support/oidc-provider.mjs").startOidcProvider>>,
  *   putRoom: (room: string, patch: Record<string, unknown>) => Promise<{ status: number, describe: () => string }>,
  *   personId: string,
- *   root: string,
  *   log: (line: string) => void,
  * }} options
  */
-export async function walletFlowChecks({ base, check, idp, putRoom, personId, root, log }) {
+export async function walletFlowChecks({ base, check, idp, putRoom, personId, log }) {
   const ctx = /** @type {Record<string, any>} */ ({});
-  const provider = await devWalletProvider(root);
 
   await check(
     "wallet library reads the metadata: PAR required, S256, iss, attest_jwt_client_auth, DPoP, a scope per configuration",
     async () => {
-      const wallet = new Wallet({ issuer: base, provider });
+      const wallet = new Wallet({ issuer: base });
       await wallet.attest();
       const { Openid4vciClient } = await import("@openid4vc/openid4vci");
       const metadata = await new Openid4vciClient({ callbacks: wallet.callbacks() }).resolveIssuerMetadata(base);
@@ -69,7 +68,7 @@ export async function walletFlowChecks({ base, check, idp, putRoom, personId, ro
       const room = WALLET_ROOM;
       const put = await putRoom(room, { paused: true, new_users_per_minute: 600, shards: 2, admission_ttl_seconds: 300 });
       assert(put.status === 201 || put.status === 200, `create room: ${put.describe()}`);
-      const wallet = new Wallet({ issuer: base, provider });
+      const wallet = new Wallet({ issuer: base });
       const browser = new PlainBrowser();
       const idpBefore = { ...idp.counts, by_endpoint: { ...idp.counts.by_endpoint } };
       let resumed = false;
@@ -121,6 +120,43 @@ export async function walletFlowChecks({ base, check, idp, putRoom, personId, ro
       };
     },
   );
+
+  await check("a key attestation that does not list the proof key is refused: invalid_proof, key_not_attested", async () => {
+    if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");
+    const wallet = ctx.wallet;
+    const { Openid4vciClient, Openid4vciRetrieveCredentialsError } = await import("@openid4vc/openid4vci");
+    const vci = new Openid4vciClient({ callbacks: wallet.callbacks() });
+    const { c_nonce: nonce } = await vci.requestNonce({ issuerMetadata: wallet.metadata });
+    const attested = await wallet.key();
+    const other = await wallet.key();
+    // The library will not sign such a proof (it checks attested_keys itself), so it is made by hand:
+    // what an attacker holding someone's key attestation and a key of their own would send.
+    const proof = await new SignJWT({ nonce, iss: wallet.clientId })
+      .setProtectedHeader({
+        alg: "ES256",
+        typ: "openid4vci-proof+jwt",
+        jwk: other.publicJwk,
+        key_attestation: await wallet.keyAttestation([attested], nonce),
+      })
+      .setAudience(base)
+      .setIssuedAt()
+      .sign(other.privateKey);
+    try {
+      await vci.retrieveCredentials({
+        issuerMetadata: wallet.metadata,
+        credentialConfigurationId: SD_JWT_CONFIGURATION,
+        proofs: { jwt: [proof] },
+        accessToken: wallet.session.accessToken,
+        dpop: wallet.session.dpop,
+      });
+    } catch (e) {
+      if (!(e instanceof Openid4vciRetrieveCredentialsError)) throw e;
+      const body = await e.response.response.clone().json();
+      assertEqual([e.response.response.status, body.error, body.reason], [400, "invalid_proof", "key_not_attested"], "refusal");
+      return `${body.error} (${body.reason})`;
+    }
+    throw new CheckError("a proof by a key the attestation does not list was accepted");
+  });
 
   await check("the authorization code is single use: the wallet library's second token request gets invalid_grant", async () => {
     if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");

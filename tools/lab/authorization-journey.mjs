@@ -25,7 +25,7 @@ import { Wallet } from "./wallet.mjs";
  */
 
 /**
- * @param {{ base: string, provider: import("./wallet.mjs").WalletProvider, fetch: typeof fetch, fill: (personId: string) => Record<string, string>, deadlineMs: number }} ctx
+ * @param {{ base: string, fetch: typeof fetch, fill: (personId: string) => Record<string, string>, deadlineMs: number }} ctx
  * @param {{ personId: string, configurationId: string, onState?: (state: string) => void }} spec
  * @returns {Promise<AuthorizationRecord>} never rejects: a failure is the record's outcome
  */
@@ -33,7 +33,7 @@ export async function runAuthorizationJourney(ctx, spec) {
   /** @type {AuthorizationRecord} */
   const rec = { person: spec.personId, configuration: spec.configurationId, outcome: "unfinished" };
   const state = (/** @type {string} */ s) => spec.onState?.(s);
-  const wallet = new Wallet({ issuer: ctx.base, provider: ctx.provider, fetch: ctx.fetch });
+  const wallet = new Wallet({ issuer: ctx.base, fetch: ctx.fetch });
   const browser = new PlainBrowser({ fetch: ctx.fetch });
   try {
     rec.started_at = Date.now();

@@ -24,7 +24,7 @@ import { runAuthorizationJourney } from "./authorization-journey.mjs";
 import { percentile } from "./numbers.mjs";
 import { createRecorder, Semaphore } from "./requests.mjs";
 import { DevServer } from "./server.mjs";
-import { devWalletProvider, MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "./wallet.mjs";
+import { MDOC_CONFIGURATION, SD_JWT_CONFIGURATION } from "./wallet.mjs";
 
 /** Paths of the embedded development identity provider, as the browsers see them (--idp dev). */
 const DEV_IDENTITY_PATH = /^\/v1\/dev\/oidc\//;
@@ -133,7 +133,6 @@ async function populationRun(o, idp) {
   const idpBefore = idp ? { total: idp.counts.total, sign_ins: idp.counts.sign_ins, by_endpoint: { ...idp.counts.by_endpoint } } : null;
   const ctx = {
     base: o.base,
-    provider: await devWalletProvider(o.root),
     fetch: deviceFetch,
     // The same person id for the test provider's form and the embedded development one.
     fill: (/** @type {string} */ personId) => ({ [ACCOUNT_FIELD]: personId, person_id: personId }),

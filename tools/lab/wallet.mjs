@@ -4,27 +4,19 @@
 // flow against the service. The library does the protocol (metadata, PAR with client attestation, PKCE,
 // the authorization response's `iss` check, the token request with DPoP and its nonce retry, nonces,
 // proofs with a key attestation, credential and notification requests); this module only gives it what
-// a wallet app gives it: keys and crypto (the callbacks, on node:crypto and jose) and a fetch. The wallet
-// provider's side (wallet and key attestations) is the same library's Openid4vciWalletProvider, signing
-// with the development wallet provider's key, which a development deployment trusts.
+// a wallet app gives it: keys and crypto (the callbacks, on node:crypto and jose), a fetch, and its wallet
+// provider's attestations (here the development wallet provider the service mounts in development).
+// Why not the library's own Openid4vciWalletProvider for those: its key attestations carry the draft
+// `typ` "keyattestation+jwt", which the service refuses (OpenID4VCI 1.0 appendix D.1 says
+// "key-attestation+jwt"); see docs/testing-wallets.md.
 //
 // The authorization step in between (the person's browser: the waiting page, the identity provider) is
 // the caller's: `authorize` hands it the authorization URL and takes back the redirect URL the browser
 // ended at. The e2e run passes a plain HTTP browser (plain-browser.mjs), the browser test Chromium.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { clientAuthenticationClientAttestationJwt, Oauth2Client } from "@openid4vc/oauth2";
-import {
-  extractScopesForCredentialConfigurationIds,
-  Openid4vciClient,
-  Openid4vciWalletProvider,
-  setGlobalConfig,
-} from "@openid4vc/openid4vci";
-import { build } from "esbuild";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
+import { extractScopesForCredentialConfigurationIds, Openid4vciClient, setGlobalConfig } from "@openid4vc/openid4vci";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 
 // The service under test listens on http://127.0.0.1: the library refuses http URLs unless told.
 setGlobalConfig({ allowInsecureUrls: true });
@@ -59,57 +51,27 @@ async function newKey() {
  */
 
 /**
- * A wallet provider: the key that signs its attestations and its certificate chain (base64 DER, leaf
- * first), as the `x5c` header carries it.
- * @typedef {{ privateKey: Awaited<ReturnType<typeof importJWK>>, publicJwk: { kty: string }, x5c: string[], name: string }} WalletProvider
+ * A POST to the development wallet provider the service mounts in development (src/dev/wallet-provider.ts:
+ * /v1/dev/wallet-attestations, /v1/dev/key-attestations), signed with its certificate, which a development
+ * deployment trusts. It stands for the wallet provider's backend a real wallet asks for its attestations.
+ * @param {typeof fetch} f
+ * @param {string} url
+ * @param {unknown} body
+ * @returns {Promise<any>}
  */
-
-/**
- * The development wallet provider (src/config/dev-wallet-provider.ts: public keys, trusted only by a
- * development deployment), read from the source tree: its constants are TypeScript, bundled here with
- * esbuild as tools/lab/sdk.mjs bundles the client.
- * @param {string} root the repository
- * @returns {Promise<WalletProvider>}
- */
-export async function devWalletProvider(root) {
-  const outdir = mkdtempSync(join(tmpdir(), "antichambre-wallet-provider-"));
-  try {
-    await build({
-      stdin: {
-        contents: [
-          'export { DEV_WALLET_PROVIDER_CERT_PEM, DEV_WALLET_PROVIDER_KEY } from "./src/config/dev-wallet-provider";',
-          'export { pemToDer } from "./src/credentials/mdoc/pem";',
-        ].join("\n"),
-        resolveDir: root,
-        loader: "ts",
-      },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      outfile: join(outdir, "provider.mjs"),
-      logLevel: "warning",
-    });
-    const m = await import(pathToFileURL(join(outdir, "provider.mjs")).href);
-    const { d: _private, ...publicJwk } = m.DEV_WALLET_PROVIDER_KEY;
-    return {
-      privateKey: await importJWK({ ...m.DEV_WALLET_PROVIDER_KEY, alg: "ES256" }, "ES256"),
-      publicJwk,
-      x5c: [Buffer.from(m.pemToDer(m.DEV_WALLET_PROVIDER_CERT_PEM)).toString("base64")],
-      name: "Antichambre development wallet provider",
-    };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+async function walletProvider(f, url, body) {
+  const res = await f(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`wallet provider ${new URL(url).pathname}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
 }
 
 export class Wallet {
   /**
-   * @param {{ issuer: string, provider: WalletProvider, fetch?: typeof fetch, redirectUri?: string }} options `issuer`: the
-   *   credential issuer (the service's origin); `provider`: the wallet provider that attests this wallet and its keys
+   * @param {{ issuer: string, fetch?: typeof fetch, redirectUri?: string }} options `issuer`: the credential issuer (the service's origin)
    */
-  constructor({ issuer, provider, fetch: f = fetch, redirectUri = "https://wallet.example/callback" }) {
+  constructor({ issuer, fetch: f = fetch, redirectUri = "https://wallet.example/callback" }) {
     this.issuer = issuer;
-    this.provider = provider;
     this.fetch = f;
     this.redirectUri = redirectUri;
     /** Every key this wallet made, by JWK thumbprint: the library's signers name keys by public JWK. @type {Map<string, WalletKey>} */
@@ -139,15 +101,9 @@ export class Wallet {
    * The library's callbacks (CallbackContext), on node:crypto and jose.
    * @returns {any}
    */
-  callbacks(withClientAuthentication = true) {
+  callbacks() {
     const signJwt = async (/** @type {any} */ signer, /** @type {{ header: any, payload: any }} */ jwt) => {
-      // The wallet provider's signatures (attestations) name its certificate chain.
-      if (signer.method === "x5c") {
-        if (signer.x5c?.[0] !== this.provider.x5c[0]) throw new Error("not this wallet provider's certificate");
-        const compact = await new SignJWT(jwt.payload).setProtectedHeader(jwt.header).sign(this.provider.privateKey);
-        return { jwt: compact, signerJwk: this.provider.publicJwk };
-      }
-      if (signer.method !== "jwk") throw new Error(`this wallet signs with x5c or its own JWKs, not ${signer.method}`);
+      if (signer.method !== "jwk") throw new Error(`this wallet signs with its own JWKs only, not ${signer.method}`);
       const thumbprint = await calculateJwkThumbprint(signer.publicJwk, "sha256");
       const key = this.keys.get(thumbprint);
       if (!key) throw new Error(`no private key for ${thumbprint}`);
@@ -161,7 +117,6 @@ export class Wallet {
       generateRandom: (/** @type {number} */ n) => new Uint8Array(randomBytes(n)),
       signJwt,
     };
-    if (!withClientAuthentication) return base;
     if (!this.walletAttestation) throw new Error("no wallet attestation yet: call attest() first");
     return {
       ...base,
@@ -170,46 +125,36 @@ export class Wallet {
   }
 
   /**
-   * The wallet instance's attestation, made by its wallet provider with the library's
-   * Openid4vciWalletProvider: the client_id, and `cnf.jwk` = the instance key, which signs each client
-   * attestation PoP the library sends with PAR and token requests.
+   * The wallet instance's attestation from its wallet provider: a client_id of this instance's own, and
+   * `cnf.jwk` = the instance key, which signs each client attestation PoP the library sends with PAR
+   * and token requests.
    */
   async attest() {
     this.instanceKey = await this.key();
     this.clientId = `https://wallet.example/instances/${randomBytes(8).toString("hex")}`;
-    this.walletAttestation = await this.walletProvider().createWalletAttestationJwt({
-      issuer: "https://wallet-provider.example",
-      clientId: this.clientId,
-      expiresAt: new Date(Date.now() + 3_600_000),
-      confirmation: { jwk: this.instanceKey.publicJwk },
-      signer: { method: "x5c", alg: "ES256", x5c: this.provider.x5c },
-      walletName: this.provider.name,
+    const answer = await walletProvider(this.fetch, `${this.issuer}/v1/dev/wallet-attestations`, {
+      client_id: this.clientId,
+      jwk: this.instanceKey.publicJwk,
     });
-  }
-
-  /** The library's wallet-provider side, signing with this wallet's provider. */
-  walletProvider() {
-    return new Openid4vciWalletProvider({ callbacks: { signJwt: this.callbacks(false).signJwt } });
+    this.walletAttestation = answer.wallet_attestation;
   }
 
   /**
-   * A key attestation for `keys` (OpenID4VCI 1.0 appendix D), made by the wallet provider with the
-   * library, at the highest attack-potential resistance (ISO 18045 high) for storage and user
-   * authentication, with the issuer's c_nonce when given.
+   * A key attestation for `keys` (OpenID4VCI 1.0 appendix D) from the wallet provider: attack potential
+   * resistance high (ISO 18045) for the key storage and the user authentication, with the issuer's
+   * c_nonce when given.
    * @param {WalletKey[]} keys
    * @param {string} [nonce]
    * @returns {Promise<string>}
    */
-  keyAttestation(keys, nonce) {
-    return this.walletProvider().createKeyAttestationJwt({
-      attestedKeys: keys.map((k) => k.publicJwk),
-      keyStorage: ["iso_18045_high"],
-      userAuthentication: ["iso_18045_high"],
-      expiresAt: new Date(Date.now() + 3_600_000),
-      use: "proof_type.jwt",
+  async keyAttestation(keys, nonce) {
+    const answer = await walletProvider(this.fetch, `${this.issuer}/v1/dev/key-attestations`, {
+      attested_keys: keys.map((k) => k.publicJwk),
+      key_storage: ["iso_18045_high"],
+      user_authentication: ["iso_18045_high"],
       ...(nonce ? { nonce } : {}),
-      signer: { method: "x5c", alg: "ES256", x5c: this.provider.x5c },
     });
+    return answer.key_attestation;
   }
 
   /**
