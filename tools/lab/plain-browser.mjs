@@ -47,7 +47,7 @@ function attributes(tag) {
 
 /**
  * The forms of an HTML page, resolved against its URL. Inputs (text, hidden, checked boxes/radios),
- * selects (the selected option, else the first), textareas; submit buttons are not fields (see submit).
+ * selects (the selected option, else the first), textareas; submit buttons are not fields.
  * @param {string} html
  * @param {string} pageUrl
  * @returns {Form[]}
@@ -83,18 +83,6 @@ export function formsOf(html, pageUrl) {
     forms.push({ action: new URL(a.action || pageUrl, pageUrl).href, method: (a.method || "get").toLowerCase(), fields });
   }
   return forms;
-}
-
-/**
- * The submit buttons of a form's HTML (name/value pairs a click would add), for choosing one.
- * @param {string} html
- * @returns {Array<{ name: string, value: string, label: string }>}
- */
-export function submitButtonsOf(html) {
-  return [...html.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>|<input\b([^>]*type\s*=\s*["']?submit[^>]*)>/gi)].map((m) => {
-    const a = attributes(`<x ${m[1] ?? m[3] ?? ""}>`);
-    return { name: a.name ?? "", value: a.value ?? "", label: (m[2] ?? a.value ?? "").replace(/<[^>]*>/g, "").trim() };
-  });
 }
 
 /**
@@ -227,42 +215,20 @@ export class PlainBrowser {
   }
 
   /**
-   * Submits a form of `page` (the first, or the one `pick` chooses), with `fill` over its fields and the
-   * submit button `button` (by name) if given.
+   * Submits the first form of `page`, with `fill` over its fields.
    * @param {Page} page
-   * @param {{ fill?: Record<string, string>, pick?: (form: Form, index: number) => boolean, button?: { name: string, value: string }, stopAt?: (url: string) => boolean }} [options]
+   * @param {{ fill?: Record<string, string>, stopAt?: (url: string) => boolean }} [options]
    */
-  submit(page, { fill = {}, pick = () => true, button, stopAt } = {}) {
-    const forms = formsOf(page.text, page.url);
-    const form = forms.find(pick);
+  submit(page, { fill = {}, stopAt } = {}) {
+    const form = formsOf(page.text, page.url)[0];
     if (!form) throw new Error(`no form to submit on ${page.url} (${page.status}): ${page.text.slice(0, 300)}`);
     const fields = form.fields.filter(([name]) => !(name in fill));
     for (const [name, value] of Object.entries(fill)) fields.push([name, value]);
-    if (button?.name) fields.push([button.name, button.value]);
     const encoded = new URLSearchParams(fields).toString();
     if (form.method === "post") return this.request(form.action, { method: "POST", body: encoded, stopAt });
     const target = new URL(form.action);
     target.search = encoded;
     return this.request(target.href, { stopAt });
-  }
-
-  /**
-   * Follows the page's refreshes (header or meta) until a page asks for none or `until` says stop, each
-   * wait capped at `maxWaitMs`; throws past `deadline` (epoch ms).
-   * @param {Page} page
-   * @param {{ until?: (page: Page) => boolean, maxWaitMs?: number, deadline: number, stopAt?: (url: string) => boolean, onPage?: (page: Page) => void }} options
-   */
-  async followRefreshes(page, { until = () => false, maxWaitMs = 2_000, deadline, stopAt, onPage = () => {} }) {
-    let current = page;
-    for (;;) {
-      onPage(current);
-      if (until(current) || current.status === 0) return current;
-      const refresh = refreshOf(current);
-      if (!refresh) return current;
-      if (Date.now() > deadline) throw new Error(`still refreshing ${current.url} at the deadline`);
-      await new Promise((r) => setTimeout(r, Math.min(refresh.seconds * 1000, maxWaitMs)));
-      current = await this.request(refresh.url, { stopAt });
-    }
   }
 }
 
