@@ -158,6 +158,32 @@ export async function walletFlowChecks({ base, check, idp, putRoom, personId, lo
     throw new CheckError("a proof by a key the attestation does not list was accepted");
   });
 
+  await check("the same person through a second wallet and browser: signed in again, but access_denied, no second session", async () => {
+    if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");
+    const wallet = new Wallet({ issuer: base });
+    const browser = new PlainBrowser();
+    const signInsBefore = idp.counts.sign_ins;
+    try {
+      await wallet.authorize({
+        configurations: [MDOC_CONFIGURATION],
+        step: async (url, { redirectUri }) =>
+          (
+            await walkAuthorization(browser, url, {
+              redirectUri,
+              fill: { [ACCOUNT_FIELD]: personId },
+              deadline: Date.now() + AUTHORIZATION_DEADLINE_MS,
+            })
+          ).redirectedTo,
+      });
+    } catch (e) {
+      assert(/access_denied/.test(String(e?.message)), `expected access_denied, got ${e?.message}`);
+      assertEqual(idp.counts.sign_ins - signInsBefore, 1, "sign-ins of the second browser");
+      assertEqual(wallet.session, null, "a session for the second wallet");
+      return String(e.message).slice(0, 160);
+    }
+    throw new CheckError("a second wallet of the same person got an access token");
+  });
+
   await check("the authorization code is single use: the wallet library's second token request gets invalid_grant", async () => {
     if (!ctx.authorized) throw new CheckError("not run: prerequisite failed (authorized)");
     const { Oauth2Client } = await import("@openid4vc/oauth2");
