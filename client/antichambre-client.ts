@@ -23,6 +23,14 @@ import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-o
  * proofs: both are single use). Anything else is thrown at once as an `AntichambreError` carrying the
  * HTTP status and the problem+json body.
  *
+ * Deferred issuance. When the licence register is at capacity the credential endpoint answers 202 with a
+ * `transaction_id` and an `interval` (OpenID4VCI 1.0 §9) instead of a 503: `credential` waits each
+ * interval and asks the deferred credential endpoint until the credentials come (within the session).
+ *
+ * DPoP nonces. The token, credential and notification endpoints require the server's DPoP nonce in each
+ * proof (RFC 9449 §8–9): the latest `DPoP-Nonce` any answer carried is used, and a `use_dpop_nonce`
+ * refusal is sent again at once with the nonce it carried.
+ *
  * Proof of work. When the room is busy (or asks for it), a join is refused with 428 `pow_required` and a
  * challenge; `join` solves it on the device (WebCrypto SHA-256, in slices that leave the event loop
  * free, client/proof-of-work.ts) and joins again with the solution, at most `MAX_POW_ROUNDS` times.
@@ -146,6 +154,8 @@ export interface IssuerEndpoints {
   readonly nonceEndpoint: string;
   readonly credentialEndpoint: string;
   readonly notificationEndpoint: string | null;
+  /** Where a deferred request is completed (OpenID4VCI 1.0 §9), if the issuer defers. */
+  readonly deferredCredentialEndpoint: string | null;
   /** Most key proofs (credentials) per credential request. */
   readonly batchSize: number;
 }
@@ -633,6 +643,7 @@ export class AntichambreClient {
       nonceEndpoint: meta.nonce_endpoint,
       credentialEndpoint: meta.credential_endpoint,
       notificationEndpoint: typeof meta.notification_endpoint === "string" ? meta.notification_endpoint : null,
+      deferredCredentialEndpoint: typeof meta.deferred_credential_endpoint === "string" ? meta.deferred_credential_endpoint : null,
       batchSize: typeof batch?.batch_size === "number" && batch.batch_size >= 1 ? batch.batch_size : 1,
     };
   }
@@ -766,7 +777,7 @@ export class AntichambreClient {
     if (keys.length > endpoints.batchSize) {
       throw new AntichambreError(`credential: ${keys.length} keys asked, the issuer issues at most ${endpoints.batchSize} per request`);
     }
-    const { res, body } = await this.exchange(
+    let { res, body } = await this.exchange(
       "credential",
       async () => {
         // Fresh every attempt: the c_nonce and the DPoP jti are single use, and a refused attempt used them.
@@ -795,6 +806,7 @@ export class AntichambreClient {
       // A nonce that expired between the nonce and credential requests is worth one more try.
       (e) => e.kind === "invalid-nonce",
     );
+    if (res.status === 202) ({ res, body } = await this.followDeferral(session, body, options.signal));
     const answer = body as { credentials?: unknown; notification_id?: unknown } | null;
     const list = Array.isArray(answer?.credentials) ? (answer!.credentials as { credential?: unknown }[]) : null;
     if (!list || list.length !== keys.length || list.some((c) => typeof c?.credential !== "string")) {
@@ -807,6 +819,48 @@ export class AntichambreClient {
       credentials: list.map((c, i) => ({ credential: c.credential as string, key: keys[i]! })),
       notificationId: typeof answer?.notification_id === "string" ? answer.notification_id : null,
     };
+  }
+
+  /**
+   * A deferred request (202 `{transaction_id, interval}`: the licence register was at capacity): asks
+   * the deferred credential endpoint after each `interval` (at least 1 s, at most a minute) until the
+   * credentials come, while the session lasts.
+   */
+  private async followDeferral(session: IssuanceSession, first: unknown, signal: AbortSignal | undefined): Promise<Answer> {
+    const url = session.endpoints.deferredCredentialEndpoint;
+    let pending = first as { transaction_id?: unknown; interval?: unknown } | null;
+    for (;;) {
+      const transactionId = pending?.transaction_id;
+      if (typeof transactionId !== "string") throw new ProtocolError("credential: a 202 answer without a transaction_id", { status: 202 });
+      if (!url) throw new ProtocolError("credential: deferred, but the issuer names no deferred_credential_endpoint", { status: 202 });
+      if (this.clock() >= session.expiresAt) throw new AntichambreError("credential: still deferred when the issuance session ended");
+      const interval = typeof pending?.interval === "number" ? Math.min(60, Math.max(1, pending.interval)) : 5;
+      await this.sleepFn(interval * 1000, signal);
+      const answer = await this.exchange(
+        "deferred_credential",
+        async () => ({
+          url,
+          init: {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              authorization: `DPoP ${session.accessToken}`,
+              dpop: await this.device.dpopProof({
+                method: "POST",
+                url,
+                accessToken: session.accessToken,
+                nonce: this.dpopNonce,
+                now: this.clock(),
+              }),
+            },
+            body: JSON.stringify({ transaction_id: transactionId }),
+          },
+        }),
+        signal,
+      );
+      if (answer.res.status !== 202) return answer;
+      pending = answer.body as typeof pending;
+    }
   }
 
   /**

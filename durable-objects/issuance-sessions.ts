@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { JWK } from "jose";
 import type { Env } from "../src/config/env";
 import { SessionStore, type PersonClaim } from "../src/issuance/session-store";
 import {
@@ -30,7 +31,8 @@ import { ok, refuse, type Result } from "../src/lib/result";
  */
 
 /** Everything an RPC here may refuse: the session's own refusals and the one-time values'. */
-export type SessionCallRefusal = SessionRefusal | "code_used" | "replayed" | "notification_used";
+export type SessionCallRefusal =
+  SessionRefusal | "code_used" | "replayed" | "notification_used" | "unknown_transaction" | "transaction_in_progress";
 export type SessionCall<T> = Result<T, SessionCallRefusal>;
 
 /** A DPoP proof's id, claimed for its key until the proof could no longer be accepted anyway. */
@@ -41,6 +43,11 @@ export interface ProofUse {
 }
 
 const SWEEP_EVERY_MS = 60_000;
+/**
+ * How long a deferred poll holds its transaction while it reads the register: past the register's
+ * longest read (its timeout is seconds), so a poll that died mid-read frees it for the next one.
+ */
+export const DEFERRED_LEASE_MS = 30_000;
 
 export class IssuanceSessions extends DurableObject<Env> {
   readonly #store: SessionStore;
@@ -135,6 +142,58 @@ export class IssuanceSessions extends DurableObject<Env> {
   async release(sessionId: string, configuration: string, count: number, readSpent: boolean): Promise<void> {
     const session = this.#store.get(sessionId);
     if (session) this.#store.saveCounters(releaseReservation(session, configuration, count, readSpent));
+  }
+
+  /**
+   * A credential request the register could not take (deferred issuance, src/issuance/deferred.ts):
+   * stored with its proof keys under a fresh transaction id. The reservation `spend` made stays: the
+   * transaction owns it until it is issued or denied.
+   */
+  async defer(sessionId: string, r: { jkt: string; configuration: string; keys: JWK[] }): Promise<SessionCall<{ transactionId: string }>> {
+    const live = usable(this.#store.get(sessionId), r.jkt, clock.now());
+    if (!live.ok) return live;
+    const transactionId = this.#store.addDeferred({ sessionId, configuration: r.configuration, keys: r.keys });
+    await this.#sweepLater();
+    return ok({ transactionId });
+  }
+
+  /**
+   * A deferred poll: the session open and bound to the proof's key, the proof never seen, the
+   * transaction this session's and not held by another poll. It is leased to this poll (DEFERRED_LEASE_MS)
+   * until `settleDeferred`.
+   */
+  async takeDeferred(
+    sessionId: string,
+    r: ProofUse & { transactionId: string },
+  ): Promise<SessionCall<{ configuration: string; keys: readonly JWK[] }>> {
+    const now = clock.now();
+    if (this.#store.isUsed(proofKey(r), now)) return refuse("replayed");
+    const live = usable(this.#store.get(sessionId), r.jkt, now);
+    if (!live.ok) return live;
+    const deferred = this.#store.getDeferred(sessionId, r.transactionId);
+    if (!deferred) return refuse("unknown_transaction");
+    if (deferred.leasedUntil > now) return refuse("transaction_in_progress");
+    this.#store.markUsed(proofKey(r), r.proofExpiresAt);
+    this.#store.leaseDeferred(deferred.id, now + DEFERRED_LEASE_MS);
+    return ok({ configuration: deferred.configuration, keys: deferred.keys });
+  }
+
+  /**
+   * How a leased transaction ended: `issued` (gone; its reservation was used), `denied` (gone; its
+   * credentials given back, the register read stays spent), `pending` (the register still busy: free
+   * for the next poll).
+   */
+  async settleDeferred(sessionId: string, transactionId: string, outcome: "issued" | "denied" | "pending"): Promise<void> {
+    const deferred = this.#store.getDeferred(sessionId, transactionId);
+    if (!deferred) return;
+    if (outcome === "pending") {
+      this.#store.leaseDeferred(deferred.id, 0);
+      return;
+    }
+    this.#store.deleteDeferred(deferred.id);
+    const session = this.#store.get(sessionId);
+    if (outcome === "denied" && session)
+      this.#store.saveCounters(releaseReservation(session, deferred.configuration, deferred.count, true));
   }
 
   /**

@@ -20,9 +20,10 @@
 //   --bypass       queueing_method passthrough with limits at their maximum: everybody is admitted at the
 //                  next tick; then every device gets its token, waits at a barrier, and ALL credential
 //                  requests (nonce + credential) fire at once, outside the concurrency limit, to show
-//                  what the register does without a waiting room: 503 + Retry-After from its capacity
-//                  gate. The SDK retries those (backoff with jitter, honouring Retry-After, at most
-//                  --attempts tries), so each refusal is counted and most people still get through.
+//                  what the register does without a waiting room: its capacity gate refuses, and the
+//                  credential endpoint defers those requests (202 + interval, OpenID4VCI 1.0 §9); the
+//                  SDK follows each deferral (and retries any 503 with backoff, at most --attempts
+//                  tries), so each refusal is counted and most people still get through.
 //
 // --adaptive   the room's outflow is adaptive (floor 30/min, ceiling 2 × --rate, latency target 150 ms):
 //              the admission rate follows the register's health as the edge measures it.
@@ -31,6 +32,11 @@
 //              shows the rate backing off while the register is slow and recovering after, e.g.
 //              npm run surge -- --users 1500 --rate 600 --adaptive --drill 40:400,100:off
 //              The room's rate, backend latency and admissions are sampled every 2 s into the report.
+// --deferral-drill  a register slowdown (the --drill 5:1500,35:off, unless --drill is given): reads take
+//              1.5 s, so the register's gate (8 slots, 250 ms queue) refuses most of them, and the
+//              credential endpoint defers those requests (202, OpenID4VCI 1.0 §9) instead of answering
+//              503; the SDK follows each deferral at its interval. The report counts the deferrals, the
+//              deferred endpoint's answers and every 5xx (the drill's point: none).
 //
 // --flow authorization_code  standard wallets instead of the app: each person's wallet (the unmodified
 //              @openid4vc library) and browser without JavaScript go through PAR → waiting page →
@@ -65,7 +71,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL] [--bypass] [--room R]
                         [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]
-                        [--adaptive] [--drill S:MS[,S:MS…]]
+                        [--adaptive] [--drill S:MS[,S:MS…]] [--deferral-drill]
                         [--flow pre-authorized_code | authorization_code [--idp oidc-provider | dev]]`;
 
 const fail = (/** @type {string} */ message) => failTool("surge", message);
@@ -90,6 +96,7 @@ function options() {
       out: { type: "string", default: join(ROOT, "reports", "surge.json") },
       adaptive: { type: "boolean", default: false },
       drill: { type: "string" },
+      "deferral-drill": { type: "boolean", default: false },
       flow: { type: "string", default: "pre-authorized_code" },
       idp: { type: "string", default: "oidc-provider" },
     },
@@ -98,12 +105,12 @@ function options() {
   if (parsed.flow !== "pre-authorized_code" && parsed.flow !== "authorization_code")
     fail(`--flow is pre-authorized_code or authorization_code, not "${parsed.flow}"`);
   if (parsed.idp !== "oidc-provider" && parsed.idp !== "dev") fail(`--idp is oidc-provider or dev, not "${parsed.idp}"`);
-  if (parsed.flow === "authorization_code" && (parsed.bypass || parsed.adaptive || parsed.drill))
-    fail("--flow authorization_code runs a fifo room: no --bypass, --adaptive or --drill");
+  if (parsed.flow === "authorization_code" && (parsed.bypass || parsed.adaptive || parsed.drill || parsed["deferral-drill"]))
+    fail("--flow authorization_code runs a fifo room: no --bypass, --adaptive, --drill or --deferral-drill");
   const users = int("users", 1, 100_000);
   // --base has a default, so loopback() always answers a URL here.
   const base = /** @type {string} */ (loopback());
-  const drill = (parsed.drill ?? "")
+  const drill = (parsed.drill ?? (parsed["deferral-drill"] ? "5:1500,35:off" : ""))
     .split(",")
     .filter(Boolean)
     .map((step) => {
@@ -467,6 +474,7 @@ function buildReport({
 
   const credentialEndpoint = stats.endpoints.get("POST /credential");
   const credential503 = credentialEndpoint?.statuses?.[503] ?? 0;
+  const deferredEndpoint = stats.endpoints.get("POST /deferred_credential");
   const delta = (/** @type {string} */ k) => (registerAfter && registerBefore ? (registerAfter[k] ?? 0) - (registerBefore[k] ?? 0) : null);
   const issuedTotal = Object.values(credentials).reduce((a, b) => a + b, 0);
   return {
@@ -518,6 +526,9 @@ function buildReport({
     },
     backend: {
       credential_503: credential503,
+      credential_deferred: credentialEndpoint?.statuses?.[202] ?? 0,
+      deferred_credential_by_status: deferredEndpoint?.statuses ?? {},
+      responses_5xx: stats.fiveHundreds(),
       register_busy_refusals: delta("busy"),
       register_errors: delta("errors"),
       register_reads: delta("reads"),
@@ -574,6 +585,7 @@ function printSummary(r, out) {
   );
   const b = r.backend;
   lines.push(
+    `  deferrals: /credential 202 ${b.credential_deferred}; /deferred_credential ${JSON.stringify(b.deferred_credential_by_status)}; 5xx over all endpoints ${b.responses_5xx}`,
     `  backend: /credential 503s ${b.credential_503}; register busy refusals ${b.register_busy_refusals ?? "?"}, errors ${b.register_errors ?? "?"}, reads ${b.register_reads ?? "?"}, max in flight ${b.register_max_in_flight ?? "?"}`,
   );
   if (r.room_config.outflow?.mode === "adaptive" || (r.outflow_timeline ?? []).some((x) => x.drill_latency_ms !== null)) {

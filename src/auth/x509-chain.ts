@@ -1,4 +1,5 @@
 import { bitString, children, DerError, equalBytes, expectTag, oid, readOnly, readTlv, TAG, time, unsignedInteger, type Tlv } from "./der";
+import { ConfigError } from "../config/config-error";
 import { pemToDerAll } from "../credentials/mdoc/pem";
 import { refuse, ok, type Result } from "../lib/result";
 
@@ -170,7 +171,12 @@ async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean
   const size = issuer.curve === "P-256" ? 32 : 48;
   const raw = ecdsaDerToRaw(cert.signature, size);
   if (!raw) return false;
-  return crypto.subtle.verify({ name: "ECDSA", hash }, await publicKeyOf(issuer), raw, cert.tbs);
+  try {
+    return await crypto.subtle.verify({ name: "ECDSA", hash }, await publicKeyOf(issuer), raw, cert.tbs);
+  } catch {
+    // A public key that is not a point on its curve (the import refuses it): it signs nothing.
+    return false;
+  }
 }
 
 /** ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } → r || s, each left-padded to the curve's size. */
@@ -196,8 +202,15 @@ export function parseAnchors(pem: string | undefined): Certificate[] {
   if (!pem) return [];
   let anchors = anchorCache.get(pem);
   if (!anchors) {
-    // A malformed anchor is a configuration error (settings check the PEM armour); it fails loudly here.
-    anchors = pemToDerAll(pem).map(parseCertificate);
+    // Settings check only the PEM armour: a certificate that does not parse is the deployment's error
+    // (503 not-configured, naming the variable), never the client's.
+    try {
+      anchors = pemToDerAll(pem).map(parseCertificate);
+    } catch {
+      throw new ConfigError([
+        { name: "WALLET_PROVIDER_ANCHORS", reason: "holds a certificate that cannot be read (PEM of DER X.509, EC keys)" },
+      ]);
+    }
     anchorCache.set(pem, anchors);
   }
   return anchors;
@@ -248,7 +261,11 @@ export async function verifyX5c(x5c: unknown, anchors: readonly Certificate[], n
     if (!issuerMayCertify(anchor, chain.length - 1)) return refuse("issuer_not_ca");
     const validity = validAt(anchor, now);
     if (validity) return refuse(validity);
-    return ok({ leaf, leafKey: await publicKeyOf(leaf), anchor });
+    try {
+      return ok({ leaf, leafKey: await publicKeyOf(leaf), anchor });
+    } catch {
+      return refuse("malformed_chain");
+    }
   }
   return refuse("untrusted_chain");
 }

@@ -229,6 +229,9 @@ export const SecretsSchema = z.object({
    * attestation is accepted, and credential configurations that require key attestations issue nothing.
    */
   WALLET_PROVIDER_ANCHORS: optional(certificates),
+  /** The SD-JWT VC signer (HAIP: SD-JWT VCs carry `x5c`, a certificate issued by the IACA). */
+  SD_JWT_SIGNER_KEY: optional(json(EcPrivateJwkSchema, "the SD-JWT VC signer's ES256 (P-256) private JWK with its kid")),
+  SD_JWT_SIGNER_CERT: optional(certificate),
 });
 
 export type VariableName = keyof typeof VariablesSchema.shape;

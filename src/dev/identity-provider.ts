@@ -79,17 +79,7 @@ devIdentityProvider.get("/.well-known/openid-configuration", (c) => {
   });
 });
 
-const PUBLIC_JWK = {
-  kid: DEV_IDENTITY_KEY.kid,
-  kty: "EC",
-  crv: "P-256",
-  x: DEV_IDENTITY_KEY.x,
-  y: DEV_IDENTITY_KEY.y,
-  alg: "ES256",
-  use: "sig",
-};
-
-devIdentityProvider.get("/jwks", (c) => c.json({ keys: [PUBLIC_JWK] }));
+devIdentityProvider.get("/jwks", (c) => c.json({ keys: [DEV_OIDC_PUBLIC_JWK] }));
 
 /** The login page: pick a demo licence holder (or type any person id: one without a licence is allowed too). */
 devIdentityProvider.get("/authorize", (c) => {
@@ -163,31 +153,34 @@ const TokenSchema = z.object({
   client_secret: z.string().optional(),
 });
 
-function oauthError(error: string, description: string, status: 400 | 401 = 400): Response {
-  return new Response(JSON.stringify({ error, error_description: description }), {
-    status,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
-  });
+/** Its refusals are the service's own problem documents, with the OAuth `error` member (RFC 6749 §5.2). */
+function oauthError(error: "invalid_request" | "invalid_client" | "invalid_grant", description: string): never {
+  throw new ApiError(error, `development identity provider: ${description}`);
 }
 
 function basicCredentials(header: string | undefined): { id: string; secret: string } | null {
   const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
   if (!m) return null;
-  const decoded = atob(m[1]!);
-  const colon = decoded.indexOf(":");
-  if (colon < 0) return null;
-  return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+  try {
+    const decoded = atob(m[1]!);
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return null;
+    return { id: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
+  } catch {
+    // Not base64, or not percent-encoding: no credentials.
+    return null;
+  }
 }
 
 devIdentityProvider.post("/token", async (c) => {
   const parsed = TokenSchema.safeParse(Object.fromEntries(new URLSearchParams(await c.req.text())));
-  if (!parsed.success) return oauthError("invalid_request", "malformed token request");
+  if (!parsed.success) oauthError("invalid_request", "malformed token request");
   const t = parsed.data;
   const basic = basicCredentials(c.req.header("authorization"));
   const client =
     basic ?? (t.client_id !== undefined && t.client_secret !== undefined ? { id: t.client_id, secret: t.client_secret } : null);
   if (!client || client.id !== DEV_OIDC_CLIENT_ID || client.secret !== DEV_OIDC_CLIENT_SECRET)
-    return oauthError("invalid_client", "unknown client or wrong secret", 401);
+    oauthError("invalid_client", "unknown client or wrong secret");
   const issuer = issuerOf(c.req.url);
   let claims;
   try {
@@ -201,10 +194,10 @@ devIdentityProvider.post("/token", async (c) => {
       })
     ).payload;
   } catch {
-    return oauthError("invalid_grant", "the code is not valid");
+    oauthError("invalid_grant", "the code is not valid");
   }
-  if (claims.ru !== t.redirect_uri) return oauthError("invalid_grant", "redirect_uri differs from the authorization request's");
-  if (!(await verifierMatches(t.code_verifier, String(claims.cc)))) return oauthError("invalid_grant", "wrong code_verifier");
+  if (claims.ru !== t.redirect_uri) oauthError("invalid_grant", "redirect_uri differs from the authorization request's");
+  if (!(await verifierMatches(t.code_verifier, String(claims.cc)))) oauthError("invalid_grant", "wrong code_verifier");
   const iat = Math.floor(clock.now() / 1000);
   const idToken = await new SignJWT({ nonce: claims.nonce, auth_time: iat })
     .setProtectedHeader({ alg: "ES256", kid: DEV_IDENTITY_KEY.kid, typ: "JWT" })

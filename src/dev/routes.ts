@@ -44,7 +44,6 @@ dev.post("/identity-assertions", async (c) => {
 
 /** The embedded OpenID Connect provider of the authorization code flow (src/dev/identity-provider.ts). */
 dev.route("/oidc", devIdentityProvider);
-
 /** The development wallet provider (src/dev/wallet-provider.ts): a wallet attestation for {client_id, jwk}. */
 dev.post("/wallet-attestations", async (c) => {
   const request = await readJson(c, WalletAttestationRequestSchema);

@@ -1,4 +1,10 @@
-import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../config/dev-credentials";
+import {
+  DEV_IACA_CERT_PEM,
+  DEV_MDOC_DS_CERT_PEM,
+  DEV_MDOC_DS_KEY,
+  DEV_SD_JWT_SIGNER_CERT_PEM,
+  DEV_SD_JWT_SIGNER_KEY,
+} from "../config/dev-credentials";
 import {
   DEV_ADMIN_TOKEN,
   DEV_IDENTITY_ISSUER,
@@ -33,6 +39,8 @@ export const DEV_SECRETS: Readonly<Record<Exclude<SecretName, "OIDC_CLIENT_SECRE
   MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,
   IACA_CERT: DEV_IACA_CERT_PEM,
   WALLET_PROVIDER_ANCHORS: DEV_WALLET_PROVIDER_CA_PEM,
+  SD_JWT_SIGNER_KEY: DEV_SD_JWT_SIGNER_KEY,
+  SD_JWT_SIGNER_CERT: DEV_SD_JWT_SIGNER_CERT_PEM,
 };
 
 const filledEnvs = new WeakMap<Env, Env>();

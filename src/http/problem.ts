@@ -45,7 +45,8 @@ export type ProblemKind =
   | "invalid_credential_request"
   | "credential_request_denied"
   | "invalid_notification_id"
-  | "invalid_notification_request";
+  | "invalid_notification_request"
+  | "invalid_transaction_id";
 
 interface KindInfo {
   status: number;
@@ -102,6 +103,8 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   credential_request_denied: { status: 400, title: "Credential request denied", oauth: true },
   invalid_notification_id: { status: 400, title: "Invalid notification id", oauth: true },
   invalid_notification_request: { status: 400, title: "Invalid notification request", oauth: true },
+  // OpenID4VCI 1.0 §9.3: the deferred credential endpoint does not know (or no longer holds) this transaction.
+  invalid_transaction_id: { status: 400, title: "Invalid transaction id", oauth: true },
 };
 
 export interface ProblemExtras {

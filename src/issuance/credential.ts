@@ -10,6 +10,8 @@ import type { LicenceHolder } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { configurationKey, isCredentialConfigurationId, KEY_REQUIREMENTS, type CredentialConfigurationId } from "./configurations";
+import { deferIssuance, type DeferredResponse } from "./deferred";
+import { RegisterBusyError } from "../register/register";
 import type { AccessGrant } from "./dpop-access";
 import { issueCredentials } from "./issue-credentials";
 import { checkKeyAttestation, verifyAttestationProof, type KeyAttestationFailure, type VerifiedAttestations } from "./key-attestation";
@@ -25,7 +27,9 @@ import { settingsOf } from "../config/settings";
  * proof are checked in the isolate; then one call to the session's object checks the session is open,
  * claims the DPoP proof's id, and reserves one register read and the credentials asked for; then the
  * c_nonce is taken; only then is the register read. Credentials reserved but not handed out (a bad
- * nonce, a denied person) are given back; the read stays counted, because it was spent.
+ * nonce, a denied person) are given back; the read stays counted, because it was spent. A register at
+ * capacity defers the request (202 with a transaction_id, OpenID4VCI 1.0 §9): its reservation then
+ * stays with the transaction until the deferred credential endpoint issues or denies it.
  */
 export const CredentialRequestSchema = z
   .object({
@@ -74,7 +78,7 @@ export async function issueForSession(
   grant: AccessGrant,
   request: CredentialRequest,
   context: { issuer: string; now: number; readHolder: () => Promise<LicenceHolder | null>; startedMs: number },
-): Promise<CredentialResponse> {
+): Promise<CredentialResponse | DeferredResponse> {
   const { issuer, now } = context;
   const configuration = request.credential_configuration_id ?? request.credential_identifier!;
   if (!isCredentialConfigurationId(configuration))
@@ -96,42 +100,30 @@ export async function issueForSession(
   });
   if (!spent.ok) throw sessionRefusal(spent.reason, "resource");
 
-  // From here on, whatever stops the request gives back what was reserved and not used.
+  // From here on, whatever stops the request gives back what was reserved and not used, unless the
+  // request was deferred: then its transaction keeps the reservation (src/issuance/deferred.ts).
   let readSpent = false;
-  let handedOut = false;
+  let kept = false;
   try {
     if (!(await consumeNonce(env, nonce!, now)))
       throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
     readSpent = true;
-    // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
-    const holder = await context.readHolder();
-    const expired = holder !== null && Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now;
-    if (!holder || expired) {
-      recordIssuance(env, "denied", { room: grant.room, latencyMs: Date.now() - context.startedMs });
-      throw new ApiError(
-        "credential_request_denied",
-        holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
-      );
+    let holder: LicenceHolder | null;
+    try {
+      holder = await context.readHolder();
+    } catch (err) {
+      // The register at capacity: deferred (202) instead of a 503. A failing register stays a 503 +
+      // Retry-After (RegisterUnavailableError, errors.ts).
+      if (!(err instanceof RegisterBusyError)) throw err;
+      const deferred = await deferIssuance(env, grant, { configuration, keys, busy: err });
+      kept = true;
+      return deferred;
     }
-    const credentials = await issueCredentials(env, issuer, configuration, holder, keys, now);
-    handedOut = true;
-    recordIssuance(env, "issued", {
-      room: grant.room,
-      configuration,
-      count: credentials.length,
-      latencyMs: Date.now() - context.startedMs,
-    });
-    const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
-    const notificationId = await seal(
-      ring,
-      "notification",
-      { room: grant.room, tid: grant.ticketId, nid: crypto.randomUUID() },
-      now,
-      Math.max(grant.expiresAt, now + NOTIFICATION_MIN_LIFETIME_MS),
-    );
-    return { credentials: credentials.map((credential) => ({ credential })), notification_id: notificationId };
+    const answer = await issueToHolder(env, grant, { configuration, keys, holder }, context);
+    kept = true;
+    return answer;
   } finally {
-    if (!handedOut) {
+    if (!kept) {
       // Best effort: if the session's object is unreachable now, the reservation stays spent (the
       // session's limits err on the side of the register).
       await sessions.release(grant.sessionId, configuration, keys.length, readSpent).catch((e: unknown) => {
@@ -196,6 +188,45 @@ async function proofKeys(
   if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
   const [nonce] = nonces;
   return { keys, nonce: nonce! };
+}
+
+/**
+ * What the register answered, turned into credentials: refused for no licence or an expired one
+ * (credential_request_denied), else one credential per key and a notification id. Shared by the
+ * credential endpoint and the deferred credential endpoint.
+ */
+export async function issueToHolder(
+  env: Env,
+  grant: AccessGrant,
+  request: { configuration: CredentialConfigurationId; keys: readonly JWK[]; holder: LicenceHolder | null },
+  context: { issuer: string; now: number; startedMs: number },
+): Promise<CredentialResponse> {
+  const { holder, configuration } = request;
+  const { issuer, now } = context;
+  const expired = holder !== null && Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now;
+  if (!holder || expired) {
+    recordIssuance(env, "denied", { room: grant.room, latencyMs: Date.now() - context.startedMs });
+    throw new ApiError(
+      "credential_request_denied",
+      holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
+    );
+  }
+  const credentials = await issueCredentials(env, issuer, configuration, holder, request.keys, now);
+  recordIssuance(env, "issued", {
+    room: grant.room,
+    configuration,
+    count: credentials.length,
+    latencyMs: Date.now() - context.startedMs,
+  });
+  const ring = await hmacKeyring(secret(env, "TICKET_KEYS"));
+  const notificationId = await seal(
+    ring,
+    "notification",
+    { room: grant.room, tid: grant.ticketId, nid: crypto.randomUUID() },
+    now,
+    Math.max(grant.expiresAt, now + NOTIFICATION_MIN_LIFETIME_MS),
+  );
+  return { credentials: credentials.map((credential) => ({ credential })), notification_id: notificationId };
 }
 
 /** A c_nonce is valid if it opens (ours, unexpired) and has never been used before. */

@@ -1,3 +1,4 @@
+import { base64url, type JWK } from "jose";
 import { migrate, type Migration } from "../storage/migrations";
 import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-rules";
 
@@ -15,6 +16,9 @@ import type { SessionEndReason, SessionLimits, SessionRecord } from "./session-r
  * | person_  | one per (room, person pseudonym): the | a token endpoint or the authorization flow's    |
  * | claims   | admission whose session the person's  | identity step claims the person (claimPerson);  |
  * |          | one session is, its key once known    | forgotten once past its session's end           |
+ * | deferred | one per deferred credential request:  | the credential endpoint defers (register busy); |
+ * |          | configuration, proof keys (JSON),     | leased by a deferred poll, deleted when issued  |
+ * |          | lease end                             | or denied, or with its session                  |
  * A session row is forgotten a minute after its end time: its access tokens expire with it, and a fresh
  * code for the same admission is refused by the coordinator (its admission is spent).
  */
@@ -28,7 +32,12 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE INDEX sessions_by_end ON sessions (ends_at);
    CREATE TABLE used (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX used_by_expiry ON used (expires_at);`,
-  // v2: one person, one session per room across both flows (these objects are also sharded by person
+  `CREATE TABLE deferred (
+     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, configuration TEXT NOT NULL, keys TEXT NOT NULL,
+     count INTEGER NOT NULL, leased_until INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX deferred_by_session ON deferred (session_id);`,
+  // v3: one person, one session per room across both flows (these objects are also sharded by person
   // pseudonym for this table: src/issuance/person-claim.ts).
   `CREATE TABLE person_claims (
      room TEXT NOT NULL, person TEXT NOT NULL, ticket_id TEXT NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,
@@ -158,17 +167,73 @@ export class SessionStore {
     );
   }
 
+  /** A deferred credential request of `sessionId`, under a fresh random id. */
+  addDeferred(d: { sessionId: string; configuration: string; keys: readonly JWK[] }): string {
+    const id = base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
+    this.#sql.exec(
+      "INSERT INTO deferred (id, session_id, configuration, keys, count, leased_until) VALUES (?, ?, ?, ?, ?, 0)",
+      id,
+      d.sessionId,
+      d.configuration,
+      JSON.stringify(d.keys),
+      d.keys.length,
+    );
+    return id;
+  }
+
+  /** The deferred request `id` if it belongs to `sessionId` (another session's id is not found). */
+  getDeferred(sessionId: string, id: string): DeferredRecord | null {
+    const row = this.#sql.exec<DeferredRow>("SELECT * FROM deferred WHERE id = ? AND session_id = ?", id, sessionId).toArray()[0];
+    return row
+      ? {
+          id: row.id,
+          configuration: row.configuration,
+          keys: JSON.parse(row.keys) as JWK[],
+          count: row.count,
+          leasedUntil: row.leased_until,
+        }
+      : null;
+  }
+
+  leaseDeferred(id: string, until: number): void {
+    this.#sql.exec("UPDATE deferred SET leased_until = ? WHERE id = ?", until, id);
+  }
+
+  deleteDeferred(id: string): void {
+    this.#sql.exec("DELETE FROM deferred WHERE id = ?", id);
+  }
+
   /** Drops what can no longer matter; the number of rows left (0: the alarm can stop). */
   sweep(now: number): number {
     this.#sql.exec("DELETE FROM used WHERE expires_at <= ?", now);
     this.#sql.exec("DELETE FROM sessions WHERE ends_at + ? <= ?", FORGET_AFTER_MS, now);
+    this.#sql.exec("DELETE FROM deferred WHERE session_id NOT IN (SELECT id FROM sessions)");
     this.#sql.exec("DELETE FROM person_claims WHERE expires_at <= ?", now);
     return this.#sql
       .exec<{ n: number }>(
-        "SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM person_claims) AS n",
+        "SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM deferred) + (SELECT count(*) FROM person_claims) AS n",
       )
       .one().n;
   }
+}
+
+export interface DeferredRecord {
+  readonly id: string;
+  readonly configuration: string;
+  readonly keys: readonly JWK[];
+  readonly count: number;
+  /** Until when a poll holds it (reading the register); 0 when free. */
+  readonly leasedUntil: number;
+}
+
+interface DeferredRow {
+  id: string;
+  session_id: string;
+  configuration: string;
+  keys: string;
+  count: number;
+  leased_until: number;
+  [key: string]: SqlStorageValue;
 }
 
 function fromRow(r: SessionRow): SessionRecord {

@@ -64,6 +64,10 @@ export function sessionRefusal(reason: SessionCallRefusal, at: "token" | "resour
       });
     case "notification_used":
       return new ApiError("invalid_notification_id", "this notification_id was already used", { extras: { reason } });
+    case "unknown_transaction":
+      return new ApiError("invalid_transaction_id", "this session holds no pending transaction with that transaction_id", {
+        extras: { reason },
+      });
     default:
       return new ApiError("invalid_token", `the access token's issuance session is over (${words})`, {
         extras: { reason },

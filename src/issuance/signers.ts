@@ -1,9 +1,8 @@
-import { importJWK } from "jose";
-import { required, secret, type Env } from "../config/env";
+import { importJWK, type JWK } from "jose";
+import { required, type Env } from "../config/env";
 import type { MdlSigner } from "../credentials/mdoc/issue-mdl";
 import { pemToDer } from "../credentials/mdoc/pem";
 import type { SdJwtVcSigner } from "../credentials/sd-jwt/issue-sd-jwt-vc";
-import { ecKeyring } from "../tickets/keyring";
 
 /**
  * The credential signers, imported once per isolate from their secrets (development: the embedded
@@ -28,8 +27,39 @@ export function mdocSigner(env: Env): Promise<MdlSigner> {
   return signer;
 }
 
-/** SD-JWT VCs are signed with the service's ES256 keys (SIGNING_KEYS), published in the JWKS. */
+/**
+ * SD-JWT VCs are signed by their own key (SD_JWT_SIGNER_KEY), whose certificate (SD_JWT_SIGNER_CERT) the
+ * IACA issued, like the Document Signer's: the credential's `x5c` header carries that certificate (the
+ * chain without the root, HAIP), and `kid` names the key in the JWT VC issuer metadata for verifiers
+ * that resolve keys from the issuer instead (/.well-known/jwt-vc-issuer).
+ */
+const sdJwtSigners = new Map<string, Promise<Omit<SdJwtVcSigner, "issuer">>>();
+
 export async function sdJwtSigner(env: Env, issuer: string): Promise<SdJwtVcSigner> {
-  const ring = await ecKeyring(secret(env, "SIGNING_KEYS"));
-  return { key: ring.signing.key, kid: ring.signing.kid, issuer };
+  const keyJson = required(env, "SD_JWT_SIGNER_KEY");
+  const certPem = required(env, "SD_JWT_SIGNER_CERT");
+  const cacheKey = `${keyJson}\u0000${certPem}`;
+  let signer = sdJwtSigners.get(cacheKey);
+  if (!signer) {
+    signer = (async () => {
+      const { kid, ...jwk } = JSON.parse(keyJson) as Record<string, string>;
+      const key = (await importJWK({ ...jwk, alg: "ES256" }, "ES256")) as CryptoKey;
+      return { key, kid: kid!, x5c: [derBase64(pemToDer(certPem))] };
+    })();
+    sdJwtSigners.set(cacheKey, signer);
+    signer.catch(() => sdJwtSigners.delete(cacheKey));
+  }
+  return { ...(await signer), issuer };
+}
+
+/** The SD-JWT VC signer's public JWK (with kid), for the JWT VC issuer metadata. */
+export function sdJwtSignerPublicJwk(env: Env): JWK {
+  const { kid, kty, crv, x, y } = JSON.parse(required(env, "SD_JWT_SIGNER_KEY")) as Record<string, string>;
+  return { kid, kty, crv, x, y, alg: "ES256", use: "sig" };
+}
+
+function derBase64(der: Uint8Array): string {
+  let bin = "";
+  for (const b of der) bin += String.fromCharCode(b);
+  return btoa(bin);
 }

@@ -9,7 +9,7 @@ import { logger } from "../log/logger";
  *   index1  = room                      (the sampling key)
  *   blob1   = event: "admission" | "issuance"
  *   blob2   = room
- *   blob3   = outcome: admitted | token_issued | issued | denied | register_busy | register_error …
+ *   blob3   = outcome: admitted | token_issued | issued | denied | deferred | register_busy | register_error …
  *   blob4   = detail: the credential configuration id for issuance, "" otherwise
  *   double1 = count (people admitted in the tick, credentials issued, or 1)
  *   double2 = latency in ms (issuance handler time; the tick's duration for admissions), 0 if unknown
@@ -24,7 +24,7 @@ export interface WithAnalytics {
   ANALYTICS?: AnalyticsSink;
 }
 
-export type IssuanceOutcome = "token_issued" | "issued" | "denied" | "register_busy" | "register_error";
+export type IssuanceOutcome = "token_issued" | "issued" | "denied" | "deferred" | "register_busy" | "register_error";
 
 function write(
   env: WithAnalytics,

@@ -7,6 +7,7 @@ import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
 import { CredentialRequestSchema, issueForSession } from "../issuance/credential";
+import { DeferredCredentialRequestSchema, redeemDeferred } from "../issuance/deferred";
 import { dpopAccess } from "../issuance/dpop-access";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { acceptNotification, NotificationSchema } from "../issuance/notification";
@@ -27,7 +28,7 @@ import { seal } from "../tickets/sealed";
 export const oid4vci = new Hono<AppEnv>();
 
 // Each answer of the DPoP endpoints carries the current DPoP nonce (RFC 9449 §8.1, §9).
-for (const path of ["/token", "/credential", "/notification"]) oid4vci.use(path, withDpopNonce);
+for (const path of ["/token", "/credential", "/deferred_credential", "/notification"]) oid4vci.use(path, withDpopNonce);
 
 const NONCE_LIFETIME_MS = 5 * 60 * 1000;
 const noStore = { "cache-control": "no-store", pragma: "no-cache" };
@@ -81,7 +82,25 @@ oid4vci.post("/credential", dpopAccess, async (c) => {
     startedMs,
     readHolder: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId)),
   });
-  return c.json(answer, 200, noStore);
+  // Deferred (the register at capacity): 202 Accepted with the transaction_id (OpenID4VCI 1.0 §8.3, §9).
+  return c.json(answer, "transaction_id" in answer ? 202 : 200, noStore);
+});
+
+oid4vci.post("/deferred_credential", dpopAccess, async (c) => {
+  const startedMs = Date.now(); // wall clock, for the analytics latency
+  const grant = c.var.grant;
+  // The same per-session budget as the credential endpoint: polling faster than `interval` runs it out.
+  await enforceRateLimit(c.env, "credential_session", `${grant.room}/${grant.ticketId}`);
+  const parsed = DeferredCredentialRequestSchema.safeParse(await readJson(c, z.unknown()));
+  if (!parsed.success) throw new ApiError("invalid_credential_request", "expected {transaction_id}");
+  const redeemed = await redeemDeferred(c.env, grant, parsed.data, {
+    issuer: issuerOrigin(c.env, c.req.url),
+    now: clock.now(),
+    startedMs,
+    readHolder: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId)),
+  });
+  // Still pending: 202 with the transaction_id and when to ask again (OpenID4VCI 1.0 §9.2).
+  return c.json(redeemed.response, redeemed.done ? 200 : 202, noStore);
 });
 
 oid4vci.post("/notification", dpopAccess, async (c) => {

@@ -6,6 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { CREDENTIAL_CONFIGURATIONS, credentialConfigurationsSupported, scopeOfConfiguration } from "../issuance/configurations";
 import { issuerOrigin } from "../issuance/issuer-url";
 import { ATTESTATION_AUTH_METHOD } from "../oauth/client-attestation";
+import { sdJwtSignerPublicJwk } from "../issuance/signers";
 import { ecKeyring } from "../tickets/keyring";
 
 /**
@@ -33,6 +34,8 @@ wellKnown.get("/openid-credential-issuer", async (c) => {
     authorization_servers: [issuer],
     credential_endpoint: `${issuer}/credential`,
     nonce_endpoint: `${issuer}/nonce`,
+    // Where a request deferred while the licence register was at capacity is completed (OpenID4VCI 1.0 §9).
+    deferred_credential_endpoint: `${issuer}/deferred_credential`,
     notification_endpoint: `${issuer}/notification`,
     batch_credential_issuance: { batch_size: batchSize },
     // Where wallets and verifiers fetch the IACA root that anchors every issued mdoc.
@@ -75,11 +78,15 @@ wellKnown.get("/oauth-authorization-server", (c) => {
   });
 });
 
-/** SD-JWT VC issuer metadata (draft-ietf-oauth-sd-jwt-vc section 5): how verifiers find our keys. */
+/**
+ * SD-JWT VC issuer metadata (draft-ietf-oauth-sd-jwt-vc section 5): how verifiers that do not use the
+ * credential's `x5c` find its key (`kid`): the SD-JWT VC signer's, then the SIGNING_KEYS that signed
+ * SD-JWT VCs before the signer had its own certificate (they stay valid until they expire).
+ */
 wellKnown.get("/jwt-vc-issuer", async (c) => {
   const keys = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
   c.header("cache-control", PUBLIC_CACHE);
-  return c.json({ issuer: issuerOrigin(c.env, c.req.url), jwks: { keys: keys.publicJwks } });
+  return c.json({ issuer: issuerOrigin(c.env, c.req.url), jwks: { keys: [sdJwtSignerPublicJwk(c.env), ...keys.publicJwks] } });
 });
 
 trustAnchors.get("/iaca.pem", (c) => {

@@ -10,7 +10,17 @@ import { after, describe, test } from "node:test";
 import { ROOT } from "./dev-values.mjs";
 
 const KEYS = join(ROOT, "tools/keys.mjs");
-const NAMES = ["ADMIN_TOKEN", "PSEUDONYM_KEY", "TICKET_KEYS", "SIGNING_KEYS", "MDOC_DS_KEY", "MDOC_DS_CERT", "IACA_CERT"];
+const NAMES = [
+  "ADMIN_TOKEN",
+  "PSEUDONYM_KEY",
+  "TICKET_KEYS",
+  "SIGNING_KEYS",
+  "MDOC_DS_KEY",
+  "MDOC_DS_CERT",
+  "IACA_CERT",
+  "SD_JWT_SIGNER_KEY",
+  "SD_JWT_SIGNER_CERT",
+];
 const work = mkdtempSync(join(tmpdir(), "antichambre-keys-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -95,7 +105,8 @@ describe("npm run keys", () => {
   test("--dev-module still prints the development credentials module (and writes no file)", () => {
     const r = keys(["--dev-module", "--out", join(work, "dev.json")]);
     assert.equal(r.status, 0, r.stderr);
-    for (const name of ["DEV_IACA_CERT_PEM", "DEV_MDOC_DS_CERT_PEM", "DEV_MDOC_DS_KEY"]) assert.match(r.stdout, new RegExp(`^export const ${name} = `, "m"));
+    for (const name of ["DEV_IACA_CERT_PEM", "DEV_MDOC_DS_CERT_PEM", "DEV_MDOC_DS_KEY", "DEV_SD_JWT_SIGNER_CERT_PEM", "DEV_SD_JWT_SIGNER_KEY"])
+      assert.match(r.stdout, new RegExp(`^export const ${name} = `, "m"));
     const key = JSON.parse(JSON.parse(/^export const DEV_MDOC_DS_KEY = (.*);$/m.exec(r.stdout)[1]));
     assert.equal(typeof key.d, "string");
     assert.equal(existsSync(join(work, "dev.json")), false);

@@ -24,6 +24,7 @@ import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from "../../src/register/seed";
 import { ORIGIN, adminGet, createRoom, identityAssertion, join, newPersonId, testClock, tick } from "../helpers/api";
+import { arm, disarmFaults } from "../helpers/faults";
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
 
 /**
@@ -77,9 +78,10 @@ async function harness(room: string, options: { fetch?: FetchLike; maxAttempts?:
   return { client, sleeps, retries };
 }
 
+/** The SD-JWT VC issuer's keys, as verifiers find them (JWT VC issuer metadata). */
 async function issuerJwks() {
-  const res = await workerFetch(`${ORIGIN}/.well-known/jwks.json`);
-  return createLocalJWKSet((await res.json()) as JSONWebKeySet);
+  const res = await workerFetch(`${ORIGIN}/.well-known/jwt-vc-issuer`);
+  return createLocalJWKSet(((await res.json()) as { jwks: JSONWebKeySet }).jwks);
 }
 
 describe("DeviceKey", () => {
@@ -284,6 +286,49 @@ describe("AntichambreClient, handoff to a wallet on another device", () => {
     const again = await wallet.resolveCredentialOffer(link).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(AntichambreError);
     expect((again as AntichambreError).status).toBe(404);
+  });
+});
+
+describe("AntichambreClient, a register at capacity", () => {
+  it("follows a deferral: waits each interval and asks the deferred credential endpoint until the credentials come, no 5xx", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const seen: string[] = [];
+    const deferredSleeps: number[] = [];
+    let armed = false;
+    const client = new AntichambreClient({
+      baseUrl: ORIGIN,
+      room,
+      device: await DeviceKey.create(),
+      fetch: async (url, init) => {
+        const res = await workerFetch(url, init);
+        seen.push(`${new URL(url).pathname} ${res.status}`);
+        return res;
+      },
+      clock: () => testClock.now(),
+      random: () => 0.5,
+      sleep: async (ms) => {
+        // The register recovers after the client's second wait on the deferral.
+        if (armed && deferredSleeps.push(ms) === 2) disarmFaults();
+        await tick(room, ms);
+      },
+    });
+    await client.join(await identityAssertion(validHolderId(4)));
+    const admitted = await client.waitUntilAdmitted();
+    arm({ "register.busy": { mode: "throw" } });
+    armed = true;
+    try {
+      const issued = await client.redeem(admitted.admission.credential_offer, { configurationId: MDOC_CONFIGURATION, batch: 2 });
+      expect(issued.credentials).toHaveLength(2);
+      expect(issued.notificationId).not.toBeNull();
+    } finally {
+      disarmFaults();
+    }
+    const issuance = seen.filter((line) => /^\/(credential|deferred_credential) /.test(line));
+    expect(issuance).toEqual(["/credential 202", "/deferred_credential 202", "/deferred_credential 200"]);
+    expect(seen.filter((line) => / 5\d\d$/.test(line))).toEqual([]);
+    // Each wait honoured the interval the issuer gave (at least 1 s).
+    expect(deferredSleeps).toHaveLength(2);
+    for (const ms of deferredSleeps) expect(ms).toBeGreaterThanOrEqual(1000);
   });
 });
 

@@ -1,5 +1,5 @@
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
-import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../helpers/seeded-random";
 import {
@@ -21,6 +21,13 @@ import {
   type SdJwtVcSigner,
 } from "../../src/credentials/sd-jwt/issue-sd-jwt-vc";
 import { verifySdJwtVc } from "../../src/credentials/sd-jwt/verify";
+import { env } from "cloudflare:workers";
+import type { Env } from "../../src/config/env";
+import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM } from "../../src/config/dev-credentials";
+import { pemToDer } from "../../src/credentials/mdoc/pem";
+import { withDevSecrets } from "../../src/dev/secrets";
+import { sdJwtSigner } from "../../src/issuance/signers";
+import { loadX509 } from "../helpers/mdoc-verifier";
 import type { LicenceHolder } from "../../src/register/licence-holder";
 
 // --- fixtures ---------------------------------------------------------------------------------------
@@ -550,5 +557,68 @@ describe("independent verification with @sd-jwt/sd-jwt-vc", () => {
     await expect(
       library(issuerKeys.publicKey, [STATUS.idx - 1, STATUS.idx + 1]).verify(sdJwt, { currentDate: NOW_S }),
     ).resolves.toBeDefined();
+  });
+});
+
+// --- x5c: the signer's certificate, issued by the IACA -------------------------------------------------
+
+describe("x5c (HAIP's SD-JWT VC profile)", () => {
+  // Inside the development certificates' validity (src/config/dev-credentials.ts).
+  const AT = new Date("2026-12-01T08:00:00Z");
+
+  it("the deployed signer puts its own certificate (not the root) in x5c; it chains to the IACA and its key verifies the JWT", async () => {
+    const x509 = await loadX509();
+    const signerOfDeployment = await sdJwtSigner(withDevSecrets(env as unknown as Env), ISSUER);
+    const sdJwt = await issueDrivingLicenceSdJwtVc(
+      HOLDER,
+      holderJwk,
+      signerOfDeployment,
+      options({ now: AT, expiresAt: new Date(AT.getTime() + 86_400_000) }),
+    );
+    const { jwt } = split(sdJwt);
+    const header = decodeProtectedHeader(jwt);
+    expect(header).toMatchObject({ alg: "ES256", typ: "dc+sd-jwt", kid: signerOfDeployment.kid });
+    expect(header.x5c).toHaveLength(1);
+
+    const root = new x509.X509Certificate(pemToDer(DEV_IACA_CERT_PEM));
+    const leaf = new x509.X509Certificate(Uint8Array.from(atob(header.x5c![0]!), (c) => c.charCodeAt(0)));
+    // The chain without the root: the one certificate is the signer's, issued by the IACA.
+    expect(leaf.subject).not.toBe(root.subject);
+    expect(leaf.issuer).toBe(root.subject);
+    expect(await leaf.isSelfSigned()).toBe(false);
+    const chain = await new x509.X509ChainBuilder({ certificates: [root] }).build(leaf);
+    expect(chain.map((c) => c.subject)).toEqual([leaf.subject, root.subject]);
+    expect(await leaf.verify({ publicKey: root.publicKey, date: AT })).toBe(true);
+    expect(await root.verify({ publicKey: root.publicKey, date: AT })).toBe(true);
+    // The same issuing CA as the mdoc Document Signer, and not a Document Signer itself.
+    expect(new x509.X509Certificate(pemToDer(DEV_MDOC_DS_CERT_PEM)).issuer).toBe(root.subject);
+    expect(leaf.getExtension(x509.ExtendedKeyUsageExtension)).toBeNull();
+    expect(leaf.getExtension(x509.KeyUsagesExtension)!.usages).toBe(x509.KeyUsageFlags.digitalSignature);
+    expect(leaf.getExtension(x509.BasicConstraintsExtension)?.ca ?? false).toBe(false);
+
+    // The JWT verifies with the leaf's key, and not with the root's.
+    const leafKey = await leaf.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]);
+    const { payload } = await jwtVerify(jwt, leafKey, { algorithms: ["ES256"], typ: "dc+sd-jwt", issuer: ISSUER, currentDate: AT });
+    expect(payload.vct).toBe(DRIVING_LICENCE_VCT);
+    const rootKey = await root.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]);
+    await expect(jwtVerify(jwt, rootKey, { algorithms: ["ES256"], currentDate: AT })).rejects.toThrow();
+  });
+
+  it("a certificate an attacker made for their own key does not chain to the IACA", async () => {
+    const x509 = await loadX509();
+    const root = new x509.X509Certificate(pemToDer(DEV_IACA_CERT_PEM));
+    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    // Same subject and issuer names as ours, signed by the attacker's own key.
+    const forged = await x509.X509CertificateGenerator.create({
+      serialNumber: "01",
+      subject: "C=FR, O=Antichambre, CN=Antichambre SD-JWT VC Signer (development)",
+      issuer: root.subject,
+      notBefore: new Date("2026-11-01T00:00:00Z"),
+      notAfter: new Date("2027-11-01T00:00:00Z"),
+      publicKey: keys.publicKey,
+      signingKey: keys.privateKey,
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    });
+    expect(await forged.verify({ publicKey: root.publicKey, date: AT })).toBe(false);
   });
 });

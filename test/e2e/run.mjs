@@ -575,9 +575,9 @@ async function main() {
         // independent library runs in test/http/issuance.test.ts.
         const mdoc = Buffer.from(issued["fr.antichambre.mdl.mso_mdoc"].credentials[0].credential, "base64url");
         assert(mdoc[0] === 0xa2, `mdoc does not start with a CBOR map of two: ${mdoc.subarray(0, 4).toString("hex")}`);
-        // SD-JWT VC: the issuer JWT verifies against the published JWKS.
+        // SD-JWT VC: the issuer JWT verifies against the keys of the JWT VC issuer metadata.
         const sdJwt = issued["fr.antichambre.mdl.dc_sd_jwt"].credentials[0].credential;
-        const jwks = createLocalJWKSet((await http(base, "GET", "/.well-known/jwks.json")).json);
+        const jwks = createLocalJWKSet((await http(base, "GET", "/.well-known/jwt-vc-issuer")).json.jwks);
         const { payload } = await jwtVerify(sdJwt.split("~")[0], jwks, {
           algorithms: ["ES256"],
           issuer: offer.credential_issuer,

@@ -12,7 +12,8 @@ import { MDOC, admittedOffer, credential, token, walletKeys, withAccess } from "
 
 /**
  * The licence register failing (a D1 error), hanging (a read past its timeout) or full (the capacity
- * gate): the credential endpoint answers 503 + Retry-After, the register's slot is given back, the
+ * gate): the credential endpoint answers 503 + Retry-After (a full gate: 202 deferred, OpenID4VCI 1.0
+ * §9, test/http/deferred.test.ts), the register's slot is given back, the
  * person's issuance session stays usable (the same access token works on retry) and, once notified,
  * frees its waiting-room slot; issuance recovers as soon as the register does.
  */
@@ -43,7 +44,7 @@ function expect503(r: { status: number; body: Record<string, any>; res: Response
 }
 
 describe("the licence register fails", () => {
-  it("a D1 error and a full gate answer 503 + Retry-After; the retry with the same token is issued", async () => {
+  it("a D1 error answers 503 + Retry-After, a full gate defers; the retry with the same token is issued", async () => {
     const room = await createRoom({ new_users_per_minute: 600, shards: 1, total_active_users: 10 });
     const p = await inSession(room, 1);
     const [key] = await walletKeys(1);
@@ -52,8 +53,11 @@ describe("the licence register fails", () => {
     arm({ "register.read": { mode: "throw" } });
     expect503(await credential(p.device, p.accessToken, MDOC, [key!]));
     expect503(await credential(p.device, p.accessToken, MDOC, [key!]));
+    // A full gate is not a failure: the request is deferred (202, test/http/deferred.test.ts), not refused.
     arm({ "register.busy": { mode: "throw" } });
-    expect503(await credential(p.device, p.accessToken, MDOC, [key!]));
+    const deferred = await credential(p.device, p.accessToken, MDOC, [key!]);
+    expect(deferred.status).toBe(202);
+    expect(typeof deferred.body.transaction_id).toBe("string");
     const during = registerMetrics();
     expect(during.errors - before.errors).toBe(2);
     expect(during.busy - before.busy).toBe(1);

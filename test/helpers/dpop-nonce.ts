@@ -11,13 +11,9 @@ import { clock } from "../../src/lib/clock";
  */
 let latest: string | undefined;
 
-export function rememberDpopNonce(res: Response): void {
+function rememberDpopNonce(res: Response): void {
   const nonce = res.headers.get("dpop-nonce");
   if (nonce) latest = nonce;
-}
-
-export function latestDpopNonce(): string | undefined {
-  return latest;
 }
 
 /** `send` builds a fresh request (fresh proof) for the nonce it is given. */

@@ -2,13 +2,13 @@ import { importJWK, SignJWT, type JWK } from "jose";
 import { DEV_WALLET_PROVIDER_CA_PEM, DEV_WALLET_PROVIDER_CERT_PEM, DEV_WALLET_PROVIDER_KEY } from "../../src/config/dev-wallet-provider";
 import { pemToDer } from "../../src/credentials/mdoc/pem";
 import { clock } from "../../src/lib/clock";
-import { call } from "./api";
 import type { Device } from "./device";
 import { loadX509 } from "./mdoc-verifier";
 
 /**
  * A wallet provider, for tests: wallet attestations (client authentication) and key attestations
- * (OpenID4VCI appendix D), signed locally, by default with the development wallet provider's key
+ * (OpenID4VCI appendix D), signed locally (nothing here needs workerd: WebCrypto, jose and the
+ * development constants), by default with the development wallet provider's key
  * (src/config/dev-wallet-provider.ts, the anchor development trusts). `makeProvider` builds other
  * providers with @peculiar/x509 (a foreign CA, a self-signed leaf, an expired certificate, a leaf
  * that is a CA...) for the refusals.
@@ -123,9 +123,12 @@ export async function keyAttestation(keys: JWK[], o: KeyAttestationOptions = {})
 
 // ---- the same, from the development routes (what the e2e wallet and the SDK call) ---------------------
 
+/** How the route helpers reach the Worker: `call` in workerd tests, a fetch to `npm start` from Node. */
+export type Send = (path: string, init: RequestInit) => Promise<Response>;
+
 /** POST /v1/dev/wallet-attestations. */
-export async function devRouteWalletAttestation(wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
-  const res = await call("/v1/dev/wallet-attestations", {
+export async function devRouteWalletAttestation(send: Send, wallet: Pick<Device, "publicJwk">, clientId = TEST_CLIENT_ID): Promise<string> {
+  const res = await send("/v1/dev/wallet-attestations", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ client_id: clientId, jwk: wallet.publicJwk }),
@@ -136,10 +139,11 @@ export async function devRouteWalletAttestation(wallet: Pick<Device, "publicJwk"
 
 /** POST /v1/dev/key-attestations. */
 export async function devRouteKeyAttestation(
+  send: Send,
   keys: JWK[],
   o: { keyStorage?: string[]; userAuthentication?: string[]; nonce?: string } = {},
 ): Promise<string> {
-  const res = await call("/v1/dev/key-attestations", {
+  const res = await send("/v1/dev/key-attestations", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
@@ -172,6 +176,10 @@ export interface ProviderShape {
   intermediate?: boolean;
   /** Put the root in x5c too. */
   includeRoot?: boolean;
+  /** The root's key is P-384 and it signs with ECDSA SHA-384. */
+  rootP384?: boolean;
+  /** The root's pathLenConstraint (default 1: room for one intermediate). */
+  rootPathLen?: number;
 }
 
 let serial = 1;
@@ -180,16 +188,20 @@ let serial = 1;
 export async function makeProvider(shape: ProviderShape = {}): Promise<Provider> {
   const x = await loadX509();
   const now = clock.now();
-  const gen = () => crypto.subtle.generateKey(EC, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
-  const rootKeys = await gen();
+  const gen = (curve = EC) => crypto.subtle.generateKey(curve, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+  const rootKeys = await gen(shape.rootP384 ? { name: "ECDSA", namedCurve: "P-384" } : EC);
+  const rootSigning = shape.rootP384 ? { name: "ECDSA", hash: "SHA-384" } : ES256;
   const root = await x.X509CertificateGenerator.createSelfSigned({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
     name: `CN=Test Wallet Provider CA ${serial}`,
     notBefore: new Date(now - 30 * DAY),
     notAfter: new Date(now + 365 * DAY),
     keys: rootKeys,
-    signingAlgorithm: ES256,
-    extensions: [new x.BasicConstraintsExtension(true, 1, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
+    signingAlgorithm: rootSigning,
+    extensions: [
+      new x.BasicConstraintsExtension(true, shape.rootPathLen ?? 1, true),
+      new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leafKeys = await gen();
   const leafExtensions = [
@@ -210,6 +222,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
   }
   let issuerCert = root;
   let issuerKey = rootKeys.privateKey;
+  let issuerSigning = rootSigning;
   const chain: Uint8Array[] = [];
   if (shape.intermediate || shape.intermediateNotCa) {
     const midKeys = await gen();
@@ -221,7 +234,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
       notAfter: new Date(now + 365 * DAY),
       publicKey: midKeys.publicKey,
       signingKey: rootKeys.privateKey,
-      signingAlgorithm: ES256,
+      signingAlgorithm: rootSigning,
       extensions: shape.intermediateNotCa
         ? [new x.BasicConstraintsExtension(false, undefined, true)]
         : [new x.BasicConstraintsExtension(true, 0, true), new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign, true)],
@@ -229,6 +242,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     chain.push(new Uint8Array(mid.rawData));
     issuerCert = mid;
     issuerKey = midKeys.privateKey;
+    issuerSigning = ES256;
   }
   const leaf = await x.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, "0"),
@@ -237,7 +251,7 @@ export async function makeProvider(shape: ProviderShape = {}): Promise<Provider>
     ...validity,
     publicKey: leafKeys.publicKey,
     signingKey: issuerKey,
-    signingAlgorithm: ES256,
+    signingAlgorithm: issuerSigning,
     extensions: leafExtensions,
   });
   chain.unshift(new Uint8Array(leaf.rawData));

@@ -52,8 +52,14 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
     expect(client).toEqual({ clientId: TEST_CLIENT_ID, walletKeyJkt: await calculateJwkThumbprint(wallet.publicJwk, "sha256") });
   });
 
-  it("accepts a chain through an intermediate CA, and one that carries its root", async () => {
-    for (const shape of [{ intermediate: true }, { intermediate: true, includeRoot: true }, { includeRoot: true }]) {
+  it("accepts a chain through an intermediate CA, one that carries its root, and a P-384 root signing with SHA-384", async () => {
+    for (const shape of [
+      { intermediate: true },
+      { intermediate: true, includeRoot: true },
+      { includeRoot: true },
+      { rootP384: true },
+      { rootP384: true, intermediate: true },
+    ]) {
       const provider = await makeProvider(shape);
       const wallet = await newDevice();
       const client = await authenticateClient(devEnv(provider.anchorPem), await attested(wallet, { provider }), ctx());
@@ -63,7 +69,7 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
 
   it("authenticates a wallet attested by the development wallet provider's route", async () => {
     const wallet = await newDevice();
-    const attestation = await devRouteWalletAttestation(wallet, "https://dev-wallet.example");
+    const attestation = await devRouteWalletAttestation(call, wallet, "https://dev-wallet.example");
     const client = await authenticateClient(devEnv(), { attestation, pop: await attestationPop(wallet, ORIGIN, { iss: null }) }, ctx());
     expect(client.clientId).toBe("https://dev-wallet.example");
   });
@@ -92,6 +98,7 @@ describe("wallet attestation (attest_jwt_client_auth)", () => {
     ["a leaf certificate that has expired", { leafExpired: true }, true, "attestation_certificate_expired"],
     ["a CA certificate as the signer", { leafIsCa: true }, true, "attestation_leaf_is_ca"],
     ["an intermediate that is not a CA", { intermediateNotCa: true }, true, "attestation_issuer_not_ca"],
+    ["an intermediate under a root whose pathLen allows none", { intermediate: true, rootPathLen: 0 }, true, "attestation_issuer_not_ca"],
   ];
   for (const [name, shape, trustRoot, reason] of chains) {
     it(`refuses ${name}`, async () => {

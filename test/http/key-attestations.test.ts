@@ -1,7 +1,7 @@
 import { SignJWT, decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenHash } from "../../src/auth/dpop";
-import { ORIGIN, createRoom, expectProblem, join, testClock, tick, withEnv, type Send } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, withEnv, type Send } from "../helpers/api";
 import { newDevice, type Device } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
 import { MDOC, SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
@@ -96,7 +96,7 @@ describe("key attestation required", () => {
     const s = await session();
     const key = await newDevice();
     const n = await nonce();
-    const proof = await keyProof(key, n, { keyAttestation: await devRouteKeyAttestation([key.publicJwk], { nonce: n }) });
+    const proof = await keyProof(key, n, { keyAttestation: await devRouteKeyAttestation(call, [key.publicJwk], { nonce: n }) });
     expect((await requestCredential(required, s, MDOC, [proof])).status).toBe(200);
   });
 

@@ -56,6 +56,8 @@ const BAD: Record<string, { bad: unknown[]; good: string }> = {
   WALLET_PROVIDER_ANCHORS: { bad: ["MIIB...", DEV_SECRETS.MDOC_DS_KEY], good: DEV_SECRETS.WALLET_PROVIDER_ANCHORS },
   KEY_ATTESTATION_MDL_MSO_MDOC: { bad: ["Required", "yes", "off"], good: "optional" },
   KEY_ATTESTATION_MDL_SD_JWT: { bad: ["REQUIRED", "true"], good: "required" },
+  SD_JWT_SIGNER_KEY: { bad: ["{}", "pem?", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.SD_JWT_SIGNER_KEY },
+  SD_JWT_SIGNER_CERT: { bad: ["MIIB...", DEV_SECRETS.SD_JWT_SIGNER_KEY], good: DEV_SECRETS.SD_JWT_SIGNER_CERT },
 };
 for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]) {
   BAD[`RATE_LIMIT_${scope.toUpperCase()}`] = { bad: ["0/60", "10/0", "ten/60", "10", "10 per 60", "1e3/60", "none"], good: "5/10" };

@@ -34,6 +34,11 @@ export interface SdJwtVcSigner {
   readonly kid: string;
   /** `iss`: the credential issuer identifier. */
   readonly issuer: string;
+  /**
+   * The `x5c` header: the signer's certificate chain as base64 DER, leaf first, without the root (HAIP's
+   * SD-JWT VC profile: verifiers build the path to the issuing CA they trust).
+   */
+  readonly x5c?: readonly string[];
 }
 
 export interface IssueSdJwtVcOptions {
@@ -106,7 +111,9 @@ export async function issueDrivingLicenceSdJwtVc(
     ),
   };
 
-  const jwt = await new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: SD_JWT_VC_TYP, kid: signer.kid }).sign(signer.key);
+  const jwt = await new SignJWT(payload)
+    .setProtectedHeader({ alg: "ES256", typ: SD_JWT_VC_TYP, kid: signer.kid, ...(signer.x5c ? { x5c: [...signer.x5c] } : {}) })
+    .sign(signer.key);
 
   // The privileges' disclosures follow the claim that refers to them; order carries no meaning.
   const disclosures = [...topLevel, ...privilegeDisclosures].map((d) => d.encoded);

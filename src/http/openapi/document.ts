@@ -4,6 +4,7 @@ import {
   ProblemSchema,
   TicketAdmittedSchema,
   TicketExpiredSchema,
+  DeferredResponseSchema,
   TicketWaitingSchema,
   CredentialOfferSchema,
   PublicLotterySchema,
@@ -35,6 +36,7 @@ function nameSchemas(): void {
     ["TicketWaiting", TicketWaitingSchema],
     ["TicketAdmitted", TicketAdmittedSchema],
     ["TicketExpired", TicketExpiredSchema],
+    ["CredentialDeferred", DeferredResponseSchema],
   ];
   for (const [name, schema] of shared) NAMES.set(schema, name);
   for (const op of OPERATIONS) {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RoomConfigPatchSchema, RoomNameSchema } from "../../config/room-config";
 import { CredentialRequestSchema } from "../../issuance/credential";
+import { DeferredCredentialRequestSchema } from "../../issuance/deferred";
 import { NotificationSchema } from "../../issuance/notification";
 import { TokenRequestSchema } from "../../issuance/token";
 import { AuthorizationCodeTokenRequestSchema } from "../../issuance/authorization-code";
@@ -18,6 +19,7 @@ import {
   CredentialIssuerMetadataSchema,
   CredentialOfferSchema,
   CredentialResponseSchema,
+  DeferredResponseSchema,
   HandoffApprovalSchema,
   IacasSchema,
   JoinResponseSchema,
@@ -445,7 +447,28 @@ export const OPERATIONS: readonly Operation[] = [
     security: ["dpopAccessToken"],
     dpop: true,
     body: { media: "application/json", schema: CredentialRequestSchema },
-    answers: { 200: { description: "the credentials", json: CredentialResponseSchema } },
+    answers: {
+      200: { description: "the credentials", json: CredentialResponseSchema },
+      202: {
+        description: "deferred: the licence register is at capacity; ask the deferred credential endpoint after `interval` s",
+        json: DeferredResponseSchema,
+      },
+    },
+    problems: [400, 401, 415, 429, 503],
+  },
+  {
+    method: "post",
+    path: "/deferred_credential",
+    operationId: "requestDeferredCredential",
+    tag: "issuance",
+    summary: "The credentials of a deferred request (OpenID4VCI 1.0 section 9), or 202 again while the register is busy",
+    security: ["dpopAccessToken"],
+    dpop: true,
+    body: { media: "application/json", schema: DeferredCredentialRequestSchema },
+    answers: {
+      200: { description: "the credentials", json: CredentialResponseSchema },
+      202: { description: "still pending: ask again after `interval` s", json: DeferredResponseSchema },
+    },
     problems: [400, 401, 415, 429, 503],
   },
   {

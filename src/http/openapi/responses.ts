@@ -4,6 +4,7 @@ import type { PublicLottery } from "../../admission/lottery";
 import type { RoomState } from "../../admission/snapshot";
 import { RoomConfigSchema } from "../../config/room-config";
 import type { CredentialResponse } from "../../issuance/credential";
+import type { DeferredResponse } from "../../issuance/deferred";
 import type { TokenResponse } from "../../issuance/token";
 import type { AuthorizationCodeTokenResponse } from "../../issuance/authorization-code";
 import type { PushedRequest } from "../../oauth/par";
@@ -216,6 +217,8 @@ export const CredentialResponseSchema = z
   .object({ credentials: z.array(z.object({ credential: z.string() }).strict()).min(1), notification_id: z.string() })
   .strict();
 
+export const DeferredResponseSchema = z.object({ transaction_id: z.string(), interval: z.number().int().min(1) }).strict();
+
 const JwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional(), crv: z.string().optional() });
 export const JwksSchema = z.looseObject({ keys: z.array(JwkSchema) });
 
@@ -224,6 +227,7 @@ export const CredentialIssuerMetadataSchema = z.looseObject({
   authorization_servers: z.array(z.url()),
   credential_endpoint: z.url(),
   nonce_endpoint: z.url(),
+  deferred_credential_endpoint: z.url(),
   notification_endpoint: z.url(),
   batch_credential_issuance: z.object({ batch_size: z.number().int().min(1) }),
   credential_configurations_supported: z.record(z.string(), z.looseObject({ format: z.string() })),
@@ -264,6 +268,7 @@ type _ResponseSchemasAgree = [
   Holds<Agrees<AuthorizationCodeTokenResponse, typeof AuthorizationCodeTokenResponseSchema>>,
   Holds<Agrees<PushedRequest, typeof PushedAuthorizationResponseSchema>>,
   Holds<Agrees<CredentialResponse, typeof CredentialResponseSchema>>,
+  Holds<Agrees<DeferredResponse, typeof DeferredResponseSchema>>,
   Holds<Agrees<RoomState, typeof RoomStateSchema>>,
   Holds<Agrees<EventPhase, typeof EventPhaseSchema>>,
 ];
