@@ -23,6 +23,13 @@ import { trustAnchors, wellKnown } from "./routes/well-known";
 
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/**
+ * The one exception: a credential request's key proofs may each carry a key attestation with its
+ * certificate chain (OpenID4VCI appendix D), base64 inside base64: about 6 KiB a proof with a
+ * two-certificate chain, so a batch of four is over 16 KiB. Proofs are capped at 8 KiB each
+ * (src/issuance/key-proof.ts).
+ */
+export const MAX_CREDENTIAL_BODY_BYTES = 64 * 1024;
 
 export interface AppOptions {
   /** Development only (src/dev/kit.ts): secret defaults and the /v1/dev routes. */
@@ -33,15 +40,18 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestLog);
   app.use("*", inputLimits);
-  app.use(
-    "*",
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError("payload_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+        throw new ApiError("payload_too_large", `request bodies are limited to ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const anyBody = limitTo(MAX_BODY_BYTES);
+  const credentialBody = limitTo(MAX_CREDENTIAL_BODY_BYTES);
+  app.use("*", function bodyLimits(c, next) {
+    return (c.req.method === "POST" && c.req.path === "/credential" ? credentialBody : anyBody)(c, next);
+  });
   // The development kit first: its secret defaults are what the address limits below key with.
   devKit?.install(app);
   // Every variable and secret validated before any handler runs: a deployment with a bad one answers

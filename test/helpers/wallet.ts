@@ -5,6 +5,7 @@ import { clock } from "../../src/lib/clock";
 import { ORIGIN, call, poll } from "./api";
 import { newDevice, type Device } from "./device";
 import { sendWithDpopNonce, serverDpopNonce } from "./dpop-nonce";
+import { keyAttestation } from "./wallet-provider";
 
 /**
  * A wallet's side of OpenID4VCI 1.0 (pre-authorized code flow), driven over HTTP as a phone would:
@@ -109,9 +110,15 @@ export async function withAccess(
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {}, res };
 }
 
+/**
+ * A credential request with one proof per key. Each proof carries a key attestation of all the keys by
+ * the development wallet provider, as a HAIP wallet's would: development only asks for them
+ * optionally, but a sent one is always checked, so every flow test goes through that check too.
+ */
 export async function credential(device: Device, accessToken: string, configuration: string, keys: Device[], cNonce?: string) {
   const n = cNonce ?? (await nonce());
-  const proofs = await Promise.all(keys.map((k) => keyProof(k, n)));
+  const attestation = await keyAttestation(keys.map((k) => k.publicJwk));
+  const proofs = await Promise.all(keys.map((k) => keyProof(k, n, { keyAttestation: attestation })));
   return withAccess("/credential", device, accessToken, { credential_configuration_id: configuration, proofs: { jwt: proofs } });
 }
 

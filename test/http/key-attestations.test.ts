@@ -153,6 +153,23 @@ describe("key attestation required", () => {
     await refusedWith(await requestCredential(required, s, SD_JWT, [expired]), "expired");
   });
 
+  it("issues a batch of four whose proofs each carry a long chain (leaf, intermediate, root: a body over 16 KiB)", async () => {
+    const provider = await makeProvider({ intermediate: true, includeRoot: true });
+    const send = withEnv({ KEY_ATTESTATION_MDL_SD_JWT: "required", WALLET_PROVIDER_ANCHORS: provider.anchorPem });
+    const s = await session();
+    const keys = await Promise.all([1, 2, 3, 4].map(() => newDevice()));
+    const n = await nonce();
+    const attestation = await keyAttestation(
+      keys.map((k) => k.publicJwk),
+      { provider },
+    );
+    const proofs = await Promise.all(keys.map((k) => keyProof(k, n, { keyAttestation: attestation })));
+    expect(JSON.stringify(proofs).length).toBeGreaterThan(16 * 1024);
+    const res = await requestCredential(send, s, SD_JWT, proofs);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { credentials: unknown[] }).credentials).toHaveLength(4);
+  });
+
   it("refuses a whole batch when one proof's key is not attested", async () => {
     const s = await session();
     const [a, b] = [await newDevice(), await newDevice()];
