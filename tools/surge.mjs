@@ -616,7 +616,7 @@ async function authorizationCodeMain(o) {
   const report = await runAuthorizationSurge({ ...o, root: ROOT, population });
   printAuthorizationSummary(report);
   console.log(`  report: ${o.out}`);
-  const bounded = report.within_admission_rate.register && report.within_admission_rate.identity !== false;
+  const bounded = report.within_admission_rate.register && report.within_admission_rate.identity;
   process.exit(report.outcomes.failed === 0 && report.outcomes.unfinished === 0 && bounded ? 0 : 1);
 }
 

@@ -102,13 +102,21 @@ async function populationRun(o, idp) {
   const stats = createRecorder({ timeoutMs: 30_000 });
   const semaphore = new Semaphore(o.concurrency);
   const measured = stats.fetch(semaphore);
+  // The embedded provider's requests are seen from the browsers: its sign-ins are the form posts.
   let browserIdentityRequests = 0;
+  let browserSignIns = 0;
   /** @type {typeof fetch} */
   const deviceFetch = async (url, init) => {
     const u = new URL(String(url instanceof Request ? url.url : url));
-    if ((idp && u.origin === idp.issuer) || (!idp && DEV_IDENTITY_PATH.test(u.pathname))) browserIdentityRequests++;
+    if ((idp && u.origin === idp.issuer) || (!idp && DEV_IDENTITY_PATH.test(u.pathname))) {
+      browserIdentityRequests++;
+      if (!idp && init?.method === "POST") browserSignIns++;
+    }
     return measured(u.href, init);
   };
+  const idpBefore = idp ? { total: idp.counts.total, sign_ins: idp.counts.sign_ins, by_endpoint: { ...idp.counts.by_endpoint } } : null;
+  const identityRequestsNow = () => (idp && idpBefore ? idp.counts.total - idpBefore.total : browserIdentityRequests);
+  const signInsNow = () => (idp && idpBefore ? idp.counts.sign_ins - idpBefore.sign_ins : browserSignIns);
   const counters = { waiting: 0, admitted: 0, issued: 0, denied: 0, failed: 0 };
   /** @type {Array<Record<string, number>>} */
   const timeline = [];
@@ -123,14 +131,13 @@ async function populationRun(o, idp) {
         admitted_total: room?.admitted_total ?? 0,
         waiting: room?.waiting ?? 0,
         register_reads: (register?.reads ?? 0) - (registerBefore?.reads ?? 0),
-        idp_requests: idp ? idp.counts.total : browserIdentityRequests,
-        idp_sign_ins: idp ? idp.counts.sign_ins : 0,
+        idp_requests: identityRequestsNow(),
+        idp_sign_ins: signInsNow(),
         issued: counters.issued,
       });
       await new Promise((r) => setTimeout(r, 2_000));
     }
   })();
-  const idpBefore = idp ? { total: idp.counts.total, sign_ins: idp.counts.sign_ins, by_endpoint: { ...idp.counts.by_endpoint } } : null;
   const ctx = {
     base: o.base,
     fetch: deviceFetch,
@@ -157,11 +164,11 @@ async function populationRun(o, idp) {
   const registerAfter = (await adminCall(o.base, "GET", "/v1/admin/register")).json;
   const admissions = roomAfter?.admitted_total ?? 0;
   const registerReads = (registerAfter?.reads ?? 0) - (registerBefore?.reads ?? 0);
-  const idpRequests = idp && idpBefore ? idp.counts.total - idpBefore.total : browserIdentityRequests;
-  const signIns = idp && idpBefore ? idp.counts.sign_ins - idpBefore.sign_ins : null;
+  const idpRequests = identityRequestsNow();
+  const signIns = signInsNow();
   const peaks = {
     admissions_per_minute: peakPerMinute(timeline, "admitted_total"),
-    identity_sign_ins_per_minute: idp ? peakPerMinute(timeline, "idp_sign_ins") : null,
+    identity_sign_ins_per_minute: peakPerMinute(timeline, "idp_sign_ins"),
     identity_requests_per_minute: peakPerMinute(timeline, "idp_requests"),
     register_reads_per_minute: peakPerMinute(timeline, "register_reads"),
   };
@@ -196,11 +203,11 @@ async function populationRun(o, idp) {
       sign_ins: signIns,
       by_endpoint: idp && idpBefore ? diff(idp.counts.by_endpoint, idpBefore.by_endpoint) : null,
       requests_per_admission: admissions ? round(idpRequests / admissions) : null,
-      sign_ins_per_admission: admissions && signIns !== null ? round(signIns / admissions) : null,
+      sign_ins_per_admission: admissions ? round(signIns / admissions) : null,
       note:
         o.idp === "oidc-provider"
           ? "every request the provider served: the browsers' and the service's back-channel (token, JWKS, discovery)"
-          : "only the browsers' requests to the embedded provider",
+          : "only the browsers' requests to the embedded provider (sign-ins: its form posts)",
     },
     register: {
       reads: registerReads,
@@ -214,7 +221,7 @@ async function populationRun(o, idp) {
     // identity step takes each person a different time, so the reads of people admitted in the seconds
     // before a window can fall into it.
     within_admission_rate: {
-      identity: signIns === null ? null : signIns <= admissions && neverAhead(timeline, "idp_sign_ins"),
+      identity: signIns <= admissions && neverAhead(timeline, "idp_sign_ins"),
       register: registerReads <= admissions && neverAhead(timeline, "register_reads"),
     },
     wait_s: { p50: percentile(waits, 50), p99: percentile(waits, 99), max: waits.at(-1) ?? null },
@@ -261,10 +268,10 @@ export function printAuthorizationSummary(r) {
     "",
     `surge: authorization code flow (wallet library + browsers without JavaScript), identity provider ${r.identity_provider}, room ${r.room}, ${r.users} users, rate ${r.admission_rate_per_minute}/min`,
     `  duration ${r.duration_s} s; issued ${r.outcomes.issued}, denied ${r.outcomes.denied}, failed ${r.outcomes.failed}, unfinished ${r.outcomes.unfinished}; admissions ${r.admissions}`,
-    `  identity provider: ${r.identity.requests} requests (${r.identity.requests_per_admission ?? "-"} per admission), sign-ins ${r.identity.sign_ins ?? "-"} (${r.identity.sign_ins_per_admission ?? "-"} per admission)`,
+    `  identity provider: ${r.identity.requests} requests (${r.identity.requests_per_admission ?? "-"} per admission), sign-ins ${r.identity.sign_ins} (${r.identity.sign_ins_per_admission ?? "-"} per admission)`,
     `  register: ${r.register.reads} reads (${r.register.reads_per_admission ?? "-"} per admission)`,
-    `  peak per minute: admissions ${r.peaks_per_minute.admissions_per_minute}, sign-ins ${r.peaks_per_minute.identity_sign_ins_per_minute ?? "-"}, identity requests ${r.peaks_per_minute.identity_requests_per_minute}, register reads ${r.peaks_per_minute.register_reads_per_minute}`,
-    `  bounded by admissions (never ahead of them, at most one per admission): identity ${r.within_admission_rate.identity ?? "-"}, register ${r.within_admission_rate.register}`,
+    `  peak per minute: admissions ${r.peaks_per_minute.admissions_per_minute}, sign-ins ${r.peaks_per_minute.identity_sign_ins_per_minute}, identity requests ${r.peaks_per_minute.identity_requests_per_minute}, register reads ${r.peaks_per_minute.register_reads_per_minute}`,
+    `  bounded by admissions (never ahead of them, at most one per admission): identity ${r.within_admission_rate.identity}, register ${r.within_admission_rate.register}`,
     `  wait p50 ${r.wait_s.p50?.toFixed(1) ?? "-"} s, p99 ${r.wait_s.p99?.toFixed(1) ?? "-"} s; ${r.requests.total} requests, ${r.requests.bare_5xx} bare 5xx`,
   ];
   for (const f of r.failures_sample) lines.push(`  failed: ${f.person}: ${f.error}`);
