@@ -77,7 +77,6 @@ export const AuthorizationCodeSchema = z.object({
   req: AuthorizationRequestSchema,
   exp: z.number(),
 });
-export type AuthorizationCode = z.infer<typeof AuthorizationCodeSchema>;
 
 async function ring(env: Env) {
   return hmacKeyring(secret(env, "TICKET_KEYS"));

@@ -18,6 +18,8 @@ const TEXT = {
     intro:
       "Votre application portefeuille demande votre permis. Beaucoup de personnes le demandent en même temps : votre place est gardée dans la file. Quand ce sera votre tour, cette page vous conduira au service d'identité, puis vous ramènera à votre portefeuille.",
     keepOpen: "Gardez cette page ouverte : elle se met à jour toute seule.",
+    requestedBy: "Portefeuille qui demande votre permis :",
+    notYou: "Si vous n'avez pas demandé votre permis depuis ce portefeuille, fermez cette page.",
     refresh: (s: number) => `Cette page se recharge toute seule toutes les ${s} secondes.`,
     continue: "Continuer",
     errorTitle: "Cette demande ne peut pas continuer",
@@ -38,6 +40,8 @@ const TEXT = {
     intro:
       "Your wallet app asks for your licence. Many people are asking at the same time: your place in line is kept. When it is your turn, this page takes you to the identity service, then back to your wallet.",
     keepOpen: "Keep this page open: it updates by itself.",
+    requestedBy: "Wallet asking for your licence:",
+    notYou: "If you did not ask for your licence from this wallet, close this page.",
     refresh: (s: number) => `This page reloads by itself every ${s} seconds.`,
     continue: "Continue",
     errorTitle: "This request cannot continue",
@@ -61,6 +65,11 @@ export function renderAuthorizationWaitingPage(input: {
   view: { status: "waiting"; position: number | null; estimated_wait_seconds: number | null; lottery_at?: string };
   updatedAt: number;
   refreshSeconds: number;
+  /**
+   * The wallet's client_id (its attestation's subject). Shown because a request_uri link can be sent to
+   * someone else: the person sees which wallet would receive their licence before identifying.
+   */
+  clientId: string;
 }): string {
   const { lang, nonce } = input;
   const t = TEXT[lang];
@@ -74,6 +83,8 @@ export function renderAuthorizationWaitingPage(input: {
 <p id="updated">${renderUpdated(input.updatedAt, options)}</p>
 <p class="hint" id="wait-note">${t.keepOpen}</p>
 </section>
+<p id="requested-by">${t.requestedBy} <strong>${input.clientId}</strong></p>
+<p class="hint" id="not-you">${t.notYou}</p>
 <p class="hint" id="refresh-note">${t.refresh(input.refreshSeconds)}</p>
 <p><a class="button" id="continue" href="?lang=${lang}">${t.continue}</a></p>
 </main>`;

@@ -110,7 +110,14 @@ authorization.get("/authorize/wait", async (c) => {
   if (status.status === "waiting") {
     const nonce = newNonce();
     return c.html(
-      renderAuthorizationWaitingPage({ lang: langOf(c), nonce, view: status, updatedAt: now, refreshSeconds: status.poll_after_seconds }),
+      renderAuthorizationWaitingPage({
+        lang: langOf(c),
+        nonce,
+        view: status,
+        updatedAt: now,
+        refreshSeconds: status.poll_after_seconds,
+        clientId: flow.req.cid,
+      }),
       200,
       { ...pageHeaders(nonce), "retry-after": String(status.poll_after_seconds) },
     );

@@ -272,6 +272,17 @@ describe("one person, one session", () => {
     expect((await credential(first.dpop, token.body.access_token, SD_JWT, await walletKeys(1))).status).toBe(200);
   });
 
+  it("gives one session to one of two browsers of the same person signing in at the same moment", async () => {
+    const s = await setting();
+    const person = holders[6]!;
+    const wallets = [await newWallet(), await newWallet()];
+    const pending = [];
+    for (const wallet of wallets) pending.push({ wallet, ...(await admittedAtIdentity(wallet, s)) });
+    const answers = await Promise.all(pending.map(async (p) => new URL((await signIn(p.browser, p.page, person)).url).searchParams));
+    expect(answers.filter((a) => a.get("code") !== null)).toHaveLength(1);
+    expect(answers.filter((a) => a.get("error") === "access_denied")).toHaveLength(1);
+  });
+
   it("lets the same wallet key resume the person's one session from another browser, with what it already used", async () => {
     const s = await setting();
     const person = holders[4]!;
@@ -331,6 +342,8 @@ describe("the authorization waiting page", () => {
     expect(fr.text).toContain('<main id="main"');
     expect(fr.text).toContain('aria-live="polite"');
     expect(fr.text).toContain('href="?lang=en"');
+    // The person sees which wallet asks, before identifying (a request_uri link can be forwarded).
+    expect(fr.text).toContain(`<strong>${wallet.clientId}</strong>`);
 
     const en = await french.open(`${ORIGIN}/authorize/wait?lang=en`);
     expect(en.text).toContain('<html lang="en"');
