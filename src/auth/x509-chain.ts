@@ -74,7 +74,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const fields = children(tbs);
   let i = 0;
   if (fields[i]?.tag === 0xa0) i++; // [0] version
-  unsignedIntegerOrNegative(fields[i++]); // serialNumber (some CAs still issue negative ones; not our concern)
+  anyInteger(fields[i++]); // serialNumber (some CAs still issue negative ones; not our concern)
   const innerAlg = algorithmOid(fields[i++]);
   const issuer = expectTag(fields[i++], TAG.SEQUENCE).encoded;
   const [nb, na, ...validityRest] = children(expectTag(fields[i++], TAG.SEQUENCE));
@@ -89,7 +89,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     if (field.tag === 0x81 || field.tag === 0x82) continue; // issuer/subject unique ids
     if (field.tag !== 0xa3) throw new DerError("certificate: unexpected field");
     const seen = new Set<string>();
-    for (const ext of children(expectTag(readOnly(field.value, TAG.SEQUENCE), TAG.SEQUENCE))) {
+    for (const ext of children(readOnly(field.value, TAG.SEQUENCE))) {
       const parts = children(expectTag(ext, TAG.SEQUENCE));
       const id = oid(parts[0]!);
       if (seen.has(id)) throw new DerError("certificate: duplicate extension");
@@ -140,7 +140,7 @@ class UnknownCriticalExtension extends DerError {
   }
 }
 
-function unsignedIntegerOrNegative(tlv: Tlv | undefined): void {
+function anyInteger(tlv: Tlv | undefined): void {
   if (expectTag(tlv, TAG.INTEGER).value.length === 0) throw new DerError("bad integer");
 }
 
