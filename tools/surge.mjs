@@ -38,6 +38,12 @@
 //              503; the SDK follows each deferral at its interval. The report counts the deferrals, the
 //              deferred endpoint's answers and every 5xx (the drill's point: none).
 //
+// --flow authorization_code  standard wallets instead of the app: each person's wallet (the unmodified
+//              @openid4vc library) and browser without JavaScript go through PAR → waiting page →
+//              identity provider → token → credential (lab/authorization-surge.mjs); the report sets the
+//              identity provider's requests and the register's reads against admissions. --idp
+//              oidc-provider (default) starts a real OpenID Connect provider and its own npm start
+//              configured to use it; --idp dev uses the running server's embedded development provider.
 // --concurrency C bounds the HTTP requests in flight at once (the devices' shared "connection pool");
 // the bypass burst is the one deliberate exception. Loopback only; every loop is bounded by --timeout
 // (default: 1.5 × the planned admission time + 2 min; 3 × with --adaptive). Progress on stderr (a bar on a TTY, a line every
@@ -52,6 +58,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminCall } from "./lab/admin.mjs";
 import { failTool, toolOptions } from "./lab/cli.mjs";
+import { printAuthorizationSummary, runAuthorizationSurge } from "./lab/authorization-surge.mjs";
 import { runJourney } from "./lab/journey.mjs";
 import { percentile } from "./lab/numbers.mjs";
 import { createRecorder, Semaphore } from "./lab/requests.mjs";
@@ -64,7 +71,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 const USAGE = `usage: npm run surge -- [--users N] [--concurrency C] [--base URL] [--bypass] [--room R]
                         [--rate PER_MINUTE] [--first N] [--attempts K] [--timeout SECONDS] [--out FILE]
-                        [--adaptive] [--drill S:MS[,S:MS…]] [--deferral-drill]`;
+                        [--adaptive] [--drill S:MS[,S:MS…]] [--deferral-drill]
+                        [--flow pre-authorized_code | authorization_code [--idp oidc-provider | dev]]`;
 
 const fail = (/** @type {string} */ message) => failTool("surge", message);
 
@@ -89,9 +97,16 @@ function options() {
       adaptive: { type: "boolean", default: false },
       drill: { type: "string" },
       "deferral-drill": { type: "boolean", default: false },
+      flow: { type: "string", default: "pre-authorized_code" },
+      idp: { type: "string", default: "oidc-provider" },
     },
     USAGE,
   );
+  if (parsed.flow !== "pre-authorized_code" && parsed.flow !== "authorization_code")
+    fail(`--flow is pre-authorized_code or authorization_code, not "${parsed.flow}"`);
+  if (parsed.idp !== "oidc-provider" && parsed.idp !== "dev") fail(`--idp is oidc-provider or dev, not "${parsed.idp}"`);
+  if (parsed.flow === "authorization_code" && (parsed.bypass || parsed.adaptive || parsed.drill || parsed["deferral-drill"]))
+    fail("--flow authorization_code runs a fifo room: no --bypass, --adaptive, --drill or --deferral-drill");
   const users = int("users", 1, 100_000);
   // --base has a default, so loopback() always answers a URL here.
   const base = /** @type {string} */ (loopback());
@@ -112,7 +127,15 @@ function options() {
     concurrency: int("concurrency", 1, 10_000),
     base,
     bypass: parsed.bypass,
-    room: parsed.room ?? `surge-${parsed.bypass ? "bypass" : "fifo"}-${Date.now().toString(36)}`,
+    // The authorization code flow queues in the service's AUTHORIZATION_ROOM: a fresh one when the tool
+    // starts the service (--idp oidc-provider), else the development default.
+    room:
+      parsed.room ??
+      (parsed.flow === "authorization_code"
+        ? parsed.idp === "dev"
+          ? "permis"
+          : `surge-authz-${Date.now().toString(36)}`
+        : `surge-${parsed.bypass ? "bypass" : "fifo"}-${Date.now().toString(36)}`),
     roomGiven: parsed.room !== undefined,
     rate,
     first: int("first", 1, 1_000_000),
@@ -123,6 +146,8 @@ function options() {
     out: parsed.out,
     adaptive: parsed.adaptive,
     drill,
+    flow: /** @type {"pre-authorized_code" | "authorization_code"} */ (parsed.flow),
+    idp: /** @type {"oidc-provider" | "dev"} */ (parsed.idp),
   };
 }
 
@@ -176,6 +201,7 @@ function progressReporter(o, counters) {
 
 async function main() {
   const o = options();
+  if (o.flow === "authorization_code") return authorizationCodeMain(o);
   const lab = await loadLab(ROOT);
   const sdk = lab.sdk;
   countInversions = lab.countInversions;
@@ -576,6 +602,22 @@ function printSummary(r, out) {
   }
   lines.push(`  report: ${out}`);
   console.log(lines.join("\n"));
+}
+
+/**
+ * --flow authorization_code: standard wallets and browsers without JavaScript (lab/authorization-surge.mjs).
+ * Ends the process: status 0 only if everyone finished and the identity provider and the register stayed
+ * within the admission rate.
+ * @param {ReturnType<typeof options>} o
+ * @returns {Promise<never>}
+ */
+async function authorizationCodeMain(o) {
+  const { population } = await loadLab(ROOT);
+  const report = await runAuthorizationSurge({ ...o, root: ROOT, population });
+  printAuthorizationSummary(report);
+  console.log(`  report: ${o.out}`);
+  const bounded = report.within_admission_rate.register && report.within_admission_rate.identity;
+  process.exit(report.outcomes.failed === 0 && report.outcomes.unfinished === 0 && bounded ? 0 : 1);
 }
 
 main().then(

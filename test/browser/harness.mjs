@@ -58,17 +58,23 @@ export class Service {
     return this.server?.base ?? null;
   }
 
-  async start() {
+  /**
+   * `configure(base)`, when given, runs once the service's address is known and before it starts, and
+   * answers extra `npm start` options (the runner points the service at its identity provider so).
+   */
+  async start({ configure = async () => [] } = {}) {
     mkdirSync(REPORTS, { recursive: true });
     rmSync(this.logPath, { force: true });
     this.workDir = mkdtempSync(join(tmpdir(), "antichambre-browser-"));
     const root = this.inPlace ? REPO : snapshotTree(REPO, this.workDir);
+    const port = await freePort();
     this.server = new DevServer({
       root,
-      port: await freePort(),
+      port,
       persistDir: join(this.workDir, "state"),
       logPath: this.logPath,
       readyPaths: ["/v1/rooms/permis", "/static/waiting-page.js"],
+      args: await configure(`http://127.0.0.1:${port}`),
     });
     running.add(this);
     await this.server.start();

@@ -6,7 +6,8 @@
 //   BROWSER_ONLY=waiting-page node test/browser/run.mjs
 //
 // Every other .mjs file in this directory is a page's checks: it exports `title` and
-// `run({ base, browser, checks })` (see waiting-page.mjs); harness.mjs holds the shared machinery. One
+// `run({ base, browser, checks, idp })` (see waiting-page.mjs; `idp`: the OpenID Connect provider the
+// service uses for identity in the authorization code flow); harness.mjs holds the shared machinery. One
 // service and one browser serve all of them; each page uses rooms of its own. Results go to stdout and
 // to reports/browser.json ({passed, failed, checks}), screenshots to reports/screenshots/, the
 // service's output to reports/browser-server.log. Exit code 1 if anything failed.
@@ -18,7 +19,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
 import { Checks, launchBrowser, log, REPORTS, Service } from "./harness.mjs";
+import { WALLET_ROOM } from "./wallet-flow.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const NOT_PAGES = new Set(["run.mjs", "harness.mjs"]);
@@ -27,6 +30,8 @@ const checks = new Checks();
 const t0 = Date.now();
 let service = null;
 let browser = null;
+/** The identity provider the service is pointed at (test/support/oidc-provider.mjs). */
+let idp = null;
 
 function report() {
   mkdirSync(REPORTS, { recursive: true });
@@ -55,10 +60,18 @@ async function main() {
     .sort();
   log(`pages: ${files.join(", ") || "none"}`);
 
-  const up = await checks.check("service starts (npm start, fresh state)", async () => {
+  const up = await checks.check("service starts (npm start, fresh state, the test identity provider)", async () => {
     const t = Date.now();
-    service = await new Service().start();
-    return `${service.base} in ${((Date.now() - t) / 1000).toFixed(1)} s`;
+    // The wallet flow's identity step needs an OpenID Connect provider the service is configured with
+    // before it starts (test/support/oidc-provider.mjs).
+    service = await new Service().start({
+      configure: async (base) => {
+        const started = await startIdentityProviderFor(base, log);
+        idp = started.idp;
+        return ["--var", `AUTHORIZATION_ROOM:${WALLET_ROOM}`, ...started.args];
+      },
+    });
+    return `${service.base} in ${((Date.now() - t) / 1000).toFixed(1)} s, identity provider ${idp?.issuer}`;
   });
   const launched = await checks.check("Chromium launches headless", async () => {
     browser = await launchBrowser();
@@ -71,7 +84,7 @@ async function main() {
     const scoped = checks.scope(page.title ?? file);
     const t = Date.now();
     try {
-      await page.run({ base: service.base, browser, checks: scoped });
+      await page.run({ base: service.base, browser, checks: scoped, idp });
     } catch (e) {
       // A page's own bug (not a failed check): recorded, and the next page still runs.
       await scoped.check("runs to the end", () => {
@@ -89,6 +102,7 @@ try {
   console.log(`FAIL browser runner: ${e?.stack ?? e}`);
 } finally {
   await browser?.close().catch(() => {});
+  await idp?.close();
   const failed = checks.results.some((r) => !r.ok);
   await service?.stop({ keep: failed || Boolean(process.env.BROWSER_KEEP) });
   if (failed && service?.workDir) log(`kept ${service.workDir} for diagnosis`);

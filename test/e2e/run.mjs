@@ -23,8 +23,11 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { freePort, signalGroup, snapshotTree } from "../../tools/lib/processes.mjs";
+import { loadLab } from "../../tools/lab/sdk.mjs";
 import { DevServer } from "../../tools/lab/server.mjs";
 import { assert, assertEqual, CheckError, Checks, need as needIn } from "../support/checks.mjs";
+import { startIdentityProviderFor } from "../support/oidc-provider.mjs";
+import { WALLET_ROOM, walletFlowChecks } from "./wallet-flow.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const REPORTS = join(REPO, "reports");
@@ -365,6 +368,10 @@ async function main() {
   const serverLog = join(REPORTS, "e2e-server.log");
   writeFileSync(serverLog, "");
   const port = await freePort();
+  // The national identity service's stand-in (a real OpenID Connect provider in this process), which the
+  // server is configured with for the authorization code flow's identity step (wallet-flow.mjs).
+  const identity = await startIdentityProviderFor(`http://127.0.0.1:${port}`, log);
+  identityProvider = identity.idp;
   // PUBLIC_ORIGIN set as a deployment must set it: the issuer identifier then never follows the Host.
   const server = new DevServer({
     root: ROOT,
@@ -372,7 +379,7 @@ async function main() {
     persistDir,
     logPath: serverLog,
     readyTimeoutMs: READY_TIMEOUT_MS,
-    args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`],
+    args: ["--var", `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, "--var", `AUTHORIZATION_ROOM:${WALLET_ROOM}`, ...identity.args],
   });
   currentServer = server;
   const base = server.base;
@@ -626,6 +633,16 @@ async function main() {
       throw new CheckError("no valid licence among synthetic holders 13-30");
     });
 
+    // ---- a standard wallet (an unmodified OpenID4VCI library) through the authorization code flow.
+    await walletFlowChecks({
+      base,
+      check: (name, fn) => check(`wallet: ${name}`, fn),
+      idp: identity.idp,
+      putRoom: (r, patch) => admin(base).put(r, patch),
+      personId: (await loadLab(ROOT)).population[200],
+      log,
+    });
+
     await check("a spoofed Host header: the metadata names PUBLIC_ORIGIN, never the Host it was asked under", async () => {
       const ask = (path) =>
         new Promise((resolve, reject) => {
@@ -785,6 +802,7 @@ async function main() {
   } finally {
     const leftovers = await server.stop();
     if (leftovers.length) console.log(`warning: server processes needed SIGKILL: ${leftovers.join(",")}`);
+    await identityProvider?.close();
     const failed = checks.failed;
     // Keep the state for diagnosis when something failed.
     if (failed === 0 && !process.env.E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
@@ -794,6 +812,8 @@ async function main() {
 }
 
 let currentServer = null;
+/** The identity provider started for the run (closed at the end). */
+let identityProvider = null;
 
 function report() {
   const { passed, failed } = checks;

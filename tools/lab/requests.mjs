@@ -37,7 +37,10 @@ export function endpointOf(method, url) {
     .replace(/^\/v1\/rooms\/[^/]+\/tickets$/, "/v1/rooms/:room/tickets")
     .replace(/^\/v1\/rooms\/[^/]+\/challenge$/, "/v1/rooms/:room/challenge")
     .replace(/^\/v1\/admin\/rooms\/[^/]+$/, "/v1/admin/rooms/:room")
-    .replace(/^\/v1\/rooms\/[^/]+$/, "/v1/rooms/:room");
+    .replace(/^\/v1\/rooms\/[^/]+$/, "/v1/rooms/:room")
+    // The test identity provider's per-interaction paths (test/support/oidc-provider.mjs).
+    .replace(/^\/interaction\/[^/]+/, "/interaction/:uid")
+    .replace(/^\/auth\/[^/]+$/, "/auth/:uid");
   return `${method} ${path}`;
 }
 
