@@ -1,5 +1,5 @@
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
-import { createExecutionContext } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -162,6 +162,33 @@ describe("credential status", () => {
     nextWindow();
     expect(await cwtStatusAt(entry.uri, entry.idx)).toBe(1);
     expect(await jwtStatusAt(entry.uri, entry.idx)).toBe(1);
+  });
+});
+
+describe("a restart", () => {
+  it("keeps what was issued, its statuses and the lists' counters: after every object restarts, the lists read the same and new entries are new", async () => {
+    const s = await session();
+    const keys = await walletKeys(2);
+    const issued = await credential(s.device, s.accessToken, SD_JWT, keys);
+    expect(issued.status).toBe(200);
+    const entries = (issued.body.credentials as { credential: string }[]).map(
+      (c) => (decodeJwt(c.credential.split("~")[0]!) as { status: { status_list: { idx: number; uri: string } } }).status.status_list,
+    );
+    await setListStatus(testEnv, [{ list: entries[0]!.uri.split("/").pop()!, idx: entries[0]!.idx }], STATUS.suspended, testClock.now());
+    const person = await ledgerPseudonym(testEnv, s.personId);
+    const before = await credentialsOfPerson(testEnv, person);
+
+    await abortAllDurableObjects();
+    nextWindow();
+
+    expect(await credentialsOfPerson(testEnv, person)).toEqual(before);
+    expect(await Promise.all(entries.map((e) => jwtStatusAt(e.uri, e.idx)))).toEqual([2, 0]);
+    // The same session goes on after the restart; its new credentials take entries never used before.
+    const more = await credential(s.device, s.accessToken, MDOC, keys);
+    expect(more.status).toBe(200);
+    const after = await credentialsOfPerson(testEnv, person);
+    expect(after).toHaveLength(4);
+    expect(new Set(after.map((e) => `${e.list}/${e.idx}`)).size).toBe(4);
   });
 });
 
