@@ -19,6 +19,7 @@ import { oid4vci } from "./routes/oid4vci";
 import { authorization } from "./routes/authorization";
 import { offers } from "./routes/offers";
 import { openapi } from "./routes/openapi";
+import { statusLists } from "./routes/status-lists";
 import { trustAnchors, wellKnown } from "./routes/well-known";
 
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
@@ -77,6 +78,7 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   app.route("/", oid4vci);
   app.route("/", authorization);
   app.route("/", trustAnchors);
+  app.route("/", statusLists);
   app.route("/", openapi);
   app.notFound(notFoundOrWrongMethod(app));
   app.onError(onError);

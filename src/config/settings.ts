@@ -180,6 +180,11 @@ export const VariablesSchema = z.object({
   ),
   /** The audience identity assertions must be minted for. */
   IDENTITY_AUDIENCE: withDefault(text.min(1), "antichambre"),
+  /**
+   * Seconds a Status List Token may be cached (its `ttl` claim and the Cache-Control max-age it is
+   * served with): the longest a suspension or revocation takes to reach verifiers.
+   */
+  STATUS_LIST_TTL_SECONDS: withDefault(integer(1, 86_400, " (seconds)"), 300),
   /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt). */
   IDENTITY_BINDING: withDefault(z.enum(["optional", "required"], { error: 'must be "optional" or "required"' }), "optional"),
   /**
@@ -243,6 +248,9 @@ export const SecretsSchema = z.object({
   /** The SD-JWT VC signer (HAIP: SD-JWT VCs carry `x5c`, a certificate issued by the IACA). */
   SD_JWT_SIGNER_KEY: optional(json(EcPrivateJwkSchema, "the SD-JWT VC signer's ES256 (P-256) private JWK with its kid")),
   SD_JWT_SIGNER_CERT: optional(certificate),
+  /** The status list signer (src/status/status-signer.ts): its own key and IACA-signed certificate. */
+  STATUS_LIST_KEY: optional(json(EcPrivateJwkSchema, "the status list signer's ES256 (P-256) private JWK with its kid")),
+  STATUS_LIST_CERT: optional(certificate),
 });
 
 export type VariableName = keyof typeof VariablesSchema.shape;
@@ -298,6 +306,7 @@ export interface Settings {
   };
   /** Per credential configuration key (CREDENTIAL_CONFIGURATIONS): must key proofs carry a key attestation? */
   readonly keyAttestations: { readonly mdl_mso_mdoc: KeyAttestationPolicy; readonly mdl_sd_jwt: KeyAttestationPolicy };
+  readonly statusListTtlSeconds: number;
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -353,6 +362,7 @@ function toSettings(p: Parsed): Settings {
       mdl_mso_mdoc: p.KEY_ATTESTATION_MDL_MSO_MDOC ?? keyAttestationDefault,
       mdl_sd_jwt: p.KEY_ATTESTATION_MDL_SD_JWT ?? keyAttestationDefault,
     },
+    statusListTtlSeconds: p.STATUS_LIST_TTL_SECONDS,
     secrets,
   };
 }

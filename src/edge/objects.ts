@@ -63,3 +63,8 @@ export async function hashedShard(value: string, count: number): Promise<number>
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
   return ((digest[0]! << 8) | digest[1]!) % count;
 }
+
+/** IssuanceLedger number `shard` (src/status/ledger.ts picks it by a hash of the person's ledger pseudonym). */
+export function ledgerAt(env: Pick<Env, "ISSUANCE_LEDGER">, shard: number) {
+  return env.ISSUANCE_LEDGER.get(env.ISSUANCE_LEDGER.idFromName(`ledger#${shard}`));
+}

@@ -13,7 +13,9 @@ import { configurationKey, isCredentialConfigurationId, KEY_REQUIREMENTS, type C
 import { deferIssuance, type DeferredResponse } from "./deferred";
 import { RegisterBusyError } from "../register/register";
 import type { AccessGrant } from "./dpop-access";
-import { issueCredentials } from "./issue-credentials";
+import { checkSigner, formatOf, issueCredentials } from "./issue-credentials";
+import { ledgerPseudonym, recordIssued, setListStatus } from "../status/ledger";
+import { STATUS } from "../status/status-values";
 import { checkKeyAttestation, verifyAttestationProof, type KeyAttestationFailure, type VerifiedAttestations } from "./key-attestation";
 import { MAX_PROOF_LENGTH, verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
@@ -30,6 +32,11 @@ import { settingsOf } from "../config/settings";
  * nonce, a denied person) are given back; the read stays counted, because it was spent. A register at
  * capacity defers the request (202 with a transaction_id, OpenID4VCI 1.0 §9): its reservation then
  * stays with the transaction until the deferred credential endpoint issues or denies it.
+ *
+ * Before anything is spent, the signer's certificate must be valid now (signer-validity.ts). Before
+ * anything is signed, each credential gets its status list entry and its ledger row, in one call for
+ * the whole batch (src/status/ledger.ts): a credential whose ledger write failed is never handed out,
+ * so there is no credential the lifecycle operations cannot find and revoke.
  */
 export const CredentialRequestSchema = z
   .object({
@@ -89,6 +96,7 @@ export async function issueForSession(
       extras: { reason: "configuration_not_authorized" },
     });
   const { keys, nonce } = await proofKeys(env, configuration, request.proofs, issuer, now);
+  await checkSigner(env, issuer, configuration, now);
 
   const sessions = await sessionObject(env, grant.sessionId);
   const spent = await sessions.spend(grant.sessionId, {
@@ -211,7 +219,25 @@ export async function issueToHolder(
       holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
     );
   }
-  const credentials = await issueCredentials(env, issuer, configuration, holder, request.keys, now);
+  const statuses = await recordIssued(env, issuer, {
+    person: await ledgerPseudonym(env, grant.personId),
+    sessionId: grant.sessionId,
+    format: formatOf(configuration),
+    configuration,
+    issuedAt: now,
+    count: request.keys.length,
+  });
+  let credentials: string[];
+  try {
+    credentials = await issueCredentials(env, issuer, configuration, holder, request.keys, statuses, now);
+  } catch (err) {
+    // Recorded but never handed out (signing failed): the entries are revoked, so that even a
+    // credential that somehow left would read as invalid. The ledger keeps the rows.
+    await setListStatus(env, statuses, STATUS.invalid, now).catch((e: unknown) => {
+      logger.warn("status_void_failed", { room: grant.room, error: e instanceof Error ? e.message : String(e) });
+    });
+    throw err;
+  }
   recordIssuance(env, "issued", {
     room: grant.room,
     configuration,

@@ -20,6 +20,8 @@ const NAMES = [
   "IACA_CERT",
   "SD_JWT_SIGNER_KEY",
   "SD_JWT_SIGNER_CERT",
+  "STATUS_LIST_KEY",
+  "STATUS_LIST_CERT",
 ];
 const work = mkdtempSync(join(tmpdir(), "antichambre-keys-"));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -568,7 +568,7 @@ describe("x5c (HAIP's SD-JWT VC profile)", () => {
 
   it("the deployed signer puts its own certificate (not the root) in x5c; it chains to the IACA and its key verifies the JWT", async () => {
     const x509 = await loadX509();
-    const signerOfDeployment = await sdJwtSigner(withDevSecrets(env as unknown as Env), ISSUER);
+    const signerOfDeployment = await sdJwtSigner(withDevSecrets(env as unknown as Env), ISSUER, AT.getTime());
     const sdJwt = await issueDrivingLicenceSdJwtVc(
       HOLDER,
       holderJwk,

@@ -58,6 +58,9 @@ const BAD: Record<string, { bad: unknown[]; good: string }> = {
   KEY_ATTESTATION_MDL_SD_JWT: { bad: ["REQUIRED", "true"], good: "required" },
   SD_JWT_SIGNER_KEY: { bad: ["{}", "pem?", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.SD_JWT_SIGNER_KEY },
   SD_JWT_SIGNER_CERT: { bad: ["MIIB...", DEV_SECRETS.SD_JWT_SIGNER_KEY], good: DEV_SECRETS.SD_JWT_SIGNER_CERT },
+  STATUS_LIST_KEY: { bad: ["{}", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.STATUS_LIST_KEY },
+  STATUS_LIST_CERT: { bad: ["MIIB...", DEV_SECRETS.STATUS_LIST_KEY], good: DEV_SECRETS.STATUS_LIST_CERT },
+  STATUS_LIST_TTL_SECONDS: { bad: ["0", "5m", "86401"], good: "60" },
 };
 for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]) {
   BAD[`RATE_LIMIT_${scope.toUpperCase()}`] = { bad: ["0/60", "10/0", "ten/60", "10", "10 per 60", "1e3/60", "none"], good: "5/10" };
@@ -111,6 +114,7 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
       pow: { floorBits: 8, ceilingBits: 0, busyArrivalsPerSecond: 0.05 },
       identity: { audience: "permis-app", binding: "required" },
       keyAttestations: { mdl_mso_mdoc: "optional", mdl_sd_jwt: "required" },
+      statusListTtlSeconds: 60,
     });
     for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[])
       expect(s.rateLimits[scope]).toEqual({ limit: 5, periodSeconds: 10 });
