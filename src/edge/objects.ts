@@ -66,5 +66,6 @@ export async function hashedShard(value: string, count: number): Promise<number>
 
 /** IssuanceLedger number `shard` (src/status/ledger.ts picks it by a hash of the person's ledger pseudonym). */
 export function ledgerAt(env: Pick<Env, "ISSUANCE_LEDGER">, shard: number) {
-  return env.ISSUANCE_LEDGER.get(env.ISSUANCE_LEDGER.idFromName(`ledger#${shard}`));
+  const ns = placed(env, env.ISSUANCE_LEDGER);
+  return ns.get(ns.idFromName(`ledger#${shard}`));
 }
