@@ -4,6 +4,7 @@ import { accessTokenHash } from "../../src/auth/dpop";
 import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, withEnv, type Send } from "../helpers/api";
 import { newDevice, type Device } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
+import { sendWithDpopNonce } from "../helpers/dpop-nonce";
 import { MDOC, SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
 import { devRouteKeyAttestation, keyAttestation, makeProvider } from "../helpers/wallet-provider";
 
@@ -44,17 +45,25 @@ async function requestCredential(
   return postCredential(send, s, { credential_configuration_id: configuration, proofs: { [proofType]: proofs } });
 }
 
-/** POST /credential with the session's access token and a DPoP proof for it. */
+/** POST /credential with the session's access token and a DPoP proof for it (with the server's DPoP nonce: test/helpers/dpop-nonce.ts). */
 async function postCredential(send: Send, s: { device: Device; accessToken: string }, body: unknown) {
   const url = `${ORIGIN}/credential`;
-  const dpop = await new SignJWT({ htm: "POST", htu: url, jti: crypto.randomUUID(), ath: await accessTokenHash(s.accessToken) })
-    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: s.device.publicJwk })
-    .setIssuedAt(Math.floor(testClock.now() / 1000))
-    .sign(s.device.privateKey);
-  return send("/credential", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `DPoP ${s.accessToken}`, dpop },
-    body: JSON.stringify(body),
+  return sendWithDpopNonce(async (dpopNonce) => {
+    const dpop = await new SignJWT({
+      htm: "POST",
+      htu: url,
+      jti: crypto.randomUUID(),
+      ath: await accessTokenHash(s.accessToken),
+      ...(dpopNonce ? { nonce: dpopNonce } : {}),
+    })
+      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: s.device.publicJwk })
+      .setIssuedAt(Math.floor(testClock.now() / 1000))
+      .sign(s.device.privateKey);
+    return send("/credential", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `DPoP ${s.accessToken}`, dpop },
+      body: JSON.stringify(body),
+    });
   });
 }
 

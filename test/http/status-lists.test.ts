@@ -64,7 +64,8 @@ async function session(): Promise<{ personId: string; device: Awaited<ReturnType
 
 /** A verifier's view of an SD-JWT VC: @sd-jwt/sd-jwt-vc, which checks `status` with @sd-jwt/jwt-status-list. */
 async function sdJwtVerifier() {
-  const jwks = (await (await call("/.well-known/jwks.json")).json()) as { keys: JsonWebKey[] };
+  // SD-JWT VCs are signed by their own signer, named first in the JWT VC issuer metadata.
+  const { jwks } = (await (await call("/.well-known/jwt-vc-issuer")).json()) as { jwks: { keys: JsonWebKey[] } };
   const issuerKey = await crypto.subtle.importKey("jwk", jwks.keys[0]!, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
   const verify = (key: CryptoKey) => async (data: string, sig: string) =>
     crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, base64url.decode(sig), new TextEncoder().encode(data));
