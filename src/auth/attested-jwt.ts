@@ -14,7 +14,8 @@ export type AttestedJwtFailure = ChainFailure | "missing" | "malformed" | "wrong
 const MAX_ATTESTATION_LENGTH = 8 * 1024;
 
 export interface AttestedJwtOptions {
-  typ: string;
+  /** The `typ` the JWT must carry; several when a spec renamed it and wallets still send the old name. */
+  typ: string | readonly string[];
   /** PEM text of the trust anchors (WALLET_PROVIDER_ANCHORS). */
   anchors: string | undefined;
   now: number;
@@ -33,14 +34,15 @@ export async function verifyAttestedJwt(
   } catch {
     return refuse("malformed");
   }
-  if (header.typ !== options.typ) return refuse("wrong_type");
+  const types: readonly string[] = typeof options.typ === "string" ? [options.typ] : options.typ;
+  if (typeof header.typ !== "string" || !types.includes(header.typ)) return refuse("wrong_type");
   if (header.alg !== "ES256") return refuse("unsupported_algorithm");
   const chain = await verifyX5c(header.x5c, parseAnchors(options.anchors), options.now);
   if (!chain.ok) return chain;
   if (chain.value.leaf.curve !== "P-256") return refuse("unsupported_algorithm");
   try {
     const { payload } = await jwtVerify(jwt, chain.value.leafKey, {
-      typ: options.typ,
+      typ: header.typ,
       algorithms: ["ES256"],
       currentDate: new Date(options.now),
       clockTolerance: 60,

@@ -93,7 +93,9 @@ export async function checkKeyAttestation(
 
 async function verifyKeyAttestation(jwt: string, check: KeyAttestationCheck): Promise<Result<AttestedKeys, KeyAttestationFailure>> {
   const verified = await verifyAttestedJwt(jwt, {
-    typ: "key-attestation+jwt",
+    // OpenID4VCI 1.0's name, and the drafts' (`keyattestation+jwt`), which wallet libraries still make
+    // (@openid4vc/openid4vci 0.4): the same object either way.
+    typ: ["key-attestation+jwt", "keyattestation+jwt"],
     anchors: check.anchors,
     now: check.now,
     requiredClaims: ["iat", "exp", "attested_keys"],

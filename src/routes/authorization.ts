@@ -20,6 +20,7 @@ import {
   walletRedirect,
   type Flow,
 } from "../oauth/authorization";
+import { withDpopNonce } from "../oauth/dpop-nonce";
 import { ParFormSchema, pushAuthorizationRequest, takePushedRequest } from "../oauth/par";
 import { renderAuthorizationErrorPage, renderAuthorizationWaitingPage, type AuthorizationErrorReason } from "../pages/authorization-page";
 import { newNonce, pageHeaders } from "../pages/document";
@@ -36,7 +37,8 @@ export const authorization = new Hono<AppEnv>();
 
 const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
-authorization.post("/par", async (c) => {
+// The answer carries a DPoP-Nonce, so a wallet's first token request has the nonce it needs (no use_dpop_nonce round trip).
+authorization.post("/par", withDpopNonce, async (c) => {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(c.req.header("content-type") ?? ""))
     throw new ApiError("invalid_request", "the pushed authorization request must be application/x-www-form-urlencoded", { status: 400 });
   const parsed = ParFormSchema.safeParse(Object.fromEntries(new URLSearchParams(await c.req.text())));

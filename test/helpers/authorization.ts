@@ -60,6 +60,8 @@ export interface Pushed {
   body: Record<string, any>;
   verifier: string;
   state: string;
+  /** The answer's DPoP-Nonce header: what the wallet's first token request carries. */
+  dpopNonce: string | null;
 }
 
 export async function pushRequest(
@@ -86,7 +88,7 @@ export async function pushRequest(
       ...options.params,
     }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any>, verifier, state };
+  return { status: res.status, body: (await res.json()) as Record<string, any>, verifier, state, dpopNonce: res.headers.get("dpop-nonce") };
 }
 
 /** A browser: a cookie jar, redirects followed within the service, forms submitted as they are. */

@@ -72,6 +72,8 @@ describe("the authorization code flow, queued", () => {
     expect(token.status).toBe(200);
     expect(token.body.token_type).toBe("DPoP");
     expect(token.res.headers.get("dpop-nonce")).toBeTruthy();
+    // PAR already handed out the nonce, so the first token request needs no use_dpop_nonce round trip.
+    expect(pushed.dpopNonce).toBe(token.res.headers.get("dpop-nonce"));
 
     const issued = await credential(wallet.dpop, token.body.access_token, SD_JWT, await walletKeys(1));
     expect(issued.status).toBe(200);

@@ -86,13 +86,16 @@ describe("key attestation required", () => {
     expect(relaxed[SD_JWT].proof_types_supported.jwt).not.toHaveProperty("key_attestations_required");
   });
 
-  it("issues for a proof key attested by a trusted wallet provider, with or without the c_nonce in the attestation", async () => {
+  it("issues for a proof key attested by a trusted wallet provider, with or without the c_nonce in the attestation, under either typ", async () => {
     const s = await session();
     const [a, b] = [await newDevice(), await newDevice()];
     const n = await nonce();
     const proofs = [
       await keyProof(a, n, { keyAttestation: await keyAttestation([a.publicJwk, b.publicJwk], { nonce: n }) }),
-      await keyProof(b, n, { keyAttestation: await keyAttestation([b.publicJwk], { keyStorage: ["iso_18045_moderate"] }) }),
+      // The drafts' typ, which wallet libraries still make (@openid4vc/openid4vci 0.4).
+      await keyProof(b, n, {
+        keyAttestation: await keyAttestation([b.publicJwk], { keyStorage: ["iso_18045_moderate"], typ: "keyattestation+jwt" }),
+      }),
     ];
     const res = await requestCredential(required, s, SD_JWT, proofs);
     expect(res.status).toBe(200);
