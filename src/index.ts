@@ -8,6 +8,7 @@ import { createApp } from "./app";
 import { workerHandler } from "./edge/worker";
 
 export { IssuanceSessions } from "../durable-objects/issuance-sessions";
+export { LifecycleLog } from "../durable-objects/lifecycle-log";
 export { QueueShard } from "../durable-objects/queue-shard";
 export { ReplayGuard } from "../durable-objects/replay-guard";
 export { RoomCoordinator } from "../durable-objects/room-coordinator";

@@ -41,3 +41,8 @@ export async function hashedShard(value: string, count: number): Promise<number>
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
   return ((digest[0]! << 8) | digest[1]!) % count;
 }
+
+/** The deployment's one LifecycleLog: the audit log and the register sync cursor (src/lifecycle/). */
+export function lifecycleLog(env: Pick<Env, "LIFECYCLE_LOG">) {
+  return env.LIFECYCLE_LOG.get(env.LIFECYCLE_LOG.idFromName("lifecycle"));
+}

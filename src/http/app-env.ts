@@ -7,5 +7,7 @@ export interface AppEnv {
   Variables: {
     /** Set by the dpopAccess middleware on the credential and notification endpoints. */
     grant: AccessGrant;
+    /** Set by requireAdmin: who is calling, as the audit log names them (never the token). */
+    adminActor: string;
   };
 }

@@ -5,7 +5,7 @@ import { claimOnce } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
 import { logger } from "../log/logger";
-import type { LicenceHolder } from "../register/licence-holder";
+import type { Licence } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { isCredentialConfigurationId } from "./configurations";
@@ -14,6 +14,7 @@ import { issueCredentials } from "./issue-credentials";
 import { verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
 import { settingsOf } from "../config/settings";
+import { denialText, type LicenceDenialReason } from "./denial-reasons";
 
 /**
  * The credential endpoint's use case (OpenID4VCI 1.0 §8): key proofs in, credentials bound to their
@@ -44,7 +45,14 @@ export async function issueForSession(
   env: Env,
   grant: AccessGrant,
   request: CredentialRequest,
-  context: { issuer: string; now: number; readHolder: () => Promise<LicenceHolder | null>; startedMs: number },
+  context: {
+    issuer: string;
+    now: number;
+    readLicence: () => Promise<Licence | null>;
+    startedMs: number;
+    /** The language of a refusal's `error_description` ("fr" or "en"; src/issuance/denial-reasons.ts). */
+    lang: string;
+  },
 ): Promise<CredentialResponse> {
   const { issuer, now } = context;
   const configuration = request.credential_configuration_id;
@@ -90,15 +98,13 @@ export async function issueForSession(
       throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
     readSpent = true;
     // Busy or failing register: RegisterBusyError / RegisterUnavailableError become 503 + Retry-After (errors.ts).
-    const holder = await context.readHolder();
-    const expired = holder !== null && Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now;
-    if (!holder || expired) {
+    const licence = await context.readLicence();
+    const refused = denialOf(licence, now);
+    if (refused) {
       recordIssuance(env, "denied", { room: grant.room, latencyMs: Date.now() - context.startedMs });
-      throw new ApiError(
-        "credential_request_denied",
-        holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
-      );
+      throw new ApiError("credential_request_denied", denialText(context.lang, refused), { extras: { reason: refused } });
     }
+    const holder = licence!.holder;
     const credentials = await issueCredentials(env, issuer, configuration, holder, keys, now);
     handedOut = true;
     recordIssuance(env, "issued", {
@@ -125,6 +131,18 @@ export async function issueForSession(
       });
     }
   }
+}
+
+/**
+ * Why this licence may not be issued, or null if it may. A withdrawn or suspended licence is refused
+ * whatever its dates (the reason the person must hear is the register's decision, not the date).
+ */
+export function denialOf(licence: Licence | null, now: number): LicenceDenialReason | null {
+  if (!licence) return "no_licence";
+  if (licence.status === "withdrawn") return "licence_withdrawn";
+  if (licence.status === "suspended") return "licence_suspended";
+  if (Date.parse(`${licence.holder.expiry_date}T23:59:59Z`) <= now) return "licence_expired";
+  return null;
 }
 
 /** A c_nonce is valid if it opens (ours, unexpired) and has never been used before. */

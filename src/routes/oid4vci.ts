@@ -13,6 +13,7 @@ import { acceptNotification, NotificationSchema } from "../issuance/notification
 import { redeemPreAuthorizedCode, TokenRequestSchema } from "../issuance/token";
 import { clock } from "../lib/clock";
 import { LicenceRegister } from "../register/register";
+import { negotiateLang } from "../pages/i18n";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 
@@ -57,7 +58,10 @@ oid4vci.post("/credential", dpopAccess, async (c) => {
     issuer: issuerOrigin(c.env, c.req.url),
     now: clock.now(),
     startedMs,
-    readHolder: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId)),
+    readLicence: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findLicence(grant.personId)),
+    // A refusal's words in the wallet's language when it asks for French or English; English otherwise
+    // (the API's language), so a wallet that sends no preference reads what it always has.
+    lang: c.req.header("accept-language") ? negotiateLang(null, c.req.header("accept-language")) : "en",
   });
   return c.json(answer, 200, noStore);
 });

@@ -59,7 +59,7 @@ export async function withAccess(
   device: Device,
   accessToken: string,
   body: unknown,
-  { scheme = "DPoP" }: { scheme?: string } = {},
+  { scheme = "DPoP", headers = {} }: { scheme?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, any>; res: Response }> {
   const url = `${ORIGIN}${path}`;
   const proof = await new SignJWT({ htm: "POST", htu: url, jti: crypto.randomUUID(), ath: await accessTokenHash(accessToken) })
@@ -68,7 +68,7 @@ export async function withAccess(
     .sign(device.privateKey);
   const res = await call(path, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `${scheme} ${accessToken}`, dpop: proof },
+    headers: { "content-type": "application/json", authorization: `${scheme} ${accessToken}`, dpop: proof, ...headers },
     body: JSON.stringify(body),
   });
   const text = await res.text();
