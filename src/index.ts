@@ -7,6 +7,7 @@
 import { createApp } from "./app";
 import { workerHandler } from "./edge/worker";
 
+export { IssuanceLedger } from "../durable-objects/issuance-ledger";
 export { IssuanceSessions } from "../durable-objects/issuance-sessions";
 export { LifecycleLog } from "../durable-objects/lifecycle-log";
 export { QueueShard } from "../durable-objects/queue-shard";

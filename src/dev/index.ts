@@ -7,6 +7,6 @@
 import { workerHandler } from "../edge/worker";
 import { createDevApp } from "./kit";
 
-export { IssuanceSessions, LifecycleLog, QueueShard, ReplayGuard, RoomCoordinator } from "../index";
+export { IssuanceLedger, IssuanceSessions, LifecycleLog, QueueShard, ReplayGuard, RoomCoordinator } from "../index";
 
 export default workerHandler(createDevApp());

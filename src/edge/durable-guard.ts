@@ -31,6 +31,7 @@ const FAULT_POINTS: Record<string, FaultPoint | Record<string, FaultPoint>> = {
   QUEUE_SHARD: "shard.join",
   REPLAY_GUARD: "replay.claim",
   ISSUANCE_SESSIONS: "sessions.call",
+  ISSUANCE_LEDGER: { record: "ledger.write" },
   ROOM_COORDINATOR: { snapshot: "coordinator.snapshot", startSession: "coordinator.session", endSession: "coordinator.session" },
 };
 

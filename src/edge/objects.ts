@@ -42,6 +42,11 @@ export async function hashedShard(value: string, count: number): Promise<number>
   return ((digest[0]! << 8) | digest[1]!) % count;
 }
 
+/** IssuanceLedger number `shard` (src/status/ledger.ts picks it by a hash of the person's ledger pseudonym). */
+export function ledgerAt(env: Pick<Env, "ISSUANCE_LEDGER">, shard: number) {
+  return env.ISSUANCE_LEDGER.get(env.ISSUANCE_LEDGER.idFromName(`ledger#${shard}`));
+}
+
 /** The deployment's one LifecycleLog: the audit log and the register sync cursor (src/lifecycle/). */
 export function lifecycleLog(env: Pick<Env, "LIFECYCLE_LOG">) {
   return env.LIFECYCLE_LOG.get(env.LIFECYCLE_LOG.idFromName("lifecycle"));

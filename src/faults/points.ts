@@ -33,6 +33,8 @@ export const FAULT_POINTS = [
   "replay.claim",
   /** IssuanceSessions, every method: a session cannot be opened, checked, spent or ended. */
   "sessions.call",
+  /** IssuanceLedger.record: a credential request's status entries and ledger rows cannot be written. */
+  "ledger.write",
   /** The register's D1 query: "throw" is a D1 error, "delay" a read that hangs past its timeout. */
   "register.read",
   /** The register's capacity gate refuses as if every slot were taken. */
