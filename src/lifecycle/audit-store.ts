@@ -4,14 +4,14 @@ import { migrate, type Migration } from "../storage/migrations";
  * The LifecycleLog object's storage (durable-objects/lifecycle-log.ts): the operators' audit log and the
  * cursor of the register's change log.
  *
- * - audit: seq (autoincrement), at, actor, action, target_kind, room, pseudonym, list, idx, count, reason;
- *   one row per credential status change (per room, for a person).
+ * - audit: seq (autoincrement), at, actor, action, target_kind, pseudonym, list, idx, count, reason; one
+ *   row per change (of a person's credentials, or of one credential).
  * - sync: one row (id = 1): cursor (the last register change applied), lease_id, lease_until; written
  *   when a register sync starts and ends.
  *
- * No personal data: a person appears only as the room's pseudonym (HMAC under PSEUDONYM_KEY), a
+ * No personal data: a person appears only as their ledger pseudonym (HMAC under PSEUDONYM_KEY), a
  * credential as its status list and index, an operator as a label of the admin token's hash or of the
- * dashboard login (src/lifecycle/actor.ts). Kept for good: an audit log is not swept.
+ * dashboard login (src/http/admin-auth.ts). Kept for good: an audit log is not swept.
  */
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE audit (
@@ -20,7 +20,6 @@ const MIGRATIONS: readonly Migration[] = [
      actor TEXT NOT NULL,
      action TEXT NOT NULL,
      target_kind TEXT NOT NULL,
-     room TEXT,
      pseudonym TEXT,
      list TEXT,
      idx INTEGER,
@@ -34,8 +33,7 @@ const MIGRATIONS: readonly Migration[] = [
 export type AuditAction = "suspend" | "reinstate" | "revoke";
 
 export type AuditTarget =
-  | { readonly kind: "person"; readonly room: string; readonly pseudonym: string }
-  | { readonly kind: "credential"; readonly list: string; readonly idx: number };
+  { readonly kind: "person"; readonly pseudonym: string } | { readonly kind: "credential"; readonly list: string; readonly idx: number };
 
 /** One change as recorded (what GET /v1/admin/audit lists). */
 export interface AuditEntry {
@@ -58,7 +56,6 @@ interface AuditRow {
   actor: string;
   action: string;
   target_kind: string;
-  room: string | null;
   pseudonym: string | null;
   list: string | null;
   idx: number | null;
@@ -80,13 +77,12 @@ export class AuditStore {
       const t = e.target;
       return this.#sql
         .exec<{ seq: number }>(
-          `INSERT INTO audit (at, actor, action, target_kind, room, pseudonym, list, idx, count, reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+          `INSERT INTO audit (at, actor, action, target_kind, pseudonym, list, idx, count, reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
           e.at,
           e.actor,
           e.action,
           t.kind,
-          t.kind === "person" ? t.room : null,
           t.kind === "person" ? t.pseudonym : null,
           t.kind === "credential" ? t.list : null,
           t.kind === "credential" ? t.idx : null,
@@ -135,7 +131,7 @@ export class AuditStore {
 function entryOf(row: AuditRow): AuditEntry {
   const target: AuditTarget =
     row.target_kind === "person"
-      ? { kind: "person", room: row.room ?? "", pseudonym: row.pseudonym ?? "" }
+      ? { kind: "person", pseudonym: row.pseudonym ?? "" }
       : { kind: "credential", list: row.list ?? "", idx: row.idx ?? 0 };
   return {
     seq: row.seq,

@@ -28,7 +28,10 @@ export const AuditQuerySchema = z
   .strict();
 
 /** A page, newest first, and the cursor of the next (older) page, or null at the oldest. */
-export async function auditPage(env: Env, query: z.infer<typeof AuditQuerySchema>): Promise<{ entries: AuditEntry[]; next: string | null }> {
+export async function auditPage(
+  env: Env,
+  query: z.infer<typeof AuditQuerySchema>,
+): Promise<{ entries: AuditEntry[]; next: string | null }> {
   const entries = await lifecycleLog(env).page(query.before ?? null, query.limit);
   const last = entries.at(-1);
   return { entries, next: entries.length === query.limit && last && last.seq > 1 ? String(last.seq) : null };
