@@ -41,6 +41,9 @@ export const ROUTES: readonly RouteContract[] = [
   admin("PUT", "/v1/admin/register"),
   admin("GET", "/v1/admin/register"),
   admin("GET", "/v1/admin/metrics"),
+  admin("POST", "/v1/admin/credentials/by-person/:action"),
+  admin("POST", "/v1/admin/credentials/by-index/:action"),
+  admin("GET", "/v1/admin/audit"),
   { method: "POST", path: "/v1/dev/identity-assertions", allowed: [201, 400, 415, 422] },
   admin("GET", "/v1/dev/faults"),
   admin("PUT", "/v1/dev/faults"),
@@ -72,7 +75,7 @@ export function contractFor(route: RouteContract, method: string): Contract {
 }
 
 function patternOf(route: RouteContract): RegExp {
-  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id/g, "[^/]+");
+  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id|:action/g, "[^/]+");
   return new RegExp(`^${escaped}$`);
 }
 
