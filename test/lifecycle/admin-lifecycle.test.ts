@@ -354,3 +354,31 @@ describe("the register's changes, applied automatically", () => {
     expect(await syncRegisterChanges(testEnv, testClock.now())).toMatchObject({ ran: true, applied: 0 });
   });
 });
+
+describe("the dashboard", () => {
+  it("carries the credential controls and the audit log, with no inline script", async () => {
+    const login = await call("/admin/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "sec-fetch-site": "same-origin" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const res = await call("/admin?room=permis", { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    for (const id of [
+      "person-form",
+      "person_id",
+      "person_action",
+      "person_confirm",
+      "index-form",
+      "status_list",
+      "status_idx",
+      "audit-rows",
+    ])
+      expect(html).toContain(`id="${id}"`);
+    expect(html).toContain('<option value="revoke">revoke (final)</option>');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+});
