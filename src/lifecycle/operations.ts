@@ -110,13 +110,13 @@ export async function changeCredential(
   const status = TARGET_STATUS[action];
   const change = await setListStatus(env, [entry], status, ctx.now);
   if (change.unknown.length > 0) throw new ApiError("not_found", `no credential at ${entry.list}/${entry.idx}`);
+  const outcome = outcomeOf(action, { kind: "credential", list: entry.list, idx: entry.idx }, change);
+  await settle(env, ctx, outcome, change);
   if (change.revoked.length > 0) {
     throw new ApiError("conflict", `the credential at ${entry.list}/${entry.idx} is revoked, and a revocation is final`, {
       extras: { reason: "revoked_is_final" },
     });
   }
-  const outcome = outcomeOf(action, { kind: "credential", list: entry.list, idx: entry.idx }, change);
-  await settle(env, ctx, outcome, change);
   return outcome;
 }
 

@@ -165,6 +165,7 @@ describe("one credential by list and index", () => {
     const refused = await expectProblem(await byIndex("reinstate", { list: second!.list, idx: second!.idx }), 409, "conflict");
     expect(refused.reason).toBe("revoked_is_final");
     expect(await listed(refs)).toEqual([0, 1, 0]);
+    expect(await newestAudit()).toMatchObject({ action: "reinstate", target: { kind: "credential", idx: second!.idx }, count: 0 });
   });
 
   it("an entry never issued, or a list this issuer never made, is a 404", async () => {
