@@ -16,10 +16,12 @@ import {
   setLicenceStatus,
   syntheticHolder,
 } from "../../src/register/seed";
-import { createRoom, join, testClock, tick } from "../helpers/api";
+import { checkAnswersAgainstOpenApiInThisFile, createRoom, join, testClock, tick } from "../helpers/api";
 import { SD_JWT, MDOC, admittedOffer, credential, token, walletKeys, withAccess, nonce, keyProof } from "../helpers/wallet";
 
 const db = env.REGISTER;
+
+checkAnswersAgainstOpenApiInThisFile();
 
 beforeAll(async () => {
   await ensureRegisterSchema(db);
