@@ -383,3 +383,19 @@ describe("the dashboard", () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });
 });
+
+describe("development helpers", () => {
+  it("POST /v1/dev/register/licence-status changes the register, /v1/dev/register/sync applies it at once", async () => {
+    await syncRegisterChanges(testEnv, testClock.now());
+    const personId = freshPerson();
+    const refs = await issueBoth(personId);
+    const set = (body: unknown) => post("/v1/dev/register/licence-status", body, {});
+    expect((await set({ person_id: personId, status: "suspended" })).status).toBe(200);
+    await expectProblem(await set({ person_id: "FR-010500", status: "suspended" }), 404, "not-found");
+    await expectProblem(await set({ person_id: personId, status: "revoked" }), 422, "validation-failed");
+    expect(await listed(refs)).toEqual([0, 0, 0]); // not before the sync
+    const sync = await post("/v1/dev/register/sync", {}, {});
+    expect(await sync.json()).toMatchObject({ ran: true, applied: 1, credentials: 3 });
+    expect(await listed(refs)).toEqual([2, 2, 2]);
+  });
+});

@@ -49,6 +49,8 @@ export const ROUTES: readonly RouteContract[] = [
   admin("PUT", "/v1/dev/faults"),
   admin("DELETE", "/v1/dev/faults"),
   { method: "POST", path: "/v1/dev/register/seed", allowed: [200], noRandomPost: true },
+  { method: "POST", path: "/v1/dev/register/licence-status", allowed: [200, 400, 404, 415, 422] },
+  { method: "POST", path: "/v1/dev/register/sync", allowed: [200] },
   { method: "GET", path: "/rooms/:room", allowed: [200, 404], html: true },
   { method: "GET", path: "/admin", allowed: [401], html: true },
   { method: "POST", path: "/admin/login", allowed: [303, 401, 403, 415], html: true },
