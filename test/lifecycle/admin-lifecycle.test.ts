@@ -399,3 +399,32 @@ describe("development helpers", () => {
     expect(await listed(refs)).toEqual([2, 2, 2]);
   });
 });
+
+describe("concurrent changes", () => {
+  it("a revocation racing reinstatements and suspensions ends revoked, whatever the order", async () => {
+    const personId = freshPerson();
+    const refs = await issueBoth(personId);
+    const calls = [
+      ...Array.from({ length: 4 }, () => byPerson("reinstate", { person_id: personId })),
+      byPerson("revoke", { person_id: personId }),
+      ...Array.from({ length: 4 }, () => byPerson("suspend", { person_id: personId })),
+    ];
+    const answers = await Promise.all(calls);
+    for (const a of answers) expect([200, 409]).toContain(a.status);
+    expect(await listed(refs)).toEqual([1, 1, 1]);
+  });
+
+  it("two sync runs at once: one applies the change, the other stands aside; the change is audited once", async () => {
+    await syncRegisterChanges(testEnv, testClock.now());
+    const personId = freshPerson();
+    const refs = await issueBoth(personId);
+    await setLicenceStatus(env.REGISTER, personId, "suspended", testClock.now());
+    const runs = await Promise.all([syncRegisterChanges(testEnv, testClock.now()), syncRegisterChanges(testEnv, testClock.now())]);
+    expect(runs.filter((r) => r.ran)).toHaveLength(1);
+    expect(runs.find((r) => r.ran)).toMatchObject({ applied: 1, credentials: 3 });
+    expect(await listed(refs)).toEqual([2, 2, 2]);
+    const pseudonym = await ledgerPseudonym(testEnv, personId);
+    const mine = (await audit("?limit=20")).entries.filter((e) => e.target.pseudonym === pseudonym);
+    expect(mine).toHaveLength(1);
+  });
+});
