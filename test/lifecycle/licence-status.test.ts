@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CredentialDeniedError } from "../../client/index";
+import { denialOf } from "../../src/issuance/credential";
 import { STRINGS } from "../../src/pages/i18n";
 import { readLicenceChanges } from "../../src/register/changes";
 import { LicenceRegister } from "../../src/register/register";
@@ -179,5 +180,25 @@ describe("the SDK and the page say why, in French and English", () => {
       expect(STRINGS.fr.denied(reason).length).toBeGreaterThan(10);
       expect(STRINGS.en.denied(reason)).not.toBe(STRINGS.fr.denied(reason));
     }
+  });
+});
+
+describe("which reason wins", () => {
+  it("the register's decision before the date: withdrawn or suspended is said even when the licence has also expired", () => {
+    const now = testClock.now();
+    const today = new Date(now).toISOString().slice(0, 10);
+    const expiredN = Array.from({ length: 200 }, (_, i) => i + 1).find((n) => syntheticHolder(n).expiry_date < today)!;
+    const validN = Array.from({ length: 200 }, (_, i) => i + 1).find((n) => syntheticHolder(n).expiry_date > today)!;
+    const expired = syntheticHolder(expiredN);
+    const valid = syntheticHolder(validN);
+    expect(denialOf(null, now)).toBe("no_licence");
+    expect(denialOf({ holder: expired, status: "withdrawn" }, now)).toBe("licence_withdrawn");
+    expect(denialOf({ holder: expired, status: "suspended" }, now)).toBe("licence_suspended");
+    expect(denialOf({ holder: expired, status: "valid" }, now)).toBe("licence_expired");
+    expect(denialOf({ holder: valid, status: "valid" }, now)).toBeNull();
+    // The last day of validity still issues; the day after does not.
+    const lastDay = Date.parse(`${valid.expiry_date}T12:00:00Z`);
+    expect(denialOf({ holder: valid, status: "valid" }, lastDay)).toBeNull();
+    expect(denialOf({ holder: valid, status: "valid" }, lastDay + 86_400_000)).toBe("licence_expired");
   });
 });
