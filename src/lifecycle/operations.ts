@@ -66,7 +66,7 @@ export interface ChangeOutcome {
   unchanged: number;
   /** Revoked, and so left as they are (a suspension or reinstatement never touches them). */
   revoked_kept: number;
-  /** Their entries, `${list}/${idx}`, each list once purged from this location's cache. */
+  /** Every credential the call covered, with its status now (the lists that changed are purged from this location's cache). */
   credentials: { list: string; idx: number; status: StatusValue }[];
 }
 
@@ -78,7 +78,10 @@ interface Context {
   readonly reason: string | null;
 }
 
-/** Every credential of the person `personId`. 404 if the ledger holds none; 409 for a reinstatement of only revoked ones. */
+/**
+ * Every credential of the person `personId`. 404 if the ledger holds none; 409 for a suspension or a
+ * reinstatement when every one is revoked.
+ */
 export async function changePerson(env: Env, personId: string, action: LifecycleAction, ctx: Context): Promise<ChangeOutcome> {
   const pseudonym = await ledgerPseudonym(env, personId);
   return applyToPerson(env, pseudonym, action, ctx);
