@@ -18,6 +18,7 @@ import { tickets } from "./routes/tickets";
 import { oid4vci } from "./routes/oid4vci";
 import { offers } from "./routes/offers";
 import { openapi } from "./routes/openapi";
+import { statusLists } from "./routes/status-lists";
 import { trustAnchors, wellKnown } from "./routes/well-known";
 
 /** No request this API accepts comes near this; anything larger is refused before it is read. */
@@ -63,6 +64,7 @@ export function createApp({ devKit }: AppOptions = {}): Hono<AppEnv> {
   app.route("/offers", offers);
   app.route("/", oid4vci);
   app.route("/", trustAnchors);
+  app.route("/", statusLists);
   app.route("/", openapi);
   app.notFound(notFoundOrWrongMethod(app));
   app.onError(onError);

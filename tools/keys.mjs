@@ -7,6 +7,8 @@
 //                   Annex B allows 20). Wallets and verifiers trust this one certificate.
 //   Document Signer signed by the IACA, digitalSignature, EKU 1.0.18013.5.1.2 (mdlDS), ~1 year (Annex B
 //                   allows 457 days). Signs every mDL's MSO; its C= must equal the mDL's issuing_country.
+//   Status list     signed by the IACA, digitalSignature, ~1 year: signs the Token Status Lists
+//   signer          (STATUS_LIST_KEY, STATUS_LIST_CERT), a key of its own, apart from the credential signers.
 //   SIGNING_KEYS    ES256 JWK with kid (SD-JWT VC and admission tokens).
 //   TICKET_KEYS     32-byte HMAC key with kid (queue tickets).
 //   ADMIN_TOKEN     32 random bytes, base64url (the admin API and dashboard).
@@ -20,8 +22,9 @@
 //       file. The terminal gets the paths and the commands to run, never a secret: terminals are
 //       scrolled back, logged, screen-shared and pasted into tickets.
 //       --put also pipes each secret into `npx wrangler secret put NAME` on its standard input.
-//   npm run keys -- --dev-module > src/config/dev-credentials.ts
+//   npm run keys -- --dev-module [--not-before ISO-DATE] > src/config/dev-credentials.ts
 //       Prints the embedded development defaults instead (public by design; writes nothing).
+//       --not-before dates the certificates from then (the tests' fixed clock must lie inside them).
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -49,11 +52,16 @@ const { values: args } = parseArgs({
     iaca: { type: "string" },
     "issuer-url": { type: "string" },
     "dev-module": { type: "boolean", default: false },
+    "not-before": { type: "string" },
     put: { type: "boolean", default: false },
   },
 });
 
-const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+const now = new Date(Math.floor((args["not-before"] ? Date.parse(args["not-before"]) : Date.now()) / 1000) * 1000);
+if (Number.isNaN(now.getTime())) {
+  console.error("keys: --not-before must be an ISO date such as 2026-11-27T11:20:53Z");
+  process.exit(1);
+}
 const today = now.toISOString().slice(0, 10).replaceAll("-", "");
 const dev = args["dev-module"];
 const suffix = dev ? " (development)" : "";
@@ -61,9 +69,10 @@ const altName = args["issuer-url"] ? [new x509.IssuerAlternativeNameExtension([{
 
 const iaca = args.iaca ? await loadIaca(args.iaca) : await createIaca();
 const ds = await createDocumentSigner(iaca);
+const statusList = await createStatusListSigner(iaca);
 
 if (dev) {
-  process.stdout.write(devModule(iaca, ds));
+  process.stdout.write(devModule(iaca, ds, statusList));
 } else {
   const signing = await privateJwk(await generateEc(), "signing");
   const ticket = { kid: `ticket-${today}-${hex(random(4))}`, k: base64url(random(32)) };
@@ -74,6 +83,8 @@ if (dev) {
     MDOC_DS_KEY: JSON.stringify(ds.jwk),
     MDOC_DS_CERT: ds.cert.toString("pem"),
     IACA_CERT: iaca.cert.toString("pem"),
+    STATUS_LIST_KEY: JSON.stringify(statusList.jwk),
+    STATUS_LIST_CERT: statusList.cert.toString("pem"),
     SIGNING_KEYS: JSON.stringify([signing]),
     TICKET_KEYS: JSON.stringify([ticket]),
   };
@@ -91,6 +102,7 @@ if (dev) {
   console.log("# They hold private keys: never commit them (.gitignore covers antichambre-keys*.json), delete once put.");
   console.log(`# IACA ${iaca.cert.subject}, valid to ${iaca.cert.notAfter.toISOString()}`);
   console.log(`# Document Signer ${ds.cert.subject}, valid to ${ds.cert.notAfter.toISOString()}`);
+  console.log(`# Status list signer ${statusList.cert.subject}, valid to ${statusList.cert.notAfter.toISOString()}`);
   if (args.put) {
     for (const [name, value] of Object.entries(secrets)) putSecret(name, value);
   } else {
@@ -194,16 +206,49 @@ async function createDocumentSigner(iaca) {
 }
 
 /**
+ * The Token Status List signer: a key of its own, certified by the IACA so that a verifier that trusts
+ * the IACA for the mDL can check the list's x5c with the same anchor. No extended key usage: the draft's
+ * id-kp-oauthStatusSigning has no assigned OID yet.
+ * @param {Signer} iaca
+ * @returns {Promise<Signer>}
+ */
+async function createStatusListSigner(iaca) {
+  const keys = await generateEc();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: `C=FR, O=Antichambre, CN=Antichambre Status List Signer${suffix}`,
+    issuer: iaca.cert.subjectName,
+    notBefore: now,
+    notAfter: new Date(Math.min(now.getTime() + 365 * DAY_MS, iaca.cert.notAfter.getTime())),
+    publicKey: keys.publicKey,
+    signingKey: iaca.keys.privateKey,
+    signingAlgorithm: ES256,
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...altName,
+    ],
+  });
+  if (!(await cert.verify({ publicKey: iaca.keys.publicKey, signatureOnly: true }))) {
+    throw new Error("status list signer certificate does not verify against the IACA");
+  }
+  return { keys, cert, jwk: await privateJwk(keys, "status-list") };
+}
+
+/**
  * @param {Signer} iaca
  * @param {Signer} ds
+ * @param {Signer} statusList
  */
-function devModule(iaca, ds) {
+function devModule(iaca, ds, statusList) {
   return `/**
  * DEVELOPMENT ONLY, AND PUBLIC: these keys are in the repository, so anyone can sign "mDLs" with them.
- * Used only when ENVIRONMENT is "development"; a deployment takes MDOC_DS_KEY, MDOC_DS_CERT and
- * IACA_CERT from \`wrangler secret put\` (\`npm run keys\`). No wallet or verifier should trust this IACA.
+ * Used only when ENVIRONMENT is "development"; a deployment takes MDOC_DS_KEY, MDOC_DS_CERT, IACA_CERT,
+ * STATUS_LIST_KEY and STATUS_LIST_CERT from \`wrangler secret put\` (\`npm run keys\`). No wallet or
+ * verifier should trust this IACA.
  *
- * Generated by \`npm run keys -- --dev-module > src/config/dev-credentials.ts\` on ${now.toISOString()}.
+ * Generated by \`npm run keys -- --dev-module --not-before ${now.toISOString()} > src/config/dev-credentials.ts\`.
  * The Document Signer certificate expires on ${ds.cert.notAfter.toISOString()}: regenerate before then.
  */
 
@@ -215,6 +260,12 @@ export const DEV_MDOC_DS_CERT_PEM = ${pemLiteral(ds.cert)};
 
 /** The Document Signer's ES256 private JWK (with kid), as a JSON string like the MDOC_DS_KEY secret. */
 export const DEV_MDOC_DS_KEY = ${JSON.stringify(JSON.stringify(ds.jwk))};
+
+/** Status list signer certificate, signed by the IACA: ${statusList.cert.subject}. */
+export const DEV_STATUS_LIST_CERT_PEM = ${pemLiteral(statusList.cert)};
+
+/** The status list signer's ES256 private JWK (with kid), as a JSON string like the STATUS_LIST_KEY secret. */
+export const DEV_STATUS_LIST_KEY = ${JSON.stringify(JSON.stringify(statusList.jwk))};
 `;
 }
 

@@ -165,6 +165,11 @@ export const VariablesSchema = z.object({
   ),
   /** The audience identity assertions must be minted for. */
   IDENTITY_AUDIENCE: withDefault(text.min(1), "antichambre"),
+  /**
+   * Seconds a Status List Token may be cached (its `ttl` claim and the Cache-Control max-age it is
+   * served with): the longest a suspension or revocation takes to reach verifiers.
+   */
+  STATUS_LIST_TTL_SECONDS: withDefault(integer(1, 86_400, " (seconds)"), 300),
   /** "required": refuse identity assertions not bound to the joining device's key (cnf.jkt). */
   IDENTITY_BINDING: withDefault(z.enum(["optional", "required"], { error: 'must be "optional" or "required"' }), "optional"),
 });
@@ -180,6 +185,9 @@ export const SecretsSchema = z.object({
   MDOC_DS_KEY: optional(json(EcPrivateJwkSchema, "the Document Signer's ES256 (P-256) private JWK with its kid")),
   MDOC_DS_CERT: optional(certificate),
   IACA_CERT: optional(certificate),
+  /** The status list signer (src/status/status-signer.ts): its own key and IACA-signed certificate. */
+  STATUS_LIST_KEY: optional(json(EcPrivateJwkSchema, "the status list signer's ES256 (P-256) private JWK with its kid")),
+  STATUS_LIST_CERT: optional(certificate),
 });
 
 export type VariableName = keyof typeof VariablesSchema.shape;
@@ -213,6 +221,7 @@ export interface Settings {
   readonly rateLimits: Readonly<Record<LimitScope, RateLimitPolicy | null>>;
   readonly pow: PowPolicy;
   readonly identity: { readonly audience: string; readonly binding: "optional" | "required" };
+  readonly statusListTtlSeconds: number;
   /** The secrets this deployment has (format-checked); absent ones are undefined. */
   readonly secrets: Readonly<Partial<Record<SecretName, string>>>;
 }
@@ -250,6 +259,7 @@ function toSettings(p: Parsed): Settings {
       busyBits: DEFAULT_POW_POLICY.busyBits,
     },
     identity: { audience: p.IDENTITY_AUDIENCE, binding: p.IDENTITY_BINDING },
+    statusListTtlSeconds: p.STATUS_LIST_TTL_SECONDS,
     secrets,
   };
 }

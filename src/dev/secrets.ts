@@ -1,4 +1,10 @@
-import { DEV_IACA_CERT_PEM, DEV_MDOC_DS_CERT_PEM, DEV_MDOC_DS_KEY } from "../config/dev-credentials";
+import {
+  DEV_IACA_CERT_PEM,
+  DEV_MDOC_DS_CERT_PEM,
+  DEV_MDOC_DS_KEY,
+  DEV_STATUS_LIST_CERT_PEM,
+  DEV_STATUS_LIST_KEY,
+} from "../config/dev-credentials";
 import {
   DEV_ADMIN_TOKEN,
   DEV_IDENTITY_ISSUER,
@@ -26,6 +32,8 @@ export const DEV_SECRETS: Readonly<Record<SecretName, string>> = {
   MDOC_DS_KEY: DEV_MDOC_DS_KEY,
   MDOC_DS_CERT: DEV_MDOC_DS_CERT_PEM,
   IACA_CERT: DEV_IACA_CERT_PEM,
+  STATUS_LIST_KEY: DEV_STATUS_LIST_KEY,
+  STATUS_LIST_CERT: DEV_STATUS_LIST_CERT_PEM,
 };
 
 const filledEnvs = new WeakMap<Env, Env>();

@@ -21,6 +21,7 @@ export type ProblemKind =
   | "forbidden"
   | "not_found"
   | "method_not_allowed"
+  | "not_acceptable"
   | "conflict"
   | "room_closed"
   | "prequeue_not_open"
@@ -68,6 +69,7 @@ const KINDS: Record<ProblemKind, KindInfo> = {
   forbidden: { status: 403, title: "Forbidden" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
+  not_acceptable: { status: 406, title: "Not acceptable" },
   conflict: { status: 409, title: "Conflict" },
   room_closed: { status: 503, title: "Room not accepting arrivals" },
   // A scheduled event whose pre-queue has not opened: with `prequeue_opens_at` and a Retry-After until

@@ -10,7 +10,9 @@ import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { isCredentialConfigurationId } from "./configurations";
 import type { AccessGrant } from "./dpop-access";
-import { issueCredentials } from "./issue-credentials";
+import { checkSigner, formatOf, issueCredentials } from "./issue-credentials";
+import { ledgerPseudonym, recordIssued, setListStatus, type StatusReference } from "../status/ledger";
+import { STATUS } from "../status/status-values";
 import { verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
 import { settingsOf } from "../config/settings";
@@ -25,6 +27,11 @@ import { denialText, type LicenceDenialReason } from "./denial-reasons";
  * claims the DPoP proof's id, and reserves one register read and the credentials asked for; then the
  * c_nonce is taken; only then is the register read. Credentials reserved but not handed out (a bad
  * nonce, a denied person) are given back; the read stays counted, because it was spent.
+ *
+ * Before anything is spent, the signer's certificate must be valid now (signer-validity.ts). Before
+ * anything is signed, each credential gets its status list entry and its ledger row, in one call for
+ * the whole batch (src/status/ledger.ts): a credential whose ledger write failed is never handed out,
+ * so there is no credential the lifecycle operations cannot find and revoke.
  */
 export const CredentialRequestSchema = z
   .object({
@@ -79,6 +86,7 @@ export async function issueForSession(
   // refusal consumes none: with two, a good first one was used up before a bad second one was refused.
   if (nonces.size !== 1) throw new ApiError("invalid_proof", "all proofs of one request must carry the same c_nonce");
   const [nonce] = nonces;
+  await checkSigner(env, issuer, configuration, now);
 
   const sessions = await sessionObject(env, grant.sessionId);
   const spent = await sessions.spend(grant.sessionId, {
@@ -93,6 +101,7 @@ export async function issueForSession(
   // From here on, whatever stops the request gives back what was reserved and not used.
   let readSpent = false;
   let handedOut = false;
+  let statuses: StatusReference[] = [];
   try {
     if (!(await consumeNonce(env, nonce!, now)))
       throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
@@ -105,7 +114,15 @@ export async function issueForSession(
       throw new ApiError("credential_request_denied", denialText(context.lang, refused), { extras: { reason: refused } });
     }
     const holder = licence!.holder;
-    const credentials = await issueCredentials(env, issuer, configuration, holder, keys, now);
+    statuses = await recordIssued(env, issuer, {
+      person: await ledgerPseudonym(env, grant.personId),
+      sessionId: grant.sessionId,
+      format: formatOf(configuration),
+      configuration,
+      issuedAt: now,
+      count: keys.length,
+    });
+    const credentials = await issueCredentials(env, issuer, configuration, holder, keys, statuses, now);
     handedOut = true;
     recordIssuance(env, "issued", {
       room: grant.room,
@@ -123,6 +140,13 @@ export async function issueForSession(
     );
     return { credentials: credentials.map((credential) => ({ credential })), notification_id: notificationId };
   } finally {
+    if (!handedOut && statuses.length > 0) {
+      // Recorded but never handed out (signing failed): the entries are revoked, so that even a
+      // credential that somehow left would read as invalid. The ledger keeps the rows.
+      await setListStatus(env, statuses, STATUS.invalid, now).catch((e: unknown) => {
+        logger.warn("status_void_failed", { room: grant.room, error: e instanceof Error ? e.message : String(e) });
+      });
+    }
     if (!handedOut) {
       // Best effort: if the session's object is unreachable now, the reservation stays spent (the
       // session's limits err on the side of the register).

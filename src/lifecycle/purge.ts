@@ -1,27 +1,31 @@
+import { clearStatusListMemory } from "../status/status-list-cache";
 import { statusListUri } from "../status/status-values";
 
 /**
- * Drops this location's cached Status List Tokens of `lists` (Cache API, `caches.default`), so the next
- * fetch here signs a fresh token with the change in it. Other locations keep theirs until its ttl runs
- * out: the Cache API is per location, and a global purge needs the zone's purge API (an account token
- * the Worker does not hold). docs/credential-lifecycle.md gives the bound.
- *
- * The cache keys are the list's `uri` (the JWT form) and the same with `?format=cwt` for the CWT form:
- * the status list route caches each representation under its own URL, because the Cache API ignores
- * `Vary: Accept`.
+ * Drops what this location holds of `lists`' Status List Tokens, so the next fetch here signs a fresh
+ * token with the change in it: this isolate's copies (src/status/status-list-cache.ts keeps every list's
+ * tokens in memory for their ttl; cleared whole, as it has no per-list forget, which costs one rebuild
+ * per list and format afterwards) and the location's edge cache entries (`caches.default`). Other
+ * isolates and locations keep theirs until the token's ttl runs out: the Cache API is per location, and
+ * a global purge needs the zone's purge API (an account token the Worker does not hold).
+ * docs/credential-lifecycle.md gives the bound.
  */
 export async function purgeCachedLists(issuer: string, lists: Iterable<string>): Promise<void> {
+  const names = [...lists];
+  if (names.length === 0) return;
+  clearStatusListMemory();
   const cache = (globalThis as { caches?: { default?: Cache } }).caches?.default;
   if (!cache) return;
-  const deletions: Promise<boolean>[] = [];
-  for (const list of lists) {
-    for (const key of statusListCacheKeys(issuer, list)) deletions.push(cache.delete(key));
-  }
-  await Promise.all(deletions);
+  await Promise.all(names.flatMap((list) => statusListCacheKeys(issuer, list).map((key) => cache.delete(key))));
 }
 
-/** Every cache key a list's tokens are stored under in one location. */
-export function statusListCacheKeys(issuer: string, list: string): string[] {
+/**
+ * The edge cache keys of a list's tokens: the list's uri with the format as a query, as
+ * status-list-cache.ts stores them (the Cache API ignores `Vary: Accept`, so each format has its own).
+ * test/lifecycle/admin-lifecycle.test.ts fetches a list over HTTP before and after a change, so the two
+ * cannot drift apart unnoticed.
+ */
+function statusListCacheKeys(issuer: string, list: string): string[] {
   const uri = statusListUri(issuer, list);
-  return [uri, `${uri}?format=cwt`];
+  return [`${uri}?format=jwt`, `${uri}?format=cwt`];
 }

@@ -5,7 +5,6 @@
  */
 export const STATUS = { valid: 0, invalid: 1, suspended: 2 } as const;
 export type StatusValue = (typeof STATUS)[keyof typeof STATUS];
-export type StatusName = keyof typeof STATUS;
 export const STATUS_BITS = 2;
 
 export function isStatusValue(value: unknown): value is StatusValue {

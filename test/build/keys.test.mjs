@@ -10,7 +10,17 @@ import { after, describe, test } from "node:test";
 import { ROOT } from "./dev-values.mjs";
 
 const KEYS = join(ROOT, "tools/keys.mjs");
-const NAMES = ["ADMIN_TOKEN", "PSEUDONYM_KEY", "TICKET_KEYS", "SIGNING_KEYS", "MDOC_DS_KEY", "MDOC_DS_CERT", "IACA_CERT"];
+const NAMES = [
+  "ADMIN_TOKEN",
+  "PSEUDONYM_KEY",
+  "TICKET_KEYS",
+  "SIGNING_KEYS",
+  "MDOC_DS_KEY",
+  "MDOC_DS_CERT",
+  "IACA_CERT",
+  "STATUS_LIST_KEY",
+  "STATUS_LIST_CERT",
+];
 const work = mkdtempSync(join(tmpdir(), "antichambre-keys-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 

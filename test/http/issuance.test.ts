@@ -2,7 +2,7 @@ import { Holder } from "@owf/mdoc";
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { base64url, importJWK } from "jose";
+import { base64url, decodeProtectedHeader, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDevApp } from "../../src/dev/kit";
 import { DEV_IACA_CERT_PEM } from "../../src/config/dev-credentials";
@@ -20,6 +20,7 @@ import {
   checkAnswersAgainstOpenApiInThisFile,
 } from "../helpers/api";
 import { loadX509, owfContext } from "../helpers/mdoc-verifier";
+import { fetchStatusList, signerKeyFromCertificate } from "../helpers/status-list";
 import { MDOC, SD_JWT, admittedOffer, credential, keyProof, nonce, token, walletKeys, withAccess } from "../helpers/wallet";
 
 /**
@@ -60,6 +61,14 @@ const sdJwtLibrary = async () => {
       new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? new TextEncoder().encode(data) : data)),
     verifier: async (data: string, sig: string) =>
       crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, base64url.decode(sig), new TextEncoder().encode(data)),
+    // The credential's `status` is checked too: its Status List Token fetched from the Worker, verified
+    // with the status list signer's certificate (x5c), itself checked against the IACA.
+    statusListFetcher: async (uri: string) => (await fetchStatusList(uri, "application/statuslist+jwt")).text(),
+    statusVerifier: async (data: string, sig: string) => {
+      const x5c = decodeProtectedHeader(`${data}.${sig}`).x5c!;
+      const listKey = await signerKeyFromCertificate(Uint8Array.from(atob(x5c[0]!), (c) => c.charCodeAt(0)));
+      return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, listKey, base64url.decode(sig), new TextEncoder().encode(data));
+    },
     loadTypeMetadataFormat: false,
   });
 };

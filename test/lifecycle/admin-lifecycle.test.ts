@@ -4,6 +4,7 @@
 // (recordIssued under the person's ledger pseudonym), in both formats.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { base64url, decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/config/env";
 import worker from "../../src/dev/index";
@@ -426,5 +427,29 @@ describe("concurrent changes", () => {
     const pseudonym = await ledgerPseudonym(testEnv, personId);
     const mine = (await audit("?limit=20")).entries.filter((e) => e.target.pseudonym === pseudonym);
     expect(mine).toHaveLength(1);
+  });
+});
+
+describe("a change is visible over HTTP at once in this location", () => {
+  it("the Status List Token served at the uri says 2, then 0, then 1, though it was cached before each change", async () => {
+    const [ref] = await issueBoth(freshPerson());
+    const path = new URL(ref!.uri).pathname;
+    /** The entry's value in the served JWT (zlib-compressed, 2 bits per entry, least significant first). */
+    const served = async () => {
+      const res = await call(path, { headers: { accept: "application/statuslist+jwt" } });
+      expect(res.status).toBe(200);
+      const { status_list } = decodeJwt(await res.text()) as { status_list: { bits: number; lst: string } };
+      const stream = new Blob([base64url.decode(status_list.lst)]).stream().pipeThrough(new DecompressionStream("deflate"));
+      const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+      return (bytes[ref!.idx >> 2]! >> ((ref!.idx & 3) * 2)) & 3;
+    };
+    expect(await served()).toBe(0);
+    expect(await served()).toBe(0); // now cached (memory and edge)
+    await byIndex("suspend", { list: ref!.list, idx: ref!.idx });
+    expect(await served()).toBe(2);
+    await byIndex("reinstate", { list: ref!.list, idx: ref!.idx });
+    expect(await served()).toBe(0);
+    await byIndex("revoke", { list: ref!.list, idx: ref!.idx });
+    expect(await served()).toBe(1);
   });
 });

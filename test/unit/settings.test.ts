@@ -53,6 +53,9 @@ const BAD: Record<string, { bad: unknown[]; good: string }> = {
   MDOC_DS_KEY: { bad: ["{}", "pem?", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.MDOC_DS_KEY },
   MDOC_DS_CERT: { bad: ["MIIB...", DEV_SECRETS.MDOC_DS_KEY], good: DEV_SECRETS.MDOC_DS_CERT },
   IACA_CERT: { bad: ["-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"], good: DEV_SECRETS.IACA_CERT },
+  STATUS_LIST_KEY: { bad: ["{}", DEV_SECRETS.SIGNING_KEYS], good: DEV_SECRETS.STATUS_LIST_KEY },
+  STATUS_LIST_CERT: { bad: ["MIIB...", DEV_SECRETS.STATUS_LIST_KEY], good: DEV_SECRETS.STATUS_LIST_CERT },
+  STATUS_LIST_TTL_SECONDS: { bad: ["0", "5m", "86401"], good: "60" },
 };
 for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[]) {
   BAD[`RATE_LIMIT_${scope.toUpperCase()}`] = { bad: ["0/60", "10/0", "ten/60", "10", "10 per 60", "1e3/60", "none"], good: "5/10" };
@@ -105,6 +108,7 @@ describe("settingsOf: bad variables are named, never replaced by defaults", () =
       logRequests: "errors",
       pow: { floorBits: 8, ceilingBits: 0, busyArrivalsPerSecond: 0.05 },
       identity: { audience: "permis-app", binding: "required" },
+      statusListTtlSeconds: 60,
     });
     for (const scope of Object.keys(DEFAULT_RATE_LIMITS) as LimitScope[])
       expect(s.rateLimits[scope]).toEqual({ limit: 5, periodSeconds: 10 });

@@ -43,6 +43,11 @@ export interface CoseSign1Signer {
   readonly key: CryptoKey;
   /** DER certificates, leaf (Document Signer) first. The trust anchor (IACA) is never included. */
   readonly x5chain: readonly Uint8Array[];
+  /**
+   * Protected headers besides `alg` (e.g. RFC 9596 `typ`, label 16, for a CWT). Never `alg` or `crit`:
+   * those are this module's to set.
+   */
+  readonly protectedHeaders?: ReadonlyMap<number, CborValue>;
 }
 
 export type CoseSign1Failure = "malformed" | "unsupported_algorithm" | "bad_signature";
@@ -61,7 +66,9 @@ export async function signCoseSign1(payload: Uint8Array, signer: CoseSign1Signer
   const [leaf, ...rest] = signer.x5chain;
   if (!leaf) throw new TypeError("COSE_Sign1: x5chain needs at least the signer's certificate");
   // A Map, not an object: COSE labels are integers and must be encoded as integers (0x01, not "1").
-  const protectedHeader = encodeCbor(new Map([[COSE_HEADER_ALG, COSE_ALG_ES256]]));
+  const extra = signer.protectedHeaders ?? new Map<number, CborValue>();
+  if (extra.has(COSE_HEADER_ALG) || extra.has(COSE_HEADER_CRIT)) throw new TypeError("COSE_Sign1: alg and crit are not extra headers");
+  const protectedHeader = encodeCbor(new Map<number, CborValue>([[COSE_HEADER_ALG, COSE_ALG_ES256], ...extra]));
   const unprotectedHeader = new Map<number, CborValue>([[COSE_HEADER_X5CHAIN, rest.length ? [leaf, ...rest] : leaf]]);
   const signature = await crypto.subtle.sign(ES256, signer.key, sigStructure(protectedHeader, payload));
   return [protectedHeader, unprotectedHeader, payload, new Uint8Array(signature)];

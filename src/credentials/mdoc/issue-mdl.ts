@@ -35,6 +35,11 @@ export interface IssueMdlOptions {
   readonly validUntil: Date;
   /** Cryptographically secure bytes in production (crypto.getRandomValues); anything in tests. */
   readonly random: (n: number) => Uint8Array;
+  /**
+   * Token Status List entry, as the MSO's `status: {status_list: {idx, uri}}` (the CBOR form of
+   * draft-ietf-oauth-status-list §6.3, as ISO/IEC 18013-5 second edition carries it in the MSO).
+   */
+  readonly status?: { readonly idx: number; readonly uri: string };
 }
 
 export async function issueMdl(holder: LicenceHolder, deviceKey: JWK, signer: MdlSigner, options: IssueMdlOptions): Promise<Uint8Array> {
@@ -47,6 +52,9 @@ export async function issueMdl(holder: LicenceHolder, deviceKey: JWK, signer: Md
     throw new RangeError("mDL: validUntil must be after now");
   }
   const deviceKeyInfo = { deviceKey: coseKeyFromJwk(deviceKey) };
+  if (options.status && !(Number.isSafeInteger(options.status.idx) && options.status.idx >= 0)) {
+    throw new RangeError("mDL: status.idx must be a non-negative integer");
+  }
 
   const elements = mdlElements(holder);
   const digestIds = shuffledRange(elements.length, options.random);
@@ -67,6 +75,7 @@ export async function issueMdl(holder: LicenceHolder, deviceKey: JWK, signer: Md
     deviceKeyInfo,
     docType: MDL_DOCTYPE,
     validityInfo,
+    ...(options.status ? { status: { status_list: { idx: options.status.idx, uri: options.status.uri } } } : {}),
   };
   const issuerAuth = await signCoseSign1(encodeCbor(encodedCbor(mso)), {
     key: signer.key,

@@ -48,7 +48,14 @@ import {
 
 export type SecurityName = "ticketBearer" | "dpopAccessToken" | "adminBearer";
 
-type Media = "text/html" | "text/plain" | "application/x-pem-file" | "text/javascript" | "text/css";
+type Media =
+  | "text/html"
+  | "text/plain"
+  | "application/x-pem-file"
+  | "text/javascript"
+  | "text/css"
+  | "application/statuslist+jwt"
+  | "application/statuslist+cwt";
 
 export interface Answer {
   description: string;
@@ -85,6 +92,7 @@ export const PATH_PARAMETERS: Record<string, { schema: z.ZodType; description: s
   file: { schema: z.string().min(1), description: "asset file name" },
   id: { schema: z.string().min(1), description: "the reference in the offer's credential_offer_uri" },
   action: { schema: LifecycleActionSchema, description: "suspend (status 2), reinstate (0) or revoke (1, final)" },
+  list: { schema: z.string().regex(/^\d+-\d+$/), description: "a status list's name: the last segment of a credential's status_list.uri" },
 };
 
 const retryAfter = { "Retry-After": "seconds to wait before polling again" };
@@ -145,6 +153,23 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "The IACA root certificate that anchors every issued mdoc (PEM)",
     answers: { 200: { description: "PEM certificate", media: "application/x-pem-file" } },
     problems: [503],
+  },
+  {
+    method: "get",
+    path: "/status-lists/:list",
+    operationId: "getStatusList",
+    tag: "discovery",
+    summary: "A Token Status List (draft-ietf-oauth-status-list): the `uri` of a credential's status.status_list",
+    description:
+      "Content negotiation: `Accept: application/statuslist+jwt` (the default) or `application/statuslist+cwt`. Two bits per entry: 0 valid, 1 revoked, 2 suspended. Cacheable for the token's `ttl`.",
+    answers: {
+      200: {
+        description: "the Status List Token, signed by the status list signer (its certificate in x5c / x5chain)",
+        media: ["application/statuslist+jwt", "application/statuslist+cwt"],
+        headers: { "Cache-Control": "public, max-age = the token's ttl" },
+      },
+    },
+    problems: [404, 406, 503],
   },
   {
     method: "get",

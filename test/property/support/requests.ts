@@ -77,9 +77,10 @@ export const query: fc.Arbitrary<string> = fc.oneof(
 /** A concrete path for a route template. */
 export function pathFor(route: RouteContract, rooms: readonly string[]): fc.Arbitrary<string> {
   const asset = fc.oneof(fc.constantFrom(...Object.values(ASSETS).map((a) => a.path.split("/").pop()!)), roomSegment([]));
+  const list = fc.oneof(fc.constantFrom("0-0", "7-0", "15-2", "16-0", "03-1", "1-99999999999"), roomSegment([]));
   const filled = fc
-    .tuple(roomSegment(rooms), asset)
-    .map(([room, file]) => route.path.replace(":room", room).replace(":file", file).replace(":id", file));
+    .tuple(roomSegment(rooms), asset, list)
+    .map(([room, file, name]) => route.path.replace(":room", room).replace(":file", file).replace(":id", file).replace(":list", name));
   const suffix = fc.oneof(
     { weight: 6, arbitrary: fc.constant("") },
     fc.constantFrom("/", "//", "/x", "/.", "/..", "%00", ";jsessionid=1", "#frag"),

@@ -64,6 +64,8 @@ export const ROUTES: readonly RouteContract[] = [
   { method: "POST", path: "/notification", allowed: [400, 401, 415] },
   { method: "GET", path: "/iaca.pem", allowed: [200] },
   { method: "GET", path: "/iacas", allowed: [200] },
+  // Any list name: a list (every shard's generation 0 exists), or not one; Accept may rule out both formats.
+  { method: "GET", path: "/status-lists/:list", allowed: [200, 404, 406] },
   { method: "GET", path: "/openapi.json", allowed: [200] },
 ];
 
