@@ -5,6 +5,12 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CredentialDeniedError } from "../../client/index";
 import { denialOf } from "../../src/issuance/credential";
+import type { Env } from "../../src/config/env";
+import { withDevSecrets } from "../../src/dev/secrets";
+import { syncRegisterChanges } from "../../src/lifecycle/register-sync";
+import { credentialsOfPerson, ledgerPseudonym, readListBits } from "../../src/status/ledger";
+import { statusAt } from "../../src/status/status-bits";
+import { decodeJwt } from "jose";
 import { STRINGS } from "../../src/pages/i18n";
 import { readLicenceChanges } from "../../src/register/changes";
 import { LicenceRegister } from "../../src/register/register";
@@ -200,5 +206,28 @@ describe("which reason wins", () => {
     const lastDay = Date.parse(`${valid.expiry_date}T12:00:00Z`);
     expect(denialOf({ holder: valid, status: "valid" }, lastDay)).toBeNull();
     expect(denialOf({ holder: valid, status: "valid" }, lastDay + 86_400_000)).toBe("licence_expired");
+  });
+});
+
+describe("credentials issued over HTTP follow the person's status", () => {
+  it("both formats issued, then the register suspends the licence: every credential reads 2 in its list, the SD-JWT's own entry included", async () => {
+    const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
+    const person = freshHolder();
+    const s = await issuanceSession(room, person);
+    const sdJwt = await credential(s.device, s.at, SD_JWT, await walletKeys(2));
+    const mdoc = await credential(s.device, s.at, MDOC, await walletKeys(1));
+    expect([sdJwt.status, mdoc.status]).toEqual([200, 200]);
+    const entry = (
+      decodeJwt(String(sdJwt.body.credentials[0].credential).split("~")[0]!) as { status: { status_list: { idx: number; uri: string } } }
+    ).status.status_list;
+
+    const testEnv = withDevSecrets(env as unknown as Env);
+    const ledger = await credentialsOfPerson(testEnv, await ledgerPseudonym(testEnv, person));
+    expect(ledger.map((e) => e.format).sort()).toEqual(["dc+sd-jwt", "dc+sd-jwt", "mso_mdoc"]);
+    expect(ledger.some((e) => e.idx === entry.idx && entry.uri.endsWith(`/status-lists/${e.list}`))).toBe(true);
+
+    await setLicenceStatus(db, person, "suspended", testClock.now());
+    await syncRegisterChanges(testEnv, testClock.now());
+    for (const e of ledger) expect(statusAt((await readListBits(testEnv, e.list))!, e.idx)).toBe(2);
   });
 });
