@@ -1,6 +1,7 @@
 import { decodeJwt } from "jose";
 import { DeviceKey } from "./device-key";
 import { solveProofOfWork, type PowSolution, type SolveOptions } from "./proof-of-work";
+import { denialText, isLicenceDenialReason, type LicenceDenialReason } from "../src/issuance/denial-reasons";
 
 /**
  * The mobile app's side of Antichambre: join the waiting room, wait honestly, and redeem the admission
@@ -299,9 +300,25 @@ export class PrequeueNotOpenError extends AntichambreError {
   }
 }
 
-/** The issuer has no valid licence for this person (`credential_request_denied`). Not retryable. */
+/**
+ * The issuer refuses this person a credential (`credential_request_denied`). Not retryable. When the
+ * licence itself is the reason, `licenceReason` says which (no licence, expired, suspended, withdrawn)
+ * and `describe(lang)` what to tell the person, in French or English; otherwise (a spent session quota)
+ * `licenceReason` is null and `problem.reason` names it.
+ */
 export class CredentialDeniedError extends AntichambreError {
   override readonly name = "CredentialDeniedError";
+
+  get licenceReason(): LicenceDenialReason | null {
+    const reason = this.problem?.reason;
+    return isLicenceDenialReason(reason) ? reason : null;
+  }
+
+  /** The person-facing text: the licence reason in `lang` ("fr" or "en"), else the server's detail. */
+  describe(lang: "fr" | "en"): string {
+    const reason = this.licenceReason;
+    return reason ? denialText(lang, reason) : (this.problem?.detail ?? this.message);
+  }
 }
 
 /** The service answered something this client does not understand (or the client was used out of order). */

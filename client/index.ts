@@ -7,6 +7,8 @@
 export { DeviceKey, MemoryKeyPairStore, accessTokenHash, htuOf } from "./device-key";
 export type { DpopProofOptions, KeyPairStore, KeyProofOptions } from "./device-key";
 export { solveProofOfWork, MAX_SOLVABLE_BITS } from "./proof-of-work";
+export { denialText, LICENCE_DENIAL_REASONS } from "../src/issuance/denial-reasons";
+export type { LicenceDenialReason } from "../src/issuance/denial-reasons";
 export type { PowSolution, SolveOptions } from "./proof-of-work";
 export {
   AdmissionExpiredError,

@@ -9,6 +9,7 @@ import { workerHandler } from "./edge/worker";
 
 export { IssuanceLedger } from "../durable-objects/issuance-ledger";
 export { IssuanceSessions } from "../durable-objects/issuance-sessions";
+export { LifecycleLog } from "../durable-objects/lifecycle-log";
 export { QueueShard } from "../durable-objects/queue-shard";
 export { ReplayGuard } from "../durable-objects/replay-guard";
 export { RoomCoordinator } from "../durable-objects/room-coordinator";

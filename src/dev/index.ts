@@ -6,7 +6,10 @@
  */
 import { workerHandler } from "../edge/worker";
 import { createDevApp } from "./kit";
+import { isDevelopment } from "../config/env";
+import { withDevSecrets } from "./secrets";
 
-export { IssuanceLedger, IssuanceSessions, QueueShard, ReplayGuard, RoomCoordinator } from "../index";
+export { IssuanceLedger, IssuanceSessions, LifecycleLog, QueueShard, ReplayGuard, RoomCoordinator } from "../index";
 
-export default workerHandler(createDevApp());
+// The scheduled handler has no request to run the kit's middleware on: it gets the same secret defaults here.
+export default workerHandler(createDevApp(), { scheduledEnv: (env) => (isDevelopment(env) ? withDevSecrets(env) : env) });

@@ -7,7 +7,9 @@ import { ApiError } from "../http/problem";
 import { readJson } from "../http/request";
 import { mintDevIdentityAssertion } from "../identity/dev-identity";
 import { clock } from "../lib/clock";
-import { ensureRegisterSchema, seedRegister } from "../register/seed";
+import { ensureRegisterSchema, seedRegister, setLicenceStatus } from "../register/seed";
+import { LICENCE_STATUSES } from "../register/licence-holder";
+import { syncRegisterChanges } from "../lifecycle/register-sync";
 import { faultRoutes } from "../faults/routes";
 import { JKT_PATTERN } from "../auth/jkt";
 import { devIdentityProvider } from "./identity-provider";
@@ -65,4 +67,29 @@ dev.route("/faults", faultRoutes);
 dev.post("/register/seed", async (c) => {
   await ensureRegisterSchema(c.env.REGISTER);
   return c.json(await seedRegister(c.env.REGISTER));
+});
+
+const LicenceStatusRequestSchema = z.object({ person_id: z.string().min(1).max(64), status: z.enum(LICENCE_STATUSES) }).strict();
+
+/**
+ * A licence status change in the synthetic register, as the register's own services would make it (the
+ * change log gets its row): to try a suspension locally. 404 for someone with no licence.
+ */
+dev.post("/register/licence-status", async (c) => {
+  const body = await readJson(c, LicenceStatusRequestSchema);
+  await ensureRegisterSchema(c.env.REGISTER);
+  if (!(await setLicenceStatus(c.env.REGISTER, body.person_id, body.status, clock.now())))
+    throw new ApiError("not_found", "no licence is registered for this person");
+  c.header("cache-control", "no-store");
+  return c.json({ status: body.status });
+});
+
+/**
+ * Applies the register's pending changes now instead of at the next cron run (`wrangler dev` runs no
+ * cron trigger): what the scheduled handler does every minute in a deployment.
+ */
+dev.post("/register/sync", async (c) => {
+  await ensureRegisterSchema(c.env.REGISTER);
+  c.header("cache-control", "no-store");
+  return c.json(await syncRegisterChanges(c.env, clock.now()));
 });

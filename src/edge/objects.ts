@@ -69,3 +69,8 @@ export function ledgerAt(env: Pick<Env, "ISSUANCE_LEDGER">, shard: number) {
   const ns = placed(env, env.ISSUANCE_LEDGER);
   return ns.get(ns.idFromName(`ledger#${shard}`));
 }
+
+/** The deployment's one LifecycleLog: the audit log and the register sync cursor (src/lifecycle/). */
+export function lifecycleLog(env: Pick<Env, "LIFECYCLE_LOG">) {
+  return env.LIFECYCLE_LOG.get(env.LIFECYCLE_LOG.idFromName("lifecycle"));
+}

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { secret } from "../config/env";
-import { CSRF_HEADER, hasSessionCookie, renewIfDue, sameOrigin, sessionFromRequest } from "./admin-session";
+import { CSRF_HEADER, hasSessionCookie, renewIfDue, sameOrigin, sessionFromRequest, type AdminSession } from "./admin-session";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./problem";
 import { bearerToken } from "./request";
@@ -29,6 +29,7 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async function requireAdm
         headers: { "www-authenticate": 'Bearer realm="antichambre-admin"' },
       });
     }
+    c.set("adminActor", await tokenActor(given));
     return next();
   }
   const session = await sessionFromRequest(c, expected);
@@ -41,8 +42,24 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async function requireAdm
     throw new ApiError("forbidden", `changes made with a dashboard session need the ${CSRF_HEADER}: 1 header and a same-origin request`);
   }
   await renewIfDue(c, expected, session);
+  c.set("adminActor", sessionActor(session));
   await next();
 };
+
+/**
+ * Who made an admin call, as the audit log names them (src/lifecycle/): never the token itself. A bearer
+ * call is `token:` and the first 12 hex digits of the token's SHA-256 (enough to tell tokens apart across
+ * a rotation, useless for guessing one: the token has far more entropy than a hash prefix reveals). A
+ * dashboard call is `session:` and the login's time, which every renewal of that login keeps.
+ */
+async function tokenActor(token: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  return `token:${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function sessionActor(session: AdminSession): string {
+  return `session:${new Date(session.issuedAt).toISOString()}`;
+}
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 

@@ -12,5 +12,7 @@ export interface AppEnv {
      * keys: the global fetch unless the development kit answers for its embedded provider in-process.
      */
     identityFetch?: (request: Request) => Promise<Response>;
+    /** Set by requireAdmin: who is calling, as the audit log names them (never the token). */
+    adminActor: string;
   };
 }

@@ -6,7 +6,7 @@ import { claimOnce } from "../edge/replay";
 import { ApiError } from "../http/problem";
 import { recordIssuance } from "../metrics/analytics";
 import { logger } from "../log/logger";
-import type { LicenceHolder } from "../register/licence-holder";
+import type { Licence } from "../register/licence-holder";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 import { configurationKey, isCredentialConfigurationId, KEY_REQUIREMENTS, type CredentialConfigurationId } from "./configurations";
@@ -20,6 +20,7 @@ import { checkKeyAttestation, verifyAttestationProof, type KeyAttestationFailure
 import { MAX_PROOF_LENGTH, verifyKeyProof } from "./key-proof";
 import { sessionObject, sessionRefusal } from "./sessions";
 import { settingsOf } from "../config/settings";
+import { denialText, type LicenceDenialReason } from "./denial-reasons";
 
 /**
  * The credential endpoint's use case (OpenID4VCI 1.0 §8): key proofs in, credentials bound to their
@@ -84,7 +85,7 @@ export async function issueForSession(
   env: Env,
   grant: AccessGrant,
   request: CredentialRequest,
-  context: { issuer: string; now: number; readHolder: () => Promise<LicenceHolder | null>; startedMs: number },
+  context: IssuanceContext & { readLicence: () => Promise<Licence | null> },
 ): Promise<CredentialResponse | DeferredResponse> {
   const { issuer, now } = context;
   const configuration = request.credential_configuration_id ?? request.credential_identifier!;
@@ -116,9 +117,9 @@ export async function issueForSession(
     if (!(await consumeNonce(env, nonce!, now)))
       throw new ApiError("invalid_nonce", "the c_nonce is unknown, expired or already used; get a new one from the nonce endpoint");
     readSpent = true;
-    let holder: LicenceHolder | null;
+    let licence: Licence | null;
     try {
-      holder = await context.readHolder();
+      licence = await context.readLicence();
     } catch (err) {
       // The register at capacity: deferred (202) instead of a 503. A failing register stays a 503 +
       // Retry-After (RegisterUnavailableError, errors.ts).
@@ -127,7 +128,7 @@ export async function issueForSession(
       kept = true;
       return deferred;
     }
-    const answer = await issueToHolder(env, grant, { configuration, keys, holder }, context);
+    const answer = await issueToHolder(env, grant, { configuration, keys, licence }, context);
     kept = true;
     return answer;
   } finally {
@@ -198,27 +199,34 @@ async function proofKeys(
   return { keys, nonce: nonce! };
 }
 
+/** What issuing needs besides the request: where, when, and the language of a refusal. */
+export interface IssuanceContext {
+  issuer: string;
+  now: number;
+  startedMs: number;
+  /** The language of a refusal's `error_description` ("fr" or "en"; src/issuance/denial-reasons.ts). */
+  lang: string;
+}
+
 /**
- * What the register answered, turned into credentials: refused for no licence or an expired one
- * (credential_request_denied), else one credential per key and a notification id. Shared by the
- * credential endpoint and the deferred credential endpoint.
+ * What the register answered, turned into credentials: refused for no licence, a withdrawn, suspended
+ * or expired one (credential_request_denied with the reason), else one credential per key and a
+ * notification id. Shared by the credential endpoint and the deferred credential endpoint.
  */
 export async function issueToHolder(
   env: Env,
   grant: AccessGrant,
-  request: { configuration: CredentialConfigurationId; keys: readonly JWK[]; holder: LicenceHolder | null },
-  context: { issuer: string; now: number; startedMs: number },
+  request: { configuration: CredentialConfigurationId; keys: readonly JWK[]; licence: Licence | null },
+  context: IssuanceContext,
 ): Promise<CredentialResponse> {
-  const { holder, configuration } = request;
+  const { licence, configuration } = request;
   const { issuer, now } = context;
-  const expired = holder !== null && Date.parse(`${holder.expiry_date}T23:59:59Z`) <= now;
-  if (!holder || expired) {
+  const refused = denialOf(licence, now);
+  if (refused) {
     recordIssuance(env, "denied", { room: grant.room, latencyMs: Date.now() - context.startedMs });
-    throw new ApiError(
-      "credential_request_denied",
-      holder ? "the driving licence registered for this person has expired" : "no driving licence is registered for this person",
-    );
+    throw new ApiError("credential_request_denied", denialText(context.lang, refused), { extras: { reason: refused } });
   }
+  const holder = licence!.holder;
   const statuses = await recordIssued(env, issuer, {
     person: await ledgerPseudonym(env, grant.personId),
     sessionId: grant.sessionId,
@@ -253,6 +261,18 @@ export async function issueToHolder(
     Math.max(grant.expiresAt, now + NOTIFICATION_MIN_LIFETIME_MS),
   );
   return { credentials: credentials.map((credential) => ({ credential })), notification_id: notificationId };
+}
+
+/**
+ * Why this licence may not be issued, or null if it may. A withdrawn or suspended licence is refused
+ * whatever its dates (the reason the person must hear is the register's decision, not the date).
+ */
+export function denialOf(licence: Licence | null, now: number): LicenceDenialReason | null {
+  if (!licence) return "no_licence";
+  if (licence.status === "withdrawn") return "licence_withdrawn";
+  if (licence.status === "suspended") return "licence_suspended";
+  if (Date.parse(`${licence.holder.expiry_date}T23:59:59Z`) <= now) return "licence_expired";
+  return null;
 }
 
 /** A c_nonce is valid if it opens (ours, unexpired) and has never been used before. */

@@ -4,10 +4,10 @@ import type { Env } from "../config/env";
 import { ApiError } from "../http/problem";
 import { logger } from "../log/logger";
 import { recordIssuance } from "../metrics/analytics";
-import type { LicenceHolder } from "../register/licence-holder";
+import type { Licence } from "../register/licence-holder";
 import { RegisterBusyError } from "../register/register";
 import { isCredentialConfigurationId } from "./configurations";
-import { issueToHolder, type CredentialResponse } from "./credential";
+import { issueToHolder, type CredentialResponse, type IssuanceContext } from "./credential";
 import type { AccessGrant } from "./dpop-access";
 import { sessionObject, sessionRefusal } from "./sessions";
 
@@ -72,7 +72,7 @@ export async function redeemDeferred(
   env: Env,
   grant: AccessGrant,
   request: DeferredCredentialRequest,
-  context: { issuer: string; now: number; readHolder: () => Promise<LicenceHolder | null>; startedMs: number },
+  context: IssuanceContext & { readLicence: () => Promise<Licence | null> },
 ): Promise<{ done: true; response: CredentialResponse } | { done: false; response: DeferredResponse }> {
   const sessions = await sessionObject(env, grant.sessionId);
   const taken = await sessions.takeDeferred(grant.sessionId, {
@@ -98,9 +98,9 @@ export async function redeemDeferred(
     sessions.settleDeferred(grant.sessionId, request.transaction_id, outcome).catch((e: unknown) => {
       logger.warn("deferred_settle_failed", { room: grant.room, error: e instanceof Error ? e.message : String(e) });
     });
-  let holder: LicenceHolder | null;
+  let licence: Licence | null;
   try {
-    holder = await context.readHolder();
+    licence = await context.readLicence();
   } catch (err) {
     await settle("pending");
     if (!(err instanceof RegisterBusyError)) throw err;
@@ -108,7 +108,7 @@ export async function redeemDeferred(
   }
   let response: CredentialResponse;
   try {
-    response = await issueToHolder(env, grant, { configuration, keys, holder }, context);
+    response = await issueToHolder(env, grant, { configuration, keys, licence }, context);
   } catch (err) {
     await settle(err instanceof ApiError && err.kind === "credential_request_denied" ? "denied" : "pending");
     throw err;

@@ -1,3 +1,4 @@
+import { denialText, type LicenceDenialReason } from "../issuance/denial-reasons";
 import type { WaitRange } from "./wait-range";
 
 /**
@@ -171,6 +172,8 @@ export interface Strings {
   notFoundText(room: string): string;
   unavailableTitle: string;
   unavailableText(seconds: number): string;
+  /** A credential refused for the licence itself (the words live in src/issuance/denial-reasons.ts, shared with the SDK). */
+  denied(reason: LicenceDenialReason): string;
 }
 
 export const STRINGS: Record<Lang, Strings> = {
@@ -245,6 +248,7 @@ export const STRINGS: Record<Lang, Strings> = {
     notFoundText: (room) => `Il n'existe pas de salle d'attente nommée « ${room} ». Vérifiez l'adresse.`,
     unavailableTitle: "Service momentanément indisponible",
     unavailableText: (s) => `Votre place n'est pas perdue. Cette page réessaie dans ${s} secondes.`,
+    denied: (reason) => denialText("fr", reason),
   },
   en: {
     langName: "English",
@@ -310,5 +314,6 @@ export const STRINGS: Record<Lang, Strings> = {
     notFoundText: (room) => `There is no waiting room named “${room}”. Check the address.`,
     unavailableTitle: "Service temporarily unavailable",
     unavailableText: (s) => `Your place is not lost. This page tries again in ${s} seconds.`,
+    denied: (reason) => denialText("en", reason),
   },
 };

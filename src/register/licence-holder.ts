@@ -28,3 +28,17 @@ export interface LicenceHolder {
   /** "F" for France. */
   readonly un_distinguishing_sign: string;
 }
+
+/**
+ * What the register says of the licence itself, apart from its dates: a licence can be suspended (for a
+ * time, it may come back) or withdrawn (for good: a new licence would be a new document). Issuance
+ * refuses both; credentials already issued follow it (src/lifecycle/register-sync.ts).
+ */
+export const LICENCE_STATUSES = ["valid", "suspended", "withdrawn"] as const;
+export type LicenceStatus = (typeof LICENCE_STATUSES)[number];
+
+/** A register row with its status: what issuance reads (LicenceRegister.findLicence). */
+export interface Licence {
+  readonly holder: LicenceHolder;
+  readonly status: LicenceStatus;
+}

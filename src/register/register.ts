@@ -31,8 +31,8 @@ import type { Env } from "../config/env";
 import { settingsOf } from "../config/settings";
 import { faultsOn, injectFault } from "../faults/points";
 import { DeadlineExceeded, withDeadline } from "../lib/deadline";
-import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
-import { REGISTER_TABLE } from "./table";
+import { LICENCE_STATUSES, type DrivingPrivilege, type Licence, type LicenceHolder } from "./licence-holder";
+import { LICENCE_STATUS_TABLE, REGISTER_TABLE } from "./table";
 
 export interface RegisterOptions {
   /** Reads in flight at once in this isolate. */
@@ -326,9 +326,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-const SELECT_HOLDER = `SELECT person_id, family_name, given_name, birth_date, issue_date, expiry_date, document_number,
-  issuing_authority, issuing_country, un_distinguishing_sign, portrait, driving_privileges
-  FROM ${REGISTER_TABLE} WHERE person_id = ?`;
+/** One read: the holder and the licence's status (no status row: valid). */
+const SELECT_HOLDER = `SELECT h.person_id, h.family_name, h.given_name, h.birth_date, h.issue_date, h.expiry_date, h.document_number,
+  h.issuing_authority, h.issuing_country, h.un_distinguishing_sign, h.portrait, h.driving_privileges,
+  coalesce(s.status, 'valid') AS licence_status
+  FROM ${REGISTER_TABLE} AS h LEFT JOIN ${LICENCE_STATUS_TABLE} AS s ON s.person_id = h.person_id WHERE h.person_id = ?`;
 
 interface HolderRow {
   person_id: string;
@@ -344,6 +346,7 @@ interface HolderRow {
   /** D1 returns BLOBs as arrays of byte values; accept the binary forms too. */
   portrait: number[] | ArrayBuffer | Uint8Array;
   driving_privileges: string;
+  licence_status: string;
 }
 
 const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
@@ -361,6 +364,12 @@ function bytesOf(value: HolderRow["portrait"]): Uint8Array {
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (Array.isArray(value)) return Uint8Array.from(value);
   throw new TypeError("portrait is not a BLOB");
+}
+
+const LicenceStatusSchema = z.enum(LICENCE_STATUSES);
+
+function licenceOf(row: HolderRow): Licence {
+  return { holder: holderOf(row), status: LicenceStatusSchema.parse(row.licence_status) };
 }
 
 function holderOf(row: HolderRow): LicenceHolder {
@@ -395,12 +404,17 @@ export class LicenceRegister {
     this.options = { ...registerOptionsFromEnv(env), ...overrides };
   }
 
-  /**
-   * The licence of `personId`, or null if that person holds none. Throws RegisterBusyError when no
-   * slot frees up within the queue timeout, RegisterUnavailableError when the register fails; both are
-   * retryable and carry `retryAfterSeconds`. Never logs the row (personal data).
-   */
+  /** The holder of `personId`'s licence, or null (findLicence without the status). */
   async findHolder(personId: string): Promise<LicenceHolder | null> {
+    return (await this.findLicence(personId))?.holder ?? null;
+  }
+
+  /**
+   * The licence of `personId` with its status, or null if that person holds none. Throws
+   * RegisterBusyError when no slot frees up within the queue timeout, RegisterUnavailableError when the
+   * register fails; both are retryable and carry `retryAfterSeconds`. Never logs the row (personal data).
+   */
+  async findLicence(personId: string): Promise<Licence | null> {
     if (typeof personId !== "string" || personId.length === 0 || personId.length > MAX_PERSON_ID_LENGTH) return null;
     const asked = now();
     let slot: number;
@@ -428,11 +442,11 @@ export class LicenceRegister {
         throw err;
       }
       outstanding = null;
-      const holder = row ? holderOf(row) : null;
+      const licence = row ? licenceOf(row) : null;
       m.reads++;
-      if (holder) m.found++;
+      if (licence) m.found++;
       else m.not_found++;
-      return holder;
+      return licence;
     } catch (err) {
       m.errors++;
       const what =

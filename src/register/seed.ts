@@ -11,10 +11,10 @@
  * Nobody here is real: names come from lists of common French given and family names, dates and numbers
  * are drawn, portraits are four 16×16 drawings (portraits.ts).
  */
-import type { DrivingPrivilege, LicenceHolder } from "./licence-holder";
+import type { DrivingPrivilege, LicenceHolder, LicenceStatus } from "./licence-holder";
 import { PORTRAITS } from "./portraits";
-import { REGISTER_SCHEMA_SQL } from "./schema";
-import { REGISTER_TABLE } from "./table";
+import { REGISTER_MIGRATIONS } from "./schema";
+import { LICENCE_STATUS_TABLE, REGISTER_TABLE } from "./table";
 
 /** How many people hold a licence in the synthetic register. */
 export const REGISTER_POPULATION = 10_000;
@@ -575,9 +575,14 @@ function minIso(a: string, b: string): string {
 
 // ---- the database --------------------------------------------------------------------------------------
 
-/** The DDL as separate statements, comment lines dropped (D1 prepares one statement at a time). */
-function schemaStatements(): string[] {
-  return REGISTER_SCHEMA_SQL.split("\n")
+/**
+ * A migration's DDL as separate statements, comment lines dropped (D1 prepares one statement at a time).
+ * A statement ends at a semicolon that ends a line, so a trigger (whose body has its own semicolons) is
+ * written on one line.
+ */
+function schemaStatements(sql: string): string[] {
+  return sql
+    .split("\n")
     .filter((line) => !line.trim().startsWith("--"))
     .join("\n")
     .split(/;\s*(?:\n|$)/)
@@ -585,16 +590,77 @@ function schemaStatements(): string[] {
     .filter(Boolean);
 }
 
+async function hasTable(db: D1Database, name: string): Promise<boolean> {
+  return (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").bind(name).first()) !== null;
+}
+
 /**
- * Creates the register table if it is missing (the same DDL as the migration; IF NOT EXISTS, so a later
- * `wrangler d1 migrations apply` is harmless). For tests and for a local database the migration runner
- * has not seen; deployments use the migration.
+ * Applies every migration whose table is missing (the same DDL as the migration files; IF NOT EXISTS, so
+ * a later `wrangler d1 migrations apply` is harmless). For tests and for a local database the migration
+ * runner has not seen; deployments use the migrations. `created`: the holders' table was created now.
  */
 export async function ensureRegisterSchema(db: D1Database): Promise<{ created: boolean }> {
-  const found = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").bind(REGISTER_TABLE).first();
-  if (found) return { created: false };
-  await db.batch(schemaStatements().map((sql) => db.prepare(sql)));
-  return { created: true };
+  let created = false;
+  for (const migration of REGISTER_MIGRATIONS) {
+    if (await hasTable(db, migration.table)) continue;
+    await db.batch(schemaStatements(migration.sql).map((sql) => db.prepare(sql)));
+    if (migration.table === REGISTER_TABLE) created = true;
+  }
+  return { created };
+}
+
+// ---- licence status --------------------------------------------------------------------------------------
+
+/**
+ * Demonstration holders whose licence is not valid, so refusals can be tried (`npm start`, the waiting
+ * page's demo form): FR-009901 … FR-009905 suspended, FR-009906 … FR-009910 withdrawn. Everyone else is
+ * valid. Far from the low numbers the tests seed (at most the first hundred), so no test meets one by
+ * accident.
+ */
+export const DEMO_LICENCE_STATUSES: ReadonlyMap<number, Exclude<LicenceStatus, "valid">> = new Map([
+  ...[9_901, 9_902, 9_903, 9_904, 9_905].map((n) => [n, "suspended"] as const),
+  ...[9_906, 9_907, 9_908, 9_909, 9_910].map((n) => [n, "withdrawn"] as const),
+]);
+
+/** The seeded status of holder n. */
+export function seededLicenceStatus(n: number): LicenceStatus {
+  return DEMO_LICENCE_STATUSES.get(n) ?? "valid";
+}
+
+/** When the demonstration statuses were set: the population's as-of date (deterministic, like the rest). */
+const DEMO_STATUS_CHANGED_AT = `${POPULATION_AS_OF}T00:00:00.000Z`;
+
+/**
+ * Sets a holder's licence status, as the register's own services would (the issuer never calls this in
+ * a deployment: it only reads the register). The change log gets a row from the table's triggers, only
+ * when the status actually changes. Development and tests: the dev route and the test helpers use it.
+ * Returns false if the person holds no licence here.
+ */
+export async function setLicenceStatus(db: D1Database, personId: string, status: LicenceStatus, at: number): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `INSERT INTO ${LICENCE_STATUS_TABLE} (person_id, status, changed_at)
+       SELECT person_id, ?2, ?3 FROM ${REGISTER_TABLE} WHERE person_id = ?1
+       ON CONFLICT (person_id) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at
+       WHERE status <> excluded.status`,
+    )
+    .bind(personId, status, new Date(at).toISOString())
+    .run();
+  if (result.meta.changes > 0) return true;
+  return (await db.prepare(`SELECT 1 AS one FROM ${REGISTER_TABLE} WHERE person_id = ?`).bind(personId).first()) !== null;
+}
+
+/** The demonstration statuses of holders 1..count, once (a status already set is left as it is). */
+async function seedLicenceStatuses(db: D1Database, count: number): Promise<void> {
+  const rows = [...DEMO_LICENCE_STATUSES].filter(([n]) => n <= count);
+  if (rows.length === 0) return;
+  await db.batch(
+    rows.map(([n, status]) =>
+      db
+        .prepare(`INSERT INTO ${LICENCE_STATUS_TABLE} (person_id, status, changed_at) VALUES (?, ?, ?) ON CONFLICT (person_id) DO NOTHING`)
+        .bind(personIdFor(n), status, DEMO_STATUS_CHANGED_AT),
+    ),
+  );
 }
 
 /** Rows per INSERT statement (one JSON parameter; about 170 KB, well under D1's 2 MB per value). */
@@ -643,7 +709,8 @@ function rowOf(n: number, h: LicenceHolder): unknown[] {
  * Fills the register with holders 1..count (default: all 10,000). Idempotent: if the table already has
  * at least `count` rows it does nothing (one COUNT query); otherwise it inserts whoever is missing, so a
  * seed interrupted half-way is completed by the next call, and two concurrent seeds insert each person
- * once. The table must exist (ensureRegisterSchema or the migration). Returns how many rows it added,
+ * once. The demonstration statuses (DEMO_LICENCE_STATUSES) of holders up to `count` are set too. The
+ * tables must exist (ensureRegisterSchema or the migrations). Returns how many holders it added,
  * and how many the register holds now (`total`; approximate only while another seed runs concurrently).
  */
 export async function seedRegister(db: D1Database, count = REGISTER_POPULATION): Promise<{ inserted: number; total: number }> {
@@ -651,7 +718,11 @@ export async function seedRegister(db: D1Database, count = REGISTER_POPULATION):
     throw new RangeError(`count must be an integer in 0..${REGISTER_POPULATION}`);
   }
   const present = (await db.prepare(`SELECT count(*) AS n FROM ${REGISTER_TABLE}`).first<number>("n")) ?? 0;
-  if (present >= count) return { inserted: 0, total: present };
+  if (present >= count) {
+    // A register seeded before the status migration gets its demonstration statuses now.
+    await seedLicenceStatuses(db, count);
+    return { inserted: 0, total: present };
+  }
 
   const statements: D1PreparedStatement[] = [];
   for (let start = 1; start <= count; start += ROWS_PER_STATEMENT) {
@@ -664,5 +735,6 @@ export async function seedRegister(db: D1Database, count = REGISTER_POPULATION):
     const results = await db.batch(statements.slice(i, i + STATEMENTS_PER_BATCH));
     for (const r of results) inserted += r.meta.changes;
   }
+  await seedLicenceStatuses(db, count);
   return { inserted, total: present + inserted };
 }

@@ -13,11 +13,15 @@ import { z } from "zod";
 import { collectMetrics, scrapedRooms } from "../metrics/collect";
 import { endSessionByOperator } from "../issuance/sessions";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus";
+import { adminLifecycle } from "./admin-lifecycle";
 
 /** Operators' API: create and tune rooms, read live statistics. Always fresh from the coordinator. */
 export const admin = new Hono<AppEnv>();
 
 admin.use("*", requireAdmin);
+
+// Credential suspension, reinstatement, revocation and the audit log (src/lifecycle/).
+admin.route("/", adminLifecycle);
 
 admin.put("/rooms/:room", async (c) => {
   const room = roomParam(c);

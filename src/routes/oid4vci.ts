@@ -17,6 +17,7 @@ import { AUTHORIZATION_CODE_GRANT, AuthorizationCodeTokenRequestSchema, redeemAu
 import { clock } from "../lib/clock";
 import { withDpopNonce } from "../oauth/dpop-nonce";
 import { LicenceRegister } from "../register/register";
+import { negotiateLang } from "../pages/i18n";
 import { hmacKeyring } from "../tickets/keyring";
 import { seal } from "../tickets/sealed";
 
@@ -80,7 +81,8 @@ oid4vci.post("/credential", dpopAccess, async (c) => {
     issuer: issuerOrigin(c.env, c.req.url),
     now: clock.now(),
     startedMs,
-    readHolder: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId)),
+    readLicence: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findLicence(grant.personId)),
+    lang: refusalLanguage(c.req.header("accept-language")),
   });
   // Deferred (the register at capacity): 202 Accepted with the transaction_id (OpenID4VCI 1.0 §8.3, §9).
   return c.json(answer, "transaction_id" in answer ? 202 : 200, noStore);
@@ -97,7 +99,8 @@ oid4vci.post("/deferred_credential", dpopAccess, async (c) => {
     issuer: issuerOrigin(c.env, c.req.url),
     now: clock.now(),
     startedMs,
-    readHolder: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findHolder(grant.personId)),
+    readLicence: () => observeBackend(c, grant.room, () => new LicenceRegister(c.env).findLicence(grant.personId)),
+    lang: refusalLanguage(c.req.header("accept-language")),
   });
   // Still pending: 202 with the transaction_id and when to ask again (OpenID4VCI 1.0 §9.2).
   return c.json(redeemed.response, redeemed.done ? 200 : 202, noStore);
@@ -109,3 +112,11 @@ oid4vci.post("/notification", dpopAccess, async (c) => {
   await acceptNotification(c.env, c.var.grant, parsed.data, clock.now());
   return c.body(null, 204);
 });
+
+/**
+ * A refusal's words in the wallet's language when it asks for French or English; English otherwise
+ * (the API's language), so a wallet that sends no preference reads what it always has.
+ */
+function refusalLanguage(acceptLanguage: string | undefined): string {
+  return acceptLanguage ? negotiateLang(null, acceptLanguage) : "en";
+}

@@ -53,7 +53,18 @@ export async function devSecretValues() {
 }
 
 /** What only the development kit serves: its routes and the fault switch. */
-export const DEV_ONLY_MARKERS = ["/v1/dev", "dev-oidc-code+jwt", "/identity-assertions", "/wallet-attestations", "/key-attestations", "/register/seed", '"/faults"', "fault injection exists only in development"];
+export const DEV_ONLY_MARKERS = [
+  "/v1/dev",
+  "dev-oidc-code+jwt",
+  "/identity-assertions",
+  "/wallet-attestations",
+  "/key-attestations",
+  "/register/seed",
+  "/register/licence-status",
+  "/register/sync",
+  '"/faults"',
+  "fault injection exists only in development",
+];
 
 /** Modules only the development entry may bundle (matched against the source map's `sources`). */
 export const DEV_ONLY_MODULES = [

@@ -20,7 +20,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { gzipSync, inflateSync } from "node:zlib";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { freePort, signalGroup, snapshotTree } from "../../tools/lib/processes.mjs";
 import { loadLab } from "../../tools/lab/sdk.mjs";
@@ -589,9 +589,53 @@ async function main() {
           event: "credential_accepted",
         });
         assert(notified.status === 204, `notification: ${notified.describe()}`);
+        ctx.issuedSdJwt = sdJwt;
         return `${personId}: mdoc ${mdoc.length} B, SD-JWT VC ${sdJwt.length} chars`;
       }
       throw new CheckError("no valid licence among the first 12 synthetic holders");
+    });
+
+    // ---- lifecycle: an operator revokes a credential this run was issued; a verifier sees it over HTTP.
+    await check("lifecycle: an issued SD-JWT VC revoked by an operator reads 1 from its status list over HTTP", async () => {
+      need("issuedSdJwt");
+      const sdJwt = ctx.issuedSdJwt;
+      const statusList = decodeJwt(sdJwt.split("~")[0]).status?.status_list;
+      assert(
+        statusList && typeof statusList.uri === "string" && Number.isInteger(statusList.idx),
+        "the SD-JWT VC has no status.status_list",
+      );
+      assert(statusList.uri.startsWith(`${base}/`), `status list uri ${statusList.uri} is not on ${base}`);
+      const path = new URL(statusList.uri).pathname;
+      /** The entry's value in the Status List Token served at the uri (draft-ietf-oauth-status-list: zlib, `bits` per entry). */
+      const entry = async () => {
+        const res = await http(base, "GET", path, { headers: { accept: "application/statuslist+jwt" } });
+        assert(res.status === 200, `status list: ${res.describe()}`);
+        const token = decodeJwt(res.text.trim());
+        assertEqual(token.sub, statusList.uri, "the token's sub");
+        const { bits, lst } = token.status_list;
+        const bytes = inflateSync(Buffer.from(lst, "base64url"));
+        const perByte = 8 / bits;
+        return (bytes[Math.floor(statusList.idx / perByte)] >> ((statusList.idx % perByte) * bits)) & ((1 << bits) - 1);
+      };
+      assertEqual(await entry(), 0, "status before the revocation");
+      const list = path.split("/").pop();
+      const revoked = await http(base, "POST", "/v1/admin/credentials/by-index/revoke", {
+        token: ADMIN_TOKEN,
+        body: { list, idx: statusList.idx, reason: "e2e: lost phone" },
+      });
+      assert(revoked.status === 200 && revoked.json?.changed === 1, `revoke: ${revoked.describe()}`);
+      assertEqual(await entry(), 1, "status after the revocation (this location's cached token purged)");
+      const again = await http(base, "POST", "/v1/admin/credentials/by-index/reinstate", {
+        token: ADMIN_TOKEN,
+        body: { list, idx: statusList.idx },
+      });
+      expectProblem(again, 409, "reinstating a revoked credential");
+      const audit = await http(base, "GET", "/v1/admin/audit?limit=5", { token: ADMIN_TOKEN });
+      assert(
+        audit.json?.entries?.some((e) => e.action === "revoke" && e.target?.list === list && e.target?.idx === statusList.idx),
+        `the revocation is not in the audit log: ${audit.describe()}`,
+      );
+      return `${list}/${statusList.idx}: 0 → 1 over HTTP, reinstatement refused 409, audited`;
     });
 
     // ---- one admission = one bounded issuance session, tried as the admitted device itself would.
@@ -614,7 +658,10 @@ async function main() {
         const answers = [];
         for (let i = 0; i < 41; i++)
           answers.push(await requestCredential(base, withToken, offer.credential_issuer, offer.credential_configuration_ids[i % 2]));
-        if (answers[0].json?.error === "credential_request_denied" && answers[0].json?.reason === undefined) continue; // no valid licence: next person
+        const licenceRefused = ["no_licence", "licence_expired", "licence_suspended", "licence_withdrawn"].includes(
+          answers[0].json?.reason,
+        );
+        if (answers[0].json?.error === "credential_request_denied" && licenceRefused) continue; // no valid licence: next person
         const ok = answers.filter((a) => a.status === 200);
         const limit = (await stats(base, boundRoom)).session_limits.credentials_per_configuration;
         assertEqual(ok.length, 2 * limit, "credentials obtained by 41 requests");

@@ -92,7 +92,7 @@ export async function withAccess(
   device: Device,
   accessToken: string,
   body: unknown,
-  { scheme = "DPoP", dpopNonce }: { scheme?: string; dpopNonce?: string | null } = {},
+  { scheme = "DPoP", dpopNonce, headers = {} }: { scheme?: string; dpopNonce?: string | null; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, any>; res: Response }> {
   const url = `${ORIGIN}${path}`;
   const send = async (nonce: string | null | undefined) =>
@@ -102,6 +102,7 @@ export async function withAccess(
         "content-type": "application/json",
         authorization: `${scheme} ${accessToken}`,
         dpop: await accessProof(device, url, accessToken, nonce),
+        ...headers,
       },
       body: JSON.stringify(body),
     });

@@ -59,12 +59,14 @@ export async function loadLab(root) {
 }
 
 /**
- * Person ids of the synthetic register whose licence is valid today: they end issued, not denied.
- * @param {{ syntheticHolder: (n: number) => { expiry_date: string }, personIdFor: (n: number) => string, REGISTER_POPULATION: number }} seed
+ * Person ids of the synthetic register whose licence is valid today (by date and by status: the
+ * demonstration holders with a suspended or withdrawn licence are left out): they end issued, not denied.
+ * @param {{ syntheticHolder: (n: number) => { expiry_date: string }, personIdFor: (n: number) => string, seededLicenceStatus: (n: number) => string, REGISTER_POPULATION: number }} seed
  */
-function validHolders({ syntheticHolder, personIdFor, REGISTER_POPULATION }) {
+function validHolders({ syntheticHolder, personIdFor, seededLicenceStatus, REGISTER_POPULATION }) {
   const today = new Date().toISOString().slice(0, 10);
   const ids = [];
-  for (let n = 1; n <= REGISTER_POPULATION; n++) if (syntheticHolder(n).expiry_date > today) ids.push(personIdFor(n));
+  for (let n = 1; n <= REGISTER_POPULATION; n++)
+    if (syntheticHolder(n).expiry_date > today && seededLicenceStatus(n) === "valid") ids.push(personIdFor(n));
   return ids;
 }

@@ -7,12 +7,15 @@ import { TokenRequestSchema } from "../../issuance/token";
 import { AuthorizationCodeTokenRequestSchema } from "../../issuance/authorization-code";
 import { ParFormSchema } from "../../oauth/par";
 import { RegisterDrillSchema, TicketIdSchema } from "../../routes/admin";
+import { LifecycleActionSchema } from "../../routes/admin-lifecycle";
+import { CredentialActionSchema, PersonActionSchema } from "../../lifecycle/operations";
 import { ChallengeRequestSchema } from "../../routes/challenge";
 import { LoginSchema } from "../../routes/dashboard";
 import { ApproveBodySchema } from "../../routes/tickets";
 import { JoinBodySchema } from "../../tickets/join";
 import {
   AuthorizationCodeTokenResponseSchema,
+  AuditPageSchema,
   AuthorizationServerMetadataSchema,
   PushedAuthorizationResponseSchema,
   ChallengeSchema,
@@ -25,6 +28,7 @@ import {
   JoinResponseSchema,
   JwksSchema,
   JwtVcIssuerMetadataSchema,
+  LifecycleChangeSchema,
   LotteryRevealedSchema,
   NonceResponseSchema,
   OpenApiDocumentSchema,
@@ -93,6 +97,7 @@ export const PATH_PARAMETERS: Record<string, { schema: z.ZodType; description: s
   ticket: { schema: TicketIdSchema, description: "ticket id SHARD.SEQUENCE (the admission token's sub)" },
   file: { schema: z.string().min(1), description: "asset file name" },
   id: { schema: z.string().min(1), description: "the reference in the offer's credential_offer_uri" },
+  action: { schema: LifecycleActionSchema, description: "suspend (status 2), reinstate (0) or revoke (1, final)" },
   list: { schema: z.string().regex(/^\d+-\d+$/), description: "a status list's name: the last segment of a credential's status_list.uri" },
 };
 
@@ -371,6 +376,49 @@ export const OPERATIONS: readonly Operation[] = [
     body: { media: "application/json", schema: RegisterDrillSchema },
     answers: { 200: { description: "the latency now simulated", json: RegisterDrillAnswerSchema } },
     problems: [400, 401, 403, 415, 422, 429],
+  },
+  {
+    method: "post",
+    path: "/v1/admin/credentials/by-person/:action",
+    operationId: "changePersonCredentials",
+    tag: "admin",
+    summary: "Suspend, reinstate or revoke every credential of a person (all rooms)",
+    description:
+      "The person id is pseudonymised on entry and never stored or answered. Revoked credentials stay revoked: a reinstatement " +
+      "leaves them (revoked_kept), and 409 when they are all the person has. 404 when nothing was issued to the person. " +
+      "Recorded in the audit log; this location's cached status list tokens are purged (others within their ttl).",
+    security: ["adminBearer"],
+    body: { media: "application/json", schema: PersonActionSchema },
+    answers: { 200: { description: "what changed", json: LifecycleChangeSchema } },
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
+  },
+  {
+    method: "post",
+    path: "/v1/admin/credentials/by-index/:action",
+    operationId: "changeCredentialStatus",
+    tag: "admin",
+    summary: "Suspend, reinstate or revoke one credential by its status list and index",
+    description:
+      "`list` is the last path segment of the credential's status_list uri. 404 when no credential has that entry, 409 " +
+      "when it is revoked (a revocation is final). Recorded in the audit log.",
+    security: ["adminBearer"],
+    body: { media: "application/json", schema: CredentialActionSchema },
+    answers: { 200: { description: "what changed", json: LifecycleChangeSchema } },
+    problems: [400, 401, 403, 404, 409, 415, 422, 429, 503],
+  },
+  {
+    method: "get",
+    path: "/v1/admin/audit",
+    operationId: "getAuditLog",
+    tag: "admin",
+    summary: "The audit log of credential status changes, newest first (paged)",
+    security: ["adminBearer"],
+    query: [
+      { name: "limit", description: "entries per page, 1 to 200 (default 50)" },
+      { name: "before", description: "the previous page's `next`: entries older than it" },
+    ],
+    answers: { 200: { description: "a page of the log", json: AuditPageSchema } },
+    problems: [401, 403, 422, 429, 503],
   },
   {
     method: "get",

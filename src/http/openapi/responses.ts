@@ -272,3 +272,44 @@ type _ResponseSchemasAgree = [
   Holds<Agrees<RoomState, typeof RoomStateSchema>>,
   Holds<Agrees<EventPhase, typeof EventPhaseSchema>>,
 ];
+
+/** A credential status change by an operator (src/lifecycle/operations.ts): what it did, entry by entry. */
+const StatusValueSchema = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+const ListEntrySchema = z.object({ list: z.string(), idx: z.number().int().min(0), status: StatusValueSchema }).strict();
+export const LifecycleChangeSchema = z
+  .object({
+    action: z.enum(["suspend", "reinstate", "revoke"]),
+    status: StatusValueSchema,
+    target: z.union([
+      z.object({ kind: z.literal("person"), pseudonym: z.string() }).strict(),
+      z.object({ kind: z.literal("credential"), list: z.string(), idx: z.number().int().min(0) }).strict(),
+    ]),
+    changed: z.number().int().min(0),
+    unchanged: z.number().int().min(0),
+    revoked_kept: z.number().int().min(0),
+    credentials: z.array(ListEntrySchema),
+  })
+  .strict();
+
+/** A page of the audit log, newest first; `next` is the `before` of the next (older) page. */
+export const AuditPageSchema = z
+  .object({
+    entries: z.array(
+      z
+        .object({
+          seq: z.number().int().min(1),
+          at: z.string(),
+          actor: z.string(),
+          action: z.enum(["suspend", "reinstate", "revoke"]),
+          target: z.union([
+            z.object({ kind: z.literal("person"), pseudonym: z.string() }).strict(),
+            z.object({ kind: z.literal("credential"), list: z.string(), idx: z.number().int().min(0) }).strict(),
+          ]),
+          count: z.number().int().min(0),
+          reason: z.string().nullable(),
+        })
+        .strict(),
+    ),
+    next: z.string().nullable(),
+  })
+  .strict();

@@ -630,6 +630,90 @@ onSubmit("#room-form", () => {
   void refresh();
 });
 
+// ---- issued credentials: suspend, reinstate, revoke, and the audit log -----------------------------------
+
+interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: { kind: "person"; pseudonym: string } | { kind: "credential"; list: string; idx: number };
+  count: number;
+  reason: string | null;
+}
+
+let auditNext: string | null = null;
+
+/** Loads the newest page of the audit log (or, with `older`, the page after the last one shown). */
+async function loadAudit(older = false): Promise<void> {
+  const query = older && auditNext ? `?limit=20&before=${encodeURIComponent(auditNext)}` : "?limit=20";
+  const r = await api("GET", `/v1/admin/audit${query}`);
+  const status = $("#audit-status");
+  if (!r.ok) {
+    status.textContent = problemText(r);
+    return;
+  }
+  status.textContent = "";
+  const page = r.data as { entries: AuditEntry[]; next: string | null };
+  const body = $("#audit-rows");
+  if (!older) body.replaceChildren();
+  for (const e of page.entries) {
+    const row = document.createElement("tr");
+    const target =
+      e.target.kind === "person" ? `person ${e.target.pseudonym.slice(0, 12)}…` : `credential ${e.target.list}/${e.target.idx}`;
+    for (const text of [new Date(e.at).toLocaleString(), e.actor, e.action, target, String(e.count), e.reason ?? ""]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    body.append(row);
+  }
+  auditNext = page.next;
+  $("#audit-more").hidden = auditNext === null;
+}
+
+/** Submits one credential form: refuses a revocation not confirmed, reports the outcome, reloads the log. */
+async function lifecycleChange(form: HTMLFormElement, prefix: string, path: string, target: Record<string, unknown>): Promise<void> {
+  const action = valueOf(`#${prefix}_action`);
+  if (action === "revoke" && !$<HTMLInputElement>(`#${prefix}_confirm`).checked) {
+    report(form, { ok: false, status: 0, data: { title: "Not sent", detail: "tick the box: a revocation cannot be undone" } }, "");
+    return;
+  }
+  const reason = valueOf(`#${prefix}_reason`).trim();
+  const button = form.querySelector<HTMLButtonElement>("button[type=submit]");
+  if (button) button.disabled = true;
+  try {
+    const r = await api("POST", `${path}/${action}`, { ...target, ...(reason ? { reason } : {}) });
+    const d = r.data as { changed?: number; unchanged?: number; revoked_kept?: number };
+    report(form, r, `Done: ${d.changed ?? 0} changed, ${d.unchanged ?? 0} already so, ${d.revoked_kept ?? 0} revoked and kept.`);
+    if (r.ok) {
+      clean(form);
+      $<HTMLInputElement>(`#${prefix}_confirm`).checked = false;
+    }
+    await loadAudit();
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+onSubmit("#person-form", (form) => {
+  const personId = valueOf("#person_id").trim();
+  void lifecycleChange(form, "person", "/v1/admin/credentials/by-person", { person_id: personId }).then(() => {
+    // The id is not kept on the page once used.
+    $<HTMLInputElement>("#person_id").value = "";
+  });
+});
+
+onSubmit("#index-form", (form) => {
+  void lifecycleChange(form, "index", "/v1/admin/credentials/by-index", {
+    list: valueOf("#status_list").trim(),
+    idx: Number(valueOf("#status_idx")),
+  });
+});
+
+$("#audit-more").addEventListener("click", () => void loadAudit(true));
+void loadAudit();
+
 window.antichambreDashboard = { refresh, history: () => history.slice(), last: () => last };
 void refresh();
 

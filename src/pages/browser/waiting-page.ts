@@ -3,6 +3,7 @@ import {
   AdmissionExpiredError,
   AntichambreClient,
   AntichambreError,
+  CredentialDeniedError,
   DeviceKey,
   MemoryKeyPairStore,
   type TicketStatus,
@@ -156,6 +157,8 @@ async function client(ticket?: string): Promise<AntichambreClient> {
 }
 
 function describe(error: unknown): string {
+  // A licence the register refuses (suspended, withdrawn, expired, none): said in the page's language.
+  if (error instanceof CredentialDeniedError && error.licenceReason) return t.denied(error.licenceReason);
   if (error instanceof AntichambreError) return error.problem?.detail ?? error.message;
   return error instanceof Error ? error.message : String(error);
 }

@@ -115,8 +115,47 @@ ${tile("drain", "Time to drain", "Estimated time to drain the queue", "drain-sub
 </fieldset><p class="result" role="status"></p></form>
 </div>
 </section>
+
+<section aria-labelledby="credentials-heading">
+<h2 id="credentials-heading">Issued credentials</h2>
+<p class="hint">Suspension (status 2) can be lifted by a reinstatement (0); a revocation (1) is final. A change shows at once in this
+location's status lists, elsewhere within the lists' ttl. Every change is recorded in the audit log below.</p>
+<div class="controls">
+<form id="person-form"><fieldset><legend>Every credential of a person</legend>
+<p class="hint">The person id is pseudonymised on arrival: it is neither stored nor shown back.</p>
+<div class="field"><label for="person_id">Person id</label>
+<input id="person_id" name="person_id" required maxlength="64" autocomplete="off" spellcheck="false"></div>
+${lifecycleFields("person")}
+</fieldset><p class="result" role="status"></p></form>
+
+<form id="index-form"><fieldset><legend>One credential</legend>
+<p class="hint">The list is the last segment of the credential's status_list uri, the index its idx.</p>
+<div class="field"><label for="status_list">Status list</label>
+<input id="status_list" name="list" required maxlength="32" pattern="[0-9]+-[0-9]+" autocomplete="off" spellcheck="false"></div>
+<div class="field"><label for="status_idx">Index</label><input id="status_idx" name="idx" type="number" min="0" step="1" required></div>
+${lifecycleFields("index")}
+</fieldset><p class="result" role="status"></p></form>
+</div>
+
+<h3 id="audit-heading">Audit log</h3>
+<table aria-labelledby="audit-heading">
+<thead><tr><th scope="col">when</th><th scope="col">who</th><th scope="col">action</th><th scope="col">target</th><th scope="col">credentials</th><th scope="col">reason</th></tr></thead>
+<tbody id="audit-rows"></tbody>
+</table>
+<p><button type="button" id="audit-more" class="secondary" hidden>Older entries</button> <span id="audit-status" role="status"></span></p>
+</section>
 </main>`,
   });
+}
+
+/** The action, reason and revocation confirmation every credential form shares (ids prefixed by the form). */
+function lifecycleFields(prefix: string): string {
+  return `<div class="field"><label for="${prefix}_action">Action</label>
+<select id="${prefix}_action" name="action"><option value="suspend">suspend</option><option value="reinstate">reinstate</option><option value="revoke">revoke (final)</option></select></div>
+<div class="field"><label for="${prefix}_reason">Reason (optional; no names or personal data)</label>
+<input id="${prefix}_reason" name="reason" maxlength="200" autocomplete="off"></div>
+<div class="field"><label><input type="checkbox" id="${prefix}_confirm"> A revocation cannot be undone</label></div>
+<button type="submit">Apply</button>`;
 }
 
 function tile(name: string, label: string, chartLabel: string, sub: string, extra = ""): string {

@@ -41,6 +41,9 @@ export const ROUTES: readonly RouteContract[] = [
   admin("PUT", "/v1/admin/register"),
   admin("GET", "/v1/admin/register"),
   admin("GET", "/v1/admin/metrics"),
+  admin("POST", "/v1/admin/credentials/by-person/:action"),
+  admin("POST", "/v1/admin/credentials/by-index/:action"),
+  admin("GET", "/v1/admin/audit"),
   { method: "POST", path: "/v1/dev/identity-assertions", allowed: [201, 400, 415, 422] },
   { method: "POST", path: "/v1/dev/wallet-attestations", allowed: [201, 400, 415, 422] },
   { method: "POST", path: "/v1/dev/key-attestations", allowed: [201, 400, 415, 422] },
@@ -48,6 +51,8 @@ export const ROUTES: readonly RouteContract[] = [
   admin("PUT", "/v1/dev/faults"),
   admin("DELETE", "/v1/dev/faults"),
   { method: "POST", path: "/v1/dev/register/seed", allowed: [200], noRandomPost: true },
+  { method: "POST", path: "/v1/dev/register/licence-status", allowed: [200, 400, 404, 415, 422] },
+  { method: "POST", path: "/v1/dev/register/sync", allowed: [200] },
   { method: "GET", path: "/rooms/:room", allowed: [200, 404], html: true },
   { method: "GET", path: "/admin", allowed: [401], html: true },
   { method: "POST", path: "/admin/login", allowed: [303, 401, 403, 415], html: true },
@@ -88,7 +93,7 @@ export function contractFor(route: RouteContract, method: string): Contract {
 }
 
 function patternOf(route: RouteContract): RegExp {
-  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id/g, "[^/]+");
+  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id|:action/g, "[^/]+");
   return new RegExp(`^${escaped}$`);
 }
 
