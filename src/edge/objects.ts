@@ -72,5 +72,6 @@ export function ledgerAt(env: Pick<Env, "ISSUANCE_LEDGER">, shard: number) {
 
 /** The deployment's one LifecycleLog: the audit log and the register sync cursor (src/lifecycle/). */
 export function lifecycleLog(env: Pick<Env, "LIFECYCLE_LOG">) {
-  return env.LIFECYCLE_LOG.get(env.LIFECYCLE_LOG.idFromName("lifecycle"));
+  const ns = placed(env, env.LIFECYCLE_LOG);
+  return ns.get(ns.idFromName("lifecycle"));
 }
