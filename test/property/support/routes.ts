@@ -93,7 +93,7 @@ export function contractFor(route: RouteContract, method: string): Contract {
 }
 
 function patternOf(route: RouteContract): RegExp {
-  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:room|:file|:id|:action/g, "[^/]+");
+  const escaped = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]+/g, "[^/]+"); // every parameter, whatever its name
   return new RegExp(`^${escaped}$`);
 }
 
