@@ -125,6 +125,12 @@ export async function verifySdJwtVc(sdJwt, { issuer, jwks, holderJwk }) {
       new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? new TextEncoder().encode(data) : data)),
     verifier: async (/** @type {string} */ data, /** @type {string} */ sig) =>
       crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, base64url.decode(sig), new TextEncoder().encode(data)),
+    // The credential's `status` names a Token Status List, which the library fetches from the service and
+    // checks (the credential must read valid). The list has its own signer: its x5c chain to the same root.
+    statusVerifier: async (/** @type {string} */ data, /** @type {string} */ sig) => {
+      const listKey = await issuerKey(decodeProtectedHeader(`${data}.${sig}`), jwks);
+      return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, listKey, base64url.decode(sig), new TextEncoder().encode(data));
+    },
     loadTypeMetadataFormat: false,
   });
   const { payload } = await library.verify(sdJwt);
