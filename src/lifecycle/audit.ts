@@ -6,7 +6,7 @@ import type { AuditEntry, NewAuditEntry } from "./audit-store";
 /**
  * The audit log of credential status changes: who (src/http/admin-auth.ts names the caller: a label of
  * the admin token's hash or of the dashboard login, `register` for the automatic sync), what (action,
- * target: a room's pseudonym of the person or a status list and index, how many credentials), when and
+ * target: the person's ledger pseudonym (the same in every room, never the person id) or a status list and index, how many credentials), when and
  * why (the operator's optional reason). Stored in the LifecycleLog object (durable-objects/lifecycle-log.ts).
  *
  * Written after the change, in the same request: if the write fails the caller gets a 503 and the

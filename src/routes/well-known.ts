@@ -18,7 +18,7 @@ export const trustAnchors = new Hono<AppEnv>();
 
 const PUBLIC_CACHE = "public, max-age=300";
 
-/** Public keys of the service's ES256 signers (admission tokens, SD-JWT VCs), each with its `kid`. */
+/** Public keys of SIGNING_KEYS (admission tokens), each with its `kid`; SD-JWT VC keys are at /.well-known/jwt-vc-issuer. */
 wellKnown.get("/jwks.json", async (c) => {
   const keys = await ecKeyring(secret(c.env, "SIGNING_KEYS"));
   c.header("cache-control", PUBLIC_CACHE);
