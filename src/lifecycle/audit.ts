@@ -6,8 +6,9 @@ import type { AuditEntry, NewAuditEntry } from "./audit-store";
 /**
  * The audit log of credential status changes: who (src/http/admin-auth.ts names the caller: a label of
  * the admin token's hash or of the dashboard login, `register` for the automatic sync), what (action,
- * target: the person's ledger pseudonym (the same in every room, never the person id) or a status list and index, how many credentials), when and
- * why (the operator's optional reason). Stored in the LifecycleLog object (durable-objects/lifecycle-log.ts).
+ * target: the person's ledger pseudonym, the same in every room and never the person id, or a status
+ * list and index; how many credentials), when and why (the operator's optional reason). Stored in the
+ * LifecycleLog object (durable-objects/lifecycle-log.ts).
  *
  * Written after the change, in the same request: if the write fails the caller gets a 503 and the
  * change stands unlogged, which the operator sees (the retry is harmless: statuses are set, not toggled,
