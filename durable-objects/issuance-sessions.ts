@@ -124,6 +124,11 @@ export class IssuanceSessions extends DurableObject<Env> {
     return this.#store.create({ id: sessionId, room: r.room, ticketId: r.ticketId, jkt: r.jkt, endsAt: r.endsAt, limits: r.limits });
   }
 
+  /** Whether this admission ever opened a session (open, ended or forgotten: its admission row outlives it). */
+  async hasSession(sessionId: string): Promise<boolean> {
+    return this.#store.get(sessionId) !== null || this.#store.admissionUsed(sessionId);
+  }
+
   /**
    * An admission that gives its place back without a session of its own (its person's one session is
    * another admission's: src/issuance/person-claim.ts freeAdmission): recorded as a session that started

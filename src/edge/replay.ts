@@ -9,7 +9,7 @@ export const REPLAY_SHARDS = 16;
  * time only. A DO call per claim: these happen on the token and credential endpoints, whose rate the
  * waiting room caps.
  */
-export type ReplayScope = "dpop" | "nonce" | "offer" | "handoff" | "client_attestation" | "par";
+export type ReplayScope = "dpop" | "nonce" | "offer" | "handoff" | "client_attestation" | "par" | "identity_step";
 
 export async function claimOnce(env: Env, scope: ReplayScope, id: string, expiresAt: number): Promise<boolean> {
   const key = `${scope}:${id}`;

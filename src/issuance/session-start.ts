@@ -59,19 +59,19 @@ export async function openIssuanceSession(env: Env, o: SessionOpening, now: numb
   const target = claimed.admission;
   if (claimed.resumed) await freeAdmission(env, o.admission);
 
+  const sessionId = sessionIdOf(target.room, target.ticketId);
+  const sessions = await sessionObject(env, sessionId);
   const live = await admissionOf(env, target.room, target.key, now);
   if (!live.ok) {
-    // No session exists for an admission that expired or was never admitted: its fresh claim must not
-    // hold the person back from their next admission.
-    if (!claimed.resumed && (live.reason === "expired" || live.reason === "not_admitted"))
+    // An admission that expired or was never admitted and never opened a session: its fresh claim must
+    // not hold the person back from their next admission. One that did open a session keeps the claim
+    // (a session outlives its admission's TTL): releasing it would let a second wallet open a second one.
+    if (!claimed.resumed && (live.reason === "expired" || live.reason === "not_admitted") && !(await sessions.hasSession(sessionId)))
       await releasePersonClaim(env, target, o.personId);
     throw coordinatorRefusal(live.reason, target.room, "token");
   }
   const { admission, config } = live.value;
-  const sessionId = sessionIdOf(target.room, target.ticketId);
-  const session = await (
-    await sessionObject(env, sessionId)
-  ).redeem(sessionId, {
+  const session = await sessions.redeem(sessionId, {
     codeId: o.codeId,
     codeExpiresAt: o.codeExpiresAt,
     jkt: o.jkt,

@@ -1,3 +1,4 @@
+import { claimOnce } from "../edge/replay";
 import { base64url } from "jose";
 import { z } from "zod";
 import { ticketStatus, unsyncedAtPoll, type TicketStatus } from "../admission/ticket-status";
@@ -186,6 +187,11 @@ export async function completeAuthorization(
       description: IDENTITY_FAILURES[identity.reason] ?? `the identity could not be established (${identity.reason.replaceAll("_", " ")})`,
     };
   }
+  // One identity step per admitted browser place: replaying this flow's sign-in (same state, nonce and
+  // verifier) as other people would otherwise pin each of them to this one admission and its session.
+  // Claimed only once an identity is established, so a provider that failed can be tried again.
+  if (!(await claimOnce(env, "identity_step", `${flow.room}/${flow.tid}`, input.admissionExpiresAt + 60_000)))
+    return { error: "access_denied", description: "this place in line has already been used to sign in; start again from the wallet" };
   const admission = { room: flow.room, ticketId: flow.tid, key: { a: flow.ord[0], b: flow.ord[1] } };
   const claimed = await claimPersonSession(env, {
     admission,

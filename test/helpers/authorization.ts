@@ -118,6 +118,10 @@ export class Browser {
   cookie(name: string): string | undefined {
     return this.#cookies.get(name);
   }
+  /** Puts a cookie back, as an attacker who copied it would (the service may have told the browser to drop it). */
+  setCookie(name: string, value: string): void {
+    this.#cookies.set(name, value);
+  }
 
   async #follow(url: string, init: RequestInit): Promise<{ res: Response; url: string; text: string }> {
     let current = url;

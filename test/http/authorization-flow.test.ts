@@ -320,6 +320,50 @@ describe("one person, one session", () => {
     expect((await redeemCode(later, again.answer.get("code")!, again.pushed.verifier)).status).toBe(200);
   });
 
+  it("keeps the person's claim while their session lives, past its admission's TTL: a refused resume frees nothing for another wallet", async () => {
+    const s = await setting();
+    const person = holders[8]!;
+    const wallet = await newWallet();
+    const jkt = await jktOf(wallet.dpop.publicJwk);
+    const a = await codeFor(wallet, s, person, { dpop_jkt: jkt });
+    const first = await redeemCode(wallet, a.answer.get("code")!, a.pushed.verifier);
+    expect(first.status).toBe(200);
+    // The admission's TTL (300 s) runs out; the session (900 s) does not. The same wallet key comes back
+    // through a new browser flow: its code names the person's first admission, which is no longer live.
+    testClock.advance(301_000);
+    const b = await codeFor(wallet, s, person, { dpop_jkt: jkt });
+    expect(b.answer.get("code")).toBeTruthy();
+    expect((await redeemCode(wallet, b.answer.get("code")!, b.pushed.verifier)).status).toBe(400);
+    // That refusal must not free the person: another wallet of theirs still gets no second session.
+    const other = await newWallet();
+    const c = await codeFor(other, s, person);
+    expect(c.answer.get("code")).toBeNull();
+    expect(c.answer.get("error")).toBe("access_denied");
+    expect((await credential(wallet.dpop, first.body.access_token, SD_JWT, await walletKeys(1))).status).toBe(200);
+  });
+
+  it("takes one identity step per browser place: the sign-in replayed as someone else gets no code", async () => {
+    const s = await setting();
+    const wallet = await newWallet();
+    const { browser, page } = await admittedAtIdentity(wallet, s);
+    const form = formOf(page);
+    const kept = browser.cookie("antichambre_authorization")!;
+    const first = (await browser.submit(form.action, { ...form.fields, person_id: holders[9]! })).url;
+    expect(first.startsWith(`${REDIRECT_URI}?`)).toBe(true);
+    expect(new URL(first).searchParams.get("code")).toBeTruthy();
+    // The same flow (a copy of its cookie, its state, nonce and verifier) through the identity form again,
+    // as another person: the wallet gets an error, not a code.
+    browser.setCookie("antichambre_authorization", kept);
+    const replayed = (await browser.submit(form.action, { ...form.fields, person_id: holders[10]! })).url;
+    expect(replayed.startsWith(`${REDIRECT_URI}?`)).toBe(true);
+    const again = new URL(replayed);
+    expect(again.searchParams.get("code")).toBeNull();
+    expect(again.searchParams.get("error")).toBe("access_denied");
+    // The other person was not pinned to this admission: their own flow works.
+    const theirs = await codeFor(await newWallet(), s, holders[10]!);
+    expect(theirs.answer.get("code")).toBeTruthy();
+  });
+
   it("lets the same wallet key resume the person's one session from another browser, with what it already used", async () => {
     const s = await setting();
     const person = holders[4]!;
