@@ -1,7 +1,7 @@
 import { migrate, type Migration } from "../storage/migrations";
 import { indexPermutation, LIST_SIZE, PERMUTATION_SEED_BYTES, type IndexPermutation } from "./index-permutation";
 import { packStatuses } from "./status-bits";
-import { STATUS, isStatusValue, type StatusValue } from "./status-values";
+import { MAX_GENERATIONS, STATUS, isStatusValue, type StatusValue } from "./status-values";
 
 /**
  * One IssuanceLedger object's storage: its status lists and the ledger of what was issued to whom.
@@ -109,7 +109,11 @@ export class LedgerStore {
     const slots: StatusSlot[] = [];
     let list = this.#currentList(batch.issuedAt);
     for (let i = 0; i < batch.count; i++) {
-      if (list.next >= LIST_SIZE) list = this.#createList(list.generation + 1, batch.issuedAt);
+      if (list.next >= LIST_SIZE) {
+        // Past the last list a name can have (status-values.ts): refuse rather than issue an unservable status.
+        if (list.generation + 1 >= MAX_GENERATIONS) throw new Error("every status list of this ledger object is full");
+        list = this.#createList(list.generation + 1, batch.issuedAt);
+      }
       const idx = this.#permutation(list.generation, list.seed)(list.next);
       // The primary key refuses a repeated (generation, idx): a bug here fails the request, never
       // gives two credentials one entry.

@@ -23,14 +23,23 @@ export function listName(shard: number, generation: number): string {
   return `${shard}-${generation}`;
 }
 
-const LIST_NAME = /^(0|[1-9]\d{0,5})-(0|[1-9]\d{0,8})$/;
+/**
+ * Lists per object: 100 of 2^20 entries (about 1.7 billion credentials over the 16 objects, far beyond a
+ * national launch). The bound is what keeps made-up list names cheap: a name this issuer could not have
+ * made is refused without a call, so a flood of invented names costs at most LEDGER_SHARDS × MAX_GENERATIONS
+ * object reads per `ttl` and location (each unknown list is then cached as 404).
+ */
+export const MAX_GENERATIONS = 100;
+
+const LIST_NAME = /^(0|[1-9]\d?)-(0|[1-9]\d?)$/;
 
 /** A list name back to its object and generation; null for anything this issuer could not have made. */
 export function parseListName(name: string): { shard: number; generation: number } | null {
   const m = LIST_NAME.exec(name);
   if (!m) return null;
   const shard = Number(m[1]);
-  return shard < LEDGER_SHARDS ? { shard, generation: Number(m[2]) } : null;
+  const generation = Number(m[2]);
+  return shard < LEDGER_SHARDS && generation < MAX_GENERATIONS ? { shard, generation } : null;
 }
 
 /** The `uri` a credential's `status.status_list` names: where its Status List Token is served. */

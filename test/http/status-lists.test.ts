@@ -244,9 +244,14 @@ describe("serving the lists", () => {
     for (const path of ["/status-lists/99-0", "/status-lists/abc", "/status-lists/03-0", "/status-lists/1-2-3"]) {
       await expectProblem(await call(path), 404, "not-found");
     }
+    // A name the issuer could have made but has not (yet): one read, then the 404 is cached.
     const before = statusListBackendReads();
-    for (let i = 0; i < 5; i++) await expectProblem(await call("/status-lists/4-4000"), 404, "not-found");
+    for (let i = 0; i < 5; i++) await expectProblem(await call("/status-lists/4-40"), 404, "not-found");
     expect(statusListBackendReads() - before).toBe(1);
+    // Invented names past the last generation an object can have: refused without any read.
+    const invented = statusListBackendReads();
+    for (let g = 100; g < 120; g++) await expectProblem(await call(`/status-lists/4-${g}`), 404, "not-found");
+    expect(statusListBackendReads() - invented).toBe(0);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { indexPermutation, LIST_SIZE } from "../../src/status/index-permutation";
 import { packStatuses, statusAt } from "../../src/status/status-bits";
-import { listName, parseListName, STATUS } from "../../src/status/status-values";
+import { listName, MAX_GENERATIONS, parseListName, STATUS } from "../../src/status/status-values";
 
 const seedOf = (byte: number) => new Uint8Array(32).fill(byte);
 
@@ -75,7 +75,23 @@ describe("status array packing (2 bits per entry, least significant bits first)"
 describe("list names", () => {
   it("round-trips and refuses what this issuer could not have named", () => {
     expect(parseListName(listName(3, 12))).toEqual({ shard: 3, generation: 12 });
-    for (const bad of ["", "3", "3-", "-1-0", "03-1", "3-01", "16-0", "999999-0", "3-0/x", "a-b", "3-0 "]) {
+    expect(parseListName(listName(15, MAX_GENERATIONS - 1))).toEqual({ shard: 15, generation: MAX_GENERATIONS - 1 });
+    // Beyond the last generation an object can have: refused without a call, so invented names stay few.
+    for (const bad of [
+      "",
+      "3",
+      "3-",
+      "-1-0",
+      "03-1",
+      "3-01",
+      "16-0",
+      "999999-0",
+      "3-0/x",
+      "a-b",
+      "3-0 ",
+      `3-${MAX_GENERATIONS}`,
+      "4-4000",
+    ]) {
       expect(parseListName(bad)).toBeNull();
     }
   });
