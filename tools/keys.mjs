@@ -79,9 +79,9 @@ if (args["dev-wallet-provider"]) {
 }
 
 const iaca = args.iaca ? await loadIaca(args.iaca) : await createIaca();
-const ds = await createDocumentSigner(iaca);
-const sdJwt = await createSdJwtSigner(iaca);
-const statusList = await createStatusListSigner(iaca);
+const ds = await createIacaLeaf(iaca, { name: "Document Signer", kid: "mdoc-ds", eku: [MDL_DS_EKU] });
+const sdJwt = await createIacaLeaf(iaca, { name: "SD-JWT VC Signer", kid: "sd-jwt" });
+const statusList = await createIacaLeaf(iaca, { name: "Status List Signer", kid: "status-list" });
 
 if (dev) {
   process.stdout.write(devModule(iaca, ds, sdJwt, statusList));
@@ -191,46 +191,21 @@ async function loadIaca(file) {
 }
 
 /**
+ * A signer certified by the IACA (digitalSignature, ~1 year, never outliving the IACA: possible when
+ * --iaca reuses one near the end of its life). One function for the three leaves:
+ * - the Document Signer, with the mdlDS extended key usage (it signs MSOs);
+ * - the SD-JWT VC signer, without it (it signs SD-JWT VCs), so one trust anchor covers both formats;
+ * - the Token Status List signer, a key of its own that a verifier trusting the IACA for the mDL checks
+ *   with the same anchor; no extended key usage: the draft's id-kp-oauthStatusSigning has no OID yet.
  * @param {Signer} iaca
+ * @param {{ name: string, kid: string, eku?: string[] }} leaf  `name` ends the CN and names it in errors
  * @returns {Promise<Signer>}
  */
-async function createDocumentSigner(iaca) {
+async function createIacaLeaf(iaca, leaf) {
   const keys = await generateEc();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: `C=FR, O=Antichambre, CN=Antichambre Document Signer${suffix}`,
-    issuer: iaca.cert.subjectName,
-    notBefore: now,
-    // Never outlive the IACA (possible when --iaca reuses one near the end of its life).
-    notAfter: new Date(Math.min(now.getTime() + 365 * DAY_MS, iaca.cert.notAfter.getTime())),
-    publicKey: keys.publicKey,
-    signingKey: iaca.keys.privateKey,
-    signingAlgorithm: ES256,
-    extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([MDL_DS_EKU], true),
-      await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ...altName,
-    ],
-  });
-  if (!(await cert.verify({ publicKey: iaca.keys.publicKey, signatureOnly: true }))) {
-    throw new Error("Document Signer certificate does not verify against the IACA");
-  }
-  return { keys, cert, jwk: await privateJwk(keys, "mdoc-ds") };
-}
-
-/**
- * The SD-JWT VC signer: a leaf of the same IACA as the Document Signer, without the mdlDS usage (it
- * signs SD-JWT VCs, not MSOs), so one trust anchor covers both formats.
- * @param {Signer} iaca
- * @returns {Promise<Signer>}
- */
-async function createSdJwtSigner(iaca) {
-  const keys = await generateEc();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: `C=FR, O=Antichambre, CN=Antichambre SD-JWT VC Signer${suffix}`,
+    subject: `C=FR, O=Antichambre, CN=Antichambre ${leaf.name}${suffix}`,
     issuer: iaca.cert.subjectName,
     notBefore: now,
     notAfter: new Date(Math.min(now.getTime() + 365 * DAY_MS, iaca.cert.notAfter.getTime())),
@@ -239,46 +214,16 @@ async function createSdJwtSigner(iaca) {
     signingAlgorithm: ES256,
     extensions: [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      ...(leaf.eku ? [new x509.ExtendedKeyUsageExtension(leaf.eku, true)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ...altName,
     ],
   });
   if (!(await cert.verify({ publicKey: iaca.keys.publicKey, signatureOnly: true }))) {
-    throw new Error("SD-JWT signer certificate does not verify against the IACA");
+    throw new Error(`${leaf.name} certificate does not verify against the IACA`);
   }
-  return { keys, cert, jwk: await privateJwk(keys, "sd-jwt") };
-}
-
-/**
- * The Token Status List signer: a key of its own, certified by the IACA so that a verifier that trusts
- * the IACA for the mDL can check the list's x5c with the same anchor. No extended key usage: the draft's
- * id-kp-oauthStatusSigning has no assigned OID yet.
- * @param {Signer} iaca
- * @returns {Promise<Signer>}
- */
-async function createStatusListSigner(iaca) {
-  const keys = await generateEc();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: `C=FR, O=Antichambre, CN=Antichambre Status List Signer${suffix}`,
-    issuer: iaca.cert.subjectName,
-    notBefore: now,
-    notAfter: new Date(Math.min(now.getTime() + 365 * DAY_MS, iaca.cert.notAfter.getTime())),
-    publicKey: keys.publicKey,
-    signingKey: iaca.keys.privateKey,
-    signingAlgorithm: ES256,
-    extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ...altName,
-    ],
-  });
-  if (!(await cert.verify({ publicKey: iaca.keys.publicKey, signatureOnly: true }))) {
-    throw new Error("status list signer certificate does not verify against the IACA");
-  }
-  return { keys, cert, jwk: await privateJwk(keys, "status-list") };
+  return { keys, cert, jwk: await privateJwk(keys, leaf.kid) };
 }
 
 /**
