@@ -2,6 +2,7 @@ import { importJWK, SignJWT } from "jose";
 import { z } from "zod";
 import { DEV_WALLET_PROVIDER_CERT_PEM, DEV_WALLET_PROVIDER_KEY } from "../config/dev-wallet-provider";
 import { pemToDer } from "../credentials/mdoc/pem";
+import { bytesToBase64 } from "../lib/base64";
 
 /**
  * The development wallet provider: wallet attestations (client authentication, `attest_jwt_client_auth`)
@@ -47,7 +48,7 @@ let signer: Promise<{ key: CryptoKey; x5c: string[] }> | null = null;
 function devSigner() {
   signer ??= (async () => ({
     key: (await importJWK({ ...DEV_WALLET_PROVIDER_KEY, alg: "ES256" }, "ES256")) as CryptoKey,
-    x5c: [btoa(String.fromCharCode(...pemToDer(DEV_WALLET_PROVIDER_CERT_PEM)))],
+    x5c: [bytesToBase64(pemToDer(DEV_WALLET_PROVIDER_CERT_PEM))],
   }))();
   return signer;
 }

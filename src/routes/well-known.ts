@@ -8,6 +8,7 @@ import { issuerOrigin } from "../issuance/issuer-url";
 import { ATTESTATION_AUTH_METHOD } from "../oauth/client-attestation";
 import { sdJwtSignerPublicJwk } from "../issuance/signers";
 import { ecKeyring } from "../tickets/keyring";
+import { bytesToBase64 } from "../lib/base64";
 
 /**
  * Discovery: the service's public keys and its OpenID4VCI / OAuth metadata, plus the IACA root a
@@ -97,8 +98,6 @@ trustAnchors.get("/iaca.pem", (c) => {
 /** The shape wallets using `mdoc_iacas_uri` expect: base64 DER certificates. */
 trustAnchors.get("/iacas", (c) => {
   const der = pemToDer(required(c.env, "IACA_CERT"));
-  let bin = "";
-  for (const b of der) bin += String.fromCharCode(b);
   c.header("cache-control", PUBLIC_CACHE);
-  return c.json({ iacas: [{ certificate: btoa(bin) }] });
+  return c.json({ iacas: [{ certificate: bytesToBase64(der) }] });
 });

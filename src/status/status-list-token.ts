@@ -3,6 +3,7 @@ import { encodeCbor, Tag } from "../credentials/mdoc/cbor";
 import { signCoseSign1 } from "../credentials/mdoc/cose-sign1";
 import type { StatusListSigner } from "./status-signer";
 import { STATUS_BITS } from "./status-values";
+import { bytesToBase64 } from "../lib/base64";
 
 /**
  * Status List Tokens (draft-ietf-oauth-status-list §5 JWT, §6 CWT): a list's status array, zlib-deflated
@@ -49,7 +50,7 @@ export async function zlibDeflate(bytes: Uint8Array): Promise<Uint8Array> {
 export async function statusListJwt(content: StatusListContent, signer: StatusListSigner): Promise<string> {
   const lst = base64url.encode(await zlibDeflate(content.bits));
   return new SignJWT({ status_list: { bits: STATUS_BITS, lst }, ttl: content.ttlSeconds })
-    .setProtectedHeader({ alg: "ES256", typ: STATUS_LIST_JWT_TYP, x5c: [standardBase64(signer.certificateDer)] })
+    .setProtectedHeader({ alg: "ES256", typ: STATUS_LIST_JWT_TYP, x5c: [bytesToBase64(signer.certificateDer)] })
     .setSubject(content.uri)
     .setIssuedAt(content.issuedAt)
     .setExpirationTime(content.issuedAt + TOKEN_LIFETIME_SECONDS)
@@ -77,11 +78,4 @@ export async function statusListCwt(content: StatusListContent, signer: StatusLi
     protectedHeaders: new Map([[COSE_HEADER_TYP, STATUS_LIST_CWT_TYPE]]),
   });
   return encodeCbor(new Tag(sign1, TAG_COSE_SIGN1));
-}
-
-/** x5c members are standard base64 DER (RFC 7515 §4.1.6), not base64url. */
-function standardBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
 }

@@ -1,8 +1,5 @@
-import { importJWK } from "jose";
-import { required, type Env } from "../config/env";
-import { pemToDer } from "../credentials/mdoc/pem";
-import { certificateValidity, type CertificateValidity } from "../credentials/x509-validity";
-import { assertCertificateCurrent } from "../issuance/signer-validity";
+import type { Env } from "../config/env";
+import { certifiedSigner, type CertifiedSigner } from "../issuance/certified-signer";
 
 /**
  * The status list signer: its own ES256 key and certificate (STATUS_LIST_KEY, STATUS_LIST_CERT, made by
@@ -11,29 +8,8 @@ import { assertCertificateCurrent } from "../issuance/signer-validity";
  * sign credentials: rotating or revoking one never touches the other (issue 16, "distinct keys").
  * Imported once per isolate; its certificate must be valid whenever it signs (signer-validity.ts).
  */
-export interface StatusListSigner {
-  readonly key: CryptoKey;
-  readonly certificateDer: Uint8Array;
-}
+export type StatusListSigner = Pick<CertifiedSigner, "key" | "certificateDer">;
 
-const loaded = new Map<string, Promise<StatusListSigner & { validity: CertificateValidity }>>();
-
-export async function statusListSigner(env: Env, now: number): Promise<StatusListSigner> {
-  const keyJson = required(env, "STATUS_LIST_KEY");
-  const certPem = required(env, "STATUS_LIST_CERT");
-  const cacheKey = `${keyJson}\u0000${certPem}`;
-  let signer = loaded.get(cacheKey);
-  if (!signer) {
-    signer = (async () => {
-      const jwk = JSON.parse(keyJson) as Record<string, string>;
-      const key = (await importJWK({ ...jwk, alg: "ES256" }, "ES256")) as CryptoKey;
-      const certificateDer = pemToDer(certPem);
-      return { key, certificateDer, validity: certificateValidity(certificateDer) };
-    })();
-    loaded.set(cacheKey, signer);
-    signer.catch(() => loaded.delete(cacheKey));
-  }
-  const ready = await signer;
-  assertCertificateCurrent("status_list_signer", ready.validity, now);
-  return ready;
+export function statusListSigner(env: Env, now: number): Promise<StatusListSigner> {
+  return certifiedSigner(env, { key: "STATUS_LIST_KEY", cert: "STATUS_LIST_CERT" }, "status_list_signer", now);
 }

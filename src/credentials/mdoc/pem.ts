@@ -1,3 +1,5 @@
+import { bytesToBase64 } from "../../lib/base64";
+
 /**
  * PEM ⇄ DER for certificates kept in secrets (MDOC_DS_CERT, IACA_CERT). Plain atob/btoa: this runs in
  * workerd, where there is no Buffer.
@@ -33,11 +35,4 @@ function base64ToBytes(b64: string): Uint8Array {
     throw new TypeError("PEM: body is not base64");
   }
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let bin = "";
-  // Chunked: String.fromCharCode(...bytes) overflows the argument limit for large inputs.
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
 }

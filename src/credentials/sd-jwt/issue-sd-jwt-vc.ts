@@ -1,6 +1,7 @@
 import { SignJWT, type JWK } from "jose";
 import type { DrivingPrivilege, LicenceHolder } from "../../register/licence-holder";
 import { decoyDigest, elementDisclosure, propertyDisclosure, SD_ALG, type Disclosure, type RandomBytes } from "./disclosure";
+import { bytesToBase64 } from "../../lib/base64";
 
 /**
  * The driving licence as an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, on RFC 9901 SD-JWT), credential
@@ -88,7 +89,7 @@ export async function issueDrivingLicenceSdJwtVc(
     ["issuing_country", holder.issuing_country],
     ["issuing_authority", holder.issuing_authority],
     ["document_number", holder.document_number],
-    ["portrait", `data:image/jpeg;base64,${standardBase64(holder.portrait)}`],
+    ["portrait", `data:image/jpeg;base64,${bytesToBase64(holder.portrait)}`],
     ["driving_privileges", privilegeSlots.map((digest) => ({ "...": digest }))],
     ["un_distinguishing_sign", holder.un_distinguishing_sign],
   ];
@@ -190,13 +191,4 @@ function epochSeconds(d: Date, what: string): number {
   const ms = d.getTime();
   if (!Number.isFinite(ms)) throw new RangeError(`${what} is not a valid date`);
   return Math.floor(ms / 1000);
-}
-
-/** Standard (not url-safe) base64, as a `data:` URL requires. Chunked to keep argument lists short. */
-function standardBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
 }
