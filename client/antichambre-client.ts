@@ -475,6 +475,29 @@ export class AntichambreClient {
     return this.currentSession;
   }
 
+  /**
+   * A POST of JSON to one of the issuance session's resource endpoints: the DPoP-bound access token and a
+   * fresh proof for it (with the server's latest DPoP nonce). Built again for every attempt, since a
+   * proof's jti is single use.
+   */
+  private async resourceRequest(session: IssuanceSession, url: string, body: unknown): Promise<{ url: string; init: RequestInit }> {
+    const dpop = await this.device.dpopProof({
+      method: "POST",
+      url,
+      accessToken: session.accessToken,
+      nonce: this.dpopNonce,
+      now: this.clock(),
+    });
+    return {
+      url,
+      init: {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `DPoP ${session.accessToken}`, dpop },
+        body: JSON.stringify(body),
+      },
+    };
+  }
+
   private get roomPath(): string {
     return `${this.baseUrl}/v1/rooms/${encodeURIComponent(this.room)}`;
   }
@@ -800,24 +823,10 @@ export class AntichambreClient {
         // Fresh every attempt: the c_nonce and the DPoP jti are single use, and a refused attempt used them.
         const cNonce = await this.nonce(endpoints, options);
         const proofs = await Promise.all(keys.map((k) => k.keyProof({ audience: session.issuer, nonce: cNonce, now: this.clock() })));
-        return {
-          url: endpoints.credentialEndpoint,
-          init: {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              authorization: `DPoP ${session.accessToken}`,
-              dpop: await this.device.dpopProof({
-                method: "POST",
-                url: endpoints.credentialEndpoint,
-                accessToken: session.accessToken,
-                nonce: this.dpopNonce,
-                now: this.clock(),
-              }),
-            },
-            body: JSON.stringify({ credential_configuration_id: request.configurationId, proofs: { jwt: proofs } }),
-          },
-        };
+        return this.resourceRequest(session, endpoints.credentialEndpoint, {
+          credential_configuration_id: request.configurationId,
+          proofs: { jwt: proofs },
+        });
       },
       options.signal,
       // A nonce that expired between the nonce and credential requests is worth one more try.
@@ -855,24 +864,7 @@ export class AntichambreClient {
       await this.sleepFn(interval * 1000, signal);
       const answer = await this.exchange(
         "deferred_credential",
-        async () => ({
-          url,
-          init: {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              authorization: `DPoP ${session.accessToken}`,
-              dpop: await this.device.dpopProof({
-                method: "POST",
-                url,
-                accessToken: session.accessToken,
-                nonce: this.dpopNonce,
-                now: this.clock(),
-              }),
-            },
-            body: JSON.stringify({ transaction_id: transactionId }),
-          },
-        }),
+        () => this.resourceRequest(session, url, { transaction_id: transactionId }),
         signal,
       );
       if (answer.res.status !== 202) return answer;
@@ -920,28 +912,7 @@ export class AntichambreClient {
     if (!url) throw new ProtocolError("notify: the issuer has no notification endpoint");
     const payload: Record<string, string> = { notification_id: notificationId, event };
     if (options.description !== undefined) payload.event_description = options.description;
-    await this.exchange(
-      "notification",
-      async () => ({
-        url,
-        init: {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            authorization: `DPoP ${session.accessToken}`,
-            dpop: await this.device.dpopProof({
-              method: "POST",
-              url,
-              accessToken: session.accessToken,
-              nonce: this.dpopNonce,
-              now: this.clock(),
-            }),
-          },
-          body: JSON.stringify(payload),
-        },
-      }),
-      options.signal,
-    );
+    await this.exchange("notification", () => this.resourceRequest(session, url, payload), options.signal);
   }
 
   // ---- transport -------------------------------------------------------------------------------------
