@@ -3,10 +3,10 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/config/env";
 import { withDevSecrets } from "../../src/dev/secrets";
 import { credentialsOfPerson, ledgerPseudonym } from "../../src/status/ledger";
-import { adminGet, createRoom, join, tick } from "../helpers/api";
+import { adminGet, createRoom } from "../helpers/api";
 import { arm, disarmFaults, faultReport } from "../helpers/faults";
 import { seedValidHolders } from "../helpers/register";
-import { MDOC, SD_JWT, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
+import { MDOC, SD_JWT, credential, walletKeys, issuanceSession } from "../helpers/wallet";
 
 /**
  * The issuance ledger cannot be written (IssuanceLedger.record fails or hangs): a credential whose
@@ -23,13 +23,7 @@ afterEach(() => disarmFaults());
 
 async function admittedSession(personId: string) {
   const room = await createRoom({ new_users_per_minute: 600, shards: 1, session_credentials_per_configuration: 2 });
-  const joined = await join(room, { personId });
-  expect(joined.status).toBe(201);
-  await tick(room);
-  const { code } = await admittedOffer(room, joined.ticket);
-  const t = await token(joined.device, code);
-  expect(t.status).toBe(200);
-  return { room, device: joined.device, accessToken: t.body.access_token as string };
+  return { room, ...(await issuanceSession(room, personId)) };
 }
 
 describe("ledger write failures", () => {

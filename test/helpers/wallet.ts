@@ -2,7 +2,7 @@ import { SignJWT, decodeJwt } from "jose";
 import { expect } from "vitest";
 import { accessTokenHash } from "../../src/auth/dpop";
 import { clock } from "../../src/lib/clock";
-import { ORIGIN, call, poll } from "./api";
+import { ORIGIN, call, join, poll, tick } from "./api";
 import { newDevice, type Device } from "./device";
 import { sendWithDpopNonce, serverDpopNonce } from "./dpop-nonce";
 import { keyAttestation } from "./wallet-provider";
@@ -13,6 +13,23 @@ import { keyAttestation } from "./wallet-provider";
  * proof carries the latest server nonce, and a use_dpop_nonce answer is retried once (./dpop-nonce.ts).
  */
 export const MDOC = "fr.antichambre.mdl.mso_mdoc";
+
+/**
+ * One person through the door: joined (a new place), admitted at the next tick, and through the token
+ * endpoint with their device key. Their device, ticket, pre-authorized code and access token.
+ */
+export async function issuanceSession(
+  room: string,
+  personId: string,
+): Promise<{ device: Device; ticket: string; code: string; accessToken: string }> {
+  const joined = await join(room, { personId });
+  expect(joined.status).toBe(201);
+  await tick(room);
+  const { code } = await admittedOffer(room, joined.ticket);
+  const granted = await token(joined.device, code);
+  expect(granted.status).toBe(200);
+  return { device: joined.device, ticket: joined.ticket, code, accessToken: granted.body.access_token as string };
+}
 export const SD_JWT = "fr.antichambre.mdl.dc_sd_jwt";
 
 export async function admittedOffer(room: string, ticket: string): Promise<{ code: string; offer: Record<string, any> }> {

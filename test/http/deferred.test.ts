@@ -1,9 +1,9 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { adminGet, createRoom, join, tick, checkAnswersAgainstOpenApiInThisFile, call } from "../helpers/api";
+import { adminGet, createRoom, checkAnswersAgainstOpenApiInThisFile, call } from "../helpers/api";
 import type { Device } from "../helpers/device";
 import { arm, disarmFaults, restart } from "../helpers/faults";
 import { seedValidHolders } from "../helpers/register";
-import { MDOC, SD_JWT, admittedOffer, credential, decodeJwt, token, walletKeys, withAccess } from "../helpers/wallet";
+import { MDOC, SD_JWT, credential, decodeJwt, walletKeys, withAccess, issuanceSession } from "../helpers/wallet";
 
 /**
  * Deferred issuance (OpenID4VCI 1.0 §9, src/issuance/deferred.ts): a register at capacity defers the
@@ -19,15 +19,7 @@ beforeAll(async () => {
 let next = 0;
 afterEach(() => disarmFaults());
 
-async function inSession(room: string): Promise<{ device: Device; accessToken: string }> {
-  const joined = await join(room, { personId: holders[next++]! });
-  expect(joined.status).toBe(201);
-  await tick(room);
-  const { code } = await admittedOffer(room, joined.ticket);
-  const granted = await token(joined.device, code);
-  expect(granted.status).toBe(200);
-  return { device: joined.device, accessToken: granted.body.access_token as string };
-}
+const inSession = (room: string) => issuanceSession(room, holders[next++]!);
 
 const deferredCredential = (s: { device: Device; accessToken: string }, transactionId: unknown) =>
   withAccess("/deferred_credential", s.device, s.accessToken, { transaction_id: transactionId });

@@ -1,11 +1,11 @@
 import { SignJWT, decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenHash } from "../../src/auth/dpop";
-import { ORIGIN, call, createRoom, expectProblem, join, testClock, tick, withEnv, type Send } from "../helpers/api";
+import { ORIGIN, call, createRoom, expectProblem, testClock, withEnv, type Send } from "../helpers/api";
 import { newDevice, type Device } from "../helpers/device";
 import { seedValidHolders } from "../helpers/register";
 import { sendWithDpopNonce } from "../helpers/dpop-nonce";
-import { MDOC, SD_JWT, admittedOffer, keyProof, nonce, token } from "../helpers/wallet";
+import { MDOC, SD_JWT, keyProof, nonce, issuanceSession } from "../helpers/wallet";
 import { devRouteKeyAttestation, keyAttestation, makeProvider } from "../helpers/wallet-provider";
 
 /**
@@ -25,14 +25,7 @@ beforeAll(async () => {
 
 /** An admitted phone with its access token, in a room of its own. */
 async function session(): Promise<{ device: Device; accessToken: string }> {
-  const room = await createRoom({ new_users_per_minute: 600 });
-  const joined = await join(room, { personId: holders[next++]! });
-  expect(joined.status).toBe(201);
-  await tick(room);
-  const { code } = await admittedOffer(room, joined.ticket);
-  const t = await token(joined.device, code);
-  expect(t.status).toBe(200);
-  return { device: joined.device, accessToken: t.body.access_token };
+  return issuanceSession(await createRoom({ new_users_per_minute: 600 }), holders[next++]!);
 }
 
 async function requestCredential(

@@ -14,10 +14,10 @@ import { ensureRegisterSchema, personIdFor, seedRegister, syntheticHolder } from
 import { credentialsOfPerson, ledgerPseudonym, setListStatus, setPersonStatus } from "../../src/status/ledger";
 import { clearStatusListMemory, statusListBackendReads } from "../../src/status/status-list-cache";
 import { STATUS } from "../../src/status/status-values";
-import { ORIGIN, call, checkAnswersAgainstOpenApiInThisFile, createRoom, expectProblem, join, testClock, tick } from "../helpers/api";
+import { ORIGIN, call, checkAnswersAgainstOpenApiInThisFile, createRoom, expectProblem, join, testClock } from "../helpers/api";
 import { loadX509 } from "../helpers/mdoc-verifier";
 import { cwtStatusAt, fetchStatusList, jwtStatusAt, signerKeyFromCertificate } from "../helpers/status-list";
-import { MDOC, SD_JWT, admittedOffer, credential, token, walletKeys } from "../helpers/wallet";
+import { MDOC, SD_JWT, credential, walletKeys, issuanceSession } from "../helpers/wallet";
 import { withAccessVia } from "../helpers/wallet-direct";
 
 /**
@@ -53,13 +53,7 @@ async function session(): Promise<{ personId: string; device: Awaited<ReturnType
   }
   expect(personId).not.toBe("");
   const room = await createRoom({ new_users_per_minute: 600, shards: 1 });
-  const joined = await join(room, { personId });
-  expect(joined.status).toBe(201);
-  await tick(room);
-  const { code } = await admittedOffer(room, joined.ticket);
-  const t = await token(joined.device, code);
-  expect(t.status).toBe(200);
-  return { personId, device: joined.device, accessToken: t.body.access_token as string };
+  return { personId, ...(await issuanceSession(room, personId)) };
 }
 
 /** A verifier's view of an SD-JWT VC: @sd-jwt/sd-jwt-vc, which checks `status` with @sd-jwt/jwt-status-list. */
